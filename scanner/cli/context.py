@@ -1,0 +1,63 @@
+"""The state the root command hands to every subcommand, and the ``pass_app`` decorator."""
+
+from __future__ import annotations
+
+import functools
+import getpass
+import socket
+from collections.abc import Callable
+from typing import Any, TypeVar
+
+import click
+
+from scanner.app import App
+from scanner.config import load_settings
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+
+def default_actor() -> str:
+    try:
+        user = getpass.getuser()
+    except Exception:  # noqa: BLE001 - no passwd entry in some containers
+        user = "unknown"
+    return f"{user}@{socket.gethostname()}"
+
+
+class State:
+    """What the root group passes to commands via ``ctx.obj``."""
+
+    def __init__(self, config: str | None, verbose: int, debug: bool) -> None:
+        self.config_path = config
+        self.verbose = verbose
+        self.debug = debug
+        self._app: App | None = None
+
+    @property
+    def app(self) -> App:
+        if self._app is None:
+            self._app = App(load_settings(self.config_path), actor=default_actor())
+        return self._app
+
+    def close(self) -> None:
+        if self._app is not None:
+            self._app.close()
+
+
+def get_state(ctx: click.Context) -> State:
+    state = ctx.find_object(State)
+    if state is None:
+        state = State(None, 0, False)
+        ctx.obj = state
+    return state
+
+
+def pass_app(func: F) -> F:
+    """Call the command with the App (settings loaded lazily, errors reported by main)."""
+
+    @functools.wraps(func)
+    def wrapper(*args: Any, **kwargs: Any) -> Any:
+        ctx = click.get_current_context()
+        return func(get_state(ctx).app, *args, **kwargs)
+
+    return wrapper  # type: ignore[return-value]

@@ -1,0 +1,122 @@
+"""Rendering for every listing: a rich table, JSON or CSV (``--format``).
+
+Commands build plain rows (dicts of JSON-able values) and call :func:`render`; nothing else
+in the CLI decides how output looks.
+"""
+
+from __future__ import annotations
+
+import csv
+import datetime as dt
+import enum
+import json
+import sys
+from collections.abc import Callable, Iterable, Sequence
+from typing import Any, TypeVar
+
+import click
+from rich.console import Console
+from rich.table import Table
+
+F = TypeVar("F", bound=Callable[..., Any])
+
+FORMATS = ("table", "json", "csv")
+#: Characters that make spreadsheet programs evaluate a cell (CSV injection).
+_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
+
+
+def format_option(default: str = "table", choices: Sequence[str] = FORMATS) -> Callable[[F], F]:
+    return click.option(
+        "--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
+        help="Output format: a readable table, or JSON/CSV for scripts.",
+    )
+
+
+def to_jsonable(value: Any) -> Any:
+    if isinstance(value, dt.datetime):
+        return value.isoformat().replace("+00:00", "Z")
+    if isinstance(value, dt.date):
+        return value.isoformat()
+    if isinstance(value, enum.Enum):
+        return value.value
+    if isinstance(value, dict):
+        return {str(k): to_jsonable(v) for k, v in value.items()}
+    if isinstance(value, list | tuple | set | frozenset):
+        return [to_jsonable(v) for v in value]
+    return value
+
+
+def dumps(value: Any) -> str:
+    return json.dumps(to_jsonable(value), indent=2, sort_keys=False, ensure_ascii=False)
+
+
+def csv_safe(value: Any) -> str:
+    """A CSV cell that a spreadsheet will not evaluate as a formula (OWASP CSV injection)."""
+    if value is None:
+        return ""
+    if not isinstance(value, str):
+        value = json.dumps(to_jsonable(value)) if isinstance(value, dict | list | tuple) else str(to_jsonable(value))
+    if value.startswith(_FORMULA_PREFIXES):
+        return "'" + value
+    return value
+
+
+def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], stream: Any) -> None:
+    writer = csv.writer(stream)
+    writer.writerow(columns)
+    for row in rows:
+        writer.writerow([csv_safe(row.get(c)) for c in columns])
+
+
+def _cell(value: Any) -> str:
+    value = to_jsonable(value)
+    if value is None:
+        return ""
+    if isinstance(value, list):
+        return ", ".join(str(v) for v in value)
+    if isinstance(value, dict):
+        return ", ".join(f"{k}={v}" for k, v in value.items())
+    return str(value)
+
+
+def render(
+    rows: list[dict[str, Any]],
+    columns: Sequence[str],
+    fmt: str,
+    *,
+    title: str | None = None,
+    console: Console | None = None,
+    empty: str = "nothing to show",
+) -> None:
+    if fmt == "json":
+        click.echo(dumps(rows))
+        return
+    if fmt == "csv":
+        write_csv(rows, columns, sys.stdout)
+        return
+    console = console or Console()
+    if not rows:
+        console.print(f"[dim]{empty}[/dim]")
+        return
+    table = Table(title=title, show_lines=False, header_style="bold")
+    for column in columns:
+        table.add_column(column.replace("_", " "), overflow="fold")
+    for row in rows:
+        table.add_row(*(_cell(row.get(c)) for c in columns))
+    console.print(table)
+
+
+def render_record(record: dict[str, Any], fmt: str, *, title: str | None = None) -> None:
+    """One object: key/value table, or JSON."""
+    if fmt == "json":
+        click.echo(dumps(record))
+        return
+    if fmt == "csv":
+        write_csv([record], list(record), sys.stdout)
+        return
+    table = Table(title=title, show_header=False)
+    table.add_column("field", style="bold")
+    table.add_column("value", overflow="fold")
+    for key, value in record.items():
+        table.add_row(key.replace("_", " "), _cell(value))
+    Console().print(table)

@@ -1,0 +1,77 @@
+"""Typed results of content analysis. They carry no raw matched values.
+
+A ``Detection`` is one matched entity occurrence, already reduced to what may be stored:
+type, score, location, a masked preview and a keyed hash. ``DetectorHit`` is a named
+detector (as rules reference them: ``contractor_roster``, ``client_codename``...) that fired
+for a document, with the aggregated evidence. ``ContentResult`` is what the pipeline returns
+for one document.
+"""
+
+from __future__ import annotations
+
+from dataclasses import dataclass, field
+
+
+@dataclass(frozen=True)
+class Location:
+    """Where in a document: page/sheet/slide, cell, character offset within that part."""
+
+    part: str = ""  # e.g. "page 3", "sheet Roster", "slide 2", "" for flat text
+    cell: str | None = None  # e.g. "B7"
+    start: int | None = None
+    end: int | None = None
+
+    def __str__(self) -> str:
+        bits = [b for b in (self.part, self.cell) if b]
+        if self.start is not None:
+            bits.append(f"@{self.start}")
+        return " ".join(bits) or "-"
+
+
+@dataclass(frozen=True)
+class Detection:
+    entity_type: str
+    score: float
+    location: Location
+    masked_preview: str
+    value_hash: str  # HMAC-SHA256 of the normalised value under the installation key
+    recognizer: str = ""
+
+
+@dataclass(frozen=True)
+class EvidenceSummary:
+    """Per entity type: what the database stores."""
+
+    entity_type: str
+    count: int
+    best_score: float
+    first_location: str
+    masked_preview: str
+    value_hash: str
+    distinct_values: int = 0
+
+
+@dataclass(frozen=True)
+class DetectorHit:
+    detector: str  # name rules use
+    count: int
+    best_score: float
+    evidence: tuple[EvidenceSummary, ...] = ()
+    categories: tuple[str, ...] = ()  # data categories, e.g. ("contractor_pii",)
+
+
+@dataclass
+class ContentResult:
+    """Outcome of analysing one document revision."""
+
+    analysed: bool
+    skip_reason: str | None = None  # "not analysed: <reason>" when analysed is False
+    bytes_read: int = 0
+    chars_analysed: int = 0
+    truncated: bool = False
+    detections: list[Detection] = field(default_factory=list)
+    hits: list[DetectorHit] = field(default_factory=list)
+    nlp_mode: str = ""  # "spacy:<model>" or "pattern-only"
+
+    def hit(self, detector: str) -> DetectorHit | None:
+        return next((h for h in self.hits if h.detector == detector), None)

@@ -1,0 +1,367 @@
+"""SQLAlchemy 2.0 typed models: the whole schema of sharescan's database.
+
+No table holds document text or matched values in clear: evidence rows keep entity types,
+counts, scores, locations, masked previews and keyed hashes only.
+Alembic migrations under ``migrations/`` must agree with these models (``sharescan db check``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from typing import Any
+
+from sqlalchemy import (
+    JSON,
+    BigInteger,
+    Boolean,
+    DateTime,
+    Float,
+    ForeignKey,
+    Index,
+    Integer,
+    MetaData,
+    String,
+    Text,
+    TypeDecorator,
+    UniqueConstraint,
+)
+from sqlalchemy.engine import Dialect
+from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
+
+NAMING = {
+    "ix": "ix_%(column_0_label)s",
+    "uq": "uq_%(table_name)s_%(column_0_name)s",
+    "ck": "ck_%(table_name)s_%(constraint_name)s",
+    "fk": "fk_%(table_name)s_%(column_0_name)s_%(referred_table_name)s",
+    "pk": "pk_%(table_name)s",
+}
+
+
+def utcnow() -> dt.datetime:
+    return dt.datetime.now(dt.UTC)
+
+
+class UTCDateTime(TypeDecorator[dt.datetime]):
+    """Timezone-aware UTC datetimes on every backend (SQLite has no time zones)."""
+
+    impl = DateTime(timezone=True)
+    cache_ok = True
+
+    def process_bind_param(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        if value.tzinfo is None:
+            value = value.replace(tzinfo=dt.UTC)
+        value = value.astimezone(dt.UTC)
+        return value.replace(tzinfo=None) if dialect.name == "sqlite" else value
+
+    def process_result_value(self, value: dt.datetime | None, dialect: Dialect) -> dt.datetime | None:
+        if value is None:
+            return None
+        return value.replace(tzinfo=dt.UTC) if value.tzinfo is None else value.astimezone(dt.UTC)
+
+
+class Base(DeclarativeBase):
+    metadata = MetaData(naming_convention=NAMING)
+    type_annotation_map = {dt.datetime: UTCDateTime, dict[str, Any]: JSON, list[Any]: JSON}
+
+
+# --------------------------------------------------------------------------- scans
+class ScanRun(Base):
+    """One execution of ``sharescan scan``."""
+
+    __tablename__ = "scan_runs"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(16))  # full | incremental
+    status: Mapped[str] = mapped_column(String(16), index=True)  # running|completed|partial|failed|interrupted
+    remediation_mode: Mapped[str] = mapped_column(String(16))  # off | dry-run | enforce
+    started_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
+    heartbeat_at: Mapped[dt.datetime | None]
+    hostname: Mapped[str] = mapped_column(String(255), default="")
+    pid: Mapped[int] = mapped_column(Integer, default=0)
+    #: A run that resumes a crashed one points at it.
+    resumed_from_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    stats: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    error: Mapped[str | None] = mapped_column(Text)
+
+    coverage: Mapped[list[ScanCoverage]] = relationship(back_populates="run", cascade="all, delete-orphan")
+
+
+class CrawlTarget(Base):
+    """A user's My Drive or a shared drive, with its incremental cursor."""
+
+    __tablename__ = "crawl_targets"
+    __table_args__ = (UniqueConstraint("kind", "key"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    kind: Mapped[str] = mapped_column(String(8))  # user | drive
+    key: Mapped[str] = mapped_column(String(320))  # email or shared drive id
+    name: Mapped[str] = mapped_column(String(512), default="")
+    #: Changes API page token recorded at the last complete crawl of this target.
+    start_page_token: Mapped[str | None] = mapped_column(String(255))
+    last_full_scan_at: Mapped[dt.datetime | None]
+    last_scanned_at: Mapped[dt.datetime | None]
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    active: Mapped[bool] = mapped_column(Boolean, default=True)
+    skip_reason: Mapped[str | None] = mapped_column(Text)
+
+
+class ScanCoverage(Base):
+    """Per run and target: what was seen, skipped and failed, and the resume cursor."""
+
+    __tablename__ = "scan_coverage"
+    __table_args__ = (UniqueConstraint("run_id", "target_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id", ondelete="CASCADE"), index=True)
+    target_id: Mapped[int] = mapped_column(ForeignKey("crawl_targets.id"))
+    status: Mapped[str] = mapped_column(String(16))  # pending | running | done | skipped | failed
+    #: Last committed page token of the crawl (files.list or changes.list) for resume.
+    cursor: Mapped[str | None] = mapped_column(Text)
+    #: Changes page token captured before the crawl began (becomes the target's start token).
+    pending_start_token: Mapped[str | None] = mapped_column(String(255))
+    files_seen: Mapped[int] = mapped_column(Integer, default=0)
+    files_exposed: Mapped[int] = mapped_column(Integer, default=0)
+    files_analysed: Mapped[int] = mapped_column(Integer, default=0)
+    files_skipped: Mapped[int] = mapped_column(Integer, default=0)
+    files_failed: Mapped[int] = mapped_column(Integer, default=0)
+    api_calls: Mapped[int] = mapped_column(Integer, default=0)
+    #: {"reason": count} for skipped and failed files, plus the target-level reason.
+    reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    started_at: Mapped[dt.datetime | None]
+    finished_at: Mapped[dt.datetime | None]
+
+    run: Mapped[ScanRun] = relationship(back_populates="coverage")
+    target: Mapped[CrawlTarget] = relationship()
+
+
+# --------------------------------------------------------------------------- drive snapshot
+class DriveFileRow(Base):
+    """Latest metadata snapshot of a file (never its content)."""
+
+    __tablename__ = "files"
+
+    id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    mime_type: Mapped[str] = mapped_column(String(255), default="")
+    owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    drive_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    parents: Mapped[list[Any]] = mapped_column(default=list)
+    web_view_link: Mapped[str | None] = mapped_column(Text)
+    created_time: Mapped[str | None] = mapped_column(String(40))
+    modified_time: Mapped[str | None] = mapped_column(String(40))
+    md5_checksum: Mapped[str | None] = mapped_column(String(64))
+    head_revision_id: Mapped[str | None] = mapped_column(String(255))
+    size: Mapped[int | None] = mapped_column(BigInteger)
+    trashed: Mapped[bool] = mapped_column(Boolean, default=False)
+    published: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Widest exposure class now, and all of them.
+    exposure: Mapped[str] = mapped_column(String(32), default="internal", index=True)
+    exposure_classes: Mapped[list[Any]] = mapped_column(default=list)
+    #: When we first saw it exposed beyond the organisation (cleared when it stops being).
+    exposed_since: Mapped[dt.datetime | None]
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    #: Set when the file is gone (deleted, or no longer visible to any crawled target).
+    removed_at: Mapped[dt.datetime | None]
+    #: Content analysis of the revision below: analysed | not_analysed | pending.
+    content_status: Mapped[str] = mapped_column(String(16), default="pending")
+    content_revision: Mapped[str | None] = mapped_column(String(255))
+    content_skip_reason: Mapped[str | None] = mapped_column(Text)
+    content_analysed_at: Mapped[dt.datetime | None]
+    data_categories: Mapped[list[Any]] = mapped_column(default=list)
+
+    permissions: Mapped[list[PermissionRow]] = relationship(
+        back_populates="file", cascade="all, delete-orphan", order_by="PermissionRow.permission_id"
+    )
+    evidence: Mapped[list[Evidence]] = relationship(back_populates="file", cascade="all, delete-orphan")
+
+
+class PermissionRow(Base):
+    """Latest snapshot of one permission of a file."""
+
+    __tablename__ = "permissions"
+    __table_args__ = (UniqueConstraint("file_id", "permission_id"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    permission_id: Mapped[str] = mapped_column(String(128))
+    type: Mapped[str] = mapped_column(String(16))
+    role: Mapped[str] = mapped_column(String(32))
+    email_address: Mapped[str | None] = mapped_column(String(320))
+    domain: Mapped[str | None] = mapped_column(String(255))
+    allow_file_discovery: Mapped[bool | None] = mapped_column(Boolean)
+    expiration_time: Mapped[str | None] = mapped_column(String(40))
+    inherited: Mapped[bool] = mapped_column(Boolean, default=False)
+    inherited_from: Mapped[str | None] = mapped_column(String(128))
+    exposure: Mapped[str] = mapped_column(String(32))
+    raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    file: Mapped[DriveFileRow] = relationship(back_populates="permissions")
+
+
+class Evidence(Base):
+    """What a detector found in a file revision — never the value itself."""
+
+    __tablename__ = "evidence"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), index=True)
+    revision: Mapped[str] = mapped_column(String(255), default="")
+    detector: Mapped[str] = mapped_column(String(64))
+    entity_type: Mapped[str] = mapped_column(String(64))
+    count: Mapped[int] = mapped_column(Integer)
+    distinct_values: Mapped[int] = mapped_column(Integer, default=0)
+    best_score: Mapped[float] = mapped_column(Float)
+    location: Mapped[str] = mapped_column(String(255), default="")
+    masked_preview: Mapped[str] = mapped_column(String(255), default="")
+    #: HMAC-SHA256 of the normalised value under the installation key (hex).
+    value_hash: Mapped[str] = mapped_column(String(64), default="")
+    categories: Mapped[list[Any]] = mapped_column(default=list)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+    file: Mapped[DriveFileRow] = relationship(back_populates="evidence")
+
+
+# --------------------------------------------------------------------------- findings
+class Finding(Base):
+    """A rule matched a file. Detection state is set by scans, status by people and actions."""
+
+    __tablename__ = "findings"
+    __table_args__ = (Index("ix_findings_status_severity", "status", "severity"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    rule_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(16))  # critical | high | medium | low | info
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id"), index=True)
+    owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    #: For per-permission rules: who the exposure grants access to (e.g. "anyone").
+    principal: Mapped[str | None] = mapped_column(String(400))
+    detection_state: Mapped[str] = mapped_column(String(16), default="active")  # active | inactive
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open|remediated|resolved|accepted
+    exposure: Mapped[str] = mapped_column(String(32))  # widest exposure when last detected
+    exposure_after: Mapped[str | None] = mapped_column(String(32))
+    #: The permissions the exposure filter recorded (ids, principals, exposure) — what actions act on.
+    matched_permissions: Mapped[list[Any]] = mapped_column(default=list)
+    #: Detector name -> {count, best_score} when last detected; data categories.
+    detectors: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    data_categories: Mapped[list[Any]] = mapped_column(default=list)
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    exposed_since: Mapped[dt.datetime | None]
+    remediated_at: Mapped[dt.datetime | None]
+    resolved_at: Mapped[dt.datetime | None]
+    status_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    accepted_until: Mapped[dt.datetime | None]
+    recurrence_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+
+    file: Mapped[DriveFileRow] = relationship()
+    actions: Mapped[list[RemediationAction]] = relationship(
+        back_populates="finding", order_by="RemediationAction.id"
+    )
+
+
+class Exemption(Base):
+    """An accepted risk (finding-level) or an exemption (rule/file/folder-level), with expiry."""
+
+    __tablename__ = "exemptions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"), index=True)
+    rule_id: Mapped[str | None] = mapped_column(String(128))
+    file_id: Mapped[str | None] = mapped_column(String(128))
+    folder_id: Mapped[str | None] = mapped_column(String(128))
+    reason: Mapped[str] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    expires_at: Mapped[dt.datetime | None]
+    revoked_at: Mapped[dt.datetime | None]
+
+
+class RemediationAction(Base):
+    """One planned or executed change to a file's sharing, with the exact ACL before and after."""
+
+    __tablename__ = "remediation_actions"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"), index=True)
+    finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"), index=True)
+    file_id: Mapped[str] = mapped_column(String(128), index=True)
+    #: revoke | downgrade | unpublish | expire | notify | restore
+    action: Mapped[str] = mapped_column(String(32))
+    permission_id: Mapped[str | None] = mapped_column(String(128))
+    #: Where the change was (or must be) made: the file, or the ancestor an inherited permission comes from.
+    target_file_id: Mapped[str | None] = mapped_column(String(128))
+    mode: Mapped[str] = mapped_column(String(16))  # dry-run | enforce
+    #: planned | applied | verified | already_gone | skipped | failed | refused | restored
+    status: Mapped[str] = mapped_column(String(16))
+    before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    detail: Mapped[str | None] = mapped_column(Text)
+    actor: Mapped[str] = mapped_column(String(320))
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    completed_at: Mapped[dt.datetime | None]
+    #: For restore actions: the action whose change was undone (and the reverse link).
+    restores_action_id: Mapped[int | None] = mapped_column(ForeignKey("remediation_actions.id"))
+
+    finding: Mapped[Finding | None] = relationship(back_populates="actions")
+
+
+class Notification(Base):
+    """Outbox: a message is written in the same transaction as what caused it, sent later."""
+
+    __tablename__ = "notifications"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    dedupe_key: Mapped[str] = mapped_column(String(128), unique=True)
+    channel: Mapped[str] = mapped_column(String(16))  # smtp | webhook
+    recipient: Mapped[str] = mapped_column(String(320))
+    subject: Mapped[str] = mapped_column(Text)
+    body: Mapped[str] = mapped_column(Text)
+    payload: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    status: Mapped[str] = mapped_column(String(16), default="pending", index=True)  # pending|sent|failed
+    attempts: Mapped[int] = mapped_column(Integer, default=0)
+    last_error: Mapped[str | None] = mapped_column(Text)
+    next_attempt_at: Mapped[dt.datetime | None]
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    sent_at: Mapped[dt.datetime | None]
+
+
+class AuditEvent(Base):
+    """Append-only, hash-chained: hash = sha256(prev_hash + canonical JSON of this event)."""
+
+    __tablename__ = "audit_events"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: 1, 2, 3... with no gaps; deleting or reordering rows breaks the chain.
+    seq: Mapped[int] = mapped_column(Integer, unique=True)
+    ts: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    actor: Mapped[str] = mapped_column(String(320))
+    event_type: Mapped[str] = mapped_column(String(64), index=True)
+    subject_type: Mapped[str] = mapped_column(String(32), default="")
+    subject_id: Mapped[str] = mapped_column(String(128), default="")
+    data: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    prev_hash: Mapped[str] = mapped_column(String(64))
+    hash: Mapped[str] = mapped_column(String(64), unique=True)
+
+
+class RunLock(Base):
+    """The run lock on databases without advisory locks (SQLite)."""
+
+    __tablename__ = "run_locks"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    holder: Mapped[str] = mapped_column(String(255))
+    run_id: Mapped[int | None] = mapped_column(Integer)
+    acquired_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

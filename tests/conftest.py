@@ -1,0 +1,102 @@
+"""Shared fixtures.
+
+Database tests run on SQLite always, and on PostgreSQL when ``SHARESCAN_TEST_DATABASE_URL``
+names one (CI sets it; with ``CI=true`` an unreachable PostgreSQL is a failure, not a skip).
+Each PostgreSQL test gets a schema of its own (``search_path`` in the URL), dropped afterwards, so
+test runs on one server do not interfere.
+"""
+
+from __future__ import annotations
+
+import os
+import uuid
+from collections.abc import Iterator
+from pathlib import Path
+
+import pytest
+from sqlalchemy import create_engine, text
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.store import migrate
+from scanner.store.db import make_engine, make_sessionmaker, normalise_url
+
+PG_ENV = "SHARESCAN_TEST_DATABASE_URL"
+
+
+@pytest.fixture(autouse=True)
+def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.MonkeyPatch) -> None:
+    """No test reads the developer's config, data dir or Google endpoint."""
+    data = tmp_path_factory.mktemp("data")
+    monkeypatch.setenv("SHARESCAN_DATA_DIR", str(data))
+    for var in ("SHARESCAN_CONFIG", "SHARESCAN_DATABASE_URL", "SHARESCAN_GOOGLE_ENDPOINT"):
+        monkeypatch.delenv(var, raising=False)
+    monkeypatch.chdir(data)
+
+
+def _pg_admin(url: str, statement: str) -> None:
+    engine = create_engine(normalise_url(url), isolation_level="AUTOCOMMIT")
+    try:
+        with engine.connect() as conn:
+            conn.execute(text(statement))
+    finally:
+        engine.dispose()
+
+
+def _schema_url(url: str, schema: str) -> str:
+    sep = "&" if "?" in url else "?"
+    return f"{normalise_url(url)}{sep}options=-csearch_path%3D{schema}"
+
+
+def postgres_url() -> str | None:
+    url = os.environ.get(PG_ENV)
+    if not url:
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"CI=true but {PG_ENV} is not set: PostgreSQL tests must run in CI")
+        return None
+    try:
+        _pg_admin(url, "SELECT 1")
+    except Exception as exc:  # noqa: BLE001
+        if os.environ.get("CI") == "true":
+            pytest.fail(f"PostgreSQL at {url} unreachable in CI: {exc}")
+        pytest.skip(f"PostgreSQL at {url} unreachable: {exc}")
+    return url
+
+
+@pytest.fixture(params=["sqlite", pytest.param("postgresql", marks=pytest.mark.postgres)])
+def db_url(request: pytest.FixtureRequest, tmp_path: Path) -> Iterator[str]:
+    """An empty database URL, on SQLite and (when configured) PostgreSQL."""
+    if request.param == "sqlite":
+        yield f"sqlite:///{tmp_path / 'test.db'}"
+        return
+    url = postgres_url()
+    if url is None:
+        pytest.skip(f"PostgreSQL tests need {PG_ENV} (e.g. postgresql://postgres@127.0.0.1:5432/test)")
+    schema = f"t_{uuid.uuid4().hex[:12]}"
+    _pg_admin(url, f"CREATE SCHEMA {schema}")
+    try:
+        yield _schema_url(url, schema)
+    finally:
+        _pg_admin(url, f"DROP SCHEMA IF EXISTS {schema} CASCADE")
+
+
+@pytest.fixture
+def migrated_url(db_url: str) -> str:
+    migrate.upgrade(db_url)
+    return db_url
+
+
+@pytest.fixture
+def sessions(migrated_url: str) -> Iterator[sessionmaker[Session]]:
+    engine = make_engine(migrated_url)
+    try:
+        yield make_sessionmaker(engine)
+    finally:
+        engine.dispose()
+
+
+@pytest.fixture
+def sqlite_url(tmp_path: Path) -> str:
+    """A migrated SQLite database only (for tests that are not about the backend)."""
+    url = f"sqlite:///{tmp_path / 'sharescan.db'}"
+    migrate.upgrade(url)
+    return url
