@@ -1,0 +1,19 @@
+"""A Google Drive v3 + Admin SDK Directory + OAuth emulator on 127.0.0.1 for tests, demos and benchmarks.
+
+    from scanner.emulator import Emulator
+    with Emulator(seed="demo") as emu:
+        emu.endpoint                      # http://127.0.0.1:PORT  (SHARESCAN_GOOGLE_ENDPOINT)
+        emu.write_key_file(path)          # service-account key JSON whose token_uri is the emulator
+        emu.counters, emu.events          # calls per endpoint, permission/revision audit events
+        emu.set_faults([FaultRule("drive.files.list", sequence=["429", "ok"])])
+        emu.workspace                     # the state; mutate under emu.workspace.lock
+"""
+
+from .auth import ServiceAccountKey
+from .faults import FaultPlan, FaultRule
+from .handlers.common import Settings
+from .seeds import build_seed
+from .server import Emulator
+from .state.workspace import Workspace
+
+__all__ = ["Emulator", "FaultPlan", "FaultRule", "ServiceAccountKey", "Settings", "Workspace", "build_seed"]

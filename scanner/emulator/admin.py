@@ -1,0 +1,86 @@
+"""The emulator's own control API under /_emulator/ (counters, events, faults, mutations, state)."""
+
+from __future__ import annotations
+
+import base64
+import json
+from typing import TYPE_CHECKING, Any
+
+from .errors import ApiError, bad_request
+from .faults import FaultPlan, FaultRule
+from .handlers.common import Request, Response
+from .state import mutate, persist
+from .state.mutate import MutationError
+
+if TYPE_CHECKING:
+    from .server import Emulator
+
+
+def _mutate(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
+    ws = emu.workspace
+    op = body.get("op")
+    file_id = str(body.get("fileId", ""))
+    actor = str(body.get("actor") or (ws.files[file_id].owner if file_id in ws.files else None) or "system")
+    with ws.lock:
+        if op == "share":
+            perm = mutate.make_permission(ws, body.get("permission") or {})
+            mutate.add_permission(ws, file_id, actor, perm)
+            return {"permissionId": perm.id}
+        if op == "unshare":
+            mutate.delete_permission(ws, file_id, str(body.get("permissionId")), actor)
+            return {}
+        if op == "edit":
+            content = base64.b64decode(body["contentBase64"]) if "contentBase64" in body else None
+            mutate.edit_content(ws, file_id, actor, text=body.get("text"), content=content, name=body.get("name"))
+            return {}
+        if op in ("trash", "untrash"):
+            mutate.set_trashed(ws, file_id, actor, op == "trash")
+            return {}
+        if op == "delete":
+            mutate.delete_file(ws, file_id, actor)
+            return {}
+        if op in ("publish", "unpublish"):
+            f = mutate.get_file(ws, file_id)
+            rev_id = str(body.get("revisionId") or (f.revisions[-1].id if f.revisions else ""))
+            mutate.set_published(ws, file_id, rev_id, actor, published=op == "publish",
+                                 published_outside_domain=bool(body.get("publishedOutsideDomain", op == "publish")))
+            return {}
+    raise bad_request(f"unknown mutate op {op!r}")
+
+
+def handle(emu: Emulator, req: Request) -> Response:
+    name = req.path[len("/_emulator/"):].strip("/")
+    try:
+        body = req.json() if req.method == "POST" else {}
+        if req.method == "GET" and name == "health":
+            return Response.json({"ok": True, "endpoint": emu.base_url})
+        if req.method == "GET" and name == "counters":
+            return Response.json({"counters": emu.counters})
+        if req.method == "POST" and name == "reset-counters":
+            emu.reset_counters()
+            return Response.json({})
+        if req.method == "GET" and name == "events":
+            return Response.json({"events": emu.events})
+        if name == "faults":
+            if req.method == "POST":
+                emu.set_faults(FaultPlan([FaultRule.from_json(r) for r in body.get("rules", [])],
+                                         seed=int(body.get("seed", 0))))
+            return Response.json({"rules": [r.to_json() for r in emu.faults.rules]})
+        if req.method == "POST" and name == "expire-tokens":
+            return Response.json({"expired": emu.expire_tokens()})
+        if req.method == "POST" and name == "mutate":
+            return Response.json(_mutate(emu, body))
+        if name == "state":
+            if req.method == "POST":
+                emu.replace_workspace(persist.load(body))
+                return Response.json({})
+            with emu.workspace.lock:
+                return Response(200, json.dumps(persist.dump(emu.workspace)).encode(),
+                                {"Content-Type": "application/json"})
+        if req.method == "GET" and name == "service-account":
+            return Response.json(emu.service_account_info())
+    except MutationError as exc:
+        raise ApiError(exc.code, exc.reason, exc.message) from exc
+    except (KeyError, ValueError, TypeError) as exc:
+        raise bad_request(f"bad control request: {exc}") from exc
+    raise ApiError(404, "notFound", f"No such emulator control endpoint: {req.method} {req.path}")

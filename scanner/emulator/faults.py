@@ -1,0 +1,98 @@
+"""Fault injection: probabilistic or scripted errors, latency, token expiry and dropped connections."""
+
+from __future__ import annotations
+
+import fnmatch
+import random
+import threading
+from dataclasses import dataclass, field
+from typing import Any
+
+# kind -> (status, reason, message)
+FAULT_KINDS: dict[str, tuple[int, str, str]] = {
+    "429": (429, "rateLimitExceeded", "Rate Limit Exceeded"),
+    "rateLimitExceeded": (403, "rateLimitExceeded", "Rate Limit Exceeded"),
+    "userRateLimitExceeded": (403, "userRateLimitExceeded", "User Rate Limit Exceeded"),
+    "sharingRateLimitExceeded": (403, "sharingRateLimitExceeded", "Sharing Rate Limit Exceeded"),
+    "500": (500, "backendError", "Internal Error"),
+    "backendError": (500, "backendError", "Backend Error"),
+    "503": (503, "backendError", "The service is currently unavailable."),
+}
+SPECIAL = {"ok", "latency", "expire_token", "drop"}
+
+
+@dataclass
+class FaultRule:
+    """One rule. `endpoint` is an fnmatch pattern over names such as ``drive.files.list``.
+
+    Either `sequence` (consumed one item per matching call, e.g. ``["429", "ok"]``) or `kind` with
+    `rate` (probability per call) and optional `times` (max firings). `latency` seconds apply to
+    ``kind="latency"`` (and are added before any other fault of this rule).
+    """
+
+    endpoint: str = "*"
+    kind: str = "429"
+    rate: float = 1.0
+    times: int | None = None
+    sequence: list[str] = field(default_factory=list)
+    latency: float = 0.0
+    fired: int = 0
+
+    def __post_init__(self) -> None:
+        for k in [self.kind, *self.sequence]:
+            if k not in FAULT_KINDS and k not in SPECIAL:
+                raise ValueError(f"unknown fault kind {k!r}; use one of {sorted([*FAULT_KINDS, *SPECIAL])}")
+
+    @classmethod
+    def from_json(cls, data: dict[str, Any]) -> FaultRule:
+        return cls(endpoint=data.get("endpoint", "*"), kind=str(data.get("kind", "429")),
+                   rate=float(data.get("rate", 1.0)), times=data.get("times"),
+                   sequence=[str(s) for s in data.get("sequence", [])], latency=float(data.get("latency", 0.0)))
+
+    def to_json(self) -> dict[str, Any]:
+        return {"endpoint": self.endpoint, "kind": self.kind, "rate": self.rate, "times": self.times,
+                "sequence": self.sequence, "latency": self.latency, "fired": self.fired}
+
+
+@dataclass(frozen=True)
+class Fault:
+    kind: str
+    latency: float = 0.0
+
+    @property
+    def error(self) -> tuple[int, str, str] | None:
+        return FAULT_KINDS.get(self.kind)
+
+
+@dataclass
+class FaultPlan:
+    rules: list[FaultRule] = field(default_factory=list)
+    seed: int = 0
+    _rng: random.Random = field(default_factory=random.Random, repr=False)
+    _lock: threading.Lock = field(default_factory=threading.Lock, repr=False)
+
+    def __post_init__(self) -> None:
+        self._rng.seed(self.seed)
+
+    def pick(self, endpoint: str) -> Fault | None:
+        """The fault for this call, if any (first matching rule that fires)."""
+        if not self.rules:
+            return None
+        with self._lock:
+            for rule in self.rules:
+                if not fnmatch.fnmatchcase(endpoint, rule.endpoint):
+                    continue
+                if rule.sequence:
+                    if rule.fired >= len(rule.sequence):
+                        continue
+                    kind = rule.sequence[rule.fired]
+                    rule.fired += 1
+                    if kind == "ok":
+                        return None
+                    return Fault(kind, rule.latency)
+                if rule.times is not None and rule.fired >= rule.times:
+                    continue
+                if self._rng.random() < rule.rate:
+                    rule.fired += 1
+                    return Fault(rule.kind, rule.latency)
+        return None

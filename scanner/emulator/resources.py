@@ -1,0 +1,250 @@
+"""Render workspace records as Drive v3 / Directory JSON resources (only the keys a mask asks for)."""
+
+from __future__ import annotations
+
+import hashlib
+from collections.abc import Callable
+from typing import Any
+
+from .fields import Mask, apply_mask, sub_mask, wants
+from .state.model import NATIVE_EDITORS, ROLE_RANK, SHORTCUT, DriveFile, Permission, Revision, SharedDrive, User
+from .state.workspace import EffectivePermission, Workspace
+
+FILE_DEFAULT: Mask = {"kind": None, "id": None, "name": None, "mimeType": None, "driveId": None,
+                      "teamDriveId": None}
+PERMISSION_DEFAULT: Mask = {"kind": None, "id": None, "type": None, "role": None, "emailAddress": None,
+                            "domain": None, "allowFileDiscovery": None, "displayName": None,
+                            "permissionDetails": None, "deleted": None, "pendingOwner": None}
+REVISION_DEFAULT: Mask = {"kind": None, "id": None, "mimeType": None, "modifiedTime": None}
+DRIVE_DEFAULT: Mask = {"kind": None, "id": None, "name": None}
+
+
+def permission_json(ws: Workspace, perm: Permission, role: str | None = None,
+                    details: list[dict[str, Any]] | None = None) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": "drive#permission", "id": perm.id, "type": perm.type,
+                           "role": role or perm.role}
+    if perm.email:
+        out["emailAddress"] = perm.email
+        out["displayName"] = perm.display_name or ws.display_name(perm.email)
+    if perm.type == "domain" and perm.domain:
+        out["domain"] = perm.domain
+        out["displayName"] = perm.display_name or perm.domain
+    if perm.type in ("domain", "anyone"):
+        out["allowFileDiscovery"] = bool(perm.allow_file_discovery)
+    if perm.expiration_time:
+        out["expirationTime"] = perm.expiration_time
+    if perm.pending_owner:
+        out["pendingOwner"] = True
+    out["deleted"] = False
+    if details is not None:
+        out["permissionDetails"] = details
+    return out
+
+
+def effective_json(ws: Workspace, f: DriveFile | None, ep: EffectivePermission) -> dict[str, Any]:
+    in_drive = f is None or f.drive_id is not None
+    details: list[dict[str, Any]] | None = None
+    if ep.details and (in_drive or any(d.inherited for d in ep.details)):
+        details = []
+        for d in ep.details:
+            item: dict[str, Any] = {"permissionType": d.permission_type, "role": d.role,
+                                    "inherited": d.inherited}
+            if d.inherited_from:
+                item["inheritedFrom"] = d.inherited_from
+            details.append(item)
+    return permission_json(ws, ep.perm, ep.role, details)
+
+
+def user_ref(ws: Workspace, email: str, viewer: str) -> dict[str, Any]:
+    user = ws.users.get(email)
+    out: dict[str, Any] = {"kind": "drive#user", "displayName": ws.display_name(email),
+                           "me": email == viewer, "emailAddress": email}
+    out["permissionId"] = user.permission_id if user else ""
+    return out
+
+
+def content_size_md5(ws: Workspace, f: DriveFile, reader: Callable[[DriveFile], bytes]) -> tuple[int, str]:
+    data = reader(f)
+    return len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()
+
+
+class FileRenderer:
+    """Builds file resources for one caller; computes only what the mask selects."""
+
+    def __init__(self, ws: Workspace, viewer: str, reader: Callable[[DriveFile], bytes]) -> None:
+        self.ws = ws
+        self.viewer = viewer
+        self.keys = ws.user_keys(viewer)
+        self.reader = reader
+
+    def role(self, f: DriveFile) -> str | None:
+        return self.ws.role_of(self.viewer, f, self.keys)
+
+    def render(self, f: DriveFile, mask: Mask | None) -> dict[str, Any]:
+        ws, w = self.ws, mask
+        out: dict[str, Any] = {}
+
+        def want(key: str) -> bool:
+            return wants(w, key)
+
+        if want("kind"):
+            out["kind"] = "drive#file"
+        if want("id"):
+            out["id"] = f.id
+        if want("name"):
+            out["name"] = f.name
+        if want("mimeType"):
+            out["mimeType"] = f.mime_type
+        if f.drive_id:
+            if want("driveId"):
+                out["driveId"] = f.drive_id
+            if want("teamDriveId"):
+                out["teamDriveId"] = f.drive_id
+        if want("parents") and f.parents:
+            out["parents"] = list(f.parents)
+        if want("trashed"):
+            out["trashed"] = f.trashed
+        if want("explicitlyTrashed"):
+            out["explicitlyTrashed"] = f.trashed
+        if want("createdTime"):
+            out["createdTime"] = f.created_time
+        if want("modifiedTime"):
+            out["modifiedTime"] = f.modified_time
+        if want("version"):
+            out["version"] = str(f.version)
+        if want("description") and f.description:
+            out["description"] = f.description
+        if want("starred"):
+            out["starred"] = False
+        if want("webViewLink"):
+            out["webViewLink"] = _web_view_link(f)
+        if want("iconLink"):
+            out["iconLink"] = f"https://drive-thirdparty.googleusercontent.com/16/type/{f.mime_type}"
+        if want("headRevisionId") and not f.is_native and not f.is_folder and f.revisions:
+            out["headRevisionId"] = f.revisions[-1].id
+        binary = not f.is_native and not f.is_folder and f.mime_type != SHORTCUT
+        if binary and (want("size") or want("md5Checksum") or want("quotaBytesUsed")):
+            size, md5 = content_size_md5(ws, f, self.reader)
+            if want("size"):
+                out["size"] = str(size)
+            if want("md5Checksum"):
+                out["md5Checksum"] = md5
+            if want("quotaBytesUsed"):
+                out["quotaBytesUsed"] = str(size)
+        if want("fileExtension") and binary and "." in f.name:
+            out["fileExtension"] = f.name.rsplit(".", 1)[1]
+        if want("owners") and f.owner:
+            out["owners"] = apply_mask([user_ref(ws, f.owner, self.viewer)], sub_mask(w, "owners"))
+        if want("ownedByMe"):
+            out["ownedByMe"] = f.owner == self.viewer
+        if want("lastModifyingUser") and (f.last_modifier or f.owner):
+            who = f.last_modifier or f.owner or ""
+            out["lastModifyingUser"] = apply_mask(user_ref(ws, who, self.viewer), sub_mask(w, "lastModifyingUser"))
+        if want("shared"):
+            out["shared"] = any(not ep.owner for ep in ws.effective_permissions(f))
+        if want("shortcutDetails") and f.shortcut_target:
+            target = ws.files.get(f.shortcut_target)
+            out["shortcutDetails"] = apply_mask(
+                {"targetId": f.shortcut_target, "targetMimeType": target.mime_type if target else ""},
+                sub_mask(w, "shortcutDetails"))
+        role = None
+        if want("capabilities") or want("permissions") or want("viewersCanCopyContent"):
+            role = self.role(f)
+        if want("capabilities"):
+            out["capabilities"] = apply_mask(capabilities(f, role), sub_mask(w, "capabilities"))
+        if want("permissionIds"):
+            out["permissionIds"] = [ep.perm.id for ep in ws.effective_permissions(f)]
+        if want("permissions") and f.drive_id is None and role in ("owner", "writer"):
+            perms = [effective_json(ws, f, ep) for ep in ws.effective_permissions(f)]
+            out["permissions"] = apply_mask(perms, sub_mask(w, "permissions") if w is not None else None)
+        if want("exportLinks") and f.is_native:
+            out["exportLinks"] = {m: f"https://docs.google.com/feeds/download/export?id={f.id}&exportFormat={m}"
+                                  for m in ("text/plain", "application/pdf")}
+        if w is not None:
+            for key, sub in w.items():
+                if sub is not None and key in out and key not in ("owners", "lastModifyingUser", "permissions",
+                                                                   "capabilities", "shortcutDetails"):
+                    out[key] = apply_mask(out[key], sub)
+        return out
+
+
+def _web_view_link(f: DriveFile) -> str:
+    kind = {"application/vnd.google-apps.document": "document",
+            "application/vnd.google-apps.spreadsheet": "spreadsheets",
+            "application/vnd.google-apps.presentation": "presentation"}.get(f.mime_type)
+    if kind:
+        return f"https://docs.google.com/{kind}/d/{f.id}/edit?usp=drivesdk"
+    if f.is_folder:
+        return f"https://drive.google.com/drive/folders/{f.id}"
+    return f"https://drive.google.com/file/d/{f.id}/view?usp=drivesdk"
+
+
+def capabilities(f: DriveFile, role: str | None) -> dict[str, bool]:
+    rank = ROLE_RANK.get(role or "", 0)
+    writer = rank >= ROLE_RANK["writer"]
+    organizer = rank >= ROLE_RANK["fileOrganizer"]
+    return {
+        "canEdit": writer,
+        "canShare": writer,
+        "canComment": rank >= ROLE_RANK["commenter"],
+        "canCopy": rank >= 1 and not f.is_folder,
+        "canDownload": rank >= 1,
+        "canReadRevisions": writer,
+        "canModifyContent": writer,
+        "canRename": writer,
+        "canTrash": role == "owner" or (f.drive_id is not None and organizer),
+        "canDelete": role == "owner" or (f.drive_id is not None and role == "organizer"),
+        "canListChildren": f.is_folder and rank >= 1,
+        "canRemoveChildren": f.is_folder and writer,
+        "canChangeCopyRequiresWriterPermission": writer,
+    }
+
+
+def revision_json(ws: Workspace, f: DriveFile, rev: Revision, viewer: str) -> dict[str, Any]:
+    out: dict[str, Any] = {"kind": "drive#revision", "id": rev.id, "mimeType": f.mime_type,
+                           "modifiedTime": rev.modified_time}
+    if rev.modifier:
+        out["lastModifyingUser"] = user_ref(ws, rev.modifier, viewer)
+    if f.mime_type in NATIVE_EDITORS:
+        out["published"] = rev.published
+        out["publishAuto"] = rev.publish_auto
+        out["publishedOutsideDomain"] = rev.published_outside_domain
+        if rev.published:
+            out["publishedLink"] = f"https://docs.google.com/document/d/e/2PACX-{f.id}/pub"
+        out["exportLinks"] = {"text/plain": f"https://docs.google.com/feeds/download/export?id={f.id}"
+                                            f"&revision={rev.id}&exportFormat=txt"}
+    else:
+        out["keepForever"] = False
+        out["originalFilename"] = f.name
+        if rev.md5:
+            out["md5Checksum"] = rev.md5
+        if rev.size is not None:
+            out["size"] = str(rev.size)
+    return out
+
+
+def drive_json(d: SharedDrive, role: str | None) -> dict[str, Any]:
+    organizer = role == "organizer"
+    return {
+        "kind": "drive#drive", "id": d.id, "name": d.name, "createdTime": d.created_time, "hidden": d.hidden,
+        "colorRgb": "#4285f4", "backgroundImageLink": "",
+        "restrictions": {"adminManagedRestrictions": False, "copyRequiresWriterPermission": False,
+                         "domainUsersOnly": d.domain_users_only, "driveMembersOnly": d.drive_members_only,
+                         "sharingFoldersRequiresOrganizerPermission": False},
+        "capabilities": {"canManageMembers": organizer, "canShare": organizer, "canEdit": organizer,
+                         "canListChildren": role is not None, "canDeleteDrive": organizer},
+    }
+
+
+def user_json(ws: Workspace, u: User) -> dict[str, Any]:
+    given, _, family = u.name.partition(" ")
+    return {
+        "kind": "admin#directory#user", "id": u.id, "etag": f'"{u.id}"', "primaryEmail": u.email,
+        "name": {"givenName": given, "familyName": family or given, "fullName": u.name},
+        "isAdmin": u.is_admin, "isDelegatedAdmin": False, "lastLoginTime": "2026-01-05T10:00:00.000Z",
+        "creationTime": u.created, "agreedToTerms": True, "suspended": u.suspended, "archived": False,
+        "changePasswordAtNextLogin": False, "ipWhitelisted": False,
+        "emails": [{"address": u.email, "primary": True}], "customerId": ws.customer_id,
+        "orgUnitPath": u.org_unit, "isMailboxSetup": True, "isEnrolledIn2Sv": True, "isEnforcedIn2Sv": False,
+        "includeInGlobalAddressList": True,
+    }

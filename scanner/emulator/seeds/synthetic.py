@@ -1,0 +1,181 @@
+"""``synthetic:USERS:FILES[:SEED]``: a generated domain of any size, deterministic by seed.
+
+Content is not stored: each file carries ``lazy=(kind, seed)`` and :func:`generate_lazy` rebuilds the
+same bytes (or native document) whenever it is read.
+"""
+
+from __future__ import annotations
+
+import functools
+import random
+from dataclasses import dataclass
+from typing import Any
+
+from ..state.model import DOC, FOLDER, SHEET, SLIDES, DriveFile, NativeContent, SharedDrive
+from ..state.workspace import Workspace
+from .builder import anyone_perm, domain_perm, drive_id, file_id, user_perm
+
+DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+# (mime, kind, extension, weight)
+MIMES = [
+    (DOC, "doc", "", 25), (SHEET, "sheet", "", 15), (SLIDES, "slides", "", 5), ("application/pdf", "pdf", ".pdf", 8),
+    (DOCX, "docx", ".docx", 8), (XLSX, "xlsx", ".xlsx", 4), (PPTX, "pptx", ".pptx", 2), ("text/csv", "csv", ".csv", 10),
+    ("text/plain", "txt", ".txt", 15), (FOLDER, "folder", "", 8),
+]
+FIRST = ["Ana", "Ben", "Chloe", "Dev", "Eva", "Femi", "Gus", "Hana", "Ivan", "Jade", "Kofi", "Lena", "Mo", "Nia",
+         "Omar", "Pia", "Quinn", "Rosa", "Sami", "Tara", "Uma", "Vik", "Wen", "Yara", "Zed"]
+LAST = ["Adler", "Brooks", "Costa", "Duarte", "Ekwueme", "Fischer", "Garcia", "Haddad", "Ito", "Jensen", "Kowalski",
+        "Larsen", "Moreau", "Nakamura", "Okoro", "Petrov", "Quispe", "Rossi", "Silva", "Tanaka"]
+WORDS = ["quarterly", "plan", "notes", "draft", "budget", "review", "labels", "batch", "export", "summary",
+         "meeting", "guidelines", "roadmap", "retro", "invoice", "report", "dataset", "audit", "survey", "brief"]
+BENIGN = ["The team met to discuss the labelling backlog and agreed to prioritise calibration.",
+          "Throughput improved after the new review queue went live.",
+          "Remember to file expenses before the end of the month.",
+          "The style guide was updated with examples of edge cases."]
+
+
+@dataclass(frozen=True)
+class SyntheticSpec:
+    users: int
+    files: int
+    seed: int = 0
+    domain: str = "synthlabs.example"
+    public_share: float = 0.01
+    anyone_share: float = 0.05
+    external_user_share: float = 0.03
+    external_domain_share: float = 0.02
+    domain_share: float = 0.10
+    internal_share: float = 0.20
+    sensitive_share: float = 0.05
+    shared_drive_share: float = 0.10
+
+
+def _roster_rows(rng: random.Random, n: int) -> list[list[Any]]:
+    rows: list[list[Any]] = [["Name", "Email", "Phone", "Hourly rate (USD)"]]
+    for _ in range(n):
+        first, last = rng.choice(FIRST), rng.choice(LAST)
+        rows.append([f"{first} {last}", f"{first}.{last}{rng.randint(1, 99)}@gmail.com".lower(),
+                     f"+1 415 555 {rng.randint(100, 999):04d}", round(rng.uniform(15, 45), 2)])
+    return rows
+
+
+def _text(rng: random.Random, sensitive: bool) -> str:
+    if sensitive:
+        return "Contractor roster\n" + "\n".join(", ".join(str(c) for c in r) for r in _roster_rows(rng, 6))
+    return "\n".join(rng.choice(BENIGN) for _ in range(rng.randint(2, 6)))
+
+
+@functools.lru_cache(maxsize=512)
+def generate_lazy(kind: str, seed: int) -> bytes | NativeContent:
+    """Rebuild a synthetic file's content; `kind` is ``<type>`` or ``<type>:s`` (sensitive)."""
+    base, _, flag = kind.partition(":")
+    sensitive = flag == "s"
+    rng = random.Random(seed)
+    if base == "doc":
+        return NativeContent(text=_text(rng, sensitive))
+    if base == "sheet":
+        rows: list[list[Any]] = (_roster_rows(rng, 8) if sensitive
+                                 else [["Week", "Items"], *[[f"W{i}", rng.randint(1, 999)] for i in range(1, 9)]])
+        return NativeContent(sheets=[("Sheet1", rows)])
+    if base == "slides":
+        return NativeContent(slides=[_text(rng, sensitive), "Thank you"])
+    text = _text(rng, sensitive)
+    if base in ("txt", "csv"):
+        if base == "csv":
+            rows = _roster_rows(rng, 8) if sensitive else [["item", "count"], ["a", 1], ["b", 2]]
+            text = "\r\n".join(",".join(str(c) for c in r) for r in rows) + "\r\n"
+        return text.encode()
+    if base == "pdf":
+        from ..pdf import text_pdf
+
+        return text_pdf(text)
+    if base == "docx":
+        from ..office import docx_bytes
+
+        return docx_bytes(text.split("\n"))
+    if base == "xlsx":
+        from ..office import xlsx_bytes
+
+        return xlsx_bytes([("Sheet1", _roster_rows(rng, 8) if sensitive else [["a", 1], ["b", 2]])])
+    if base == "pptx":
+        from ..office import pptx_bytes
+
+        return pptx_bytes([text])
+    return b""
+
+
+def _time(rng: random.Random) -> str:
+    return (f"20{rng.randint(23, 25)}-{rng.randint(1, 12):02d}-{rng.randint(1, 28):02d}T"
+            f"{rng.randint(0, 23):02d}:{rng.randint(0, 59):02d}:{rng.randint(0, 59):02d}.000Z")
+
+
+def build(spec: SyntheticSpec) -> Workspace:
+    rng = random.Random(spec.seed)
+    ns = f"synth{spec.seed}"
+    ws = Workspace(org_name="Synth Labs", domain=spec.domain)
+    emails: list[str] = []
+    for i in range(max(spec.users, 1)):
+        first, last = FIRST[i % len(FIRST)], LAST[(i // len(FIRST)) % len(LAST)]
+        email = "admin@" + spec.domain if i == 0 else f"{first}.{last}{i}@{spec.domain}".lower()
+        ws.add_user(email, f"{first} {last}", is_admin=i == 0, suspended=(i == 3 and spec.users > 10))
+        emails.append(email)
+    active = [e for e in emails if not ws.users[e].suspended]
+    drives: list[str] = []
+    for d in range(max(1, spec.users // 10)):
+        did = drive_id(ns, str(d))
+        members = [user_perm(ws, e, rng.choice(["organizer", "writer", "reader"]))
+                   for e in rng.sample(active, min(len(active), 5))]
+        members[0].role = "organizer"
+        ws.add_drive(SharedDrive(id=did, name=f"Team drive {d}", created_time=_time(rng), members=members))
+        drives.append(did)
+    kinds = [m for m in MIMES]
+    weights = [m[3] for m in MIMES]
+    folders_by_owner: dict[str, list[str]] = {}
+    folders_by_drive: dict[str, list[str]] = {}
+    thresholds = [spec.public_share, spec.anyone_share, spec.external_user_share, spec.external_domain_share,
+                  spec.domain_share, spec.internal_share]
+    cumulative = [sum(thresholds[:i + 1]) for i in range(len(thresholds))]
+    choices = rng.choices(kinds, weights=weights, k=spec.files)
+    for i in range(spec.files):
+        mime, kind, ext, _ = choices[i]
+        fid = file_id(ns, str(i))
+        in_drive = rng.random() < spec.shared_drive_share
+        owner: str | None = None
+        drive: str | None = None
+        if in_drive:
+            drive = drives[rng.randrange(len(drives))]
+            pool = folders_by_drive.setdefault(drive, [])
+            parents = [pool[rng.randrange(len(pool))]] if pool and rng.random() < 0.5 else [drive]
+        else:
+            owner = active[rng.randrange(len(active))]
+            pool = folders_by_owner.setdefault(owner, [])
+            parents = [pool[rng.randrange(len(pool))]] if pool and rng.random() < 0.3 else []
+        perms = []
+        r = rng.random()
+        if r < cumulative[0]:
+            perms.append(anyone_perm(discover=True))
+        elif r < cumulative[1]:
+            perms.append(anyone_perm())
+        elif r < cumulative[2]:
+            perms.append(user_perm(ws, f"{rng.choice(FIRST).lower()}.{rng.randint(1, 999)}@gmail.com", "reader"))
+        elif r < cumulative[3]:
+            perms.append(domain_perm(f"partner{rng.randint(1, 20)}.example.net"))
+        elif r < cumulative[4]:
+            perms.append(domain_perm(spec.domain, discover=rng.random() < 0.5))
+        elif r < cumulative[5]:
+            perms.append(user_perm(ws, active[rng.randrange(len(active))], rng.choice(["reader", "writer"])))
+        sensitive = rng.random() < spec.sensitive_share
+        created = _time(rng)
+        name = f"{rng.choice(WORDS).title()} {rng.choice(WORDS)} {i}{ext}"
+        f = DriveFile(id=fid, name=name, mime_type=mime, created_time=created, modified_time=created, owner=owner,
+                      parents=parents, drive_id=drive, permissions=perms, last_modifier=owner,
+                      lazy=None if mime == FOLDER else (kind + (":s" if sensitive else ""), spec.seed * 1_000_003 + i))
+        ws.add_file(f)
+        if mime == FOLDER:
+            if drive:
+                folders_by_drive[drive].append(fid)
+            elif owner:
+                folders_by_owner[owner].append(fid)
+    return ws

@@ -1,0 +1,1 @@
+"""Workspace state: typed records, access rules, mutations and persistence."""
