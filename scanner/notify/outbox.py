@@ -1,0 +1,60 @@
+"""The outbox: one digest per owner per run and channel, written in the caller's transaction.
+
+Each remediation run (or manual ``sharescan remediate``) has a *batch key*; every notify action
+for an owner in that batch adds an item to the same Notification row (``dedupe_key``), so an
+owner gets one message however many files changed.
+"""
+
+from __future__ import annotations
+
+import hashlib
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session
+
+from scanner.config import Settings
+from scanner.notify.templates import render_digest
+from scanner.store.models import Notification, utcnow
+
+
+def dedupe_key(batch: str, channel: str, recipient: str) -> str:
+    digest = hashlib.sha256(f"{batch}\x00{channel}\x00{recipient.lower()}".encode()).hexdigest()
+    return f"digest:{digest}"
+
+
+class Outbox:
+    def __init__(self, session: Session, settings: Settings) -> None:
+        self.session = session
+        self.settings = settings
+
+    @property
+    def channels(self) -> list[str]:
+        n = self.settings.notifications
+        return list(n.channels) if n.enabled else []
+
+    def add(self, *, batch: str, run_id: int | None, owner: str, item: dict[str, Any]) -> list[Notification]:
+        """Add one file's item to the owner's digest on every channel (created on first use)."""
+        out = []
+        for channel in self.channels:
+            key = dedupe_key(batch, channel, owner)
+            row = self.session.scalars(select(Notification).where(Notification.dedupe_key == key)).first()
+            if row is None:
+                row = Notification(run_id=run_id, dedupe_key=key, channel=channel, recipient=owner.lower(),
+                                   subject="", body="", payload={"batch": batch, "items": []}, status="pending",
+                                   attempts=0, created_at=utcnow(), next_attempt_at=None)
+                self.session.add(row)
+            items = [i for i in row.payload.get("items", []) if i.get("finding_id") != item.get("finding_id")]
+            items.append(item)
+            row.payload = {**row.payload, "items": items}
+            row.subject, row.body = render_digest(owner, items)
+            if row.status == "sent":
+                # A new item after the digest went out: send an update.
+                row.status, row.attempts, row.sent_at = "pending", 0, None
+            out.append(row)
+        self.session.flush()
+        return out
+
+    def digest_for_run(self, run_id: int) -> list[Notification]:
+        return list(self.session.scalars(select(Notification).where(Notification.run_id == run_id)
+                                         .order_by(Notification.id)).all())

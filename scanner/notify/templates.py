@@ -1,0 +1,58 @@
+"""Message text. Only file names, links, rule titles, data categories, counts and what changed —
+never document content or matched values."""
+
+from __future__ import annotations
+
+from typing import Any
+
+SUBJECT = "[sharescan] Sharing changed on {count} of your files"
+SUBJECT_DRY = "[sharescan] {count} of your files are shared too widely"
+
+INTRO = {
+    True: ("The security team's scanner found files you own shared beyond the organisation while they hold "
+           "sensitive data, and changed their sharing as described below."),
+    False: ("The security team's scanner found files you own shared beyond the organisation while they hold "
+            "sensitive data. Please review their sharing."),
+}
+OUTRO = ("If a change breaks legitimate work, reply to the security team: every change is recorded and can be "
+         "undone exactly (sharescan restore).")
+
+#: Per action: the line that explains one change (params: what, role, domain, until).
+ACTION_LINES = {
+    "revoke": "removed {what} ({role} access)",
+    "downgrade": "limited {what} to people at {domain} (same {role} access)",
+    "unpublish": "stopped publishing the document to the web",
+    "expire": "{what} access now expires in {until}",
+}
+
+
+def change_line(action: str, params: dict[str, Any]) -> str:
+    template = ACTION_LINES.get(action, action)
+    return template.format(**{"what": "", "role": "", "domain": "", "until": "", **params})
+
+
+def item_text(item: dict[str, Any]) -> str:
+    counts = ", ".join(f"{name}: {count}" for name, count in sorted((item.get("detectors") or {}).items()))
+    lines = [
+        f"* {item.get('file_name') or item.get('file_id')}",
+        f"  link: {item.get('link') or '-'}",
+        f"  why: {item.get('rule_title')} (severity {item.get('severity')})",
+        f"  data found: {', '.join(item.get('categories') or []) or '-'}" + (f" ({counts})" if counts else ""),
+    ]
+    for change in item.get("changes") or []:
+        lines.append(f"  changed: {change}")
+    for pending in item.get("pending") or []:
+        lines.append(f"  still to do: {pending}")
+    return "\n".join(lines)
+
+
+def render_digest(owner: str, items: list[dict[str, Any]]) -> tuple[str, str]:
+    changed = any(item.get("changes") for item in items)
+    subject = (SUBJECT if changed else SUBJECT_DRY).format(count=len(items))
+    body = "\n\n".join([f"Hello {owner},", INTRO[changed], *(item_text(i) for i in items), OUTRO])
+    return subject, body + "\n"
+
+
+def webhook_payload(subject: str, body: str) -> dict[str, Any]:
+    """Slack-compatible incoming-webhook body."""
+    return {"text": f"*{subject}*\n{body}"}

@@ -1,0 +1,211 @@
+"""Load and validate rule files; every error names the file, the line and the key.
+
+The YAML is composed into nodes first so each key and list item keeps its line number; pydantic
+validation errors are mapped back to the closest node. Detector names must be ones the content
+pipeline defines (``rules/detectors/detectors.yaml``).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+import yaml
+from pydantic import ValidationError
+
+from scanner.errors import RuleError
+from scanner.policy.schema import Rule
+
+RULE_SUFFIXES = (".yaml", ".yml")
+Loc = tuple[str | int, ...]
+
+
+def builtin_rules_dir() -> Path:
+    from scanner.detect.pipeline import default_rules_dir
+
+    return default_rules_dir()
+
+
+def known_detectors(rules_dir: Path | None = None) -> frozenset[str]:
+    """Detector names the content pipeline defines."""
+    from scanner.detect.recognizers import DetectorSettings
+
+    path = (rules_dir or builtin_rules_dir()) / "detectors" / "detectors.yaml"
+    return frozenset(DetectorSettings.load(path).detectors)
+
+
+@dataclass(frozen=True)
+class RuleProblem:
+    file: str
+    line: int
+    key: str
+    message: str
+
+    def __str__(self) -> str:
+        where = f"{self.file}:{self.line}" if self.line else self.file
+        return f"{where}: {self.key}: {self.message}" if self.key else f"{where}: {self.message}"
+
+
+@dataclass(frozen=True)
+class RuleSet:
+    rules: tuple[Rule, ...]
+
+    def get(self, rule_id: str) -> Rule | None:
+        return next((r for r in self.rules if r.id == rule_id), None)
+
+    def __iter__(self) -> Any:
+        return iter(self.rules)
+
+    def __len__(self) -> int:
+        return len(self.rules)
+
+
+def _line_map(node: yaml.Node, prefix: Loc = ()) -> dict[Loc, int]:
+    """Path of every mapping key / sequence item → 1-based line."""
+    out: dict[Loc, int] = {prefix: node.start_mark.line + 1}
+    if isinstance(node, yaml.MappingNode):
+        for key_node, value_node in node.value:
+            key = key_node.value
+            out.update(_line_map(value_node, (*prefix, key)))
+            out[(*prefix, key)] = key_node.start_mark.line + 1
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            out.update(_line_map(item, (*prefix, index)))
+    return out
+
+
+def _nearest_line(lines: dict[Loc, int], loc: Loc) -> int:
+    for end in range(len(loc), -1, -1):
+        if loc[:end] in lines:
+            return lines[loc[:end]]
+    return 0
+
+
+def _key_name(loc: Loc) -> str:
+    out = ""
+    for part in loc:
+        out += f"[{part}]" if isinstance(part, int) else (f".{part}" if out else str(part))
+    return out
+
+
+def parse_rule_text(text: str, file: str, detectors: frozenset[str] | None) -> tuple[Rule | None, list[RuleProblem]]:
+    """Parse one rule file; returns the rule or the problems (never both)."""
+    try:
+        node = yaml.compose(text, Loader=yaml.SafeLoader)
+        data = yaml.safe_load(text)
+    except yaml.YAMLError as exc:
+        mark = getattr(exc, "problem_mark", None)
+        line = mark.line + 1 if mark is not None else 0
+        problem = getattr(exc, "problem", None) or str(exc)
+        return None, [RuleProblem(file, line, "", f"invalid YAML: {problem}")]
+    if node is None or not isinstance(data, dict):
+        return None, [RuleProblem(file, 1, "", "a rule file holds one mapping (id, title, severity, when, ...)")]
+    lines = _line_map(node)
+    try:
+        rule = Rule.model_validate(data)
+    except ValidationError as exc:
+        problems = []
+        for err in exc.errors():
+            loc: Loc = tuple(err["loc"])
+            msg = err["msg"].removeprefix("Value error, ")
+            if err["type"] == "extra_forbidden":
+                msg = "unknown key"
+            elif err["type"] == "missing":
+                msg = "required key is missing"
+            elif "input" in err and not isinstance(err["input"], dict):
+                msg += f" (got {err['input']!r})"
+            problems.append(RuleProblem(file, _nearest_line(lines, loc), _key_name(loc), msg))
+        return None, problems
+    problems = _semantic_problems(rule, data, lines, file, detectors)
+    if problems:
+        return None, problems
+    return rule.model_copy(update={"source": file}), []
+
+
+def _semantic_problems(rule: Rule, data: dict[str, Any], lines: dict[Loc, int], file: str,
+                       detectors: frozenset[str] | None) -> list[RuleProblem]:
+    out: list[RuleProblem] = []
+    if detectors is not None and rule.content is not None:
+        content = data.get("content") or {}
+        for group in ("any", "all"):
+            for index, item in enumerate(content.get(group) or []):
+                name = item.get("detector") if isinstance(item, dict) else None
+                if name not in detectors:
+                    loc: Loc = ("content", group, index, "detector")
+                    out.append(RuleProblem(file, _nearest_line(lines, loc), _key_name(loc),
+                                           f"unknown detector {name!r} (known: {', '.join(sorted(detectors))})"))
+        for index, name in enumerate(content.get("none") or []):
+            if name not in detectors:
+                loc = ("content", "none", index)
+                out.append(RuleProblem(file, _nearest_line(lines, loc), _key_name(loc),
+                                       f"unknown detector {name!r} (known: {', '.join(sorted(detectors))})"))
+    if rule.when.min_age_days is not None and rule.when.max_age_days is not None \
+            and rule.when.min_age_days > rule.when.max_age_days:
+        out.append(RuleProblem(file, _nearest_line(lines, ("when", "min_age_days")), "when.min_age_days",
+                               "min_age_days is larger than max_age_days"))
+    kinds = [a.kind for a in rule.actions]
+    if "revoke" in kinds and "downgrade" in kinds:
+        out.append(RuleProblem(file, _nearest_line(lines, ("actions",)), "actions",
+                               "revoke and downgrade act on the same permissions: choose one"))
+    return out
+
+
+def rule_files(directory: Path) -> list[Path]:
+    if not directory.is_dir():
+        raise RuleError(f"{directory}: rule directory not found")
+    return sorted(p for p in directory.iterdir() if p.is_file() and p.suffix in RULE_SUFFIXES)
+
+
+def validate_paths(paths: Iterable[Path],
+                   detectors: frozenset[str] | None = None) -> tuple[list[Rule], list[RuleProblem]]:
+    """Validate files (not raising): the good rules and every problem, incl. duplicate ids."""
+    rules: list[Rule] = []
+    problems: list[RuleProblem] = []
+    seen: dict[str, str] = {}
+    for path in paths:
+        try:
+            text = path.read_text(encoding="utf-8")
+        except (OSError, UnicodeDecodeError) as exc:
+            problems.append(RuleProblem(str(path), 0, "", f"cannot read: {exc}"))
+            continue
+        rule, found = parse_rule_text(text, str(path), detectors)
+        problems.extend(found)
+        if rule is None:
+            continue
+        if rule.id in seen:
+            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            lines = _line_map(node) if node is not None else {}
+            problems.append(RuleProblem(str(path), _nearest_line(lines, ("id",)), "id",
+                                        f"duplicate rule id {rule.id!r} (also in {seen[rule.id]})"))
+            continue
+        seen[rule.id] = str(path)
+        rules.append(rule)
+    return rules, problems
+
+
+def rule_directories(*, builtin: bool = True, extra: Sequence[str | Path] = ()) -> list[Path]:
+    dirs = [builtin_rules_dir()] if builtin else []
+    return dirs + [Path(d).expanduser() for d in extra]
+
+
+def load_rules(directories: Sequence[str | Path], detectors: frozenset[str] | None = None) -> RuleSet:
+    """All rules of these directories, or RuleError listing every problem (file:line: key: message)."""
+    if detectors is None:
+        detectors = known_detectors()
+    paths = [p for d in directories for p in rule_files(Path(d))]
+    rules, problems = validate_paths(paths, detectors)
+    if problems:
+        raise RuleError("\n".join(str(p) for p in problems))
+    return RuleSet(tuple(rules))
+
+
+def load_configured_rules(settings: Any) -> RuleSet:
+    """The built-in rules (unless disabled) plus ``[rules] directories``."""
+    return load_rules(rule_directories(builtin=settings.rules.include_builtin, extra=settings.rules.directories))
+
+
+def today() -> dt.date:
+    return dt.datetime.now(dt.UTC).date()

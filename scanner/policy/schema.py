@@ -1,0 +1,223 @@
+"""Pydantic models of rule files (DESIGN.md §4). ``sharescan rules schema`` prints their JSON Schema.
+
+A rule is data only: which exposures it cares about (``when``), which file metadata, which
+content detectors (``content``), which files are exempt, and which remediation actions to take.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import re
+from typing import Annotated, Any, Literal
+
+from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
+
+Severity = Literal["critical", "high", "medium", "low", "info"]
+SEVERITY_RANK: dict[str, int] = {"critical": 0, "high": 1, "medium": 2, "low": 3, "info": 4}
+ExposureName = Literal[
+    "public", "published", "anyone_with_link", "external_domain", "external_group", "external_user", "domain",
+    "internal",
+]
+EXTERNAL_PRINCIPAL_EXPOSURES = frozenset({"external_domain", "external_group", "external_user"})
+RuleMode = Literal["off", "dry-run", "enforce"]
+
+_RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,127}$")
+_DURATION = re.compile(r"^(\d+)([dh])$")
+
+
+class _Model(BaseModel):
+    model_config = ConfigDict(extra="forbid", frozen=True)
+
+
+class When(_Model):
+    """Exposure and metadata conditions (all must hold; an empty list means "any")."""
+
+    #: Exposure classes that make the rule apply (at least one must be present on the file).
+    exposure: list[ExposureName] = Field(min_length=1)
+    #: Only direct permissions, only inherited ones, or both.
+    inherited: Literal["any", "direct", "inherited"] = "any"
+    #: Owner email globs (fnmatch, case-insensitive), and owners that never match.
+    owners: list[str] = Field(default_factory=list)
+    not_owners: list[str] = Field(default_factory=list)
+    #: Folder ids: the file is inside one of them (at any depth), or inside none of them.
+    folders: list[str] = Field(default_factory=list)
+    not_folders: list[str] = Field(default_factory=list)
+    #: true: only shared-drive files; false: only My Drive files; a list: only those shared drive ids.
+    shared_drive: bool | list[str] | None = None
+    #: MIME type globs, e.g. "application/vnd.google-apps.*".
+    mime_types: list[str] = Field(default_factory=list)
+    not_mime_types: list[str] = Field(default_factory=list)
+    #: Drive label ids; the file must carry at least one.
+    labels: list[str] = Field(default_factory=list)
+    #: Age (days since the file was created) bounds.
+    min_age_days: Annotated[int, Field(ge=0)] | None = None
+    max_age_days: Annotated[int, Field(ge=0)] | None = None
+
+
+class DetectorCondition(_Model):
+    detector: str
+    min_count: Annotated[int, Field(ge=1)] = 1
+    min_score: Annotated[float, Field(ge=0, le=1)] = 0.0
+
+
+class Content(_Model):
+    """Content conditions: at least one of ``any``, every one of ``all``, and none of ``none``.
+
+    ``any``/``all`` need an analysed document; ``none`` holds when the document was not analysed
+    (so an "exposed but nothing sensitive found" rule also reports files we could not read).
+    """
+
+    any: list[DetectorCondition] = Field(default_factory=list)
+    all: list[DetectorCondition] = Field(default_factory=list)
+    none: list[str] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _not_empty(self) -> Content:
+        if not (self.any or self.all or self.none):
+            raise ValueError("content needs at least one of any, all or none")
+        return self
+
+    def detector_names(self) -> list[str]:
+        return [c.detector for c in (*self.any, *self.all)] + list(self.none)
+
+
+class ExemptEntry(_Model):
+    """A rule-level exemption: a folder (and everything below it), a file, or an owner."""
+
+    folder: str | None = None
+    file: str | None = None
+    owner: str | None = None
+    reason: str = Field(min_length=3)
+    expires: dt.date | None = None
+
+    @model_validator(mode="after")
+    def _one_target(self) -> ExemptEntry:
+        if sum(x is not None for x in (self.folder, self.file, self.owner)) != 1:
+            raise ValueError("an exemption names exactly one of folder, file or owner")
+        return self
+
+    def active(self, today: dt.date) -> bool:
+        return self.expires is None or today <= self.expires
+
+
+RevokeTarget = Literal["matched", "external", "public", "anyone_with_link", "external_user",
+                       "external_group", "external_domain", "domain"]
+
+
+class Action(_Model):
+    """One remediation action. Written in YAML as ``- revoke: matched``, ``- unpublish`` etc."""
+
+    kind: Literal["revoke", "downgrade", "unpublish", "expire", "notify"]
+    #: revoke: which matched permissions; downgrade: "domain"; expire: "7d"; notify: "owner".
+    arg: str = ""
+
+    @model_validator(mode="before")
+    @classmethod
+    def _from_yaml(cls, data: Any) -> Any:
+        if isinstance(data, str):
+            return {"kind": data}
+        if isinstance(data, dict) and "kind" not in data:
+            if len(data) != 1:
+                raise ValueError("an action is one key, e.g. '- revoke: matched' or '- notify: owner'")
+            ((key, value),) = data.items()
+            return {"kind": key, "arg": "" if value in (None, True) else str(value)}
+        return data
+
+    @model_validator(mode="after")
+    def _arg_valid(self) -> Action:
+        allowed: dict[str, tuple[str, ...]] = {
+            "revoke": ("matched", "external", "public", "anyone_with_link", "external_user", "external_group",
+                       "external_domain", "domain"),
+            "downgrade": ("domain",),
+            "unpublish": ("",),
+            "notify": ("owner",),
+        }
+        if self.kind == "expire":
+            if not _DURATION.match(self.arg or ""):
+                raise ValueError(f"expire needs a duration like '7d' or '48h' (got {self.arg!r})")
+        elif self.arg not in allowed[self.kind]:
+            want = " | ".join(a or "(no value)" for a in allowed[self.kind])
+            raise ValueError(f"{self.kind}: expected {want} (got {self.arg!r})")
+        return self
+
+    @property
+    def expiry(self) -> dt.timedelta | None:
+        m = _DURATION.match(self.arg or "")
+        if self.kind != "expire" or not m:
+            return None
+        n = int(m.group(1))
+        return dt.timedelta(days=n) if m.group(2) == "d" else dt.timedelta(hours=n)
+
+    def label(self) -> str:
+        return f"{self.kind}: {self.arg}" if self.arg else self.kind
+
+
+class RuleTests(_Model):
+    """Sample documents (paths relative to the repository / rule directory) the rule must (not) match."""
+
+    match: list[str] = Field(default_factory=list)
+    no_match: list[str] = Field(default_factory=list)
+
+
+class Rule(_Model):
+    id: str
+    title: str = Field(min_length=3)
+    description: str = ""
+    severity: Severity
+    when: When
+    content: Content | None = None
+    exempt: list[ExemptEntry] = Field(default_factory=list)
+    actions: list[Action] = Field(default_factory=list)
+    #: false: a scan only plans the actions; ``sharescan remediate`` applies them.
+    auto: bool = False
+    #: Per-rule remediation mode; empty inherits ``[remediation] mode``.
+    mode: RuleMode | None = None
+    #: One finding per exposed permission (the fingerprint includes the principal).
+    per_permission: bool = False
+    #: Data categories this rule reports even when no detector names one (e.g. "exposure").
+    categories: list[str] = Field(default_factory=list)
+    tests: RuleTests = RuleTests()
+    #: Where the rule came from (set by the loader; not a YAML key).
+    source: str = Field(default="", exclude=True)
+
+    @field_validator("id")
+    @classmethod
+    def _id_valid(cls, value: str) -> str:
+        if not _RULE_ID.match(value):
+            raise ValueError("rule ids are lower-case letters, digits, '-', '_' or '.', 2-128 characters")
+        return value
+
+    @property
+    def severity_rank(self) -> int:
+        return SEVERITY_RANK[self.severity]
+
+
+def rule_json_schema() -> dict[str, Any]:
+    schema = Rule.model_json_schema()
+    schema["properties"].pop("source", None)
+    schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
+    schema["title"] = "sharescan rule"
+    return _yaml_schema(schema)
+
+
+#: How actions are written in YAML (the model normalises them to {kind, arg}).
+_ACTION_YAML_SCHEMA: dict[str, Any] = {
+    "title": "Action",
+    "oneOf": [
+        {"type": "string", "enum": ["unpublish"]},
+        {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
+         "properties": {
+             "revoke": {"enum": ["matched", "external", "public", "anyone_with_link", "external_user",
+                                 "external_group", "external_domain", "domain"]},
+             "downgrade": {"enum": ["domain"]},
+             "unpublish": {"enum": [True, None]},
+             "expire": {"type": "string", "pattern": _DURATION.pattern},
+             "notify": {"enum": ["owner"]},
+         }},
+    ],
+}
+
+
+def _yaml_schema(schema: dict[str, Any]) -> dict[str, Any]:
+    schema["$defs"]["Action"] = _ACTION_YAML_SCHEMA
+    return schema

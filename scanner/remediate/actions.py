@@ -1,0 +1,283 @@
+"""Remediation actions, registered by name. Each runs in two steps:
+
+``prepare`` re-reads the live state and returns it (stored as ``RemediationAction.before`` and
+committed *before* anything changes) or an outcome that ends the action (already gone, changed
+since the scan, protected role); ``apply`` makes the change and re-reads to verify it.
+No action decides dry-run vs enforce: the plan did (scanner.remediate.plan).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass, field
+from typing import Any
+
+from scanner.remediate.drive_ops import INHERITED_REASONS, DriveOps
+from scanner.remediate.plan import PROTECTED_ROLES, PlannedAction
+
+ROLE_RANK = {r: i for i, r in enumerate(("reader", "commenter", "writer", "fileOrganizer", "organizer", "owner"))}
+
+
+@dataclass(frozen=True)
+class Outcome:
+    status: str  # verified | already_gone | skipped | failed | refused | applied
+    detail: str = ""
+    after: dict[str, Any] | None = None
+
+
+@dataclass
+class Prepared:
+    """The live state before acting, or the outcome that ends the action without acting."""
+
+    before: dict[str, Any] | None
+    outcome: Outcome | None = None
+    extra: dict[str, Any] = field(default_factory=dict)
+
+
+@dataclass(frozen=True)
+class ActionContext:
+    ops: DriveOps
+    now: dt.datetime
+
+
+class ActionHandler:
+    name = ""
+
+    def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
+        raise NotImplementedError
+
+    def apply(self, ctx: ActionContext, action: PlannedAction, prepared: Prepared) -> Outcome:
+        raise NotImplementedError
+
+
+REGISTRY: dict[str, ActionHandler] = {}
+
+
+def register(handler: type[ActionHandler]) -> type[ActionHandler]:
+    REGISTRY[handler.name] = handler()
+    return handler
+
+
+def handler_for(name: str) -> ActionHandler:
+    try:
+        return REGISTRY[name]
+    except KeyError:
+        raise KeyError(f"no remediation action named {name!r}") from None
+
+
+# --------------------------------------------------------------------------- comparisons
+def principal_key(perm: dict[str, Any]) -> tuple[str, str]:
+    """Who a permission is for, from either API JSON (camelCase) or a stored snapshot (snake_case)."""
+    ptype = str(perm.get("type") or "")
+    if ptype == "anyone":
+        return ptype, ""
+    if ptype == "domain":
+        return ptype, str(perm.get("domain") or "").lower()
+    return ptype, str(perm.get("emailAddress") or perm.get("email_address") or "").lower()
+
+
+def _discovery(perm: dict[str, Any]) -> bool | None:
+    value = perm.get("allowFileDiscovery", perm.get("allow_file_discovery"))
+    return None if value is None else bool(value)
+
+
+def differences(live: dict[str, Any], snapshot: dict[str, Any]) -> list[str]:
+    """How the live permission differs from what the scan recorded (empty: it still matches)."""
+    out = []
+    if principal_key(live) != principal_key(snapshot):
+        out.append(f"principal {principal_key(snapshot)} -> {principal_key(live)}")
+    if live.get("role") != snapshot.get("role"):
+        out.append(f"role {snapshot.get('role')} -> {live.get('role')}")
+    if live.get("type") in ("anyone", "domain") and _discovery(live) != _discovery(snapshot):
+        out.append(f"allowFileDiscovery {_discovery(snapshot)} -> {_discovery(live)}")
+    return out
+
+
+def is_inherited_only(perm: dict[str, Any]) -> bool:
+    details = perm.get("permissionDetails") or []
+    return bool(details) and all(d.get("inherited") for d in details)
+
+
+def inherited_from(perm: dict[str, Any]) -> str | None:
+    return next((d.get("inheritedFrom") for d in perm.get("permissionDetails") or [] if d.get("inherited")), None)
+
+
+def _inherited_error(exc: BaseException) -> bool:
+    return getattr(exc, "reason", "") in INHERITED_REASONS
+
+
+def _error_text(exc: BaseException) -> str:
+    reason = getattr(exc, "reason", "") or type(exc).__name__
+    status = getattr(exc, "status", None)
+    return f"{reason} ({status})" if status else str(reason)
+
+
+def _prepare_permission(ctx: ActionContext, action: PlannedAction) -> Prepared:
+    snap = action.permission or {}
+    perm_id = str(snap.get("id") or "")
+    live = ctx.ops.get_permission(action.target_file_id, perm_id)
+    if live is None:
+        return Prepared(None, Outcome("already_gone", f"permission {perm_id} no longer exists on "
+                                                      f"{action.target_file_id}"))
+    before = {"permission": live, "file_id": action.target_file_id}
+    diff = differences(live, snap)
+    if diff:
+        return Prepared(before, Outcome("refused", "changed since the scan: " + "; ".join(diff)))
+    if live.get("role") in PROTECTED_ROLES or live.get("pendingOwner"):
+        return Prepared(before, Outcome("refused", f"never removes {live.get('role')} access"))
+    if action.target_file_id == action.file_id and is_inherited_only(live):
+        ancestor = inherited_from(live) or "?"
+        return Prepared(before, Outcome("skipped", f"inherited from {ancestor}: fix on ancestor {ancestor}"))
+    return Prepared(before)
+
+
+# --------------------------------------------------------------------------- actions
+@register
+class Revoke(ActionHandler):
+    """Delete exactly the permission the scan recorded (after checking it is still the same one)."""
+
+    name = "revoke"
+
+    def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
+        return _prepare_permission(ctx, action)
+
+    def apply(self, ctx: ActionContext, action: PlannedAction, prepared: Prepared) -> Outcome:
+        perm_id = str((action.permission or {}).get("id"))
+        try:
+            deleted = ctx.ops.delete_permission(action.target_file_id, perm_id)
+        except Exception as exc:  # noqa: BLE001 - recorded on the action, never lost
+            if _inherited_error(exc):
+                return Outcome("skipped", f"inherited: fix on ancestor ({_error_text(exc)})")
+            return Outcome("failed", f"delete failed: {_error_text(exc)}")
+        if not deleted:
+            return Outcome("already_gone", "permission was already deleted (404)", {"permission": None})
+        return _verify_absent(ctx, action.target_file_id, perm_id)
+
+
+def _verify_absent(ctx: ActionContext, file_id: str, perm_id: str) -> Outcome:
+    after = ctx.ops.get_permission(file_id, perm_id)
+    if after is None:
+        return Outcome("verified", "permission removed", {"permission": None})
+    return Outcome("failed", "permission still present after delete", {"permission": after})
+
+
+@register
+class Downgrade(ActionHandler):
+    """Anyone-with-link → the organisation's domain with the same role, then delete the anyone permission."""
+
+    name = "downgrade"
+
+    def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
+        prepared = _prepare_permission(ctx, action)
+        if prepared.outcome is not None:
+            return prepared
+        domain = str(action.params.get("domain") or "")
+        existing = next((p for p in ctx.ops.list_permissions(action.target_file_id)
+                         if principal_key(p) == ("domain", domain.lower()) and not is_inherited_only(p)), None)
+        assert prepared.before is not None
+        prepared.before["domain_permission"] = existing
+        return prepared
+
+    def apply(self, ctx: ActionContext, action: PlannedAction, prepared: Prepared) -> Outcome:
+        assert prepared.before is not None
+        live = prepared.before["permission"]
+        domain = str(action.params.get("domain") or "")
+        existing = prepared.before.get("domain_permission")
+        role = str(live.get("role"))
+        created: dict[str, Any] | None = None
+        if existing is None or ROLE_RANK.get(str(existing.get("role")), 0) < ROLE_RANK.get(role, 0):
+            body = {"type": "domain", "domain": domain, "role": role, "allowFileDiscovery": False}
+            try:
+                created = ctx.ops.create_permission(action.target_file_id, body, send_notification=None)
+            except Exception as exc:  # noqa: BLE001
+                return Outcome("failed", f"creating the {domain} permission failed: {_error_text(exc)}; "
+                                         "nothing was removed")
+        perm_id = str(live.get("id"))
+        try:
+            deleted = ctx.ops.delete_permission(action.target_file_id, perm_id)
+        except Exception as exc:  # noqa: BLE001
+            return Outcome("failed", f"delete failed: {_error_text(exc)}", {"created": created})
+        verify = _verify_absent(ctx, action.target_file_id, perm_id)
+        after = {"created": created, "permission": verify.after.get("permission") if verify.after else None}
+        if not deleted:
+            return Outcome("already_gone", "anyone permission was already deleted (404)", after)
+        if verify.status != "verified":
+            return Outcome("failed", verify.detail, after)
+        if created is not None:
+            check = ctx.ops.get_permission(action.target_file_id, str(created.get("id")))
+            if check is None or check.get("role") != role:
+                return Outcome("failed", f"the {domain} permission is missing after the downgrade", after)
+        return Outcome("verified", f"link limited to {domain} ({role})", after)
+
+
+@register
+class Unpublish(ActionHandler):
+    """Stop publishing a Docs editor file to the web (revisions.update published=false)."""
+
+    name = "unpublish"
+
+    def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
+        revisions = ctx.ops.list_revisions(action.file_id)
+        published = [r for r in revisions if r.get("published")]
+        before = {"revisions": published, "file_id": action.file_id}
+        if not published:
+            return Prepared(before, Outcome("already_gone", "no revision is published any more"))
+        return Prepared(before)
+
+    def apply(self, ctx: ActionContext, action: PlannedAction, prepared: Prepared) -> Outcome:
+        assert prepared.before is not None
+        for rev in prepared.before["revisions"]:
+            try:
+                ctx.ops.update_revision(action.file_id, str(rev["id"]), {"published": False})
+            except Exception as exc:  # noqa: BLE001
+                return Outcome("failed", f"unpublishing revision {rev['id']} failed: {_error_text(exc)}")
+        still = [r for r in ctx.ops.list_revisions(action.file_id) if r.get("published")]
+        if still:
+            return Outcome("failed", "still published after the update", {"revisions": still})
+        return Outcome("verified", "no longer published to the web", {"revisions": []})
+
+
+def _iso(ts: dt.datetime) -> str:
+    return ts.astimezone(dt.UTC).strftime("%Y-%m-%dT%H:%M:%S.000Z")
+
+
+@register
+class Expire(ActionHandler):
+    """Give an external user's or group's access an expiry date (never extends an earlier one)."""
+
+    name = "expire"
+
+    def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
+        prepared = _prepare_permission(ctx, action)
+        if prepared.outcome is not None or prepared.before is None:
+            return prepared
+        live = prepared.before["permission"]
+        target = ctx.now + dt.timedelta(seconds=int(action.params.get("seconds", 0)))
+        current = live.get("expirationTime")
+        if current:
+            try:
+                existing = dt.datetime.fromisoformat(str(current).replace("Z", "+00:00"))
+            except ValueError:
+                existing = None
+            if existing is not None and existing <= target:
+                return Prepared(prepared.before, Outcome("already_gone", f"access already expires at {current}"))
+        prepared.extra["expiration_time"] = _iso(target)
+        return prepared
+
+    def apply(self, ctx: ActionContext, action: PlannedAction, prepared: Prepared) -> Outcome:
+        perm_id = str((action.permission or {}).get("id"))
+        when = prepared.extra["expiration_time"]
+        try:
+            ctx.ops.update_permission(action.target_file_id, perm_id, {"expirationTime": when})
+        except Exception as exc:  # noqa: BLE001
+            if getattr(exc, "status", None) == 404:
+                return Outcome("already_gone", "permission was already deleted (404)")
+            return Outcome("failed", f"setting the expiry failed: {_error_text(exc)}")
+        after = ctx.ops.get_permission(action.target_file_id, perm_id)
+        if after is None or not after.get("expirationTime"):
+            return Outcome("failed", "no expiry on the permission after the update", {"permission": after})
+        return Outcome("verified", f"access expires at {after.get('expirationTime')}", {"permission": after})
+
+
+HandlerFactory = Callable[[str], ActionHandler]

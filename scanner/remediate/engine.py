@@ -1,0 +1,310 @@
+"""Execute a RemediationPlan safely (DESIGN.md §6).
+
+Before anything: the blast-radius limits (``max_actions_per_run`` and ``max_actions_share``) refuse
+the whole plan (RemediationRefused) when exceeded. Then, per action: the kill switch is checked,
+the live permission is re-read and stored (committed) as ``before``, the change is made under a
+per-file lock, re-read and verified, and an audit event is written. The run stops when the
+error rate passes ``max_error_rate``. Findings whose Drive actions all verified become remediated.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import threading
+import uuid
+from collections import defaultdict
+from collections.abc import Callable, Iterable, Sequence
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload, sessionmaker
+
+from scanner.config import Settings
+from scanner.errors import RemediationRefused
+from scanner.notify.outbox import Outbox
+from scanner.notify.templates import change_line
+from scanner.policy.schema import Rule
+from scanner.remediate.actions import ActionContext, Outcome, Prepared, handler_for
+from scanner.remediate.drive_ops import OpsFactory, google_ops_factory
+from scanner.remediate.plan import ENFORCE, PlannedAction, RemediationPlan, build_plan, describe_principal
+from scanner.store import audit
+from scanner.store.models import Finding, RemediationAction, utcnow
+from scanner.store.repo import FindingRepo
+
+log = logging.getLogger(__name__)
+
+#: Below this many findings acted on, only the absolute limit applies (a share of a handful is noise).
+SHARE_FLOOR = 5
+DONE_STATUSES = frozenset({"verified", "already_gone"})
+
+
+@dataclass
+class RemediationReport:
+    mode_counts: dict[str, int] = field(default_factory=dict)
+    status_counts: dict[str, int] = field(default_factory=dict)
+    action_ids: list[int] = field(default_factory=list)
+    remediated_findings: list[int] = field(default_factory=list)
+    notifications: list[int] = field(default_factory=list)
+    stopped: str | None = None  # "kill switch" / "error rate ..." when the run stopped early
+    batch: str = ""
+
+    def count(self, status: str) -> None:
+        self.status_counts[status] = self.status_counts.get(status, 0) + 1
+
+
+class FileLocks:
+    """One lock per file id: Drive applies only the last of concurrent permission changes on a file."""
+
+    def __init__(self) -> None:
+        self._guard = threading.Lock()
+        self._locks: dict[str, threading.Lock] = {}
+
+    def lock(self, file_id: str) -> threading.Lock:
+        with self._guard:
+            return self._locks.setdefault(file_id, threading.Lock())
+
+
+class Remediator:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], actor: str, *,
+                 rules: Iterable[Rule], ops_factory: OpsFactory | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.actor = actor
+        self.rules = tuple(rules)
+        self._ops_factory = ops_factory
+        self.clock = clock
+        self.locks = FileLocks()
+
+    @property
+    def ops_factory(self) -> OpsFactory:
+        if self._ops_factory is None:
+            self._ops_factory = google_ops_factory(self.settings)
+        return self._ops_factory
+
+    # ------------------------------------------------------------------ plan
+    def plan(self, finding_ids: Sequence[int], *, apply: bool | None, manual: bool = False,
+             fix_on_ancestor: bool | None = None, run_id: int | None = None) -> RemediationPlan:
+        """The plan for these findings (see scanner.remediate.plan.decide_mode for the mode)."""
+        with self.sessions() as session:
+            findings = session.scalars(select(Finding).where(Finding.id.in_(list(finding_ids)))
+                                       .options(selectinload(Finding.file)).order_by(Finding.id)).all()
+            return build_plan(self.settings, findings, self.rules, apply=apply, manual=manual,
+                              fix_on_ancestor=fix_on_ancestor, run_id=run_id)
+
+    # ------------------------------------------------------------------ limits
+    def check_limits(self, session: Session, plan: RemediationPlan) -> None:
+        acting = plan.acting
+        if not acting:
+            return
+        limits = self.settings.remediation
+        problems = []
+        if acting and not self.settings.google.remediation_service_account_file and self._ops_factory is None:
+            problems.append("enforcing needs [google] remediation_service_account_file (a key with the drive scope)")
+        if len(acting) > limits.max_actions_per_run:
+            problems.append(f"{len(acting)} actions exceed max_actions_per_run={limits.max_actions_per_run}")
+        findings = len(plan.acting_finding_ids)
+        active = FindingRepo(session, self.actor).count_active_open()
+        if findings > SHARE_FLOOR and active and findings / active > limits.max_actions_share:
+            problems.append(f"acting on {findings} of {active} active findings ({findings / active:.0%}) exceeds "
+                            f"max_actions_share={limits.max_actions_share:.0%}")
+        if problems:
+            audit.record(session, "remediation.refused", actor=self.actor, subject_type="run",
+                         subject_id=str(plan.run_id or ""),
+                         data={"reasons": problems, "actions": len(acting), "findings": list(plan.acting_finding_ids)})
+            session.commit()
+            raise RemediationRefused("remediation refused before any change: " + "; ".join(problems))
+
+    def kill_switch_on(self) -> bool:
+        path = self.settings.remediation.kill_switch_file
+        return bool(path) and Path(path).expanduser().exists()
+
+    # ------------------------------------------------------------------ execute
+    def execute(self, plan: RemediationPlan, *, batch: str | None = None) -> RemediationReport:
+        report = RemediationReport(batch=batch or (f"run:{plan.run_id}" if plan.run_id else f"manual:{uuid.uuid4()}"))
+        with self.sessions() as session:
+            self.check_limits(session, plan)
+            if plan.acting and self.kill_switch_on():
+                audit.record(session, "remediation.killed", actor=self.actor, subject_type="run",
+                             subject_id=str(plan.run_id or ""), data={"kill_switch_file":
+                                                                       self.settings.remediation.kill_switch_file,
+                                                                       "remaining": len(plan.acting)})
+                session.commit()
+                report.stopped = "kill switch"
+                return report
+        by_finding: dict[int, list[PlannedAction]] = defaultdict(list)
+        for action in plan.actions:
+            by_finding[action.finding_id].append(action)
+        total_acting = len(plan.acting)
+        failed = 0
+        for finding_id, actions in by_finding.items():
+            results: list[tuple[PlannedAction, str, int]] = []
+            for action in sorted(actions, key=lambda a: a.action == "notify"):
+                if report.stopped:
+                    break
+                if action.action == "notify":
+                    status, action_id = self._notify(plan, action, results, report)
+                    results.append((action, status, action_id))
+                    continue
+                if action.will_act:
+                    if self.kill_switch_on():
+                        report.stopped = "kill switch"
+                        self._audit_stop(plan, "remediation.killed", {"kill_switch_file":
+                                                                      self.settings.remediation.kill_switch_file})
+                        break
+                    if total_acting and failed > self.settings.remediation.max_error_rate * total_acting:
+                        report.stopped = f"error rate: {failed} of {total_acting} actions failed"
+                        self._audit_stop(plan, "remediation.stopped", {"failed": failed, "planned": total_acting})
+                        break
+                status, action_id = self._run_one(plan, action)
+                if status == "failed":
+                    failed += 1
+                results.append((action, status, action_id))
+                report.action_ids.append(action_id)
+                report.count(status)
+                report.mode_counts[action.mode] = report.mode_counts.get(action.mode, 0) + 1
+            self._maybe_remediated(finding_id, results, report)
+            if report.stopped:
+                break
+        return report
+
+    def _audit_stop(self, plan: RemediationPlan, event: str, data: dict[str, Any]) -> None:
+        with self.sessions() as session:
+            audit.record(session, event, actor=self.actor, subject_type="run", subject_id=str(plan.run_id or ""),
+                         data=data)
+            session.commit()
+
+    def _new_row(self, plan: RemediationPlan, action: PlannedAction, status: str, *, before: Any = None,
+                 detail: str | None = None) -> RemediationAction:
+        return RemediationAction(
+            run_id=plan.run_id, finding_id=action.finding_id, file_id=action.file_id, action=action.action,
+            permission_id=str((action.permission or {}).get("id")) if action.permission else None,
+            target_file_id=action.target_file_id, mode=action.mode, status=status, before=before, detail=detail,
+            actor=self.actor, created_at=self.clock(),
+        )
+
+    def _record(self, session: Session, row: RemediationAction, event: str, **data: Any) -> None:
+        audit.record(session, event, actor=self.actor, subject_type="remediation_action", subject_id=str(row.id),
+                     data={"finding_id": row.finding_id, "file_id": row.file_id, "action": row.action,
+                           "permission_id": row.permission_id, "target_file_id": row.target_file_id,
+                           "mode": row.mode, "status": row.status, "detail": row.detail, **data})
+
+    def _run_one(self, plan: RemediationPlan, action: PlannedAction) -> tuple[str, int]:
+        """One action from planned to its final status; returns (status, action id)."""
+        if action.mode != ENFORCE or action.skip_reason is not None:
+            status = "planned" if action.skip_reason is None else "skipped"
+            detail = action.skip_reason or f"dry run ({action.mode_reason}): would {action.describe()}"
+            with self.sessions() as session:
+                row = self._new_row(plan, action, status, before={"permission": action.permission}
+                                    if action.permission else None, detail=detail)
+                session.add(row)
+                session.flush()
+                self._record(session, row, f"remediation.{status}")
+                session.commit()
+                return status, row.id
+        handler = handler_for(action.action)
+        with self.locks.lock(action.target_file_id):
+            ctx = ActionContext(self.ops_factory(action.owner, action.drive_id), self.clock())
+            try:
+                prepared = handler.prepare(ctx, action)
+            except Exception as exc:  # noqa: BLE001 - an unreadable file is a failed action, not a crash
+                prepared = Prepared(None, Outcome("failed", f"re-reading before acting failed: "
+                                                            f"{getattr(exc, 'reason', '') or type(exc).__name__}"))
+            with self.sessions() as session:
+                row = self._new_row(plan, action, "planned", before=prepared.before)
+                session.add(row)
+                session.flush()
+                row_id = row.id
+                if prepared.outcome is None:
+                    self._record(session, row, "remediation.started")
+                session.commit()
+            outcome = prepared.outcome
+            if outcome is None:
+                try:
+                    outcome = handler.apply(ctx, action, prepared)
+                except Exception as exc:  # noqa: BLE001 - never lose the record of a half-done action
+                    outcome = Outcome("failed", f"{type(exc).__name__}: {getattr(exc, 'reason', '') or exc}")
+            with self.sessions() as session:
+                row = session.get_one(RemediationAction, row_id)
+                row.status = outcome.status
+                row.after = outcome.after
+                row.detail = outcome.detail
+                row.completed_at = self.clock()
+                self._record(session, row, f"remediation.{outcome.status}")
+                session.commit()
+        log.info("remediation %s %s on %s: %s", action.action, row_id, action.target_file_id, outcome.status)
+        return outcome.status, row_id
+
+    def _notify(self, plan: RemediationPlan, action: PlannedAction, results: list[tuple[PlannedAction, str, int]],
+                report: RemediationReport) -> tuple[str, int]:
+        """Queue the owner's digest item (same transaction as the notify action row)."""
+        changes = [change_line(a.action, _line_params(a)) for a, status, _ in results if status == "verified"]
+        pending = [a.describe() for a, status, _ in results if status not in DONE_STATUSES]
+        with self.sessions() as session:
+            finding = session.get_one(Finding, action.finding_id)
+            row = RemediationAction(
+                run_id=plan.run_id, finding_id=action.finding_id, file_id=action.file_id, action="notify",
+                target_file_id=action.file_id, mode=action.mode, status="planned", actor=self.actor,
+                created_at=self.clock(),
+            )
+            if action.skip_reason or action.mode != ENFORCE:
+                row.status = "skipped" if action.skip_reason else "planned"
+                row.detail = action.skip_reason or f"dry run ({action.mode_reason}): would notify the owner"
+                session.add(row)
+                session.flush()
+                self._record(session, row, f"remediation.{row.status}")
+                session.commit()
+                report.action_ids.append(row.id)
+                report.count(row.status)
+                return row.status, row.id
+            item = {
+                "finding_id": finding.id, "file_id": finding.file_id, "file_name": action.file_name,
+                "link": finding.file.web_view_link if finding.file is not None else None,
+                "rule_id": finding.rule_id, "rule_title": finding.title, "severity": finding.severity,
+                "categories": list(finding.data_categories or []),
+                "detectors": {k: int(v.get("count", 0)) for k, v in (finding.detectors or {}).items()},
+                "changes": changes, "pending": pending,
+            }
+            notes = Outbox(session, self.settings).add(batch=report.batch, run_id=plan.run_id, owner=action.owner or "",
+                                                       item=item)
+            row.status = "applied" if notes else "skipped"
+            row.detail = (f"queued for {len(notes)} channel(s)" if notes
+                          else "no notification channel configured ([notifications] channels)")
+            row.after = {"notification_ids": [n.id for n in notes]}
+            row.completed_at = self.clock()
+            session.add(row)
+            session.flush()
+            self._record(session, row, f"remediation.{row.status}", notification_ids=[n.id for n in notes])
+            session.commit()
+            report.notifications.extend(n.id for n in notes if n.id not in report.notifications)
+            report.action_ids.append(row.id)
+            report.count(row.status)
+            return row.status, row.id
+
+    def _maybe_remediated(self, finding_id: int, results: list[tuple[PlannedAction, str, int]],
+                          report: RemediationReport) -> None:
+        drive = [(a, s, i) for a, s, i in results if a.changes_drive]
+        if not drive or any(a.mode != ENFORCE for a, _, _ in drive):
+            return
+        if not any(s == "verified" for _, s, _ in drive) or any(s not in DONE_STATUSES for _, s, _ in drive):
+            return
+        with self.sessions() as session:
+            finding = session.get_one(Finding, finding_id)
+            FindingRepo(session, self.actor, clock=self.clock).mark_remediated(
+                finding, action_ids=[i for _, _, i in drive])
+            session.commit()
+        report.remediated_findings.append(finding_id)
+
+
+def _line_params(action: PlannedAction) -> dict[str, Any]:
+    perm = action.permission or {}
+    return {"what": describe_principal(perm) if perm else "", "role": perm.get("role", ""),
+            "domain": action.params.get("domain", ""), "until": action.params.get("duration", "")}
+
+
+def kill_switch_path(settings: Settings) -> str:
+    return os.path.expanduser(settings.remediation.kill_switch_file) if settings.remediation.kill_switch_file else ""

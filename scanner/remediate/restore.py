@@ -1,0 +1,202 @@
+"""``sharescan restore ACTION_ID``: re-create exactly what an action removed (DESIGN.md §6).
+
+The permission is re-created from the stored ``before`` JSON (type, role, email/domain,
+allowFileDiscovery, expirationTime) without notification e-mails (where Drive allows that: user
+and group permissions). Refused, with the reason, when the file is gone, its owner changed, an
+equivalent permission exists already, or the action was already restored. The restore is itself
+a RemediationAction (``restores_action_id``) with an audit event, and the finding goes back to open.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Callable
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.config import Settings
+from scanner.errors import NotFoundError, SharescanError
+from scanner.remediate.actions import ROLE_RANK, differences, is_inherited_only, principal_key
+from scanner.remediate.drive_ops import DriveOps, OpsFactory, google_ops_factory
+from scanner.store import audit
+from scanner.store.models import DriveFileRow, Finding, RemediationAction, utcnow
+from scanner.store.repo import FindingRepo
+
+RESTORABLE = frozenset({"revoke", "downgrade", "unpublish", "expire"})
+
+
+class RestoreRefused(SharescanError):
+    """Restoring would be unsafe or impossible; nothing was changed."""
+
+    exit_code = 5
+
+
+@dataclass(frozen=True)
+class RestoreResult:
+    action_id: int
+    restored_action_id: int
+    status: str
+    detail: str
+    after: dict[str, Any] | None
+
+
+def create_body(perm: dict[str, Any]) -> dict[str, Any]:
+    """The permissions.create body that re-creates ``perm`` (API JSON) exactly."""
+    body: dict[str, Any] = {"type": perm["type"], "role": perm["role"]}
+    if perm["type"] in ("user", "group"):
+        body["emailAddress"] = perm.get("emailAddress")
+    if perm["type"] == "domain":
+        body["domain"] = perm.get("domain")
+    if perm["type"] in ("domain", "anyone"):
+        body["allowFileDiscovery"] = bool(perm.get("allowFileDiscovery"))
+    if perm.get("expirationTime"):
+        body["expirationTime"] = perm["expirationTime"]
+    return body
+
+
+def _same_grant(a: dict[str, Any], b: dict[str, Any]) -> bool:
+    return not differences(a, b) and (a.get("expirationTime") or None) == (b.get("expirationTime") or None)
+
+
+class Restorer:
+    def __init__(self, settings: Settings, sessions: sessionmaker[Session], actor: str, *,
+                 ops_factory: OpsFactory | None = None, clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.settings = settings
+        self.sessions = sessions
+        self.actor = actor
+        self._ops_factory = ops_factory
+        self.clock = clock
+
+    @property
+    def ops_factory(self) -> OpsFactory:
+        if self._ops_factory is None:
+            self._ops_factory = google_ops_factory(self.settings)
+        return self._ops_factory
+
+    def _load(self, session: Session, action_id: int) -> tuple[RemediationAction, DriveFileRow | None]:
+        action = session.get(RemediationAction, action_id)
+        if action is None:
+            raise NotFoundError(f"remediation action {action_id} not found")
+        if action.action not in RESTORABLE:
+            raise RestoreRefused(f"action {action_id} is a {action.action!r} action: nothing to restore")
+        if action.mode != "enforce" or action.status != "verified":
+            raise RestoreRefused(f"action {action_id} is {action.mode}/{action.status}: it changed nothing "
+                                 "that could be restored")
+        done = session.scalars(select(RemediationAction).where(
+            RemediationAction.restores_action_id == action_id, RemediationAction.status == "restored")).first()
+        if done is not None:
+            raise RestoreRefused(f"action {action_id} was already restored by action {done.id}")
+        return action, session.get(DriveFileRow, action.file_id)
+
+    def restore(self, action_id: int) -> RestoreResult:
+        with self.sessions() as session:
+            action, file_row = self._load(session, action_id)
+            before = dict(action.before or {})
+            after = dict(action.after or {})
+            kind = action.action
+            target = action.target_file_id or action.file_id
+            owner = file_row.owner_email if file_row is not None else None
+            drive_id = file_row.drive_id if file_row is not None else None
+            finding_id = action.finding_id
+        ops = self.ops_factory(owner, drive_id)
+        try:
+            live_before, outcome_after, detail = self._restore(ops, kind, target, action.file_id, before, after, owner)
+        except RestoreRefused as exc:
+            with self.sessions() as session:
+                audit.record(session, "remediation.restore_refused", actor=self.actor,
+                             subject_type="remediation_action", subject_id=str(action_id), data={"reason": str(exc)})
+                session.commit()
+            raise
+        with self.sessions() as session:
+            row = RemediationAction(
+                run_id=None, finding_id=finding_id, file_id=action.file_id, action="restore",
+                permission_id=action.permission_id, target_file_id=target, mode="enforce", status="restored",
+                before=live_before, after=outcome_after, detail=detail, actor=self.actor, created_at=self.clock(),
+                completed_at=self.clock(), restores_action_id=action_id,
+            )
+            session.add(row)
+            session.flush()
+            audit.record(session, "remediation.restored", actor=self.actor, subject_type="remediation_action",
+                         subject_id=str(row.id), data={"restores_action_id": action_id, "action": kind,
+                                                       "file_id": action.file_id, "target_file_id": target,
+                                                       "finding_id": finding_id, "detail": detail})
+            if finding_id is not None:
+                finding = session.get(Finding, finding_id)
+                if finding is not None:
+                    FindingRepo(session, self.actor, clock=self.clock).reopen(
+                        finding, reason=f"restore of action {action_id}")
+            session.commit()
+            return RestoreResult(row.id, action_id, row.status, detail, outcome_after)
+
+    # ------------------------------------------------------------------ per action kind
+    def _check_file(self, ops: DriveOps, file_id: str, before: dict[str, Any], owner: str | None) -> None:
+        live = ops.get_file(file_id)
+        if live is None:
+            raise RestoreRefused(f"file {file_id} no longer exists (or is no longer visible): nothing restored")
+        if live.get("trashed"):
+            raise RestoreRefused(f"file {file_id} is in the trash: nothing restored")
+        owners = [o.get("emailAddress", "").lower() for o in live.get("owners") or []]
+        if owner and owners and owner.lower() not in owners:
+            raise RestoreRefused(f"file {file_id} changed owner ({owner} -> {', '.join(owners)}): nothing restored")
+
+    def _recreate(self, ops: DriveOps, target: str, perm: dict[str, Any]) -> dict[str, Any]:
+        for existing in ops.list_permissions(target):
+            if principal_key(existing) == principal_key(perm) and not is_inherited_only(existing):
+                raise RestoreRefused(
+                    f"an equivalent permission already exists on {target} (id {existing.get('id')}, role "
+                    f"{existing.get('role')}): nothing restored")
+        notify = False if perm["type"] in ("user", "group") else None
+        created = ops.create_permission(target, create_body(perm), send_notification=notify)
+        live = ops.get_permission(target, str(created.get("id"))) or created
+        if not _same_grant(live, perm):
+            raise SharescanError(f"restored permission differs from the original: {differences(live, perm)}")
+        return live
+
+    def _restore(self, ops: DriveOps, kind: str, target: str, file_id: str, before: dict[str, Any],
+                 after: dict[str, Any], owner: str | None) -> tuple[dict[str, Any], dict[str, Any], str]:
+        self._check_file(ops, file_id, before, owner)
+        if kind == "revoke":
+            perm = before["permission"]
+            live = self._recreate(ops, target, perm)
+            return {"permission": None}, {"permission": live}, f"re-created {perm['type']} {perm['role']} permission"
+        if kind == "downgrade":
+            perm = before["permission"]
+            created = after.get("created")
+            domain_before = before.get("domain_permission")
+            live = self._recreate(ops, target, perm)
+            undone = None
+            if created is not None:
+                current = ops.get_permission(target, str(created.get("id")))
+                if current is not None and not differences(current, created):
+                    if domain_before is None:
+                        ops.delete_permission(target, str(created.get("id")))
+                        undone = "removed the domain permission the downgrade added"
+                    elif ROLE_RANK.get(str(domain_before.get("role")), 0) != ROLE_RANK.get(str(current.get("role")), 0):
+                        ops.update_permission(target, str(created.get("id")), {"role": domain_before.get("role")})
+                        undone = f"domain permission back to {domain_before.get('role')}"
+            detail = "re-created the anyone-with-link permission" + (f"; {undone}" if undone else "")
+            return {"created": created}, {"permission": live, "domain_permission_undone": undone}, detail
+        if kind == "unpublish":
+            restored = []
+            for rev in before.get("revisions") or []:
+                body = {"published": True, "publishAuto": bool(rev.get("publishAuto")),
+                        "publishedOutsideDomain": bool(rev.get("publishedOutsideDomain"))}
+                restored.append(ops.update_revision(file_id, str(rev["id"]), body))
+            return {"revisions": []}, {"revisions": restored}, f"re-published {len(restored)} revision(s)"
+        if kind == "expire":
+            perm = before["permission"]
+            current = ops.get_permission(target, str(perm["id"]))
+            if current is None:
+                raise RestoreRefused(f"permission {perm['id']} no longer exists on {target}: nothing restored")
+            if differences(current, perm):
+                raise RestoreRefused(f"permission {perm['id']} changed since the action "
+                                     f"({'; '.join(differences(current, perm))}): nothing restored")
+            if perm.get("expirationTime"):
+                live = ops.update_permission(target, str(perm["id"]), {"expirationTime": perm["expirationTime"]})
+            else:
+                live = ops.update_permission(target, str(perm["id"]), {}, remove_expiration=True)
+            return {"permission": current}, {"permission": live}, "expiry set back to what it was"
+        raise RestoreRefused(f"cannot restore a {kind!r} action")

@@ -1,0 +1,134 @@
+"""Findings lifecycle: upsert by fingerprint, recurrence, acceptance expiry, close_missing, evidence."""
+
+from __future__ import annotations
+
+import datetime as dt
+
+import pytest
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
+from scanner.drive.exposure import classify
+from scanner.drive.models import DriveFile, Permission
+from scanner.errors import SharescanError
+from scanner.policy.evaluate import FileContext, Match, PolicyEngine
+from scanner.policy.schema import Rule
+from scanner.store.audit import verify_chain
+from scanner.store.models import AuditEvent, Evidence, Finding, ScanRun
+from scanner.store.repo import FindingFilter, FindingRepo
+
+
+class Clock:
+    def __init__(self) -> None:
+        self.now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+
+    def __call__(self) -> dt.datetime:
+        return self.now
+
+    def advance(self, **kw: float) -> None:
+        self.now += dt.timedelta(**kw)
+
+
+RULE = Rule.model_validate({"id": "public-roster", "title": "Roster", "severity": "critical",
+                            "when": {"exposure": ["anyone_with_link"]},
+                            "content": {"any": [{"detector": "contractor_roster"}]}})
+HIT = DetectorHit("contractor_roster", 4, 0.9, (EvidenceSummary("EMAIL_ADDRESS", 4, 0.9, "B2", "e***@g***.com",
+                                                                "ab" * 32, 4),), ("contractor_pii",))
+
+
+def match(file_id: str = "F1", owner: str = "maya@tessera-labs.com", name: str = "roster.csv") -> Match:
+    f = DriveFile(id=file_id, name=name, mime_type="text/csv", owner_email=owner, permissions=(
+        Permission.from_api({"id": "anyoneWithLink", "type": "anyone", "role": "reader",
+                             "allowFileDiscovery": False}),))
+    [m] = PolicyEngine([RULE]).evaluate(classify(f, ["tessera-labs.com"]), ContentResult(True, hits=[HIT]),
+                                        FileContext())
+    return m
+
+
+def runs(session: Session, n: int) -> list[int]:
+    out = []
+    for _ in range(n):
+        run = ScanRun(kind="full", status="completed", remediation_mode="dry-run")
+        session.add(run)
+        session.flush()
+        out.append(run.id)
+    return out
+
+
+def events(session: Session) -> list[str]:
+    return [e.event_type for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+
+
+def test_lifecycle(sessions: sessionmaker[Session]) -> None:
+    clock = Clock()
+    with sessions() as s:
+        r1, r2, r3, r4 = runs(s, 4)
+        repo = FindingRepo(s, "tester", clock=clock)
+        f = repo.upsert(match(), r1)
+        first = f.first_seen
+        assert (f.status, f.detection_state, f.recurrence_count, f.exposure) == ("open", "active", 0,
+                                                                                 "anyone_with_link")
+        # Same rule + file, renamed: same finding.
+        clock.advance(hours=1)
+        assert repo.upsert(match(name="renamed.csv"), r2).id == f.id
+        assert s.scalars(select(Finding)).all() == [f] and f.first_seen == first and f.last_seen == clock.now
+        # A partial run resolves nothing; a complete run that covered the owner does.
+        assert repo.close_missing(r3, complete=False, covered_owners=["maya@tessera-labs.com"]).resolved == ()
+        assert repo.close_missing(r3, complete=True, covered_owners=["someone@else.com"]).resolved == ()
+        assert repo.close_missing(r3, complete=True, covered_owners=["Maya@tessera-labs.com"]).resolved == (f.id,)
+        assert (f.status, f.detection_state) == ("resolved", "inactive")
+        # It comes back: reopened, counted.
+        clock.advance(days=1)
+        repo.upsert(match(), r4)
+        assert (f.status, f.detection_state, f.recurrence_count, f.resolved_at) == ("open", "active", 1, None)
+        s.commit()
+        assert events(s) == ["finding.opened", "finding.resolved", "finding.reopened"]
+        assert verify_chain(s).ok
+
+
+def test_acceptance_expires(sessions: sessionmaker[Session]) -> None:
+    clock = Clock()
+    with sessions() as s:
+        (r1, r2) = runs(s, 2)
+        repo = FindingRepo(s, "tester", clock=clock)
+        f = repo.upsert(match(), r1)
+        with pytest.raises(SharescanError, match="future"):
+            repo.accept(f, reason="client asked", expires=clock.now - dt.timedelta(days=1))
+        repo.accept(f, reason="client asked for the link", expires=clock.now + dt.timedelta(days=30))
+        repo.upsert(match(), r2)
+        assert f.status == "accepted"
+        clock.advance(days=31)
+        assert repo.expire_acceptances() == [f.id]
+        assert (f.status, f.accepted_until) == ("open", None)
+        s.commit()
+        assert events(s) == ["finding.opened", "finding.accepted", "finding.acceptance_expired"]
+
+
+def test_remediated_then_recurs(sessions: sessionmaker[Session]) -> None:
+    clock = Clock()
+    with sessions() as s:
+        (r1, r2) = runs(s, 2)
+        repo = FindingRepo(s, "tester", clock=clock)
+        f = repo.upsert(match(), r1)
+        repo.mark_remediated(f, action_ids=[1])
+        assert (f.status, f.remediated_at) == ("remediated", clock.now)
+        repo.upsert(match(), r2)
+        assert (f.status, f.recurrence_count) == ("open", 1)
+
+
+def test_evidence_without_values_and_queries(sessions: sessionmaker[Session]) -> None:
+    with sessions() as s:
+        (r1,) = runs(s, 1)
+        repo = FindingRepo(s, "tester")
+        repo.upsert(match(), r1)
+        repo.upsert(match("F2", owner="liam@tessera-labs.com"), r1)
+        assert repo.record_evidence("F1", "rev1", ContentResult(True, hits=[HIT])) == 1
+        assert repo.record_evidence("F1", "rev1", ContentResult(True, hits=[HIT])) == 1  # replaced, not added
+        ev = s.scalars(select(Evidence)).one()
+        assert (ev.entity_type, ev.count, ev.masked_preview, ev.categories) == ("EMAIL_ADDRESS", 4, "e***@g***.com",
+                                                                               ["contractor_pii"])
+        assert [f.file_id for f in repo.list(FindingFilter(owners=["LIAM@tessera-labs.com"]))] == ["F2"]
+        assert [f.file_id for f in repo.list(FindingFilter(severities=["critical"], statuses=["open"]))] == \
+            ["F1", "F2"]
+        assert repo.list(FindingFilter(exposures=["public"])) == []
