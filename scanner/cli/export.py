@@ -1,5 +1,80 @@
-"""CLI commands (filled in by the owning module)."""
+"""``sharescan export``: compliance exports (CSV, JSONL, OCSF, HTML) with a signed manifest."""
+
+from __future__ import annotations
+
+from pathlib import Path
 
 import click
 
-COMMANDS: list[click.Command] = []
+from scanner.app import App
+from scanner.cli.context import pass_app
+from scanner.cli.render import format_option, render_record
+from scanner.errors import SharescanError
+from scanner.export.service import FINDING_STATUSES, FORMATS, export
+from scanner.export.signing import parse_public_key, private_key, public_hex, public_key_path, verify_export
+from scanner.export.since import parse_since
+
+
+class ExportVerificationFailed(SharescanError):
+    """An export directory does not match its signed manifest."""
+
+    exit_code = 8
+
+
+@click.group("export", invoke_without_command=True)
+@click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
+              help="Format to write (repeatable; default: all of csv, jsonl, ocsf, html).")
+@click.option("--since", help="Findings seen or changed since (ISO date/time or an age like 30d).")
+@click.option("--status", "statuses", multiple=True, type=click.Choice(FINDING_STATUSES),
+              help="Only findings in this workflow status (repeatable).")
+@click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path),
+              help="New directory to write (default: [export] directory or ./sharescan-export-<time>).")
+@click.pass_context
+def export_group(ctx: click.Context, formats: tuple[str, ...], since: str | None, statuses: tuple[str, ...],
+                 output: Path | None) -> None:
+    """Write a compliance export: findings, actions, scan coverage, exceptions, metrics and GDPR
+    breach candidates, with a manifest signed by the installation's Ed25519 key."""
+    if ctx.invoked_subcommand is not None:
+        return
+    from scanner.cli.context import get_state
+
+    app = get_state(ctx).app
+    result = export(app, app.settings, list(formats) or list(FORMATS), output, since=parse_since(since),
+                    status=list(statuses), actor=app.actor)
+    click.echo(f"export written to {result.directory} ({len(result.files)} files + manifest.json)")
+    click.echo(f"manifest sha256 {result.manifest_sha256}; signed by key {result.key_id}; "
+               f"audit event #{result.audit_event_seq}")
+    for key, value in result.counts.items():
+        click.echo(f"  {key}: {value}")
+
+
+@export_group.command("verify")
+@click.argument("directory", type=click.Path(exists=True, file_okay=False, path_type=Path))
+@click.option("--public-key", "public_key",
+              help="Trusted Ed25519 public key: hex, or a .pub file (default: this installation's key).")
+@format_option(choices=("table", "json"))
+@pass_app
+def verify_cmd(app: App, directory: Path, public_key: str | None, fmt: str) -> None:
+    """Check an export: signature, signing key, and every file's SHA-256 (modified/added/removed)."""
+    if public_key:
+        trusted = parse_public_key(public_key)
+    elif app.settings.signing_key_path.exists():
+        trusted = private_key(app.settings.signing_key_path, create=False).public_key()
+    else:
+        trusted = None
+    report = verify_export(directory, trusted)
+    render_record(report.as_dict(), fmt, title="export verification")
+    if not report.ok:
+        raise ExportVerificationFailed(f"{directory}: export does not verify: {'; '.join(report.problems)}")
+
+
+@export_group.command("public-key")
+@pass_app
+def public_key_cmd(app: App) -> None:
+    """Print this installation's export-signing public key (give it to auditors)."""
+    signer = private_key(app.settings.signing_key_path)
+    click.echo(public_hex(signer.public_key()))
+    click.echo(f"(also in {public_key_path(app.settings.signing_key_path)})", err=True)
+
+
+COMMANDS: list[click.Command] = [export_group]

@@ -1,5 +1,59 @@
-"""CLI commands (filled in by the owning module)."""
+"""``sharescan schedule run|next``: the foreground scheduler and its upcoming fire times."""
+
+from __future__ import annotations
+
+import datetime as dt
 
 import click
 
-COMMANDS: list[click.Command] = []
+from scanner.app import App
+from scanner.cli.context import pass_app
+from scanner.cli.render import format_option, render
+from scanner.schedule.jobs import scan_job
+from scanner.schedule.loop import Fire, Schedule, Scheduler
+
+
+@click.group("schedule")
+def schedule_group() -> None:
+    """Run scans on the configured cron schedule (for systemd or Kubernetes)."""
+
+
+@schedule_group.command("run")
+@click.option("--once", is_flag=True, help="Run one scan now and exit (exit code 75 if another scan runs).")
+@click.option("--full", is_flag=True, help="With --once: a full crawl instead of an incremental one.")
+@pass_app
+def run_cmd(app: App, once: bool, full: bool) -> None:
+    """Stay in the foreground: sleep until each [schedule] cron fire time and run a scan.
+
+    SIGTERM or Ctrl-C exits cleanly. A scan that finds another one running is skipped.
+    """
+    schedule = Schedule.from_settings(app.settings.schedule)
+    job = scan_job(app)
+    if once:
+        job(full)  # errors (RunLockedError → 75) reach main and set the exit code
+        return
+    scheduler = Scheduler(schedule, job)
+    scheduler.install_signal_handlers()
+    fire = schedule.next_fire(dt.datetime.now(dt.UTC))
+    click.echo(f"sharescan schedule: next {fire.kind} scan at {fire.at.isoformat()}", err=True)
+    stats = scheduler.run()
+    click.echo(f"sharescan schedule: stopped after {stats.runs} scan(s) ({stats.succeeded} ok, "
+               f"{stats.skipped_locked} skipped: locked, {stats.failed} failed)", err=True)
+
+
+def fire_rows(fires: list[Fire]) -> list[dict[str, object]]:
+    return [{"at": f.at.isoformat(), "utc": f.at.astimezone(dt.UTC), "kind": f.kind} for f in fires]
+
+
+@schedule_group.command("next")
+@click.option("--count", type=click.IntRange(1, 1000), default=5, show_default=True)
+@format_option()
+@pass_app
+def next_cmd(app: App, count: int, fmt: str) -> None:
+    """Print the next fire times (schedule.cron and schedule.full_scan_cron, in schedule.timezone)."""
+    schedule = Schedule.from_settings(app.settings.schedule)
+    fires = schedule.next_fires(dt.datetime.now(dt.UTC), count)
+    render(fire_rows(fires), ["at", "utc", "kind"], fmt, title=f"next scans ({schedule.timezone})")
+
+
+COMMANDS: list[click.Command] = [schedule_group]

@@ -1,0 +1,130 @@
+"""``export()``: collect a snapshot, run the writers, sign a manifest, record an audit event."""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Sequence
+from dataclasses import dataclass
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.app import App
+from scanner.config import Settings
+from scanner.errors import ConfigError
+from scanner.export.collect import collect
+from scanner.export.html_report import HtmlWriter
+from scanner.export.ocsf import OCSF_VERSION, OcsfWriter
+from scanner.export.signing import (
+    MANIFEST,
+    MANIFEST_FORMAT,
+    file_entries,
+    private_key,
+    sign_manifest,
+    write_manifest,
+)
+from scanner.export.writers import CsvWriter, JsonlWriter, Writer
+from scanner.store import audit
+
+FORMATS = ("csv", "jsonl", "ocsf", "html")
+FINDING_STATUSES = ("open", "remediated", "resolved", "accepted")
+
+
+def writers() -> dict[str, Writer]:
+    found: list[Writer] = [CsvWriter(), JsonlWriter(), OcsfWriter(), HtmlWriter()]
+    return {w.name: w for w in found}
+
+
+@dataclass(frozen=True)
+class ExportResult:
+    directory: Path
+    files: list[str]
+    manifest_path: Path
+    manifest_sha256: str
+    audit_head_hash: str
+    audit_event_seq: int
+    key_id: str
+    public_key: str
+    counts: dict[str, int]
+
+    def as_dict(self) -> dict[str, Any]:
+        return {"directory": str(self.directory), "files": self.files, "manifest": str(self.manifest_path),
+                "manifest_sha256": self.manifest_sha256, "audit_head_hash": self.audit_head_hash,
+                "audit_event_seq": self.audit_event_seq, "key_id": self.key_id, "public_key": self.public_key,
+                "counts": self.counts}
+
+
+def default_directory(settings: Settings, now: dt.datetime) -> Path:
+    base = Path(settings.export.directory).expanduser() if settings.export.directory else Path.cwd()
+    name = f"sharescan-export-{now.strftime('%Y%m%dT%H%M%SZ')}"
+    return base / name if settings.export.directory else Path(name)
+
+
+def _prepare(out_dir: Path) -> None:
+    if out_dir.exists() and (not out_dir.is_dir() or any(out_dir.iterdir())):
+        raise ConfigError(f"{out_dir}: exists and is not an empty directory (exports never overwrite)")
+    out_dir.mkdir(parents=True, exist_ok=True, mode=0o700)
+
+
+def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, formats: Sequence[str],
+           out_dir: Path | None = None, since: dt.datetime | None = None, status: Sequence[str] | None = None,
+           *, actor: str | None = None, now: dt.datetime | None = None) -> ExportResult:
+    """Write the requested formats into ``out_dir`` (created; must be new or empty) with a signed
+    ``manifest.json``, then append ``export.created`` (with the manifest's SHA-256) to the audit log."""
+    now = now or dt.datetime.now(dt.UTC)
+    chosen = list(dict.fromkeys(formats)) or list(FORMATS)
+    unknown = [f for f in chosen if f not in FORMATS]
+    if unknown:
+        raise ConfigError(f"unknown export format(s) {', '.join(unknown)} (expected {', '.join(FORMATS)})")
+    statuses = list(dict.fromkeys(status or []))
+    bad = [s for s in statuses if s not in FINDING_STATUSES]
+    if bad:
+        raise ConfigError(f"unknown status {', '.join(bad)} (expected {', '.join(FINDING_STATUSES)})")
+    if isinstance(app_or_sessions, App):
+        sessions, actor = app_or_sessions.sessions, actor or app_or_sessions.actor
+    else:
+        sessions = app_or_sessions
+    actor = actor or "sharescan"
+    signer = private_key(settings.signing_key_path)  # fail on a bad key before writing anything
+    out_dir = Path(out_dir) if out_dir is not None else default_directory(settings, now)
+    _prepare(out_dir)
+
+    with sessions() as session:
+        data = collect(session, since=since, statuses=statuses, now=now,
+                       breach_deadline_hours=settings.export.breach_deadline_hours)
+        session.rollback()
+
+    available = writers()
+    files: list[str] = []
+    for name in chosen:
+        files.extend(available[name].write(data, out_dir))
+
+    body = {
+        "format": MANIFEST_FORMAT,
+        "tool": {"name": "sharescan", "version": data.tool_version},
+        "created_at": now.isoformat().replace("+00:00", "Z"),
+        "actor": actor,
+        "filters": {"since": since.isoformat().replace("+00:00", "Z") if since else None, "status": statuses,
+                    "formats": chosen},
+        "ocsf_version": OCSF_VERSION if "ocsf" in chosen else None,
+        "audit": {"head_hash": data.audit_head_hash, "events": data.audit_events, "chain_ok": data.audit_chain_ok},
+        "counts": data.counts(),
+        "files": file_entries(out_dir, files),
+    }
+    manifest = sign_manifest(body, signer)
+    manifest_sha = write_manifest(out_dir, manifest)
+
+    with sessions.begin() as session:
+        event = audit.record(
+            session, "export.created", actor=actor, subject_type="export", subject_id=out_dir.name,
+            data={"manifest_sha256": manifest_sha, "directory": str(out_dir.resolve()), "formats": chosen,
+                  "counts": data.counts(), "audit_head_hash": data.audit_head_hash,
+                  "key_id": manifest["signature"]["key_id"]},
+        )
+        seq = event.seq
+    return ExportResult(
+        directory=out_dir, files=sorted(files), manifest_path=out_dir / MANIFEST, manifest_sha256=manifest_sha,
+        audit_head_hash=data.audit_head_hash, audit_event_seq=seq, key_id=manifest["signature"]["key_id"],
+        public_key=manifest["signature"]["public_key"], counts=data.counts(),
+    )

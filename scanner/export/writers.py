@@ -1,0 +1,159 @@
+"""The writer interface and the CSV and JSONL writers.
+
+A writer turns :class:`ExportData` into files in the export directory and returns their
+relative paths; the service hashes and signs whatever they wrote.
+"""
+
+from __future__ import annotations
+
+import csv
+import json
+from collections.abc import Callable, Iterable, Sequence
+from pathlib import Path
+from typing import Any, Protocol
+
+from scanner.cli.render import csv_safe, to_jsonable
+from scanner.export.model import ExportData, FindingRecord
+
+
+class Writer(Protocol):
+    #: The ``--format`` name.
+    name: str
+
+    def write(self, data: ExportData, out_dir: Path) -> list[str]:
+        """Write this format's files into ``out_dir``; return their paths relative to it."""
+        ...
+
+
+def _open(path: Path) -> Any:
+    return path.open("w", encoding="utf-8", newline="")
+
+
+def _cell(value: Any) -> str:
+    """One CSV cell: lists joined with '; ', dicts as k=v, everything formula-escaped."""
+    value = to_jsonable(value)
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)  # numbers (negative ones too) are data, not formulas
+    if isinstance(value, list):
+        value = "; ".join(_flat(v) for v in value)
+    elif isinstance(value, dict):
+        value = "; ".join(f"{k}={_flat(v)}" for k, v in value.items())
+    return csv_safe(value)
+
+
+def _flat(value: Any) -> str:
+    return json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
+
+
+def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
+    with _open(path) as fh:
+        writer = csv.writer(fh, lineterminator="\r\n")
+        writer.writerow(columns)
+        for row in rows:
+            writer.writerow([_cell(row.get(c)) for c in columns])
+
+
+def _hours(value: Any) -> float | None:
+    return round(value.total_seconds() / 3600, 2) if value is not None else None
+
+
+def finding_row(f: FindingRecord) -> dict[str, Any]:
+    return {
+        "finding_id": f.id, "fingerprint": f.fingerprint, "file_id": f.file_id, "file_name": f.file_name,
+        "file_link": f.file_link, "owner": f.owner_email, "exposure_before": f.exposure_before,
+        "exposure_after": f.exposure_after, "principal": f.principal, "data_categories": f.data_categories,
+        "entity_counts": f.entity_totals(), "rule": f.rule_id, "title": f.title, "severity": f.severity,
+        "status": f.status, "detection_state": f.detection_state, "first_seen": f.first_seen,
+        "last_seen": f.last_seen, "exposed_since": f.exposed_since, "remediated_at": f.remediated_at,
+        "resolved_at": f.resolved_at, "time_to_detect_hours": _hours(f.time_to_detect),
+        "time_to_remediate_hours": _hours(f.time_to_remediate), "recurrence_count": f.recurrence_count,
+        "actions": [f"{a.action}:{a.status} by {a.actor} at {to_jsonable(a.completed_at or a.created_at)}"
+                    for a in f.actions],
+    }
+
+
+FINDING_COLUMNS = [
+    "finding_id", "fingerprint", "file_id", "file_name", "file_link", "owner", "exposure_before", "exposure_after",
+    "principal", "data_categories", "entity_counts", "rule", "title", "severity", "status", "detection_state",
+    "first_seen", "last_seen", "exposed_since", "remediated_at", "resolved_at", "time_to_detect_hours",
+    "time_to_remediate_hours", "recurrence_count", "actions",
+]
+ACTION_COLUMNS = [
+    "id", "run_id", "finding_id", "file_id", "action", "permission_id", "target_file_id", "mode", "status", "actor",
+    "created_at", "completed_at", "before", "after", "detail", "restores_action_id",
+]
+RUN_COLUMNS = ["id", "kind", "status", "remediation_mode", "started_at", "finished_at", "hostname", "new_findings",
+               "actions", "stats", "error"]
+COVERAGE_COLUMNS = ["run_id", "target_kind", "target_key", "target_name", "status", "files_seen", "files_exposed",
+                    "files_analysed", "files_skipped", "files_failed", "api_calls", "reasons", "started_at",
+                    "finished_at"]
+EXEMPTION_COLUMNS = ["id", "scope", "state", "finding_id", "rule_id", "file_id", "folder_id", "reason", "actor",
+                     "created_at", "expires_at", "revoked_at"]
+GAP_COLUMNS = ["file_id", "file_name", "owner_email", "exposure", "content_status", "reason"]
+BREACH_COLUMNS = ["finding_id", "file_id", "file_name", "file_link", "owner_email", "exposure", "data_categories",
+                  "entity_counts", "exposure_start", "exposure_end", "exposure_hours", "detected_at",
+                  "notification_deadline", "deadline_state", "hours_to_deadline", "status"]
+METRIC_COLUMNS = ["severity", "findings", "open", "ttd_count", "ttd_mean_hours", "ttd_median_hours", "ttd_max_hours",
+                  "ttr_count", "ttr_mean_hours", "ttr_median_hours", "ttr_max_hours"]
+
+
+def metric_rows(data: ExportData) -> list[dict[str, Any]]:
+    rows = []
+    for m in data.metrics.by_severity:
+        row: dict[str, Any] = {"severity": m.severity, "findings": m.findings, "open": m.open}
+        for prefix, stats in (("ttd", m.time_to_detect), ("ttr", m.time_to_remediate)):
+            row |= {f"{prefix}_count": stats.count, f"{prefix}_mean_hours": stats.mean_hours,
+                    f"{prefix}_median_hours": stats.median_hours, f"{prefix}_max_hours": stats.max_hours}
+        rows.append(row)
+    return rows
+
+
+class CsvWriter:
+    name = "csv"
+
+    def write(self, data: ExportData, out_dir: Path) -> list[str]:
+        target = out_dir / "csv"
+        target.mkdir(exist_ok=True)
+        tables: list[tuple[str, Sequence[str], Callable[[], Iterable[dict[str, Any]]]]] = [
+            ("findings.csv", FINDING_COLUMNS, lambda: (finding_row(f) for f in data.findings)),
+            ("actions.csv", ACTION_COLUMNS, lambda: (a.as_dict() for a in data.actions)),
+            ("scan_runs.csv", RUN_COLUMNS, lambda: (r.as_dict() for r in data.runs)),
+            ("coverage.csv", COVERAGE_COLUMNS,
+             lambda: ({"run_id": r.id, **c.as_dict()} for r in data.runs for c in r.coverage)),
+            ("exemptions.csv", EXEMPTION_COLUMNS, lambda: (e.as_dict() for e in data.exemptions)),
+            ("content_gaps.csv", GAP_COLUMNS, lambda: (g.as_dict() for g in data.content_gaps)),
+            ("breach_candidates.csv", BREACH_COLUMNS, lambda: (b.as_dict() for b in data.breach_candidates)),
+            ("metrics_by_severity.csv", METRIC_COLUMNS, lambda: metric_rows(data)),
+        ]
+        for name, columns, rows in tables:
+            _write_csv(target / name, columns, rows())
+        return [f"csv/{name}" for name, _, _ in tables]
+
+
+def _dump_line(value: Any) -> str:
+    return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+
+
+class JsonlWriter:
+    name = "jsonl"
+
+    def write(self, data: ExportData, out_dir: Path) -> list[str]:
+        target = out_dir / "jsonl"
+        target.mkdir(exist_ok=True)
+        streams: list[tuple[str, Iterable[Any]]] = [
+            ("findings.jsonl", (f.as_dict() | {"time_to_detect_hours": _hours(f.time_to_detect),
+                                               "time_to_remediate_hours": _hours(f.time_to_remediate)}
+                                for f in data.findings)),
+            ("actions.jsonl", (a.as_dict() for a in data.actions)),
+            ("scan_runs.jsonl", (r.as_dict() for r in data.runs)),
+            ("exemptions.jsonl", (e.as_dict() for e in data.exemptions)),
+            ("content_gaps.jsonl", (g.as_dict() for g in data.content_gaps)),
+            ("breach_candidates.jsonl", (b.as_dict() for b in data.breach_candidates)),
+        ]
+        for name, items in streams:
+            with _open(target / name) as fh:
+                for item in items:
+                    fh.write(_dump_line(item) + "\n")
+        with _open(target / "metrics.json") as fh:
+            fh.write(json.dumps(to_jsonable(data.metrics.as_dict()), ensure_ascii=False, indent=2) + "\n")
+        return [f"jsonl/{name}" for name, _ in streams] + ["jsonl/metrics.json"]

@@ -1,0 +1,118 @@
+"""Signed manifests: tampering of any kind is detected; CLI exit codes."""
+
+from __future__ import annotations
+
+import json
+import subprocess
+import sys
+from pathlib import Path
+
+import pytest
+from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.config import Settings
+from scanner.export.service import export
+from scanner.export.signing import private_key, verify_export
+from tests.export.factory import NOW, Story
+
+
+@pytest.fixture
+def exported(sessions: sessionmaker[Session], story: Story, settings: Settings, tmp_path: Path) -> Path:
+    export(sessions, settings, ["csv", "jsonl", "ocsf", "html"], tmp_path / "out", now=NOW)
+    return tmp_path / "out"
+
+
+def _trusted(settings: Settings):  # type: ignore[no-untyped-def]
+    return private_key(settings.signing_key_path, create=False).public_key()
+
+
+def test_intact_export_verifies(exported: Path, settings: Settings) -> None:
+    report = verify_export(exported, _trusted(settings))
+    assert report.ok and report.signature_ok and report.trusted_key and report.files_checked == 17
+
+
+@pytest.mark.parametrize(
+    ("tamper", "problem"),
+    [
+        (lambda d: (d / "csv/findings.csv").write_text("finding_id\n"), "csv/findings.csv: modified"),
+        (lambda d: (d / "report.html").unlink(), "report.html: missing"),
+        (lambda d: (d / "csv/extra.csv").write_text("x"), "csv/extra.csv: added"),
+        (lambda d: (d / "ocsf/findings.ocsf.jsonl").open("a").write("{}\n"), "ocsf/findings.ocsf.jsonl: modified"),
+    ],
+)
+def test_file_tampering_is_detected(exported: Path, settings: Settings, tamper, problem: str) -> None:  # type: ignore[no-untyped-def]
+    tamper(exported)
+    report = verify_export(exported, _trusted(settings))
+    assert not report.ok and report.signature_ok
+    assert any(p.startswith(problem) for p in report.problems), report.problems
+
+
+def test_edited_manifest_breaks_signature(exported: Path, settings: Settings) -> None:
+    manifest = json.loads((exported / "manifest.json").read_text())
+    manifest["counts"]["findings"] = 0
+    (exported / "manifest.json").write_text(json.dumps(manifest))
+    report = verify_export(exported, _trusted(settings))
+    assert not report.ok and not report.signature_ok
+    assert any("bad signature" in p for p in report.problems)
+
+
+def test_resigned_with_another_key_is_not_trusted(exported: Path, settings: Settings) -> None:
+    """An attacker who rewrites files and re-signs with their own key (embedding their public key)."""
+    from scanner.export.signing import file_entries, sign_manifest, write_manifest
+
+    (exported / "csv/findings.csv").write_text("finding_id\n")
+    manifest = json.loads((exported / "manifest.json").read_text())
+    del manifest["signature"]
+    manifest["files"] = file_entries(exported, [f["path"] for f in manifest["files"]])
+    write_manifest(exported, sign_manifest(manifest, Ed25519PrivateKey.generate()))
+    report = verify_export(exported, _trusted(settings))
+    assert report.signature_ok and not report.trusted_key and not report.ok
+    assert any("not by the trusted key" in p for p in report.problems)
+
+
+def test_missing_or_garbage_manifest(exported: Path, settings: Settings) -> None:
+    (exported / "manifest.json").write_text("{not json")
+    assert "unreadable or malformed" in verify_export(exported, _trusted(settings)).problems[0]
+    (exported / "manifest.json").unlink()
+    assert verify_export(exported, _trusted(settings)).problems == ["manifest.json: missing"]
+
+
+def _cli(args: list[str], env_settings: Settings, url: str) -> subprocess.CompletedProcess[str]:
+    import os
+
+    config = Path(env_settings.signing_key_path).parent.parent / "cli.toml"
+    config.write_text(f'[export]\nsigning_key_file = "{env_settings.signing_key_path}"\n')
+    env = dict(os.environ, SHARESCAN_DATABASE_URL=url, SHARESCAN_CONFIG=str(config))
+    return subprocess.run([sys.executable, "-c", "from scanner.cli.main import main; main()", *args],
+                          capture_output=True, text=True, env=env, timeout=120)
+
+
+def test_cli_export_and_verify(sessions: sessionmaker[Session], story: Story, settings: Settings,
+                               migrated_url: str, tmp_path: Path) -> None:
+    out = tmp_path / "cli-out"
+    proc = _cli(["export", "--format", "csv", "--format", "html", "--status", "open", "--output", str(out)],
+                settings, migrated_url)
+    assert proc.returncode == 0, proc.stderr
+    assert "findings: 1" in proc.stdout
+    assert sorted(p.name for p in out.iterdir()) == ["csv", "manifest.json", "report.html"]
+    ok = _cli(["export", "verify", str(out), "--format", "json"], settings, migrated_url)
+    assert ok.returncode == 0, ok.stderr
+    assert json.loads(ok.stdout)["ok"] is True
+    pub = Path(str(settings.signing_key_path) + ".pub")
+    (out / "report.html").write_text("<p>edited</p>")
+    bad = _cli(["export", "verify", str(out), "--public-key", str(pub)], settings, migrated_url)
+    assert bad.returncode == 8
+    assert "report.html: modified" in bad.stderr
+    other = _cli(["export", "verify", str(out), "--public-key", "00" * 32], settings, migrated_url)
+    assert other.returncode != 0
+    audit = _cli(["audit", "list", "--type", "export.created", "--format", "json"], settings, migrated_url)
+    assert [e["type"] for e in json.loads(audit.stdout)] == ["export.created"]
+
+
+def test_cli_default_directory(sessions: sessionmaker[Session], settings: Settings, migrated_url: str,
+                               tmp_path: Path) -> None:
+    proc = _cli(["export", "--format", "jsonl"], settings, migrated_url)
+    assert proc.returncode == 0, proc.stderr
+    made = [p for p in Path.cwd().iterdir() if p.name.startswith("sharescan-export-")]
+    assert len(made) == 1 and (made[0] / "manifest.json").exists()
