@@ -1,0 +1,627 @@
+"""Crawl a whole domain: every active user's My Drive and every shared drive, full or incremental.
+
+``Crawler.run`` is the service the scan orchestrator calls. Per target (a user's My Drive or a
+shared drive) it pages through ``files.list`` (full) or ``changes.list`` (incremental), fetches
+what files.list leaves out (shared-drive permissions, publishing of Docs editor files), classifies
+exposure and commits each page in one transaction together with the coverage cursor, so a run
+that dies resumes from the last committed page. Targets run concurrently on ``limits.workers``
+threads sharing one quota limiter. A target that cannot be read is skipped with the reason and
+the scan goes on.
+
+Each file is crawled once, by its owner (My Drive: ``'me' in owners``) or by its shared drive
+(listed as one member, not once per member).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable
+from concurrent.futures import ThreadPoolExecutor
+from dataclasses import dataclass, field
+from typing import Any
+
+from googleapiclient.discovery import Resource
+from sqlalchemy import select
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.config import Settings
+from scanner.drive import changes as changes_feed
+from scanner.drive.exposure import classify, is_exposed, needs_publish_check, normalise_domains
+from scanner.drive.models import DriveFile, FileExposure
+from scanner.errors import GoogleApiError
+from scanner.google import directory
+from scanner.google import drive_api as api
+from scanner.google.client import CallTally, GoogleCallError, GoogleClients
+from scanner.store import snapshot
+from scanner.store.models import CrawlTarget, DriveFileRow, ScanCoverage, ScanRun, utcnow
+
+log = logging.getLogger(__name__)
+
+OnExposed = Callable[[Session, FileExposure], None]
+#: Errors that mean "this identity cannot read this Drive" rather than "something broke".
+SKIP_REASONS = frozenset({"unauthorized_client", "invalid_grant", "access_denied", "notFound", "forbidden",
+                          "insufficientFilePermissions", "teamDriveMembershipRequired", "domainPolicy"})
+HEARTBEAT_SECONDS = 5.0
+
+
+# --------------------------------------------------------------------------- public types
+@dataclass(frozen=True)
+class CrawlProgressSnapshot:
+    targets_total: int
+    targets_done: int
+    users_done: int
+    drives_done: int
+    files_seen: int
+    files_exposed: int
+    api_calls: int
+    elapsed_seconds: float
+
+    @property
+    def files_per_second(self) -> float:
+        return self.files_seen / self.elapsed_seconds if self.elapsed_seconds > 0 else 0.0
+
+
+class CrawlProgress:
+    """Receives progress as the crawl goes (override ``update``; called from worker threads)."""
+
+    def update(self, snapshot: CrawlProgressSnapshot) -> None:  # pragma: no cover - default no-op
+        return None
+
+
+@dataclass(frozen=True)
+class TargetResult:
+    kind: str  # user | drive
+    key: str  # email or shared drive id
+    name: str
+    status: str  # done | skipped | failed
+    mode: str  # full | incremental | resumed (done by the run this one resumed)
+    reason: str | None
+    files_seen: int
+    files_exposed: int
+    files_failed: int
+    api_calls: int
+
+    @property
+    def covered(self) -> bool:
+        """Every file of this owner/drive was looked at in this crawl."""
+        return self.status == "done" and self.files_failed == 0
+
+
+@dataclass(frozen=True)
+class CrawlSummary:
+    run_id: int
+    full: bool
+    #: No target failed and no file failed: safe to treat absence as resolution for covered owners.
+    complete: bool
+    targets: tuple[TargetResult, ...]
+    #: Users whose My Drive was fully covered, and shared drives fully covered.
+    covered_owners: frozenset[str]
+    covered_drives: frozenset[str]
+    files_seen: int
+    files_exposed: int
+    files_removed: int
+    api_calls: int
+    elapsed_seconds: float
+    resumed_from: int | None = None
+    org_domains: tuple[str, ...] = ()
+
+
+# --------------------------------------------------------------------------- internals
+@dataclass
+class _Job:
+    target_id: int
+    coverage_id: int
+    kind: str
+    key: str
+    name: str
+    mode: str  # full | incremental
+    cursor: str | None
+    start_token: str | None  # target's stored changes token (incremental)
+    pending_token: str | None  # changes token captured before this full crawl
+    crawl_started_at: dt.datetime
+    subject: str | None = None
+    skip_reason: str | None = None
+    #: API calls already added to the coverage row.
+    calls_committed: int = 0
+
+    @property
+    def drive_id(self) -> str | None:
+        return self.key if self.kind == "drive" else None
+
+
+@dataclass
+class _PageResult:
+    exposures: list[FileExposure] = field(default_factory=list)
+    removed_ids: list[str] = field(default_factory=list)
+    skipped: Counter[str] = field(default_factory=Counter)
+    failed: Counter[str] = field(default_factory=Counter)
+    shortcut_targets: list[tuple[str, str]] = field(default_factory=list)
+
+
+class _TargetSkipped(Exception):
+    def __init__(self, reason: str) -> None:
+        super().__init__(reason)
+        self.reason = reason
+
+
+class _Totals:
+    def __init__(self, targets_total: int, started: float) -> None:
+        self.lock = threading.Lock()
+        self.targets_total = targets_total
+        self.targets_done = self.users_done = self.drives_done = 0
+        self.files_seen = self.files_exposed = self.files_removed = 0
+        self.started = started
+
+
+def _reason(exc: GoogleCallError) -> str:
+    return f"{exc.status} {exc.reason}".strip() if exc.status else exc.reason
+
+
+def _is_skip(exc: GoogleCallError) -> bool:
+    return exc.status in (401, 403, 404) or exc.reason in SKIP_REASONS
+
+
+class Crawler:
+    """Crawls the domain into the snapshot tables; see the module docstring."""
+
+    def __init__(
+        self,
+        settings: Settings,
+        clients: GoogleClients,
+        sessions: sessionmaker[Session],
+        *,
+        progress: CrawlProgress | None = None,
+        clock: Callable[[], dt.datetime] = utcnow,
+    ) -> None:
+        self.settings = settings
+        self.clients = clients
+        self.sessions = sessions
+        self.progress = progress
+        self.clock = clock
+        self._hb_lock = threading.Lock()
+        self._last_heartbeat = 0.0
+        self._shortcut_lock = threading.Lock()
+        self._shortcuts: dict[str, str] = {}
+        self._domains: frozenset[str] = frozenset()
+        self._totals = _Totals(0, time.monotonic())
+        self._on_exposed: OnExposed | None = None
+        self._run_id = 0
+
+    # ------------------------------------------------------------------ entry point
+    def run(self, run_id: int, *, full: bool, on_exposed: OnExposed | None = None) -> CrawlSummary:
+        """Crawl every target for ``run_id`` (an existing ScanRun row).
+
+        Resumes the run named by ``ScanRun.resumed_from_id`` or, when unset, the latest
+        interrupted (or stale running) run of the same kind: targets it finished are not crawled
+        again and unfinished ones continue from their cursors.
+        """
+        started = time.monotonic()
+        calls_before = self.clients.stats.calls
+        self._run_id = run_id
+        self._on_exposed = on_exposed
+        self._shortcuts = {}
+        overhead = CallTally()
+        self._domains = self._org_domains(overhead)
+        with self.sessions.begin() as s:
+            run = s.get(ScanRun, run_id)
+            if run is None:
+                raise ValueError(f"scan run {run_id} does not exist")
+            resumed_from = self._resume_source(s, run)
+        jobs, results = self._plan(run_id, full, resumed_from, overhead)
+        self._totals = _Totals(len(jobs) + len(results), started)
+        with self._totals.lock:
+            self._totals.targets_done = len(results)
+        workers = max(1, min(self.settings.limits.workers, len(jobs) or 1))
+        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
+            results.extend(pool.map(self._run_job, jobs))
+        self._resolve_shortcuts(overhead)
+        results.sort(key=lambda r: (r.kind != "user", r.key))
+        complete = all(r.status != "failed" and r.files_failed == 0 for r in results)
+        t = self._totals
+        summary = CrawlSummary(
+            run_id=run_id, full=full, complete=complete, targets=tuple(results),
+            covered_owners=frozenset(r.key for r in results if r.kind == "user" and r.covered),
+            covered_drives=frozenset(r.key for r in results if r.kind == "drive" and r.covered),
+            files_seen=sum(r.files_seen for r in results), files_exposed=sum(r.files_exposed for r in results),
+            files_removed=t.files_removed, api_calls=self.clients.stats.calls - calls_before,
+            elapsed_seconds=time.monotonic() - started, resumed_from=resumed_from,
+            org_domains=tuple(sorted(self._domains)),
+        )
+        self._report()
+        return summary
+
+    # ------------------------------------------------------------------ planning
+    def _org_domains(self, tally: CallTally) -> frozenset[str]:
+        if self.settings.organisation.domains:
+            return normalise_domains(self.settings.organisation.domains)
+        return normalise_domains(directory.list_domains(self.clients, self.settings, tally))
+
+    def _resume_source(self, s: Session, run: ScanRun) -> int | None:
+        if run.resumed_from_id:
+            return run.resumed_from_id
+        stale = self.clock() - dt.timedelta(seconds=self.settings.schedule.stale_lock_seconds)
+        prev = s.scalar(
+            select(ScanRun).where(ScanRun.id < run.id, ScanRun.kind == run.kind).order_by(ScanRun.id.desc()).limit(1)
+        )
+        if prev is None:
+            return None
+        beat = prev.heartbeat_at or prev.started_at
+        if prev.status == "interrupted" or (prev.status == "running" and beat is not None and beat < stale):
+            run.resumed_from_id = prev.id
+            return prev.id
+        return None
+
+    def _plan(self, run_id: int, full: bool, resumed_from: int | None,
+              overhead: CallTally) -> tuple[list[_Job], list[TargetResult]]:
+        settings = self.settings
+        all_users = directory.list_users(self.clients, settings, overhead)
+        group_emails: set[str] = set()
+        for group in settings.google.groups:
+            group_emails |= directory.group_members(self.clients, settings, group, overhead)
+        users = directory.select_users(all_users, settings, group_emails)
+        drives = directory.list_shared_drives(self.clients, settings, overhead) \
+            if settings.google.include_shared_drives else []
+        self._active_users = {u.email for u in all_users if u.skip_reason is None}
+        now = self.clock()
+        jobs: list[_Job] = []
+        results: list[TargetResult] = []
+        with self.sessions.begin() as s:
+            previous: dict[int, ScanCoverage] = {}
+            if resumed_from is not None:
+                previous = {c.target_id: c for c in s.scalars(
+                    select(ScanCoverage).where(ScanCoverage.run_id == resumed_from))}
+            targets: list[tuple[CrawlTarget, str | None]] = []
+            for u in users:
+                t = snapshot.upsert_target(s, "user", u.email, u.email, active=u.skip_reason is None,
+                                           skip_reason=u.skip_reason)
+                targets.append((t, u.skip_reason))
+            for d in drives:
+                targets.append((snapshot.upsert_target(s, "drive", d.id, d.name), None))
+            for target, skip in targets:
+                cov = snapshot.coverage_for(s, run_id, target.id)
+                prev = previous.get(target.id)
+                if skip is not None and not self.settings.google.admin_subject:
+                    cov.status = "skipped"
+                    cov.reasons = {"target": skip, "mode": "full" if full else "incremental"}
+                    cov.finished_at = now
+                    results.append(self._result(target, cov))
+                    continue
+                if skip is not None:
+                    # Cannot act as a suspended/archived user, but their shared files stay reachable:
+                    # list the ones the admin can see (partial coverage, recorded as skipped).
+                    cov.status = "pending"
+                    cov.reasons = {"mode": "partial", "target": skip}
+                    cov.started_at = now
+                    s.flush()
+                    jobs.append(_Job(
+                        target_id=target.id, coverage_id=cov.id, kind="user", key=target.key, name=target.name,
+                        mode="partial", cursor=None, start_token=None, pending_token=None, crawl_started_at=now,
+                        subject=settings.google.admin_subject, skip_reason=skip,
+                    ))
+                    continue
+                if prev is not None and prev.status in ("done", "skipped"):
+                    self._carry(cov, prev)
+                    results.append(self._result(target, cov))
+                    continue
+                mode = "full" if full or not target.start_page_token else "incremental"
+                if prev is not None and prev.reasons.get("mode") in ("full", "incremental"):
+                    mode = str(prev.reasons["mode"])
+                cov.status = "pending"
+                cov.reasons = {"mode": mode}
+                if prev is not None:
+                    cov.cursor = prev.cursor
+                    cov.pending_start_token = prev.pending_start_token
+                    cov.started_at = prev.started_at
+                    cov.reasons["resumed_from"] = resumed_from
+                cov.started_at = cov.started_at or now
+                s.flush()
+                jobs.append(_Job(
+                    target_id=target.id, coverage_id=cov.id, kind=target.kind, key=target.key, name=target.name,
+                    mode=mode, cursor=cov.cursor, start_token=target.start_page_token,
+                    pending_token=cov.pending_start_token, crawl_started_at=cov.started_at,
+                    subject=target.key if target.kind == "user" else None,
+                ))
+        return jobs, results
+
+    @staticmethod
+    def _carry(cov: ScanCoverage, prev: ScanCoverage) -> None:
+        for attr in ("status", "cursor", "pending_start_token", "files_seen", "files_exposed", "files_skipped",
+                     "files_failed", "api_calls", "started_at", "finished_at"):
+            setattr(cov, attr, getattr(prev, attr))
+        cov.reasons = {**(prev.reasons or {}), "resumed_from": prev.run_id, "carried": True}
+
+    @staticmethod
+    def _result(target: CrawlTarget, cov: ScanCoverage) -> TargetResult:
+        reasons = cov.reasons or {}
+        mode = "resumed" if reasons.get("carried") else str(reasons.get("mode", ""))
+        return TargetResult(
+            kind=target.kind, key=target.key, name=target.name, status=cov.status, mode=mode,
+            reason=reasons.get("target"), files_seen=cov.files_seen, files_exposed=cov.files_exposed,
+            files_failed=cov.files_failed, api_calls=cov.api_calls,
+        )
+
+    # ------------------------------------------------------------------ one target
+    def _run_job(self, job: _Job) -> TargetResult:
+        tally = CallTally()
+        status, reason = "done", None
+        try:
+            self._set_status(job, "running")
+            if job.kind == "drive":
+                job.subject = directory.find_member(self.clients, self.settings, job.key, self._active_users,
+                                                    self._domains, tally)
+                if job.subject is None:
+                    raise _TargetSkipped("no active organisation member can list this shared drive")
+            if job.mode == "partial":
+                self._crawl_partial(job, tally)
+                raise _TargetSkipped(f"{job.skip_reason}: only files visible to {job.subject} were listed")
+            if job.mode == "incremental":
+                try:
+                    changes_feed.crawl_changes(self, job, tally)
+                except GoogleCallError as exc:
+                    if exc.status not in (400, 404) or exc.method != "drive.changes.list":
+                        raise
+                    log.warning("changes token of %s %s rejected (%s): full crawl", job.kind, job.key, exc)
+                    job.mode, job.cursor, job.pending_token = "full", None, None
+                    self._crawl_full(job, tally)
+            else:
+                self._crawl_full(job, tally)
+        except _TargetSkipped as exc:
+            status, reason = "skipped", exc.reason
+        except GoogleCallError as exc:
+            status, reason = ("skipped" if _is_skip(exc) else "failed"), f"{exc.method}: {_reason(exc)}"
+        except GoogleApiError as exc:
+            status, reason = "failed", str(exc)
+        except Exception as exc:  # noqa: BLE001 - one broken target must not stop the scan
+            log.exception("crawl of %s %s failed", job.kind, job.key)
+            status, reason = "failed", f"{type(exc).__name__}: {exc}"
+        with self.sessions.begin() as s:
+            cov = s.get(ScanCoverage, job.coverage_id)
+            target = s.get(CrawlTarget, job.target_id)
+            assert cov is not None and target is not None
+            cov.api_calls += tally.calls - job.calls_committed
+            job.calls_committed = tally.calls
+            reasons = dict(cov.reasons or {})
+            if status != "done":
+                cov.status = status
+                reasons["target"] = reason
+                cov.finished_at = self.clock()
+                target.skip_reason = reason if status == "skipped" else target.skip_reason
+            cov.reasons = reasons
+            result = self._result(target, cov)
+        with self._totals.lock:
+            self._totals.targets_done += 1
+            if job.kind == "user":
+                self._totals.users_done += 1
+            else:
+                self._totals.drives_done += 1
+        self._report()
+        return result
+
+    def _set_status(self, job: _Job, status: str) -> None:
+        with self.sessions.begin() as s:
+            cov = s.get(ScanCoverage, job.coverage_id)
+            if cov is not None:
+                cov.status = status
+
+    def _crawl_full(self, job: _Job, tally: CallTally) -> None:
+        assert job.subject is not None
+        drive = self.clients.drive(job.subject)
+        if job.pending_token is None:
+            body = self.clients.execute(api.start_page_token(drive, job.drive_id), tally=tally)
+            job.pending_token = str(body["startPageToken"])
+            with self.sessions.begin() as s:
+                cov = s.get(ScanCoverage, job.coverage_id)
+                assert cov is not None
+                cov.pending_start_token = job.pending_token
+        token = job.cursor
+        while True:
+            request = (api.list_shared_drive(drive, job.key, token) if job.kind == "drive"
+                       else api.list_owned(drive, job.key, token))
+            page = self.clients.execute(request, tally=tally)
+            result = self.enrich(drive, job, page.get("files", []), tally)
+            token = page.get("nextPageToken")
+            self.commit_page(job, result, tally, cursor=token, finish=None if token else job.pending_token,
+                             sweep=token is None)
+            if not token:
+                return
+
+    def _crawl_partial(self, job: _Job, tally: CallTally) -> None:
+        """Files a suspended/archived user owns that the admin subject can see."""
+        assert job.subject is not None
+        drive = self.clients.drive(job.subject)
+        token: str | None = None
+        while True:
+            page = self.clients.execute(api.list_owned(drive, job.key, token), tally=tally)
+            result = self.enrich(drive, job, page.get("files", []), tally)
+            token = page.get("nextPageToken")
+            self.commit_page(job, result, tally, cursor=token, finish=None)
+            if not token:
+                return
+
+    # ------------------------------------------------------------------ page processing
+    def enrich(self, drive: Resource, job: _Job, items: list[dict[str, Any]], tally: CallTally) -> _PageResult:
+        """API file resources → classified FileExposures (fetching shared-drive permissions and
+        publishing state in batches)."""
+        out = _PageResult()
+        perms: dict[str, Any] = {}
+        need = [i for i in items if not api.has_permissions(i)]
+        if need:
+            results = self.clients.execute_batch(
+                [api.list_permissions(drive, i["id"]) for i in need], tally=tally)
+            for item, res in zip(need, results, strict=True):
+                if res.error is not None:
+                    if res.error.status == 404:
+                        out.skipped["vanished"] += 1
+                    else:
+                        out.failed[f"permissions.list: {_reason(res.error)}"] += 1
+                    continue
+                body = res.response
+                items_perms = list(body.get("permissions", []))
+                next_token = body.get("nextPageToken")
+                try:
+                    while next_token:
+                        more = self.clients.execute(api.list_permissions(drive, item["id"], next_token), tally=tally)
+                        items_perms.extend(more.get("permissions", []))
+                        next_token = more.get("nextPageToken")
+                except GoogleCallError as exc:
+                    out.failed[f"permissions.list: {_reason(exc)}"] += 1
+                    continue
+                perms[item["id"]] = api.parse_permissions(items_perms)
+        files: list[DriveFile] = []
+        for item in items:
+            if item["id"] in perms:
+                files.append(api.parse_file(item, permissions=perms[item["id"]]))
+            elif api.has_permissions(item):
+                files.append(api.parse_file(item))
+        files = self._check_published(drive, files, out, tally)
+        for f in files:
+            if f.shortcut_target_id:
+                out.shortcut_targets.append((f.shortcut_target_id, job.subject or ""))
+            out.exposures.append(classify(f, self._domains))
+        return out
+
+    def _check_published(self, drive: Resource, files: list[DriveFile], out: _PageResult,
+                         tally: CallTally) -> list[DriveFile]:
+        candidates = [i for i, f in enumerate(files) if needs_publish_check(f)]
+        if not candidates:
+            return files
+        results = self.clients.execute_batch([api.list_revisions(drive, files[i].id) for i in candidates],
+                                             tally=tally)
+        files = list(files)
+        for index, res in zip(candidates, results, strict=True):
+            if res.error is not None:
+                out.skipped[f"publish check: {_reason(res.error)}"] += 1
+                continue
+            revisions = list(res.response.get("revisions", []))
+            token = res.response.get("nextPageToken")
+            while token:  # more than 1000 revisions: rare
+                try:
+                    more = self.clients.execute(
+                        drive.revisions().list(fileId=files[index].id, pageSize=1000,
+                                               fields=api.REVISIONS_LIST_FIELDS, pageToken=token), tally=tally)
+                except GoogleCallError as exc:
+                    out.skipped[f"publish check: {_reason(exc)}"] += 1
+                    break
+                revisions.extend(more.get("revisions", []))
+                token = more.get("nextPageToken")
+            if any(r.get("published") for r in revisions):
+                f = files[index]
+                files[index] = DriveFile(**{**f.__dict__, "published": True})
+        return files
+
+    def commit_page(self, job: _Job, result: _PageResult, tally: CallTally, *, cursor: str | None,
+                    finish: str | None, sweep: bool = False, removed_scope: bool = True) -> None:
+        """One transaction: snapshots, removals, coverage counters and cursor, on_exposed callbacks;
+        with ``finish`` (the new changes token) the target is also marked done."""
+        now = self.clock()
+        with self.sessions.begin() as s:
+            cov = s.get(ScanCoverage, job.coverage_id)
+            assert cov is not None
+            changes = snapshot.upsert_files(s, result.exposures, run_id=self._run_id, now=now)
+            owner = job.key if job.kind == "user" else None
+            removed = snapshot.mark_removed(s, result.removed_ids, run_id=self._run_id, now=now,
+                                            owner_email=owner, drive_id=job.drive_id) if result.removed_ids else []
+            reasons = dict(cov.reasons or {})
+            skipped = Counter(reasons.get("skipped") or {})
+            skipped.update(result.skipped)
+            failed = Counter(reasons.get("failed") or {})
+            failed.update(result.failed)
+            reasons["skipped"], reasons["failed"] = dict(skipped), dict(failed)
+            exposed = sum(1 for c in changes if is_exposed(c.exposure))
+            cov.files_seen += len(changes)
+            cov.files_exposed += exposed
+            cov.files_skipped += sum(result.skipped.values())
+            cov.files_failed += sum(result.failed.values())
+            cov.api_calls += tally.calls - job.calls_committed
+            job.calls_committed = tally.calls
+            cov.cursor = cursor
+            if self._on_exposed is not None:
+                for change in changes:
+                    if is_exposed(change.exposure) or (change.exposure_changed and not change.is_new):
+                        self._on_exposed(s, change.exposure)
+                for gone in removed:
+                    if gone.previous_exposure != "internal":
+                        self._on_exposed(s, FileExposure(file=gone.file, exposed=()))
+            swept = []
+            if finish is not None:
+                if sweep and cov.files_failed == 0:
+                    swept = snapshot.sweep_unseen(s, seen_since=job.crawl_started_at, run_id=self._run_id, now=now,
+                                                  owner_email=owner, drive_id=job.drive_id)
+                    if self._on_exposed is not None:
+                        for gone in swept:
+                            if gone.previous_exposure != "internal":
+                                self._on_exposed(s, FileExposure(file=gone.file, exposed=()))
+                target = s.get(CrawlTarget, job.target_id)
+                assert target is not None
+                target.start_page_token = finish
+                target.last_scanned_at = now
+                target.last_run_id = self._run_id
+                target.skip_reason = None
+                if job.mode == "full":
+                    target.last_full_scan_at = now
+                cov.status = "done"
+                cov.finished_at = now
+            cov.reasons = reasons
+            self._maybe_heartbeat(s, now)
+        with self._totals.lock:
+            self._totals.files_seen += len(changes)
+            self._totals.files_exposed += exposed
+            self._totals.files_removed += len(removed) + len(swept)
+        if result.shortcut_targets:
+            with self._shortcut_lock:
+                for target_id, subject in result.shortcut_targets:
+                    self._shortcuts.setdefault(target_id, subject)
+        self._report()
+
+    def _maybe_heartbeat(self, s: Session, now: dt.datetime) -> None:
+        with self._hb_lock:
+            mono = time.monotonic()
+            if mono - self._last_heartbeat < HEARTBEAT_SECONDS:
+                return
+            self._last_heartbeat = mono
+        snapshot.heartbeat(s, self._run_id, now)
+
+    def _report(self) -> None:
+        if self.progress is None:
+            return
+        t = self._totals
+        with t.lock:
+            snap = CrawlProgressSnapshot(
+                targets_total=t.targets_total, targets_done=t.targets_done, users_done=t.users_done,
+                drives_done=t.drives_done, files_seen=t.files_seen, files_exposed=t.files_exposed,
+                api_calls=self.clients.stats.calls, elapsed_seconds=time.monotonic() - t.started)
+        self.progress.update(snap)
+
+    # ------------------------------------------------------------------ shortcuts
+    def _resolve_shortcuts(self, tally: CallTally) -> None:
+        """Shortcut targets that no crawled owner/drive covered (e.g. owned outside the
+        organisation): fetch each once, as the user who holds the shortcut."""
+        if not self._shortcuts:
+            return
+        ids = sorted(self._shortcuts)
+        with self.sessions.begin() as s:
+            known = set(s.scalars(select(DriveFileRow.id).where(
+                DriveFileRow.id.in_(ids), DriveFileRow.removed_at.is_(None))))
+        missing = [i for i in ids if i not in known and self._shortcuts[i]]
+        by_subject: dict[str, list[str]] = {}
+        for file_id in missing:
+            by_subject.setdefault(self._shortcuts[file_id], []).append(file_id)
+        for subject, file_ids in by_subject.items():
+            drive = self.clients.drive(subject)
+            results = self.clients.execute_batch([api.get_file(drive, i) for i in file_ids], tally=tally)
+            items = [r.response for r in results if r.ok and r.response]
+            job = _Job(target_id=0, coverage_id=0, kind="user", key=subject, name=subject, mode="full",
+                       cursor=None, start_token=None, pending_token=None, crawl_started_at=self.clock(),
+                       subject=subject)
+            page = self.enrich(drive, job, items, tally)
+            now = self.clock()
+            with self.sessions.begin() as s:
+                changes = snapshot.upsert_files(s, page.exposures, run_id=self._run_id, now=now)
+                if self._on_exposed is not None:
+                    for change in changes:
+                        if is_exposed(change.exposure) or (change.exposure_changed and not change.is_new):
+                            self._on_exposed(s, change.exposure)

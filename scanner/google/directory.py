@@ -1,0 +1,130 @@
+"""Who to crawl: users from the Admin SDK Directory, shared drives, and a shared drive's members."""
+
+from __future__ import annotations
+
+from dataclasses import dataclass
+
+from scanner.config import Settings
+from scanner.drive.exposure import email_domain
+from scanner.google.client import CallTally, GoogleClients
+
+USER_FIELDS = "nextPageToken,users(primaryEmail,suspended,archived,orgUnitPath,isMailboxSetup)"
+DRIVE_FIELDS = "nextPageToken,drives(id,name,hidden)"
+MEMBER_FIELDS = "nextPageToken,permissions(id,type,role,emailAddress,deleted)"
+#: Which member of a shared drive to list it as: the most privileged first.
+ROLE_PREFERENCE = ("organizer", "fileOrganizer", "writer", "commenter", "reader")
+
+
+@dataclass(frozen=True)
+class DirectoryUser:
+    email: str
+    org_unit: str = "/"
+    suspended: bool = False
+    archived: bool = False
+
+    @property
+    def skip_reason(self) -> str | None:
+        if self.suspended:
+            return "suspended"
+        if self.archived:
+            return "archived"
+        return None
+
+
+@dataclass(frozen=True)
+class SharedDrive:
+    id: str
+    name: str
+    hidden: bool = False
+
+
+def list_users(clients: GoogleClients, settings: Settings, tally: CallTally | None = None) -> list[DirectoryUser]:
+    """Every user of the customer, paged 500 at a time, as the admin subject."""
+    directory = clients.directory(settings.google.admin_subject)
+    users: list[DirectoryUser] = []
+    token: str | None = None
+    while True:
+        page = clients.execute(directory.users().list(
+            customer=settings.organisation.customer_id, maxResults=500, orderBy="email",
+            fields=USER_FIELDS, pageToken=token), tally=tally)
+        for item in page.get("users", []):
+            users.append(DirectoryUser(
+                email=str(item["primaryEmail"]).lower(), org_unit=str(item.get("orgUnitPath") or "/"),
+                suspended=bool(item.get("suspended")), archived=bool(item.get("archived"))))
+        token = page.get("nextPageToken")
+        if not token:
+            return users
+
+
+def list_domains(clients: GoogleClients, settings: Settings, tally: CallTally | None = None) -> list[str]:
+    directory = clients.directory(settings.google.admin_subject)
+    body = clients.execute(directory.domains().list(customer=settings.organisation.customer_id), tally=tally)
+    return sorted(str(d["domainName"]).lower() for d in body.get("domains", []) if d.get("domainName"))
+
+
+def group_members(clients: GoogleClients, settings: Settings, group: str,
+                  tally: CallTally | None = None) -> set[str]:
+    """Direct members' emails (nested groups are not expanded)."""
+    directory = clients.directory(settings.google.admin_subject)
+    out: set[str] = set()
+    token: str | None = None
+    while True:
+        page = clients.execute(directory.members().list(groupKey=group, maxResults=200, pageToken=token),
+                               tally=tally)
+        out.update(str(m["email"]).lower() for m in page.get("members", []) if m.get("email"))
+        token = page.get("nextPageToken")
+        if not token:
+            return out
+
+
+def select_users(users: list[DirectoryUser], settings: Settings, group_emails: set[str]) -> list[DirectoryUser]:
+    """Narrow to ``google.users`` / ``google.org_units`` (and sub-units) / ``google.groups``
+    members; a user matching any selector is included. No selector: everyone."""
+    g = settings.google
+    if not (g.users or g.org_units or g.groups):
+        return users
+    wanted = {u.lower() for u in g.users}
+    units = [ou.rstrip("/") or "/" for ou in g.org_units]
+
+    def in_unit(path: str) -> bool:
+        return any(ou == "/" or path == ou or path.startswith(ou + "/") for ou in units)
+
+    return [u for u in users if u.email in wanted or in_unit(u.org_unit) or u.email in group_emails]
+
+
+def list_shared_drives(clients: GoogleClients, settings: Settings,
+                       tally: CallTally | None = None) -> list[SharedDrive]:
+    drive = clients.drive(settings.google.admin_subject)
+    out: list[SharedDrive] = []
+    token: str | None = None
+    while True:
+        page = clients.execute(drive.drives().list(useDomainAdminAccess=True, pageSize=100, fields=DRIVE_FIELDS,
+                                                   pageToken=token), tally=tally)
+        out.extend(SharedDrive(id=str(d["id"]), name=str(d.get("name", "")), hidden=bool(d.get("hidden")))
+                   for d in page.get("drives", []))
+        token = page.get("nextPageToken")
+        if not token:
+            return out
+
+
+def find_member(clients: GoogleClients, settings: Settings, drive_id: str, active_users: set[str],
+                org_domains: frozenset[str], tally: CallTally | None = None) -> str | None:
+    """An active organisation user who is a member of the shared drive, most privileged first."""
+    drive = clients.drive(settings.google.admin_subject)
+    best: tuple[int, str] | None = None
+    token: str | None = None
+    while True:
+        page = clients.execute(drive.permissions().list(
+            fileId=drive_id, useDomainAdminAccess=True, supportsAllDrives=True, pageSize=100,
+            fields=MEMBER_FIELDS, pageToken=token), tally=tally)
+        for p in page.get("permissions", []):
+            email = str(p.get("emailAddress") or "").lower()
+            if p.get("type") != "user" or p.get("deleted") or p.get("role") not in ROLE_PREFERENCE:
+                continue
+            if email not in active_users or email_domain(email) not in org_domains:
+                continue
+            rank = (ROLE_PREFERENCE.index(p["role"]), email)
+            best = rank if best is None or rank < best else best
+        token = page.get("nextPageToken")
+        if not token:
+            return best[1] if best else None

@@ -1,0 +1,269 @@
+"""Persisting the crawl: crawl targets, per-run coverage, file and permission snapshots.
+
+Everything here runs inside the caller's transaction (one per files.list / changes.list page,
+together with the coverage cursor), so a crash resumes from the last committed page.
+No document text is ever stored: only metadata and permissions.
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+from collections.abc import Iterable, Sequence
+from dataclasses import dataclass
+from typing import Any
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from scanner.drive.models import DriveFile, Exposure, FileExposure, Permission
+from scanner.store.models import CrawlTarget, DriveFileRow, PermissionRow, ScanCoverage, ScanRun
+
+#: SQLite's default host-parameter limit is 32766; stay well below it per IN clause.
+_IN_CHUNK = 900
+
+
+@dataclass(frozen=True)
+class FileChange:
+    """What one upsert did to a file's snapshot."""
+
+    exposure: FileExposure
+    is_new: bool
+    #: Exposure classes or the exposed permissions differ from the previous snapshot.
+    exposure_changed: bool
+    #: The content revision differs (or the file is new): content may need analysing again.
+    revision_changed: bool
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start : start + _IN_CHUNK]
+
+
+def _exposure_key(classes: Iterable[str], perms: Iterable[tuple[str, str]]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
+    return tuple(sorted(classes)), tuple(sorted(perms))
+
+
+def upsert_files(
+    session: Session,
+    exposures: Sequence[FileExposure],
+    *,
+    exposure_of: dict[str, Exposure] | None = None,
+    run_id: int | None,
+    now: dt.datetime,
+) -> list[FileChange]:
+    """Insert or update files and their permissions; returns what changed, in input order.
+
+    ``exposure_of`` maps permission id → class for every permission (internal included);
+    permissions missing from it are stored as ``internal``.
+    """
+    ids = [e.file.id for e in exposures]
+    existing: dict[str, DriveFileRow] = {}
+    for chunk in _chunks(ids):
+        rows = session.scalars(
+            select(DriveFileRow).where(DriveFileRow.id.in_(chunk)).options(selectinload(DriveFileRow.permissions))
+        )
+        existing.update({r.id: r for r in rows})
+    changes = []
+    for exposure in exposures:
+        f = exposure.file
+        row = existing.get(f.id)
+        is_new = row is None
+        if row is None:
+            row = DriveFileRow(id=f.id, first_seen=now, content_status="pending", permissions=[])
+            session.add(row)
+            existing[f.id] = row
+            old_key = None
+            old_revision = None
+        else:
+            old_key = _exposure_key(
+                row.exposure_classes or [],
+                ((p.permission_id, p.exposure) for p in row.permissions if p.exposure != Exposure.INTERNAL.value),
+            )
+            old_revision = (row.md5_checksum, row.head_revision_id, row.modified_time)
+        classes = sorted(c.value for c in exposure.classes)
+        exposed_by_id = {e.permission.id: e.exposure for e in exposure.exposed}
+        new_key = _exposure_key(classes, ((pid, ex.value) for pid, ex in exposed_by_id.items()))
+        _fill_row(row, f, exposure, classes, run_id=run_id, now=now)
+        _sync_permissions(session, row, f.permissions, exposed_by_id, exposure_of or {}, now)
+        revision = (f.md5_checksum, f.head_revision_id, f.modified_time)
+        changes.append(FileChange(
+            exposure=exposure,
+            is_new=is_new,
+            exposure_changed=is_new or old_key != new_key,
+            revision_changed=is_new or old_revision != revision,
+        ))
+    session.flush()
+    return changes
+
+
+def _fill_row(row: DriveFileRow, f: DriveFile, exposure: FileExposure, classes: list[str], *,
+              run_id: int | None, now: dt.datetime) -> None:
+    row.name = f.name
+    row.mime_type = f.mime_type
+    row.owner_email = f.owner_email
+    row.drive_id = f.drive_id
+    row.parents = list(f.parents)
+    row.web_view_link = f.web_view_link
+    row.created_time = f.created_time
+    row.modified_time = f.modified_time
+    row.md5_checksum = f.md5_checksum
+    row.head_revision_id = f.head_revision_id
+    row.size = f.size
+    row.trashed = f.trashed
+    row.published = f.published
+    row.exposure = exposure.widest.value
+    row.exposure_classes = classes
+    external = exposure.widest.is_external
+    if external and row.exposed_since is None:
+        row.exposed_since = now
+    elif not external:
+        row.exposed_since = None
+    row.last_seen = now
+    row.last_run_id = run_id
+    row.removed_at = None
+
+
+def _sync_permissions(
+    session: Session,
+    row: DriveFileRow,
+    permissions: Sequence[Permission],
+    exposed_by_id: dict[str, Exposure],
+    exposure_of: dict[str, Exposure],
+    now: dt.datetime,
+) -> None:
+    current = {p.permission_id: p for p in row.permissions}
+    wanted = {p.id: p for p in permissions}
+    for pid, prow in current.items():
+        if pid not in wanted:
+            row.permissions.remove(prow)
+            session.delete(prow)
+    for pid, perm in wanted.items():
+        found = current.get(pid)
+        if found is None:
+            prow = PermissionRow(permission_id=pid, first_seen=now)
+            row.permissions.append(prow)
+        else:
+            prow = found
+        exposure = exposed_by_id.get(pid) or exposure_of.get(pid) or Exposure.INTERNAL
+        prow.type = perm.type
+        prow.role = perm.role
+        prow.email_address = perm.email_address
+        prow.domain = perm.domain
+        prow.allow_file_discovery = perm.allow_file_discovery
+        prow.expiration_time = perm.expiration_time
+        prow.inherited = perm.inherited
+        prow.inherited_from = perm.inherited_from
+        prow.exposure = exposure.value
+        prow.raw = dict(perm.raw)
+        prow.last_seen = now
+
+
+def row_to_file(row: DriveFileRow) -> DriveFile:
+    """The stored snapshot as a DriveFile (permissions from their raw JSON)."""
+    return DriveFile(
+        id=row.id, name=row.name, mime_type=row.mime_type, owner_email=row.owner_email, drive_id=row.drive_id,
+        parents=tuple(row.parents or ()), modified_time=row.modified_time, created_time=row.created_time,
+        md5_checksum=row.md5_checksum, head_revision_id=row.head_revision_id, size=row.size,
+        web_view_link=row.web_view_link, trashed=row.trashed, published=row.published,
+        permissions=tuple(Permission.from_api(p.raw or {"id": p.permission_id, "type": p.type, "role": p.role})
+                          for p in row.permissions),
+    )
+
+
+@dataclass(frozen=True)
+class RemovedFile:
+    """A file whose snapshot was just marked removed, with the exposure it had before."""
+
+    file: DriveFile
+    previous_exposure: str
+
+
+def _remove(row: DriveFileRow, *, run_id: int | None, now: dt.datetime) -> RemovedFile:
+    removed = RemovedFile(file=row_to_file(row), previous_exposure=row.exposure)
+    row.removed_at = now
+    row.exposure = Exposure.INTERNAL.value
+    row.exposure_classes = []
+    row.exposed_since = None
+    row.last_run_id = run_id
+    return removed
+
+
+def mark_removed(
+    session: Session, file_ids: Sequence[str], *, run_id: int | None, now: dt.datetime,
+    owner_email: str | None = None, drive_id: str | None = None,
+) -> list[RemovedFile]:
+    """Mark files gone (deleted, trashed, or no longer visible). Only rows that belong to the
+    given owner (My Drive) or shared drive are touched; returns the rows newly removed."""
+    out = []
+    for chunk in _chunks(list(file_ids)):
+        stmt = select(DriveFileRow).where(DriveFileRow.id.in_(chunk), DriveFileRow.removed_at.is_(None))
+        if drive_id is not None:
+            stmt = stmt.where(DriveFileRow.drive_id == drive_id)
+        elif owner_email is not None:
+            stmt = stmt.where(DriveFileRow.owner_email == owner_email, DriveFileRow.drive_id.is_(None))
+        for row in session.scalars(stmt.options(selectinload(DriveFileRow.permissions))):
+            out.append(_remove(row, run_id=run_id, now=now))
+    session.flush()
+    return out
+
+
+def sweep_unseen(
+    session: Session, *, seen_since: dt.datetime, run_id: int | None, now: dt.datetime,
+    owner_email: str | None = None, drive_id: str | None = None,
+) -> list[RemovedFile]:
+    """After a complete full crawl of one owner or shared drive: every file of theirs not seen
+    since the crawl began is gone."""
+    stmt = select(DriveFileRow).where(DriveFileRow.removed_at.is_(None), DriveFileRow.last_seen < seen_since)
+    if drive_id is not None:
+        stmt = stmt.where(DriveFileRow.drive_id == drive_id)
+    elif owner_email is not None:
+        stmt = stmt.where(DriveFileRow.owner_email == owner_email, DriveFileRow.drive_id.is_(None))
+    else:
+        raise ValueError("sweep_unseen needs an owner or a shared drive")
+    out = [_remove(row, run_id=run_id, now=now)
+           for row in session.scalars(stmt.options(selectinload(DriveFileRow.permissions)))]
+    session.flush()
+    return out
+
+
+# --------------------------------------------------------------------------- targets and coverage
+def upsert_target(session: Session, kind: str, key: str, name: str = "", *, active: bool = True,
+                  skip_reason: str | None = None) -> CrawlTarget:
+    target = session.scalar(select(CrawlTarget).where(CrawlTarget.kind == kind, CrawlTarget.key == key))
+    if target is None:
+        target = CrawlTarget(kind=kind, key=key, name=name, active=active, skip_reason=skip_reason)
+        session.add(target)
+    else:
+        target.name = name or target.name
+        target.active = active
+        target.skip_reason = skip_reason
+    session.flush()
+    return target
+
+
+def coverage_for(session: Session, run_id: int, target_id: int) -> ScanCoverage:
+    cov = session.scalar(
+        select(ScanCoverage).where(ScanCoverage.run_id == run_id, ScanCoverage.target_id == target_id)
+    )
+    if cov is None:
+        cov = ScanCoverage(run_id=run_id, target_id=target_id, status="pending", reasons={}, files_seen=0,
+                           files_exposed=0, files_analysed=0, files_skipped=0, files_failed=0, api_calls=0)
+        session.add(cov)
+        session.flush()
+    return cov
+
+
+def run_coverage(session: Session, run_id: int) -> list[tuple[ScanCoverage, CrawlTarget]]:
+    rows = session.execute(
+        select(ScanCoverage, CrawlTarget)
+        .join(CrawlTarget, ScanCoverage.target_id == CrawlTarget.id)
+        .where(ScanCoverage.run_id == run_id)
+        .order_by(CrawlTarget.kind.desc(), CrawlTarget.key)
+    )
+    return [(c, t) for c, t in rows]
+
+
+def heartbeat(session: Session, run_id: int, now: dt.datetime) -> None:
+    run = session.get(ScanRun, run_id)
+    if run is not None:
+        run.heartbeat_at = now

@@ -1,0 +1,179 @@
+"""Full and incremental crawls of the demo workspace against the emulator (real googleapiclient)."""
+
+from __future__ import annotations
+
+from collections.abc import Callable
+
+from sqlalchemy.orm import Session, sessionmaker
+
+from scanner.drive.crawler import CrawlSummary
+from scanner.drive.models import FileExposure
+from scanner.emulator import Emulator
+from scanner.emulator.seeds.demo import EXPECTED, SAM, fid
+from scanner.emulator.state import mutate
+from scanner.emulator.state.workspace import permission_id_for
+from scanner.store.models import DriveFileRow, ScanCoverage
+
+from .conftest import exposures
+
+DEMO_EXPOSURE = {e.file_id: e.exposure for e in EXPECTED.values()}
+EXTRA_FILES = {fid("orion_folder"): "internal"}  # in the workspace, not in EXPECTED's table
+
+
+def test_full_crawl_finds_exactly_the_expected_exposure(
+    crawl: Callable[..., CrawlSummary], db: sessionmaker[Session]
+) -> None:
+    seen: list[FileExposure] = []
+    summary = crawl(full=True, on_exposed=lambda _s, e: seen.append(e))
+    assert exposures(db) == {**DEMO_EXPOSURE, **EXTRA_FILES}
+    assert summary.complete
+    assert summary.org_domains == ("tessera-labeling.com", "tessera-labs.com")
+    statuses = {t.key: t.status for t in summary.targets if t.kind == "user"}
+    assert statuses[SAM] == "skipped"
+    assert SAM not in summary.covered_owners
+    assert summary.covered_owners == {k for k, v in statuses.items() if v == "done"}
+    assert len(summary.covered_drives) == 2
+    expected_exposed = {e.file_id for e in EXPECTED.values() if e.exposure != "internal"}
+    assert {e.file.id for e in seen} == expected_exposed
+    assert summary.files_exposed == len(expected_exposed)
+
+
+def test_inherited_permissions_keep_their_ancestor(
+    crawl: Callable[..., CrawlSummary], db: sessionmaker[Session]
+) -> None:
+    crawl(full=True)
+    with db() as s:
+        for key in ("kestrel_qa_notes", "kestrel_labels_csv"):
+            row = s.get(DriveFileRow, fid(key))
+            assert row is not None
+            anyone = [p for p in row.permissions if p.type == "anyone"]
+            assert [(p.inherited, p.inherited_from, p.exposure) for p in anyone] == [
+                (True, fid("kestrel_folder"), "anyone_with_link")]
+        row = s.get(DriveFileRow, fid("client_brief_published"))
+        assert row is not None and row.published and row.exposed_since is not None
+
+
+def test_incremental_on_unchanged_domain_costs_one_call_per_target(
+    crawl: Callable[..., CrawlSummary], emulator: Emulator, db: sessionmaker[Session]
+) -> None:
+    full = crawl(full=True)
+    emulator.reset_counters()
+    summary = crawl(full=False)
+    counters = emulator.counters
+    targets = sum(1 for t in full.targets if t.status == "done")
+    drives = sum(1 for t in full.targets if t.kind == "drive")
+    assert counters.get("drive.changes.list") == targets
+    assert counters.get("drive.revisions.list", 0) == 1  # the suspended user's one shared Sheet
+    # the suspended user's files are re-listed (1 call), drives need one member lookup each
+    assert counters.get("drive.files.list") == 1
+    assert counters.get("drive.permissions.list") == drives
+    assert summary.files_seen == 1 and summary.complete
+    assert exposures(db) == {**DEMO_EXPOSURE, **EXTRA_FILES}
+
+
+def test_incremental_picks_up_exactly_the_changes(
+    crawl: Callable[..., CrawlSummary], emulator: Emulator, db: sessionmaker[Session]
+) -> None:
+    crawl(full=True)
+    ws = emulator.workspace
+    anyone = permission_id_for("anyone", allow_file_discovery=False)
+    with ws.lock:
+        # unshare a roster, share an internal brief with the world, trash a csv, publish a doc,
+        # share a shared-drive file externally, and make a folder public (its child inherits).
+        mutate.delete_permission(ws, fid("roster_csv"), anyone, "maya.chen@tessera-labs.com")
+        mutate.add_permission(ws, fid("client_brief_internal"), "liam.novak@tessera-labs.com",
+                              mutate.make_permission(ws, {"type": "anyone", "role": "reader"}))
+        mutate.set_trashed(ws, fid("roster_xlsx"), "maya.chen@tessera-labs.com")
+        mutate.set_published(ws, fid("offsite_recipe"), ws.files[fid("offsite_recipe")].revisions[-1].id,
+                             "priya.raman@tessera-labs.com", published=True)
+        mutate.add_permission(ws, fid("bluefin_kickoff"), "liam.novak@tessera-labs.com",
+                              mutate.make_permission(ws, {"type": "user", "role": "reader",
+                                                          "emailAddress": "someone@orion-health.org"}))
+        mutate.add_permission(ws, fid("orion_folder"), "liam.novak@tessera-labs.com",
+                              mutate.make_permission(ws, {"type": "domain", "role": "reader",
+                                                          "domain": "orion-health.org"}))
+    changed: dict[str, str] = {}
+    summary = crawl(full=False, on_exposed=lambda _s, e: changed.__setitem__(e.file.id, e.widest.value))
+    expected = {**DEMO_EXPOSURE, **EXTRA_FILES}
+    expected[fid("roster_csv")] = "internal"
+    expected[fid("client_brief_internal")] = "anyone_with_link"
+    del expected[fid("roster_xlsx")]
+    expected[fid("offsite_recipe")] = "published"
+    expected[fid("bluefin_kickoff")] = "external_domain"
+    expected[fid("orion_folder")] = "external_domain"
+    assert exposures(db) == expected
+    assert summary.complete
+    assert changed == {
+        fid("roster_csv"): "internal", fid("client_brief_internal"): "anyone_with_link",
+        fid("roster_xlsx"): "internal", fid("offsite_recipe"): "published",
+        fid("bluefin_kickoff"): "external_domain", fid("orion_folder"): "external_domain",
+        fid("old_roster_suspended"): "anyone_with_link",  # the suspended user's files are re-listed each run
+    }
+    with db() as s:
+        gone = s.get(DriveFileRow, fid("roster_xlsx"))
+        assert gone is not None and gone.removed_at is not None and gone.exposed_since is None
+
+
+def test_full_crawl_notices_deleted_files(
+    crawl: Callable[..., CrawlSummary], emulator: Emulator, db: sessionmaker[Session]
+) -> None:
+    crawl(full=True)
+    with emulator.workspace.lock:
+        mutate.delete_file(emulator.workspace, fid("sow_pdf"), "liam.novak@tessera-labs.com")
+        mutate.delete_file(emulator.workspace, fid("kestrel_labels_csv"), "liam.novak@tessera-labs.com")
+    summary = crawl(full=True)
+    assert summary.files_removed == 2
+    current = exposures(db)
+    assert fid("sow_pdf") not in current and fid("kestrel_labels_csv") not in current
+    assert len(current) == len(DEMO_EXPOSURE) + len(EXTRA_FILES) - 2
+
+
+def test_coverage_is_recorded_per_target(crawl: Callable[..., CrawlSummary], db: sessionmaker[Session]) -> None:
+    summary = crawl(full=True)
+    with db() as s:
+        rows = s.query(ScanCoverage).filter(ScanCoverage.run_id == summary.run_id).all()
+        assert len(rows) == len(summary.targets) == 8
+        by_status = sorted(r.status for r in rows)
+        assert by_status == ["done"] * 7 + ["skipped"]
+        assert sum(r.files_seen for r in rows) == summary.files_seen == 26
+        assert all(r.api_calls > 0 for r in rows)
+        skipped = next(r for r in rows if r.status == "skipped")
+        assert skipped.reasons["target"].startswith("suspended")
+
+
+def test_full_then_incremental_on_every_backend(
+    settings: object, clients: object, sessions: sessionmaker[Session], emulator: Emulator
+) -> None:
+    """The same crawl on SQLite and PostgreSQL (the `sessions` fixture is parametrised)."""
+    from scanner.drive.crawler import Crawler
+
+    from .conftest import finish_run, new_run
+
+    for full in (True, False):
+        run_id = new_run(sessions, "full" if full else "incremental")
+        summary = Crawler(settings, clients, sessions).run(run_id, full=full)  # type: ignore[arg-type]
+        finish_run(sessions, run_id)
+        assert summary.complete
+        if full:
+            with emulator.workspace.lock:
+                mutate.delete_file(emulator.workspace, fid("deploy_notes_txt"), "jonas.weber@tessera-labs.com")
+    expected = {**DEMO_EXPOSURE, **EXTRA_FILES}
+    del expected[fid("deploy_notes_txt")]
+    assert exposures(sessions) == expected
+
+
+def test_progress_is_reported(settings: object, clients: object, db: sessionmaker[Session]) -> None:
+    from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot
+
+    from .conftest import new_run
+
+    snaps: list[CrawlProgressSnapshot] = []
+
+    class Collect(CrawlProgress):
+        def update(self, snapshot: CrawlProgressSnapshot) -> None:
+            snaps.append(snapshot)
+
+    Crawler(settings, clients, db, progress=Collect()).run(new_run(db), full=True)  # type: ignore[arg-type]
+    last = snaps[-1]
+    assert (last.targets_total, last.targets_done, last.users_done, last.drives_done) == (8, 8, 6, 2)
+    assert (last.files_seen, last.files_exposed) == (26, 21) and last.api_calls > 0
