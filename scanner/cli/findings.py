@@ -1,8 +1,9 @@
-"""``sharescan findings list|show|accept`` — database only, no Google access or scopes needed."""
+"""``sharescan findings list|show|accept|exempt|exemptions|unexempt`` — database only, no Google access or scopes."""
 
 from __future__ import annotations
 
 import datetime as dt
+from typing import Any
 
 import click
 from sqlalchemy.orm import selectinload
@@ -11,8 +12,8 @@ from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render, render_record
 from scanner.errors import SharescanError
-from scanner.store.models import Finding
-from scanner.store.repo import STATUSES, FindingFilter, FindingRepo, finding_detail, finding_row
+from scanner.store.models import Finding, utcnow
+from scanner.store.repo import STATUSES, FindingFilter, FindingRepo, exemption_row, finding_detail, finding_row
 
 SEVERITIES = ("critical", "high", "medium", "low", "info")
 EXPOSURES = ("public", "published", "anyone_with_link", "external_domain", "external_group", "external_user",
@@ -46,6 +47,37 @@ def parse_future(value: str | None) -> dt.datetime | None:
         n = int(value[:-1])
         return dt.datetime.now(dt.UTC) + (dt.timedelta(days=n) if value[-1] == "d" else dt.timedelta(hours=n))
     return parse_when(value)
+
+
+def parse_expiry(value: str | None, no_expiry: bool, what: str) -> dt.datetime | None:
+    """``--expires`` (a date: valid through that day; a time; or 30d / 12h from now) or an explicit ``--no-expiry``."""
+    if value and no_expiry:
+        raise click.UsageError("give --expires or --no-expiry, not both")
+    if not value:
+        if no_expiry:
+            return None
+        raise click.UsageError(f"{what} needs --expires DATE (or 30d); a permanent one needs --no-expiry explicitly")
+    value = value.strip()
+    if len(value) == 10:
+        try:
+            day = dt.date.fromisoformat(value)
+        except ValueError:
+            raise click.BadParameter(f"{value!r}: expected an ISO date (2026-12-31) or a duration like 90d",
+                                     param_hint="--expires") from None
+        return dt.datetime.combine(day + dt.timedelta(days=1), dt.time(), tzinfo=dt.UTC)
+    try:
+        until = parse_future(value)
+    except click.BadParameter:
+        raise click.BadParameter(f"{value!r}: expected an ISO date (2026-12-31) or a duration like 90d",
+                                 param_hint="--expires") from None
+    assert until is not None
+    return until
+
+
+def expiry_options(func: Any) -> Any:
+    func = click.option("--no-expiry", is_flag=True,
+                        help="Never expires (must be asked for explicitly; auditors review these).")(func)
+    return click.option("--expires", help="Until when: an ISO date (valid through that day), a time, or 90d.")(func)
 
 
 @click.group("findings")
@@ -91,19 +123,74 @@ def findings_show(app: App, finding: str, fmt: str) -> None:
 @findings_group.command("accept")
 @click.argument("finding")
 @click.option("--reason", required=True, help="Why the risk is accepted (recorded in the audit log).")
-@click.option("--expires", required=True, help="When the acceptance ends: ISO date or a duration like 90d.")
+@expiry_options
 @pass_app
-def findings_accept(app: App, finding: str, reason: str, expires: str) -> None:
+def findings_accept(app: App, finding: str, reason: str, expires: str | None, no_expiry: bool) -> None:
     """Accept a finding's risk until a date; it reopens when the acceptance expires. Scopes: none."""
-    until = parse_future(expires)
-    if until is None:
-        raise SharescanError("--expires is required")
+    until = parse_expiry(expires, no_expiry, "an acceptance")
     with app.sessions() as session:
         repo = FindingRepo(session, app.actor)
         row = repo.resolve_ref(finding)
-        repo.accept(row, reason=reason, expires=until)
+        repo.accept(row, reason=reason, expires=until, permanent=no_expiry)
         session.commit()
-        click.echo(f"finding {row.id} accepted until {until.isoformat()}")
+        click.echo(f"finding {row.id} accepted " + (f"until {until.isoformat()}" if until else "with no expiry"))
+
+
+EXEMPTION_COLUMNS = ["id", "state", "rule_id", "file_id", "folder_id", "reason", "actor", "created_at", "expires_at",
+                     "revoked_at"]
+
+
+@findings_group.command("exempt")
+@click.option("--rule", "rule_id", help="Rule id: alone, the rule is off everywhere; with --file/--folder, only there.")
+@click.option("--file", "file_id", help="Drive file id.")
+@click.option("--folder", "folder_id", help="Drive folder id (everything below it).")
+@click.option("--reason", required=True, help="Why (recorded in the audit log).")
+@expiry_options
+@pass_app
+def findings_exempt(app: App, rule_id: str | None, file_id: str | None, folder_id: str | None, reason: str,
+                    expires: str | None, no_expiry: bool) -> None:
+    """Stop flagging a rule, a file or a folder tree from the next scan on. Scopes: none.
+
+    Open findings it covers resolve at the next complete scan; when it expires or is revoked, they come back."""
+    if not (rule_id or file_id or folder_id):
+        raise click.UsageError("name what to exempt: --rule, --file or --folder")
+    if file_id and folder_id:
+        raise click.UsageError("--file and --folder exclude each other")
+    until = parse_expiry(expires, no_expiry, "an exemption")
+    if rule_id is not None:
+        from scanner.policy.loader import load_configured_rules
+
+        if load_configured_rules(app.settings).get(rule_id) is None:
+            raise SharescanError(f"unknown rule {rule_id!r} (see `sharescan rules list`)")
+    with app.sessions() as session:
+        row = FindingRepo(session, app.actor).add_exemption(reason=reason, rule_id=rule_id, file_id=file_id,
+                                                            folder_id=folder_id, expires=until, permanent=no_expiry)
+        session.commit()
+        click.echo(f"exemption {row.id} created " + (f"until {until.isoformat()}" if until else "with no expiry"))
+
+
+@findings_group.command("exemptions")
+@click.option("--all", "show_all", is_flag=True, help="Include expired and revoked exemptions.")
+@format_option()
+@pass_app
+def findings_exemptions(app: App, show_all: bool, fmt: str) -> None:
+    """List people-made exemptions (in force now; --all for every one). Scopes: none."""
+    now = utcnow()
+    with app.sessions() as session:
+        rows = [exemption_row(e, now) for e in FindingRepo(session, app.actor).exemptions(include_inactive=show_all)]
+    render(rows, EXEMPTION_COLUMNS, fmt, title="exemptions", empty="no exemptions")
+
+
+@findings_group.command("unexempt")
+@click.argument("exemption_id", type=int)
+@click.option("--reason", default="", help="Why (recorded in the audit log).")
+@pass_app
+def findings_unexempt(app: App, exemption_id: int, reason: str) -> None:
+    """Revoke an exemption now (kept on record); the next scan flags again. Scopes: none."""
+    with app.sessions() as session:
+        FindingRepo(session, app.actor).revoke_exemption(exemption_id, reason=reason)
+        session.commit()
+    click.echo(f"exemption {exemption_id} revoked")
 
 
 COMMANDS: list[click.Command] = [findings_group]

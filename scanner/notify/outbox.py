@@ -8,6 +8,7 @@ owner gets one message however many files changed.
 from __future__ import annotations
 
 import hashlib
+from collections.abc import Sequence
 from typing import Any
 
 from sqlalchemy import select
@@ -16,6 +17,8 @@ from sqlalchemy.orm import Session
 from scanner.config import Settings
 from scanner.notify.templates import render_digest
 from scanner.store.models import Notification, utcnow
+
+NOTIFICATION_STATUSES = ("pending", "sent", "failed")
 
 
 def dedupe_key(batch: str, channel: str, recipient: str) -> str:
@@ -58,3 +61,23 @@ class Outbox:
     def digest_for_run(self, run_id: int) -> list[Notification]:
         return list(self.session.scalars(select(Notification).where(Notification.run_id == run_id)
                                          .order_by(Notification.id)).all())
+
+
+def list_notifications(session: Session, *, statuses: Sequence[str] = (),
+                       limit: int | None = None) -> list[Notification]:
+    """Outbox rows, oldest first, optionally only these statuses (pending | sent | failed)."""
+    stmt = select(Notification)
+    if statuses:
+        stmt = stmt.where(Notification.status.in_(list(statuses)))
+    stmt = stmt.order_by(Notification.id)
+    if limit:
+        stmt = stmt.limit(limit)
+    return list(session.scalars(stmt).all())
+
+
+def notification_row(n: Notification) -> dict[str, Any]:
+    """One outbox row for listings: who, how, state — never the message body."""
+    return {"id": n.id, "created_at": n.created_at, "run_id": n.run_id, "channel": n.channel,
+            "recipient": n.recipient, "status": n.status, "attempts": n.attempts,
+            "items": len((n.payload or {}).get("items", [])), "subject": n.subject, "last_error": n.last_error,
+            "next_attempt_at": n.next_attempt_at, "sent_at": n.sent_at}

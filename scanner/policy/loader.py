@@ -63,6 +63,35 @@ class RuleSet:
         return len(self.rules)
 
 
+class _RuleLoader(yaml.SafeLoader):
+    """SafeLoader that keeps dates as text, so pydantic validates them (with the key and line) instead of
+    the YAML constructor crashing on ``2026-02-30``."""
+
+
+def _timestamp_as_text(loader: yaml.SafeLoader, node: yaml.Node) -> Any:
+    return loader.construct_scalar(node)  # type: ignore[arg-type]
+
+
+_RuleLoader.add_constructor("tag:yaml.org,2002:timestamp", _timestamp_as_text)
+
+
+def _duplicate_keys(node: yaml.Node, prefix: Loc = ()) -> list[tuple[Loc, int]]:
+    """Keys given twice in one mapping (YAML would silently keep the last), with the second one's line."""
+    out: list[tuple[Loc, int]] = []
+    if isinstance(node, yaml.MappingNode):
+        seen: set[Any] = set()
+        for key_node, value_node in node.value:
+            key = key_node.value
+            if key in seen:
+                out.append(((*prefix, key), key_node.start_mark.line + 1))
+            seen.add(key)
+            out.extend(_duplicate_keys(value_node, (*prefix, key)))
+    elif isinstance(node, yaml.SequenceNode):
+        for index, item in enumerate(node.value):
+            out.extend(_duplicate_keys(item, (*prefix, index)))
+    return out
+
+
 def _line_map(node: yaml.Node, prefix: Loc = ()) -> dict[Loc, int]:
     """Path of every mapping key / sequence item → 1-based line."""
     out: dict[Loc, int] = {prefix: node.start_mark.line + 1}
@@ -94,15 +123,21 @@ def _key_name(loc: Loc) -> str:
 def parse_rule_text(text: str, file: str, detectors: frozenset[str] | None) -> tuple[Rule | None, list[RuleProblem]]:
     """Parse one rule file; returns the rule or the problems (never both)."""
     try:
-        node = yaml.compose(text, Loader=yaml.SafeLoader)
-        data = yaml.safe_load(text)
+        node = yaml.compose(text, Loader=_RuleLoader)
+        data = yaml.load(text, Loader=_RuleLoader)  # noqa: S506 - a SafeLoader subclass
     except yaml.YAMLError as exc:
         mark = getattr(exc, "problem_mark", None)
         line = mark.line + 1 if mark is not None else 0
         problem = getattr(exc, "problem", None) or str(exc)
         return None, [RuleProblem(file, line, "", f"invalid YAML: {problem}")]
+    except ValueError as exc:  # a scalar the YAML constructor could not build
+        return None, [RuleProblem(file, 0, "", f"invalid YAML: {exc}")]
     if node is None or not isinstance(data, dict):
         return None, [RuleProblem(file, 1, "", "a rule file holds one mapping (id, title, severity, when, ...)")]
+    duplicates = _duplicate_keys(node)
+    if duplicates:
+        return None, [RuleProblem(file, line, _key_name(loc), "key given twice (YAML would keep only the last)")
+                      for loc, line in duplicates]
     lines = _line_map(node)
     try:
         rule = Rule.model_validate(data)
@@ -115,6 +150,8 @@ def parse_rule_text(text: str, file: str, detectors: frozenset[str] | None) -> t
                 msg = "unknown key"
             elif err["type"] == "missing":
                 msg = "required key is missing"
+            elif err["type"].startswith(("date_", "datetime_")):
+                msg = f"expected a date like 2027-01-31 (got {err.get('input')!r})"
             elif "input" in err and not isinstance(err["input"], dict):
                 msg += f" (got {err['input']!r})"
             problems.append(RuleProblem(file, _nearest_line(lines, loc), _key_name(loc), msg))
@@ -176,7 +213,7 @@ def validate_paths(paths: Iterable[Path],
         if rule is None:
             continue
         if rule.id in seen:
-            node = yaml.compose(text, Loader=yaml.SafeLoader)
+            node = yaml.compose(text, Loader=_RuleLoader)
             lines = _line_map(node) if node is not None else {}
             problems.append(RuleProblem(str(path), _nearest_line(lines, ("id",)), "id",
                                         f"duplicate rule id {rule.id!r} (also in {seen[rule.id]})"))

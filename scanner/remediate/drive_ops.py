@@ -3,6 +3,12 @@
 Runs with the *remediation* credentials (scope ``drive``), impersonating the file's owner, or the
 admin subject with ``useDomainAdminAccess`` for shared-drive files. A 404 is returned as ``None`` /
 ``False`` (the thing is already gone); every other failure raises :class:`GoogleCallError`.
+
+An owner who cannot be impersonated (suspended or deleted: the token request fails with
+``invalid_grant``) is replaced by the admin subject *as a plain user*: ``useDomainAdminAccess``
+applies only to shared drives, so the admin may change sharing on a My Drive file only when the
+file itself lets them share it (``capabilities.canShare``, i.e. they are a writer). That is checked
+before every call; otherwise :class:`OwnerUnavailable` says what a person has to do.
 """
 
 from __future__ import annotations
@@ -11,15 +17,28 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from scanner.config import Settings
+from scanner.errors import SharescanError
 
 PERMISSION_FIELDS = ("id,type,role,emailAddress,domain,allowFileDiscovery,expirationTime,deleted,pendingOwner,"
                      "permissionDetails")
 FILE_FIELDS = "id,name,mimeType,owners(emailAddress),driveId,trashed,parents"
 REVISION_FIELDS = "id,published,publishAuto,publishedOutsideDomain"
 INHERITED_REASONS = frozenset({"cannotModifyInheritedTeamDrivePermission", "cannotModifyInheritedPermission"})
+#: Token-request errors meaning "this user cannot be impersonated" (suspended, deleted, unknown).
+IMPERSONATION_REASONS = frozenset({"invalid_grant"})
+
+
+class OwnerUnavailable(SharescanError):
+    """The owner cannot be impersonated and the admin subject may not change this file's sharing."""
+
+    exit_code = 4
 
 
 class DriveOps(Protocol):
+    #: Set when the calls run as someone other than the file's owner (why, and as whom), else None.
+    @property
+    def acting_note(self) -> str | None: ...
+
     def get_file(self, file_id: str) -> dict[str, Any] | None: ...
     def get_permission(self, file_id: str, permission_id: str) -> dict[str, Any] | None: ...
     def list_permissions(self, file_id: str) -> list[dict[str, Any]]: ...
@@ -48,6 +67,10 @@ class GoogleDriveOps:
         self.subject = subject
         self.domain_admin = domain_admin
         self._drive: Any = None
+
+    @property
+    def acting_note(self) -> str | None:
+        return None
 
     @property
     def drive(self) -> Any:
@@ -134,22 +157,119 @@ class GoogleDriveOps:
             fileId=file_id, revisionId=revision_id, body=body, fields=REVISION_FIELDS)))
 
 
+def cannot_impersonate(exc: BaseException) -> bool:
+    return getattr(exc, "reason", None) in IMPERSONATION_REASONS and getattr(exc, "status", None) is None
+
+
+class OwnerOrAdminOps:
+    """DriveOps as the owner; if the owner cannot be impersonated, as the admin where the file allows it.
+
+    The switch is sticky (one failed token request per owner, not per call). In admin mode every
+    call on a file first checks that the admin can see it and share it: a 404 as the admin must
+    never be mistaken for "permission already gone".
+    """
+
+    def __init__(self, owner_ops: GoogleDriveOps, admin_ops: GoogleDriveOps, owner: str, admin: str) -> None:
+        self.owner_ops = owner_ops
+        self.admin_ops = admin_ops
+        self.owner = owner
+        self.admin = admin
+        self.owner_unavailable = False
+
+    @property
+    def acting_note(self) -> str | None:
+        if not self.owner_unavailable:
+            return None
+        return f"acted as {self.admin}: owner {self.owner} cannot be impersonated (suspended or deleted)"
+
+    def _refusal(self, file_id: str, why: str) -> OwnerUnavailable:
+        return OwnerUnavailable(
+            f"owner {self.owner} is suspended or deleted (cannot be impersonated) and {self.admin} {why} on "
+            f"file {file_id}: transfer ownership (Admin console > Data transfer) or ask an admin to fix the "
+            "sharing, then run remediation again")
+
+    def _check_admin(self, file_id: str) -> None:
+        if not self.admin:
+            raise self._refusal(file_id, "([google] admin_subject is not set) cannot act")
+        try:
+            meta = self.admin_ops._run(self.admin_ops.drive.files().get(
+                fileId=file_id, fields="id,capabilities(canShare)", supportsAllDrives=True))
+        except Exception as exc:
+            if _is_404(exc):
+                raise self._refusal(file_id, "cannot see the file") from None
+            raise
+        if not (meta.get("capabilities") or {}).get("canShare"):
+            raise self._refusal(file_id, "has no write access (cannot change sharing)")
+
+    def _call(self, name: str, file_id: str, *args: Any, **kwargs: Any) -> Any:
+        if not self.owner_unavailable:
+            try:
+                return getattr(self.owner_ops, name)(file_id, *args, **kwargs)
+            except Exception as exc:
+                if not cannot_impersonate(exc):
+                    raise
+                self.owner_unavailable = True
+        self._check_admin(file_id)
+        return getattr(self.admin_ops, name)(file_id, *args, **kwargs)
+
+    def get_file(self, file_id: str) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._call("get_file", file_id)
+        return result
+
+    def get_permission(self, file_id: str, permission_id: str) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._call("get_permission", file_id, permission_id)
+        return result
+
+    def list_permissions(self, file_id: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("list_permissions", file_id)
+        return result
+
+    def create_permission(self, file_id: str, body: dict[str, Any], *,
+                          send_notification: bool | None) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("create_permission", file_id, body, send_notification=send_notification)
+        return result
+
+    def update_permission(self, file_id: str, permission_id: str, body: dict[str, Any], *,
+                          remove_expiration: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("update_permission", file_id, permission_id, body,
+                                            remove_expiration=remove_expiration)
+        return result
+
+    def delete_permission(self, file_id: str, permission_id: str) -> bool:
+        return bool(self._call("delete_permission", file_id, permission_id))
+
+    def list_revisions(self, file_id: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("list_revisions", file_id)
+        return result
+
+    def update_revision(self, file_id: str, revision_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("update_revision", file_id, revision_id, body)
+        return result
+
+
 def google_ops_factory(settings: Settings, clients: Any | None = None) -> OpsFactory:
-    """DriveOps with the remediation credentials: as the owner, or as the admin for shared drives."""
+    """DriveOps with the remediation credentials: as the owner (falling back to the admin when the owner
+    cannot be impersonated, see :class:`OwnerOrAdminOps`), or as the admin for shared drives."""
     if clients is None:
         from scanner.google.client import GoogleClients
 
         clients = GoogleClients(settings, credentials_file=settings.google.remediation_service_account_file)
     cache: dict[tuple[str, bool], GoogleDriveOps] = {}
+    owners: dict[str, OwnerOrAdminOps] = {}
 
-    def factory(owner: str | None, drive_id: str | None) -> DriveOps:
-        if drive_id or not owner:
-            subject, admin = settings.google.admin_subject, bool(drive_id)
-        else:
-            subject, admin = owner, False
+    def plain(subject: str, admin: bool) -> GoogleDriveOps:
         key = (subject, admin)
         if key not in cache:
             cache[key] = GoogleDriveOps(clients, subject, domain_admin=admin)
         return cache[key]
+
+    def factory(owner: str | None, drive_id: str | None) -> DriveOps:
+        admin_subject = settings.google.admin_subject
+        if drive_id or not owner:
+            return plain(admin_subject, bool(drive_id))
+        key = owner.lower()
+        if key not in owners:
+            owners[key] = OwnerOrAdminOps(plain(owner, False), plain(admin_subject, False), owner, admin_subject)
+        return owners[key]
 
     return factory

@@ -12,13 +12,12 @@ from __future__ import annotations
 import datetime as dt
 import logging
 import os
-import threading
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
-from typing import Any
+from typing import TYPE_CHECKING, Any
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
@@ -29,11 +28,17 @@ from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
 from scanner.policy.schema import Rule
 from scanner.remediate.actions import ActionContext, Outcome, Prepared, handler_for
-from scanner.remediate.drive_ops import OpsFactory, google_ops_factory
+from scanner.remediate.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.remediate.locks import FileLocks
 from scanner.remediate.plan import ENFORCE, PlannedAction, RemediationPlan, build_plan, describe_principal
 from scanner.store import audit
 from scanner.store.models import Finding, RemediationAction, utcnow
 from scanner.store.repo import FindingRepo
+
+if TYPE_CHECKING:
+    from scanner.remediate.restore import Restorer
+
+__all__ = ["FileLocks", "RemediationReport", "Remediator"]
 
 log = logging.getLogger(__name__)
 
@@ -56,35 +61,30 @@ class RemediationReport:
         self.status_counts[status] = self.status_counts.get(status, 0) + 1
 
 
-class FileLocks:
-    """One lock per file id: Drive applies only the last of concurrent permission changes on a file."""
-
-    def __init__(self) -> None:
-        self._guard = threading.Lock()
-        self._locks: dict[str, threading.Lock] = {}
-
-    def lock(self, file_id: str) -> threading.Lock:
-        with self._guard:
-            return self._locks.setdefault(file_id, threading.Lock())
-
-
 class Remediator:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], actor: str, *,
                  rules: Iterable[Rule], ops_factory: OpsFactory | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, locks: FileLocks | None = None) -> None:
         self.settings = settings
         self.sessions = sessions
         self.actor = actor
         self.rules = tuple(rules)
         self._ops_factory = ops_factory
         self.clock = clock
-        self.locks = FileLocks()
+        self.locks = locks or FileLocks()
 
     @property
     def ops_factory(self) -> OpsFactory:
         if self._ops_factory is None:
             self._ops_factory = google_ops_factory(self.settings)
         return self._ops_factory
+
+    def restorer(self) -> Restorer:
+        """A Restorer that shares this Remediator's file locks and Drive credentials."""
+        from scanner.remediate.restore import Restorer
+
+        return Restorer(self.settings, self.sessions, self.actor, ops_factory=self._ops_factory, clock=self.clock,
+                        locks=self.locks)
 
     # ------------------------------------------------------------------ plan
     def plan(self, finding_ids: Sequence[int], *, apply: bool | None, manual: bool = False,
@@ -211,6 +211,8 @@ class Remediator:
             ctx = ActionContext(self.ops_factory(action.owner, action.drive_id), self.clock())
             try:
                 prepared = handler.prepare(ctx, action)
+            except OwnerUnavailable as exc:  # a person has to act: say exactly what
+                prepared = Prepared(None, Outcome("failed", str(exc)))
             except Exception as exc:  # noqa: BLE001 - an unreadable file is a failed action, not a crash
                 prepared = Prepared(None, Outcome("failed", f"re-reading before acting failed: "
                                                             f"{getattr(exc, 'reason', '') or type(exc).__name__}"))
@@ -226,15 +228,18 @@ class Remediator:
             if outcome is None:
                 try:
                     outcome = handler.apply(ctx, action, prepared)
+                except OwnerUnavailable as exc:
+                    outcome = Outcome("failed", str(exc))
                 except Exception as exc:  # noqa: BLE001 - never lose the record of a half-done action
                     outcome = Outcome("failed", f"{type(exc).__name__}: {getattr(exc, 'reason', '') or exc}")
+            note = ctx.ops.acting_note
             with self.sessions() as session:
                 row = session.get_one(RemediationAction, row_id)
                 row.status = outcome.status
                 row.after = outcome.after
-                row.detail = outcome.detail
+                row.detail = f"{outcome.detail} ({note})" if note and outcome.status != "failed" else outcome.detail
                 row.completed_at = self.clock()
-                self._record(session, row, f"remediation.{outcome.status}")
+                self._record(session, row, f"remediation.{outcome.status}", acted_as_admin=note is not None)
                 session.commit()
         log.info("remediation %s %s on %s: %s", action.action, row_id, action.target_file_id, outcome.status)
         return outcome.status, row_id

@@ -20,7 +20,8 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.config import Settings
 from scanner.errors import NotFoundError, SharescanError
 from scanner.remediate.actions import ROLE_RANK, differences, is_inherited_only, principal_key
-from scanner.remediate.drive_ops import DriveOps, OpsFactory, google_ops_factory
+from scanner.remediate.drive_ops import DriveOps, OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.remediate.locks import FileLocks
 from scanner.store import audit
 from scanner.store.models import DriveFileRow, Finding, RemediationAction, utcnow
 from scanner.store.repo import FindingRepo
@@ -63,8 +64,12 @@ def _same_grant(a: dict[str, Any], b: dict[str, Any]) -> bool:
 
 class Restorer:
     def __init__(self, settings: Settings, sessions: sessionmaker[Session], actor: str, *,
-                 ops_factory: OpsFactory | None = None, clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 ops_factory: OpsFactory | None = None, clock: Callable[[], dt.datetime] = utcnow,
+                 locks: FileLocks | None = None) -> None:
         self.settings = settings
+        #: Shared with the Remediator (``Remediator.restorer()``) so a restore and a remediation of one
+        #: file never interleave in this process.
+        self.locks = locks or FileLocks()
         self.sessions = sessions
         self.actor = actor
         self._ops_factory = ops_factory
@@ -93,6 +98,14 @@ class Restorer:
 
     def restore(self, action_id: int) -> RestoreResult:
         with self.sessions() as session:
+            action = self._load(session, action_id)[0]
+            target = action.target_file_id or action.file_id
+        with self.locks.lock(target):
+            return self._restore_locked(action_id)
+
+    def _restore_locked(self, action_id: int) -> RestoreResult:
+        with self.sessions() as session:
+            # Loaded again under the lock: another restore may have finished while we waited.
             action, file_row = self._load(session, action_id)
             before = dict(action.before or {})
             after = dict(action.after or {})
@@ -103,7 +116,14 @@ class Restorer:
             finding_id = action.finding_id
         ops = self.ops_factory(owner, drive_id)
         try:
-            live_before, outcome_after, detail = self._restore(ops, kind, target, action.file_id, before, after, owner)
+            try:
+                live_before, outcome_after, detail = self._restore(ops, kind, target, action.file_id, before, after,
+                                                                   owner)
+            except OwnerUnavailable as exc:
+                raise RestoreRefused(f"nothing restored: {exc}") from exc
+            note = ops.acting_note
+            if note:
+                detail = f"{detail} ({note})"
         except RestoreRefused as exc:
             with self.sessions() as session:
                 audit.record(session, "remediation.restore_refused", actor=self.actor,

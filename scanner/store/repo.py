@@ -208,13 +208,24 @@ class FindingRepo:
                 raise NotFoundError(f"fingerprint prefix {ref!r} is ambiguous")
         raise NotFoundError(f"finding {ref!r} not found")
 
-    def accept(self, finding: Finding, *, reason: str, expires: dt.datetime | None) -> Exemption:
-        """Accept the risk: status accepted until ``expires`` (then the finding reopens)."""
+    def _check_expiry(self, what: str, expires: dt.datetime | None, permanent: bool, now: dt.datetime) -> None:
+        if expires is None and not permanent:
+            raise SharescanError(f"{what} needs an expiry (or an explicit no-expiry: permanent exceptions must be "
+                                 "asked for by name)")
+        if expires is not None and permanent:
+            raise SharescanError(f"{what}: give an expiry or no-expiry, not both")
+        if expires is not None and expires <= now:
+            raise SharescanError(f"the {what} expiry must be in the future")
+
+    def accept(self, finding: Finding, *, reason: str, expires: dt.datetime | None,
+               permanent: bool = False) -> Exemption:
+        """Accept the risk: status accepted until ``expires`` (then the finding reopens).
+
+        ``expires=None`` is refused unless ``permanent=True`` says so explicitly."""
         now = self.clock()
         if not reason.strip():
             raise SharescanError("accepting a finding needs a reason")
-        if expires is not None and expires <= now:
-            raise SharescanError("the acceptance expiry must be in the future")
+        self._check_expiry("acceptance", expires, permanent, now)
         exemption = Exemption(finding_id=finding.id, rule_id=finding.rule_id, file_id=finding.file_id,
                               reason=reason.strip(), actor=self.actor, created_at=now, expires_at=expires)
         self.session.add(exemption)
@@ -222,7 +233,8 @@ class FindingRepo:
         finding.accepted_until = expires
         self.session.flush()
         self._audit("finding.accepted", finding, previous=previous, reason=reason.strip(),
-                    expires=expires.isoformat() if expires else None, exemption_id=exemption.id)
+                    expires=expires.isoformat() if expires else None, permanent=permanent,
+                    exemption_id=exemption.id)
         return exemption
 
     def reopen(self, finding: Finding, *, reason: str) -> None:
@@ -244,7 +256,12 @@ class FindingRepo:
         self._audit("finding.remediated", finding, previous=previous, action_ids=list(action_ids))
 
     def _expire_acceptance(self, finding: Finding, now: dt.datetime, *, run_id: int | None = None) -> None:
-        previous = self._set_status(finding, OPEN, now)
+        """Back to open; or to resolved when scans no longer see the condition (nothing left to accept)."""
+        if finding.detection_state == INACTIVE:
+            previous = self._set_status(finding, RESOLVED, now)
+            finding.resolved_at = now
+        else:
+            previous = self._set_status(finding, OPEN, now)
         until = finding.accepted_until
         finding.accepted_until = None
         self.session.flush()
@@ -263,18 +280,59 @@ class FindingRepo:
 
     # ------------------------------------------------------------------ exemptions
     def add_exemption(self, *, reason: str, rule_id: str | None = None, file_id: str | None = None,
-                      folder_id: str | None = None, expires: dt.datetime | None = None) -> Exemption:
+                      folder_id: str | None = None, expires: dt.datetime | None = None,
+                      permanent: bool = False) -> Exemption:
+        """A people-made exemption: a rule everywhere, or (for one rule or all) a file or a folder tree.
+
+        ``expires=None`` is refused unless ``permanent=True`` says so explicitly."""
+        now = self.clock()
         if not (rule_id or file_id or folder_id):
             raise SharescanError("an exemption names a rule, a file or a folder")
-        exemption = Exemption(rule_id=rule_id, file_id=file_id, folder_id=folder_id, reason=reason,
-                              actor=self.actor, created_at=self.clock(), expires_at=expires)
+        if file_id and folder_id:
+            raise SharescanError("an exemption names a file or a folder, not both")
+        if not reason.strip():
+            raise SharescanError("an exemption needs a reason")
+        self._check_expiry("exemption", expires, permanent, now)
+        exemption = Exemption(rule_id=rule_id, file_id=file_id, folder_id=folder_id, reason=reason.strip(),
+                              actor=self.actor, created_at=now, expires_at=expires)
         self.session.add(exemption)
         self.session.flush()
         audit.record(self.session, "exemption.created", actor=self.actor, subject_type="exemption",
                      subject_id=str(exemption.id),
-                     data={"rule_id": rule_id, "file_id": file_id, "folder_id": folder_id, "reason": reason,
-                           "expires": expires.isoformat() if expires else None})
+                     data={"rule_id": rule_id, "file_id": file_id, "folder_id": folder_id, "reason": reason.strip(),
+                           "expires": expires.isoformat() if expires else None, "permanent": permanent})
         return exemption
+
+    def get_exemption(self, exemption_id: int) -> Exemption:
+        row = self.session.get(Exemption, exemption_id)
+        if row is None or row.finding_id is not None:
+            raise NotFoundError(f"exemption {exemption_id} not found"
+                                + (" (it is a finding acceptance)" if row is not None else ""))
+        return row
+
+    def revoke_exemption(self, exemption_id: int, *, reason: str = "") -> Exemption:
+        """End an exemption now (kept for the record, with ``revoked_at``); the next scan flags again."""
+        row = self.get_exemption(exemption_id)
+        if row.revoked_at is not None:
+            raise SharescanError(f"exemption {exemption_id} was already revoked at {row.revoked_at.isoformat()}")
+        now = self.clock()
+        was = exemption_state(row, now)
+        row.revoked_at = now
+        self.session.flush()
+        audit.record(self.session, "exemption.revoked", actor=self.actor, subject_type="exemption",
+                     subject_id=str(row.id),
+                     data={"rule_id": row.rule_id, "file_id": row.file_id, "folder_id": row.folder_id,
+                           "reason": reason.strip() or None, "state_before": was})
+        return row
+
+    def exemptions(self, *, include_inactive: bool = False) -> list[Exemption]:
+        """People-made exemptions (not finding acceptances): in force now, or all of them."""
+        stmt = select(Exemption).where(Exemption.finding_id.is_(None))
+        if not include_inactive:
+            now = self.clock()
+            stmt = stmt.where(Exemption.revoked_at.is_(None),
+                              or_(Exemption.expires_at.is_(None), Exemption.expires_at > now))
+        return list(self.session.scalars(stmt.order_by(Exemption.id)).all())
 
     def active_exemptions(self) -> list[StoredExemption]:
         """Rule/file/folder exemptions (not finding acceptances) in force now, for the PolicyEngine."""
@@ -357,6 +415,21 @@ def finding_detail(f: Finding) -> dict[str, Any]:
         "actions": [a.id for a in f.actions],
     })
     return row
+
+
+def exemption_state(e: Exemption, now: dt.datetime) -> str:
+    """active | expired | revoked."""
+    if e.revoked_at is not None:
+        return "revoked"
+    if e.expires_at is not None and e.expires_at <= now:
+        return "expired"
+    return "active"
+
+
+def exemption_row(e: Exemption, now: dt.datetime) -> dict[str, Any]:
+    return {"id": e.id, "state": exemption_state(e, now), "rule_id": e.rule_id, "file_id": e.file_id,
+            "folder_id": e.folder_id, "reason": e.reason, "actor": e.actor, "created_at": e.created_at,
+            "expires_at": e.expires_at, "revoked_at": e.revoked_at}
 
 
 def iter_ids(findings: Iterable[Finding]) -> list[int]:

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import datetime as dt
 from pathlib import Path
 
 import jsonschema
@@ -37,7 +38,8 @@ def test_known_detectors_are_the_pipelines() -> None:
 def test_builtin_rules_load() -> None:
     rules = load_rules([builtin_rules_dir()])
     assert sorted(r.id for r in rules) == [
-        "exposed-credentials", "external-contractor-pii", "external-government-id-or-bank",
+        "exposed-credentials", "external-client-confidential", "external-contractor-pii",
+        "external-government-id-or-bank",
         "public-client-confidential", "public-contractor-pii", "public-file-inventory",
         "public-government-id-or-bank",
     ]
@@ -68,6 +70,75 @@ def test_errors_name_file_line_and_key(text: str, expected: str) -> None:
     rule, problems = parse_rule_text(text, "r.yaml", DETECTORS)
     assert rule is None
     assert str(problems[0]).startswith(expected), str(problems[0])
+
+
+KNOWN = ", ".join(sorted(DETECTORS))
+EXEMPT = "exempt:\n  - folder: F1\n    reason: press kit\n    expires: {}\n"
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    # YAML syntax
+    ("id: [unclosed\n", ["r.yaml:2: invalid YAML: expected ',' or ']', but got '<stream end>'"]),
+    (GOOD.replace("  exposure:", "\texposure:"),
+     ["r.yaml:5: invalid YAML: found character '\\t' that cannot start any token"]),
+    (GOOD + "---\n" + GOOD, ["r.yaml:12: invalid YAML: but found another document"]),
+    ("- a\n- b\n", ["r.yaml:1: a rule file holds one mapping (id, title, severity, when, ...)"]),
+    (GOOD + "severity: low\n", ["r.yaml:12: severity: key given twice (YAML would keep only the last)"]),
+    # wrong types
+    (GOOD.replace("    - detector: contractor_roster", "    - detector: contractor_roster\n      min_count: many"),
+     ["r.yaml:9: content.any[0].min_count: Input should be a valid integer, unable to parse string as an integer "
+      "(got 'many')"]),
+    (GOOD + "auto: maybe\n",
+     ["r.yaml:12: auto: Input should be a valid boolean, unable to interpret input (got 'maybe')"]),
+    (GOOD.replace("[anyone_with_link]", "anyone_with_link"),
+     ["r.yaml:5: when.exposure: Input should be a valid list (got 'anyone_with_link')"]),
+    # unknown keys
+    (GOOD + "colour: red\n", ["r.yaml:12: colour: unknown key"]),
+    (GOOD + EXEMPT.format("2027-01-31") + "    approved_by: legal\n", ["r.yaml:16: exempt[0].approved_by: unknown key"]),
+    # unknown detectors
+    (GOOD.replace("contractor_roster", "contractor_rooster"),
+     [f"r.yaml:8: content.any[0].detector: unknown detector 'contractor_rooster' (known: {KNOWN})"]),
+    (GOOD.replace("  any:\n    - detector: contractor_roster", "  none: [secrets]"),
+     [f"r.yaml:7: content.none[0]: unknown detector 'secrets' (known: {KNOWN})"]),
+    # unknown exposure class
+    (GOOD.replace("[anyone_with_link]", "[anyone_with_link, everywhere]"),
+     ["r.yaml:5: when.exposure[1]: Input should be 'public', 'published', 'anyone_with_link', 'external_domain', "
+      "'external_group', 'external_user', 'domain' or 'internal' (got 'everywhere')"]),
+    # bad dates (the YAML loader must not crash on an impossible date)
+    (GOOD + EXEMPT.format("2026-02-30"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31 "
+                                          "(got '2026-02-30')"]),
+    (GOOD + EXEMPT.format("31/12/2026"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31 "
+                                          "(got '31/12/2026')"]),
+    (GOOD + EXEMPT.format("next year"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31 "
+                                         "(got 'next year')"]),
+], ids=["yaml-unclosed", "yaml-tab", "yaml-two-documents", "not-a-mapping", "duplicate-key", "type-int",
+        "type-bool", "type-list", "unknown-key", "unknown-nested-key", "unknown-detector", "unknown-detector-none",
+        "unknown-exposure", "date-impossible", "date-format", "date-words"])
+def test_each_error_is_one_exact_line(text: str, expected: list[str]) -> None:
+    rule, problems = parse_rule_text(text, "r.yaml", DETECTORS)
+    assert rule is None
+    assert [str(p) for p in problems] == expected
+
+
+def test_a_valid_exempt_date_is_a_date() -> None:
+    rule, problems = parse_rule_text(GOOD + EXEMPT.format("2027-01-31"), "r.yaml", DETECTORS)
+    assert problems == [] and rule is not None
+    assert rule.exempt[0].expires == dt.date(2027, 1, 31)
+
+
+def test_validate_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
+    from scanner.cli.main import main
+
+    (tmp_path / "good.yaml").write_text(GOOD)
+    (tmp_path / "bad.yaml").write_text(GOOD.replace("id: demo-rule", "id: other-rule") + EXEMPT.format("2026-02-30"))
+    with pytest.raises(SystemExit) as exited:
+        main(["rules", "validate", str(tmp_path)])
+    assert exited.value.code == 2
+    assert capsys.readouterr().err == (f"error: {tmp_path / 'bad.yaml'}:15: exempt[0].expires: expected a date like "
+                                       "2027-01-31 (got '2026-02-30')\n")
+    (tmp_path / "bad.yaml").unlink()
+    main(["rules", "validate", str(tmp_path)])
+    assert capsys.readouterr().out == "1 rule(s) valid in 1 file(s)\n"
 
 
 def test_duplicate_ids_and_directories(tmp_path: Path) -> None:

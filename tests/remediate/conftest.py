@@ -33,6 +33,7 @@ CONTENT: dict[str, dict[str, int]] = {
     "roster_sheet": {"contractor_roster": 8, "pay_data": 8},
     "roster_csv": {"contractor_roster": 8},
     "candidate_shortlist": {"contractor_roster": 5},
+    "old_roster_suspended": {"contractor_roster": 5},
     "deploy_notes_txt": {"credentials": 2},
     "client_brief_published": {"client_codename": 3, "confidential_marking": 1},
     "peregrine_review_pptx": {"client_codename": 2},
@@ -99,7 +100,10 @@ class MiniScanner:
         f = ws.files[file_id]
         if f.drive_id:
             return ADMIN, True
-        return f.owner or ADMIN, False
+        owner = ws.users.get(f.owner or "")
+        if owner is None or owner.suspended:
+            return ADMIN, False  # a suspended owner cannot be impersonated; the crawler reads as the admin
+        return owner.email, False
 
     def read(self, key: str) -> DriveFile:
         file_id = fid(key)

@@ -15,6 +15,7 @@ from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import fid
 from scanner.errors import RuleError
 from scanner.policy.evaluate import PolicyEngine
+from scanner.policy.loader import builtin_rules_dir, rule_files
 from scanner.store import migrate
 from scanner.store.db import make_engine, make_sessionmaker
 from tests.remediate.conftest import MiniScanner, drive_events, scan
@@ -89,7 +90,7 @@ def test_cli_flow(config: str, emulator: Emulator, scanner: MiniScanner, engine:
 
 def test_rules_commands(tmp_path: Path) -> None:
     listed = json.loads(run("rules", "list", "--format", "json"))
-    assert len(listed) == 7
+    assert len(listed) == len(rule_files(builtin_rules_dir()))
     schema = json.loads(run("rules", "schema"))
     assert schema["title"] == "sharescan rule"
     (tmp_path / "bad.yaml").write_text("id: bad-rule\ntitle: Bad\nseverity: high\nwhen:\n  exposure: [everywhere]\n")

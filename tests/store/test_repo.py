@@ -103,6 +103,48 @@ def test_acceptance_expires(sessions: sessionmaker[Session]) -> None:
         assert (f.status, f.accepted_until) == ("open", None)
         s.commit()
         assert events(s) == ["finding.opened", "finding.accepted", "finding.acceptance_expired"]
+        expired = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "finding.acceptance_expired")).one()
+        assert (expired.subject_id, expired.data["previous"], expired.data["status"]) == (str(f.id), "accepted", "open")
+        assert expired.data["accepted_until"] == (clock.now - dt.timedelta(days=1)).isoformat()
+        assert verify_chain(s).ok
+
+
+@pytest.mark.parametrize(("kw", "error"), [
+    ({"expires": None}, r"acceptance needs an expiry \(or an explicit no-expiry"),
+    ({"expires": dt.datetime(2026, 4, 1, tzinfo=dt.UTC), "permanent": True}, "not both"),
+    ({"expires": dt.datetime(2026, 3, 1, tzinfo=dt.UTC)}, "acceptance expiry must be in the future"),
+    ({"expires": dt.datetime(2026, 4, 1, tzinfo=dt.UTC), "reason": " "}, "needs a reason"),
+])
+def test_acceptance_needs_an_expiry(sessions: sessionmaker[Session], kw: dict[str, object], error: str) -> None:
+    with sessions() as s:
+        repo = FindingRepo(s, "tester", clock=Clock())
+        f = repo.upsert(match(), runs(s, 1)[0])
+        with pytest.raises(SharescanError, match=error):
+            repo.accept(f, **{"reason": "client asked", **kw})  # type: ignore[arg-type]
+        assert f.status == "open"
+
+
+def test_permanent_acceptance_and_expiry_of_a_gone_condition(sessions: sessionmaker[Session]) -> None:
+    clock = Clock()
+    with sessions() as s:
+        r1, r2 = runs(s, 2)
+        repo = FindingRepo(s, "tester", clock=clock)
+        forever = repo.upsert(match("F1"), r1)
+        gone = repo.upsert(match("F2"), r1)
+        repo.accept(forever, reason="public dataset by design", expires=None, permanent=True)
+        repo.accept(gone, reason="until the migration", expires=clock.now + dt.timedelta(days=7))
+        # A complete run no longer sees F2's condition: inactive, still accepted.
+        repo.upsert(match("F1"), r2)
+        repo.close_missing(r2, complete=True, covered_owners=["maya@tessera-labs.com"])
+        assert (gone.status, gone.detection_state) == ("accepted", "inactive")
+        clock.advance(days=3650)
+        assert repo.expire_acceptances() == [gone.id]
+        assert (forever.status, forever.accepted_until) == ("accepted", None)
+        assert (gone.status, gone.resolved_at) == ("resolved", clock.now)  # nothing left to reopen
+        accepted = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "finding.accepted")
+                             .order_by(AuditEvent.seq)).all()
+        assert [(e.data["permanent"], e.data["expires"]) for e in accepted] == [
+            (True, None), (False, (clock.now - dt.timedelta(days=3650 - 7)).isoformat())]
 
 
 def test_remediated_then_recurs(sessions: sessionmaker[Session]) -> None:
