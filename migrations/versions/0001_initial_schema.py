@@ -106,6 +106,8 @@ def upgrade() -> None:
     sa.Column('content_skip_reason', sa.Text(), nullable=True),
     sa.Column('content_analysed_at', sa.DateTime(timezone=True), nullable=True),
     sa.Column('data_categories', sa.JSON(), nullable=False),
+    sa.Column('content_hits', sa.JSON(), nullable=False),
+    sa.Column('nlp_mode', sa.String(length=64), nullable=True),
     sa.ForeignKeyConstraint(['last_run_id'], ['scan_runs.id'], name=op.f('fk_files_last_run_id_scan_runs')),
     sa.PrimaryKeyConstraint('id', name=op.f('pk_files'))
     )

@@ -22,15 +22,19 @@ from scanner.cli import (
     emulator,
     export,
     findings,
+    notify,
     remediate,
     rules,
     scan,
+    scans,
     schedule,
 )
 from scanner.cli.context import State
 from scanner.errors import SharescanError
 
-COMMAND_MODULES = (db, scan, findings, actions, remediate, rules, classify, audit, export, schedule, emulator, demo)
+COMMAND_MODULES = (
+    db, scan, scans, findings, actions, remediate, notify, rules, classify, audit, export, schedule, emulator, demo,
+)
 
 
 @click.group(context_settings={"help_option_names": ["-h", "--help"], "max_content_width": 100})

@@ -69,6 +69,8 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], stream: An
 
 
 def _cell(value: Any) -> str:
+    if isinstance(value, dt.datetime):
+        return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
     value = to_jsonable(value)
     if value is None:
         return ""

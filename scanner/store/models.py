@@ -173,6 +173,10 @@ class DriveFileRow(Base):
     content_skip_reason: Mapped[str | None] = mapped_column(Text)
     content_analysed_at: Mapped[dt.datetime | None]
     data_categories: Mapped[list[Any]] = mapped_column(default=list)
+    #: Detector hits of the analysed revision: {detector: {count, best_score, categories}} (no values),
+    #: so an unchanged revision is evaluated again without downloading it.
+    content_hits: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    nlp_mode: Mapped[str | None] = mapped_column(String(64))
 
     permissions: Mapped[list[PermissionRow]] = relationship(
         back_populates="file", cascade="all, delete-orphan", order_by="PermissionRow.permission_id"

@@ -236,6 +236,17 @@ def test_export_and_download_with_range(client, emulator):
     assert err.value.status_code == 403 and reason(err.value) == "exportSizeLimitExceeded"
 
 
+def test_export_of_a_shared_drive_doc_needs_no_supports_all_drives(client):
+    # files.export has no supportsAllDrives parameter (see the discovery document): a member can
+    # export a shared-drive Doc without it, while files.get without it is a 404.
+    member = client(subject=LIAM)
+    text = member.files().export(fileId=ID["kestrel_qa_notes"], mimeType="text/plain").execute()
+    assert "KESTREL batch 14" in text.decode("utf-8-sig")
+    with pytest.raises(HttpError) as err:
+        member.files().get(fileId=ID["kestrel_qa_notes"]).execute()
+    assert err.value.status_code == 404
+
+
 # ---- permissions write, events, changes -------------------------------------------------------------
 def test_permission_lifecycle_changes_and_events(client, emulator):
     maya = client(subject=MAYA)

@@ -166,12 +166,16 @@ def masked(obj: dict[str, Any], mask: Mask | None) -> dict[str, Any]:
     return result
 
 
-def visible_file(ctx: Ctx, req: Request, file_id: str) -> tuple[DriveFile, str]:
-    """The file and the caller's role on it; 404 like Google when they cannot see it."""
+def visible_file(ctx: Ctx, req: Request, file_id: str, *, all_drives_flag: bool = True) -> tuple[DriveFile, str]:
+    """The file and the caller's role on it; 404 like Google when they cannot see it.
+
+    Methods that take ``supportsAllDrives`` 404 on shared-drive items without it; methods that
+    have no such parameter (``files.export``) pass ``all_drives_flag=False``.
+    """
     f = ctx.ws.files.get(file_id)
     if f is None:
         raise not_found(file_id)
-    if f.drive_id and not (req.flag("supportsAllDrives") or req.flag("supportsTeamDrives")):
+    if all_drives_flag and f.drive_id and not (req.flag("supportsAllDrives") or req.flag("supportsTeamDrives")):
         raise not_found(file_id)
     role = ctx.ws.role_of(ctx.email, f)
     if role is None:

@@ -218,7 +218,7 @@ def files_get(ctx: Ctx, req: Request, file_id: str) -> Response:
 
 def files_export(ctx: Ctx, req: Request, file_id: str) -> Response:
     ctx.need_content()
-    f, _ = visible_file(ctx, req, file_id)
+    f, _ = visible_file(ctx, req, file_id, all_drives_flag=False)  # export has no supportsAllDrives
     mime = req.param("mimeType")
     if not mime:
         raise ApiError(400, "required", "Required parameter: mimeType", location="mimeType")

@@ -1,0 +1,149 @@
+"""The demo: the whole story against the bundled emulator, no Google account, no config, no network.
+
+1. start the Drive/Admin emulator with the demo workspace (Tessera Labeling) on 127.0.0.1,
+2. create a fresh database and keys in the output folder,
+3. run a full scan with remediation enforced,
+4. collect what happened (findings, the sharing that was revoked — as the emulator saw it),
+5. write the HTML report and the CSV / JSON Lines / OCSF exports with a signed manifest, verify it.
+
+:func:`run_demo` returns a :class:`DemoResult`; the CLI only renders it.
+"""
+
+from __future__ import annotations
+
+import shutil
+import time
+from dataclasses import dataclass, field
+from pathlib import Path
+from typing import Any
+
+from sqlalchemy import select
+
+from scanner.app import App
+from scanner.config import Settings
+from scanner.emulator import Emulator
+from scanner.emulator.seeds.demo import ADMIN
+from scanner.keys import ensure_key
+from scanner.run import ScanOptions, ScanProgress, ScanResult, ScanService
+from scanner.store.models import DriveFileRow, Finding, RemediationAction
+
+DEMO_DOMAIN = "tessera-labs.com"
+EXPORT_FORMATS = ("html", "csv", "jsonl", "ocsf")
+#: Emulator event kinds that change who can open a file.
+SHARING_EVENTS = ("permission.deleted", "permission.created", "permission.updated", "revision.updated",
+                  "revision.unpublished")
+
+
+@dataclass
+class DemoResult:
+    output: Path
+    database_url: str
+    endpoint: str
+    scan: ScanResult
+    findings: list[dict[str, Any]] = field(default_factory=list)
+    sharing_changes: list[dict[str, Any]] = field(default_factory=list)
+    export_dir: Path | None = None
+    report_path: Path | None = None
+    export_files: list[str] = field(default_factory=list)
+    manifest_verified: bool = False
+    elapsed_seconds: float = 0.0
+
+
+def demo_settings(output: Path, endpoint: str, key_file: Path) -> Settings:
+    return Settings.model_validate({
+        "organisation": {"domains": [DEMO_DOMAIN]},
+        "google": {
+            "service_account_file": str(key_file),
+            "remediation_service_account_file": str(key_file),
+            "admin_subject": ADMIN,
+            "endpoint": endpoint,
+        },
+        "database": {"url": f"sqlite:///{output / 'sharescan.db'}"},
+        "detect": {"key_file": str(output / "keys" / "evidence.key")},
+        "remediation": {"mode": "enforce", "max_actions_per_run": 50},
+        "export": {"signing_key_file": str(output / "keys" / "export-signing.key")},
+    })
+
+
+def prepare_output(output: Path) -> None:
+    """A fresh folder each time; refuse to wipe anything that is not a previous demo's."""
+    if output.exists():
+        marker = output / ".sharescan-demo"
+        if not marker.exists() and any(output.iterdir()):
+            from scanner.errors import ConfigError
+
+            raise ConfigError(f"{output}: exists and is not a sharescan demo folder; choose another --output")
+        shutil.rmtree(output)
+    output.mkdir(parents=True, mode=0o700)
+    (output / ".sharescan-demo").write_text("created by `sharescan demo`; safe to delete\n", encoding="utf-8")
+
+
+def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgress | None = None) -> DemoResult:
+    from scanner.export.service import export
+    from scanner.export.signing import verify_export
+
+    started = time.monotonic()
+    output = output.resolve()
+    prepare_output(output)
+    with Emulator(seed="demo") as emulator:
+        key_file = output / "keys" / "emulator-service-account.json"
+        key_file.parent.mkdir(mode=0o700, exist_ok=True)
+        emulator.write_key_file(key_file)
+        settings = demo_settings(output, emulator.endpoint, key_file)
+        app = App(settings, actor=actor)
+        try:
+            app.init_database()
+            ensure_key(settings.evidence_key_path)
+            scan = ScanService(app).run(ScanOptions(full=True, apply=True), progress=progress)
+            result = DemoResult(output=output, database_url=settings.database_url, endpoint=emulator.endpoint,
+                                scan=scan)
+            result.findings = _findings(app)
+            result.sharing_changes = _sharing_changes(app, emulator.events)
+            exported = export(app, settings, list(EXPORT_FORMATS), output / "export")
+            result.export_dir = exported.directory
+            result.export_files = list(exported.files)
+            html = [f for f in exported.files if f.endswith(".html")]
+            result.report_path = exported.directory / html[0] if html else None
+            result.manifest_verified = verify_export(exported.directory, None).ok
+        finally:
+            app.close()
+    result.elapsed_seconds = round(time.monotonic() - started, 2)
+    return result
+
+
+def _findings(app: App) -> list[dict[str, Any]]:
+    with app.sessions() as s:
+        rows = s.execute(
+            select(Finding, DriveFileRow.name).join(DriveFileRow, DriveFileRow.id == Finding.file_id)
+            .order_by(Finding.id)
+        ).all()
+        return [
+            {"id": f.id, "severity": f.severity, "status": f.status, "rule": f.rule_id, "file": name,
+             "owner": f.owner_email, "exposure": f.exposure, "exposure_after": f.exposure_after,
+             "data": ", ".join(sorted(f.data_categories or []))}
+            for f, name in rows
+        ]
+
+
+def _sharing_changes(app: App, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
+    """What the emulator (standing in for Google) recorded as changed, joined to file names."""
+    with app.sessions() as s:
+        names = dict(s.execute(select(DriveFileRow.id, DriveFileRow.name)).tuples().all())
+        actions = {(a.file_id, a.permission_id): a.action for a in s.scalars(
+            select(RemediationAction).where(RemediationAction.mode == "enforce"))}
+    out = []
+    for event in events:
+        kind = str(event.get("kind", ""))
+        if not kind.startswith(("permission.", "revision.")):
+            continue
+        before, after = event.get("before") or {}, event.get("after") or {}
+        perm = before or after
+        who = perm.get("emailAddress") or perm.get("domain") or perm.get("type") or ""
+        if kind.startswith("revision."):
+            who = "published to the web" if before.get("published") else who
+        file_id = str(event.get("fileId", ""))
+        out.append({
+            "file": names.get(file_id, file_id), "change": kind, "who": who, "role": perm.get("role", ""),
+            "action": actions.get((file_id, str(perm.get("id", ""))), ""), "by": event.get("actor", ""),
+        })
+    return out

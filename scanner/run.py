@@ -1,0 +1,490 @@
+"""One scan, end to end: the orchestration of crawl → content → policy → findings → actions.
+
+::
+
+    crawl (metadata, every target)          scanner.drive.crawler.Crawler
+      → analyse exposed files               scanner.drive.content + scanner.detect.pipeline
+        (once per revision; cached hits)
+      → evaluate rules, upsert findings     scanner.policy.evaluate + scanner.store.repo
+      → close what is gone                  only when the run was complete for that owner/drive
+      → remediate (dry-run | enforce)       scanner.remediate (mode decided in remediate/plan.py)
+      → notify owners                       scanner.notify (outbox → SMTP / webhook)
+
+Every scan holds the run lock (two scans never overlap) and records a ScanRun with its status:
+``completed`` (every target read), ``partial`` (some targets skipped/failed: nothing about them
+is resolved), ``failed`` (an error stopped the run) or ``interrupted`` (killed; the next run
+resumes from the last committed page).
+"""
+
+from __future__ import annotations
+
+import datetime as dt
+import logging
+import os
+import socket
+import threading
+import time
+from collections import Counter
+from collections.abc import Callable, Iterator
+from dataclasses import asdict, dataclass, field
+from typing import Any
+
+from sqlalchemy import or_, select
+from sqlalchemy.orm import Session
+
+from scanner.app import App
+from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
+from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
+from scanner.drive.exposure import classify
+from scanner.drive.models import FileExposure
+from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
+from scanner.google.client import GoogleClients
+from scanner.keys import ensure_key
+from scanner.policy.evaluate import FileContext, PolicyEngine
+from scanner.policy.loader import load_configured_rules
+from scanner.store.models import DriveFileRow, Evidence, Finding, ScanRun, utcnow
+from scanner.store.repo import FindingRepo
+from scanner.store.snapshot import row_to_file
+
+log = logging.getLogger(__name__)
+
+MAX_ANCESTRY = 32
+
+
+class ScanProgress(CrawlProgress):
+    """What a progress display receives: crawl snapshots, then phases with a total (no-ops here)."""
+
+    def update(self, snapshot: CrawlProgressSnapshot) -> None:
+        return None
+
+    def phase(self, name: str, total: int) -> None:
+        return None
+
+    def advance(self, amount: int = 1) -> None:
+        return None
+
+
+@dataclass(frozen=True)
+class ScanOptions:
+    full: bool = False
+    #: None: modes from config and rules; True: enforce for this run (``--apply``); False: dry-run.
+    apply: bool | None = None
+
+
+@dataclass
+class ScanResult:
+    run_id: int
+    kind: str
+    status: str
+    files_seen: int = 0
+    files_exposed: int = 0
+    files_removed: int = 0
+    files_analysed: int = 0
+    files_not_analysed: int = 0
+    content_cache_hits: int = 0
+    findings_active: int = 0
+    findings_new: int = 0
+    findings_resolved: int = 0
+    actions: dict[str, int] = field(default_factory=dict)
+    remediation_refused: str | None = None
+    notifications: dict[str, int] = field(default_factory=dict)
+    targets_done: int = 0
+    targets_skipped: int = 0
+    targets_failed: int = 0
+    api_calls: int = 0
+    elapsed_seconds: float = 0.0
+    resumed_from: int | None = None
+    nlp_mode: str = ""
+
+    def as_dict(self) -> dict[str, Any]:
+        return asdict(self)
+
+
+def run_holder() -> str:
+    return f"{socket.gethostname()}:{os.getpid()}"
+
+
+class ScanService:
+    """Runs scans for one App. ``clients`` and ``pipeline_factory`` are injectable for tests."""
+
+    def __init__(self, app: App, *, clients: GoogleClients | None = None,
+                 pipeline_factory: Callable[[], Any] | None = None,
+                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+        self.app = app
+        self.settings = app.settings
+        self._clients = clients
+        self._pipeline_factory = pipeline_factory
+        self._pipeline: Any = None
+        self.clock = clock
+
+    # ------------------------------------------------------------------ public
+    def run(self, options: ScanOptions, *, progress: ScanProgress | None = None) -> ScanResult:
+        self._check_settings()
+        from scanner.schedule.lock import RunLock
+
+        lock = RunLock(self.app.engine, "scan", holder=run_holder(),
+                       stale_after=dt.timedelta(seconds=self.settings.schedule.stale_lock_seconds))
+        with lock, _Heartbeat(lock.heartbeat, interval=max(5.0, lock.stale_after.total_seconds() / 4)):
+            return self._run_locked(options, progress)
+
+    # ------------------------------------------------------------------ the run
+    def _check_settings(self) -> None:
+        s = self.settings
+        where = s.source or "settings"
+        if not s.organisation.domains:
+            raise ConfigError(f"{where}: [organisation] domains: required to scan (your organisation's domains)")
+        if not s.google.service_account_file:
+            raise ConfigError(f"{where}: [google] service_account_file: required to scan (the scanning key)")
+        if not s.google.admin_subject:
+            raise ConfigError(f"{where}: [google] admin_subject: required to scan (an admin user to impersonate)")
+
+    def _run_locked(self, options: ScanOptions, progress: ScanProgress | None) -> ScanResult:
+        started = time.monotonic()
+        sessions = self.app.sessions
+        kind = "full" if options.full else "incremental"
+        with sessions.begin() as s:
+            # We hold the run lock: a run still marked "running" died without finishing. The crawler
+            # resumes the latest interrupted run of the same kind from its committed cursors.
+            for stale in s.scalars(select(ScanRun).where(ScanRun.status == "running")):
+                stale.status = "interrupted"
+                stale.error = stale.error or "the process ended without finishing the run"
+            run = ScanRun(kind=kind, status="running", remediation_mode=self._mode_label(options),
+                          hostname=socket.gethostname(), pid=os.getpid(), heartbeat_at=self.clock(), stats={})
+            s.add(run)
+            s.flush()
+            run_id = run.id
+        result = ScanResult(run_id=run_id, kind=kind, status="running")
+        try:
+            rules = load_configured_rules(self.settings)
+            clients = self._clients or GoogleClients(self.settings)
+            summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
+            self._absorb_crawl(result, summary)
+            evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress)
+            self._close(run_id, summary, evaluated, result)
+            self._remediate(run_id, options, rules, result)
+            self._notify(run_id, result)
+            result.status = "completed" if summary.complete else "partial"
+        except KeyboardInterrupt:
+            self._finish(run_id, result, "interrupted", started, error="interrupted")
+            raise
+        except Exception as exc:
+            self._finish(run_id, result, "failed", started, error=f"{type(exc).__name__}: {exc}")
+            raise
+        self._finish(run_id, result, result.status, started)
+        return result
+
+    def _mode_label(self, options: ScanOptions) -> str:
+        if options.apply is True:
+            return "enforce"
+        if options.apply is False:
+            return "dry-run"
+        return self.settings.remediation.mode
+
+    def _absorb_crawl(self, result: ScanResult, summary: CrawlSummary) -> None:
+        result.files_seen = summary.files_seen
+        result.files_exposed = summary.files_exposed
+        result.files_removed = summary.files_removed
+        result.api_calls = summary.api_calls
+        result.resumed_from = summary.resumed_from
+        statuses = Counter(t.status for t in summary.targets)
+        result.targets_done, result.targets_skipped = statuses["done"], statuses["skipped"]
+        result.targets_failed = statuses["failed"]
+
+    def _finish(self, run_id: int, result: ScanResult, status: str, started: float, error: str | None = None) -> None:
+        result.status = status
+        result.elapsed_seconds = round(time.monotonic() - started, 3)
+        with self.app.sessions.begin() as s:
+            run = s.get(ScanRun, run_id)
+            if run is None:  # pragma: no cover - the row is created above
+                return
+            run.status = status
+            run.finished_at = self.clock()
+            run.error = error
+            run.stats = result.as_dict()
+            if result.resumed_from and run.resumed_from_id is None:
+                run.resumed_from_id = result.resumed_from
+
+    # ------------------------------------------------------------------ content + policy
+    def _candidate_ids(self, run_id: int, summary: CrawlSummary) -> list[str]:
+        """Files this run (or the crashed run it resumed) touched that are exposed or had findings."""
+        run_ids = [run_id] + ([summary.resumed_from] if summary.resumed_from else [])
+        with self.app.sessions() as s:
+            active_files = select(Finding.file_id).where(Finding.detection_state == "active")
+            return list(s.scalars(
+                select(DriveFileRow.id).where(
+                    DriveFileRow.last_run_id.in_(run_ids),
+                    or_(DriveFileRow.exposure != "internal", DriveFileRow.id.in_(active_files)),
+                ).order_by(DriveFileRow.id)
+            ))
+
+    def _pipeline_instance(self) -> Any:
+        if self._pipeline is None:
+            if self._pipeline_factory is not None:
+                self._pipeline = self._pipeline_factory()
+            else:
+                from scanner.detect.pipeline import ContentPipeline, DetectConfig
+
+                key = ensure_key(self.settings.evidence_key_path)
+                self._pipeline = ContentPipeline(DetectConfig.from_settings(self.settings), hmac_key=key)
+        return self._pipeline
+
+    def _analyse_and_evaluate(self, run_id: int, summary: CrawlSummary, rules: Any, clients: GoogleClients,
+                              result: ScanResult, progress: ScanProgress | None) -> set[str]:
+        from scanner.drive.content import ContentFetcher
+
+        org_domains = summary.org_domains or tuple(self.settings.organisation.domains)
+        ids = self._candidate_ids(run_id, summary)
+        if progress is not None:
+            progress.phase("analysing exposed files", len(ids))
+        fetcher = ContentFetcher(clients)
+        subjects = _Subjects(self.settings, clients)
+        with self.app.sessions() as s:
+            engine = PolicyEngine(rules.rules, exemptions=FindingRepo(s, self.app.actor).active_exemptions())
+        evaluated: set[str] = set()
+        new_before = self._count_findings()
+        for file_id in ids:
+            with self.app.sessions() as s:
+                row = s.get(DriveFileRow, file_id)
+                if row is None:
+                    continue
+                file = row_to_file(row)
+                removed = row.removed_at is not None
+                exposure = FileExposure(file=file, exposed=()) if removed else classify(file, org_domains)
+                ctx = FileContext(ancestors=_ancestors(s, row), now=self.clock())
+                cached = _cached_content(s, row, file.revision_key)
+            content: ContentResult | None = None
+            fresh = False
+            if not removed and engine.needs_content(exposure, ctx):
+                if cached is not None:
+                    content = cached
+                    result.content_cache_hits += 1
+                else:
+                    content = self._analyse(fetcher, subjects, file, clients)
+                    fresh = True
+                if content.analysed:
+                    result.files_analysed += fresh
+                    result.nlp_mode = content.nlp_mode or result.nlp_mode
+                else:
+                    result.files_not_analysed += fresh
+            matches = engine.evaluate(exposure, content, ctx)
+            with self.app.sessions.begin() as s:
+                repo = FindingRepo(s, self.app.actor, clock=self.clock)
+                if fresh and content is not None:
+                    _store_content(s, repo, file_id, file.revision_key, content, self.clock())
+                for match in matches:
+                    repo.upsert(match, run_id)
+            evaluated.add(file_id)
+            if progress is not None:
+                progress.advance()
+        result.findings_new = self._count_findings() - new_before
+        return evaluated
+
+    def _analyse(self, fetcher: Any, subjects: _Subjects, file: Any, clients: GoogleClients) -> ContentResult:
+        max_bytes = self.settings.limits.max_download_bytes
+        last_reason = "not analysed: no identity could read the file"
+        for subject in subjects.for_file(file):
+            try:
+                fetched = fetcher.fetch(file, as_user=subject, max_bytes=max_bytes)
+            except GoogleApiError as exc:  # e.g. the owner cannot be impersonated (suspended)
+                last_reason = f"not analysed: download failed ({exc})"
+                continue
+            if not fetched.ok:
+                reason = fetched.skip_reason or "unknown"
+                reason = reason if reason.startswith("not analysed") else f"not analysed: {reason}"
+                if _identity_problem(reason):  # this identity cannot read it: try the next one
+                    last_reason = reason
+                    continue
+                return ContentResult(analysed=False, skip_reason=reason)
+            content: ContentResult = self._pipeline_instance().analyze_bytes(fetched.data, fetched.mime_type, file.name)
+            if fetched.truncated:
+                content.truncated = True
+            return content
+        return ContentResult(analysed=False, skip_reason=last_reason)
+
+    def _count_findings(self) -> int:
+        from sqlalchemy import func
+
+        with self.app.sessions() as s:
+            return int(s.scalar(select(func.count(Finding.id))) or 0)
+
+    def _close(self, run_id: int, summary: CrawlSummary, evaluated: set[str], result: ScanResult) -> None:
+        with self.app.sessions.begin() as s:
+            repo = FindingRepo(s, self.app.actor, clock=self.clock)
+            if summary.full:
+                report = repo.close_missing(run_id, complete=summary.complete, covered_owners=summary.covered_owners,
+                                            covered_drives=summary.covered_drives, evaluated_file_ids=evaluated)
+            else:
+                # An incremental run only saw what changed: only files it re-evaluated can be closed.
+                report = repo.close_missing(run_id, complete=summary.complete, evaluated_file_ids=evaluated)
+            repo.expire_acceptances()
+            result.findings_resolved = len(report.resolved)
+            from sqlalchemy import func
+
+            result.findings_active = int(s.scalar(
+                select(func.count(Finding.id)).where(Finding.detection_state == "active")) or 0)
+
+    # ------------------------------------------------------------------ remediation + notification
+    def _remediate(self, run_id: int, options: ScanOptions, rules: Any, result: ScanResult) -> None:
+        from scanner.remediate.engine import Remediator
+
+        with self.app.sessions() as s:
+            ids = list(s.scalars(select(Finding.id).where(Finding.status == "open",
+                                                           Finding.detection_state == "active")
+                                 .order_by(Finding.id)))
+        if not ids:
+            return
+        remediator = Remediator(self.settings, self.app.sessions, self.app.actor, rules=rules.rules)
+        plan = remediator.plan(ids, apply=options.apply, run_id=run_id)
+        try:
+            report = remediator.execute(plan)
+        except RemediationRefused as exc:
+            result.remediation_refused = str(exc)
+            log.warning("remediation refused: %s", exc)
+            return
+        result.actions = dict(report.status_counts)
+        if report.stopped:
+            result.remediation_refused = f"stopped: {report.stopped}"
+
+    def _notify(self, run_id: int, result: ScanResult) -> None:
+        from scanner.notify.deliver import Deliverer
+        from scanner.notify.outbox import Outbox
+
+        with self.app.sessions.begin() as s:
+            queued = len(Outbox(s, self.settings).digest_for_run(run_id))
+            report = Deliverer(self.settings).deliver(s)
+        result.notifications = {"queued": queued, "sent": len(report.sent), "retrying": len(report.retrying),
+                                "failed": len(report.failed)}
+
+
+_IDENTITY_FAILURES = (" 401", " 403", " 404", "invalid_grant", "unauthorized_client", "notFound",
+                      "insufficientFilePermissions", "forbidden")
+
+
+def _identity_problem(reason: str) -> bool:
+    """A failure that another identity (a member, the admin) might not have."""
+    return ("export failed" in reason or "download failed" in reason) and any(m in reason for m in _IDENTITY_FAILURES)
+
+
+class _Heartbeat:
+    """Beats the run lock from a background thread for as long as the run lasts."""
+
+    def __init__(self, beat: Callable[[], None], *, interval: float) -> None:
+        self.beat = beat
+        self.interval = interval
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="run-lock-heartbeat", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.beat()
+            except Exception:  # noqa: BLE001 - logged; the scan itself decides nothing here
+                log.exception("run lock heartbeat failed")
+
+    def __enter__(self) -> _Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)
+
+
+class _Subjects:
+    """Who can read a file for content analysis: its owner, a shared-drive member, then the admin."""
+
+    def __init__(self, settings: Any, clients: GoogleClients) -> None:
+        self.settings = settings
+        self.clients = clients
+        self._members: dict[str, str | None] = {}
+        self._active: set[str] | None = None
+
+    def for_file(self, file: Any) -> Iterator[str]:
+        seen: set[str] = set()
+        candidates: list[str | None] = []
+        if file.drive_id:
+            candidates.append(self._member(file.drive_id))
+        candidates += [file.owner_email, self.settings.google.admin_subject]
+        for c in candidates:
+            if c and c.lower() not in seen:
+                seen.add(c.lower())
+                yield c
+
+    def _member(self, drive_id: str) -> str | None:
+        if drive_id not in self._members:
+            from scanner.drive.exposure import normalise_domains
+            from scanner.google import directory
+
+            try:
+                if self._active is None:
+                    self._active = {u.email.lower() for u in directory.list_users(self.clients, self.settings)
+                                    if u.skip_reason is None}
+                self._members[drive_id] = directory.find_member(
+                    self.clients, self.settings, drive_id, self._active,
+                    normalise_domains(self.settings.organisation.domains))
+            except GoogleApiError:
+                self._members[drive_id] = None
+        return self._members[drive_id]
+
+
+def _ancestors(session: Session, row: DriveFileRow) -> tuple[str, ...]:
+    out: list[str] = []
+    frontier = list(row.parents or [])
+    while frontier and len(out) < MAX_ANCESTRY:
+        parent_id = frontier.pop(0)
+        if parent_id in out:
+            continue
+        out.append(parent_id)
+        parent = session.get(DriveFileRow, parent_id)
+        if parent is not None:
+            frontier.extend(parent.parents or [])
+    if row.drive_id and row.drive_id not in out:
+        out.append(row.drive_id)
+    return tuple(out)
+
+
+def _cached_content(session: Session, row: DriveFileRow, revision: str) -> ContentResult | None:
+    """The analysis of this exact revision, rebuilt from what was stored (hits and evidence, no values)."""
+    if not revision or row.content_revision != revision or row.content_status == "pending":
+        return None
+    if row.content_status == "not_analysed":
+        return ContentResult(analysed=False, skip_reason=row.content_skip_reason)
+    evidence: dict[str, list[EvidenceSummary]] = {}
+    for ev in session.scalars(select(Evidence).where(Evidence.file_id == row.id, Evidence.revision == revision)):
+        evidence.setdefault(ev.detector, []).append(EvidenceSummary(
+            entity_type=ev.entity_type, count=ev.count, best_score=ev.best_score, first_location=ev.location,
+            masked_preview=ev.masked_preview, value_hash=ev.value_hash, distinct_values=ev.distinct_values))
+    hits = [
+        DetectorHit(detector=name, count=int(info.get("count", 0)), best_score=float(info.get("best_score", 0.0)),
+                    evidence=tuple(evidence.get(name, ())), categories=tuple(info.get("categories", ())))
+        for name, info in sorted((row.content_hits or {}).items())
+    ]
+    return ContentResult(analysed=True, hits=hits, nlp_mode=row.nlp_mode or "")
+
+
+def _store_content(session: Session, repo: FindingRepo, file_id: str, revision: str, content: ContentResult,
+                   now: dt.datetime) -> None:
+    row = session.get(DriveFileRow, file_id)
+    if row is None:
+        return
+    row.content_revision = revision
+    row.content_analysed_at = now
+    row.nlp_mode = content.nlp_mode or None
+    if content.analysed:
+        row.content_status = "analysed"
+        row.content_skip_reason = "truncated at a size cap" if content.truncated else None
+        row.content_hits = {h.detector: {"count": h.count, "best_score": round(h.best_score, 4),
+                                         "categories": list(h.categories)} for h in content.hits}
+        row.data_categories = sorted({c for h in content.hits for c in h.categories})
+        repo.record_evidence(file_id, revision, content)
+    else:
+        row.content_status = "not_analysed"
+        row.content_skip_reason = content.skip_reason
+        row.content_hits = {}
+        row.data_categories = []
+
+
+def run_scan(app: App, *, full: bool = False, apply: bool | None = None,
+             progress: ScanProgress | None = None) -> ScanResult:
+    """The entry point for the CLI and the scheduler."""
+    return ScanService(app).run(ScanOptions(full=full, apply=apply), progress=progress)

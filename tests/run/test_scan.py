@@ -1,0 +1,131 @@
+"""A whole scan against the emulator's demo workspace over real HTTP: the findings, the fixes,
+the second run, incremental changes, and two scans that must not overlap."""
+
+from __future__ import annotations
+
+import threading
+
+import pytest
+from sqlalchemy import func, select
+
+from scanner.emulator.seeds.demo import EXPECTED
+from scanner.emulator.state import mutate
+from scanner.errors import RunLockedError
+from scanner.run import ScanOptions, ScanService
+from scanner.store.models import DriveFileRow, Finding, RemediationAction, ScanRun
+
+FLAGGED = {e.file_id for e in EXPECTED.values() if e.flagged}
+NOT_FLAGGED = {e.file_id for e in EXPECTED.values() if not e.flagged}
+INFO_RULE = "public-file-inventory"
+
+
+def risky_findings(app) -> dict[str, list[Finding]]:
+    out: dict[str, list[Finding]] = {}
+    with app.sessions() as s:
+        for f in s.scalars(select(Finding).where(Finding.rule_id != INFO_RULE)):
+            out.setdefault(f.file_id, []).append(f)
+    return out
+
+
+def test_full_scan_flags_exactly_the_expected_files(make_app, emulator) -> None:
+    app = make_app()
+    result = ScanService(app).run(ScanOptions(full=True))
+    assert result.status == "completed"
+    found = risky_findings(app)
+    assert set(found) == FLAGGED, {
+        "missed": sorted(EXPECTED_NAME[i] for i in FLAGGED - set(found)),
+        "extra": sorted(EXPECTED_NAME.get(i, i) for i in set(found) - FLAGGED),
+    }
+    # dry-run: nothing changed in Drive
+    assert not [e for e in emulator.events if e["kind"].startswith(("permission.", "revision."))]
+    with app.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(RemediationAction).where(
+            RemediationAction.mode == "enforce")) == 0
+
+
+EXPECTED_NAME = {e.file_id: e.key for e in EXPECTED.values()}
+
+
+def test_enforce_changes_only_risky_sharing_and_the_next_run_sees_it_fixed(make_app, emulator) -> None:
+    app = make_app()
+    first = ScanService(app).run(ScanOptions(full=True, apply=True))
+    assert first.remediation_refused is None, first.remediation_refused
+    changed = [e for e in emulator.events if e["kind"].startswith(("permission.", "revision."))]
+    assert changed, "enforce changed nothing"
+    touched = {e["fileId"] for e in changed}
+    # Only flagged files, or the folder an inherited permission comes from, were changed.
+    allowed = FLAGGED | {EXPECTED["recruiting_folder"].file_id, EXPECTED["kestrel_folder"].file_id}
+    assert touched <= allowed, sorted(EXPECTED_NAME.get(i, i) for i in touched - allowed)
+    assert not touched & {EXPECTED[k].file_id for k in ("marketing_one_pager", "offsite_recipe", "blog_draft")}
+    with app.sessions() as s:
+        remediated = s.scalar(select(func.count()).select_from(Finding).where(Finding.status == "remediated"))
+    assert remediated and remediated >= 5
+
+    events_before = len(emulator.events)
+    second = ScanService(app).run(ScanOptions(full=True, apply=True))
+    assert second.status == "completed"
+    assert second.findings_new == 0
+    assert len(emulator.events) == events_before, "the second run changed sharing again"
+    with app.sessions() as s:
+        still = s.scalar(select(func.count()).select_from(Finding).where(Finding.status == "remediated"))
+    assert still == remediated
+
+
+def test_incremental_run_picks_up_exactly_a_new_share(make_app, emulator) -> None:
+    app = make_app()
+    ScanService(app).run(ScanOptions(full=True))
+    payroll = EXPECTED["payroll_xlsx"].file_id
+    assert payroll not in risky_findings(app)
+    with emulator.workspace.lock:
+        perm = mutate.make_permission(emulator.workspace, {"type": "anyone", "role": "reader"})
+        mutate.add_permission(emulator.workspace, payroll, "payroll.owner@tessera-labs.com", perm)
+    emulator.reset_counters()
+    result = ScanService(app).run(ScanOptions(full=False))
+    assert result.status == "completed"
+    with app.sessions() as s:
+        touched = set(s.scalars(select(DriveFileRow.id).where(DriveFileRow.last_run_id == result.run_id)))
+    # Exactly the new share, plus the suspended user's files: a suspended user has no changes feed
+    # (cannot be impersonated), so what the admin can see of their Drive is listed every run.
+    assert touched == {payroll, EXPECTED["old_roster_suspended"].file_id}, touched
+    assert payroll in risky_findings(app)
+    list_calls = sum(v for k, v in emulator.counters.items() if k in ("drive.files.list",))
+    # Incremental: changes.list per user and shared drive; files.list only for the suspended user.
+    assert list_calls == 1, emulator.counters
+    assert emulator.counters.get("drive.changes.list", 0) >= 1
+
+
+def test_two_scans_at_once_run_exactly_once(make_app, emulator) -> None:
+    from scanner.emulator import FaultRule
+
+    app = make_app()
+    emulator.set_faults([FaultRule("drive.files.list", kind="latency", latency=0.3)])
+    errors: list[BaseException] = []
+    results = []
+    barrier = threading.Barrier(2)
+
+    def scan() -> None:
+        barrier.wait()
+        try:
+            results.append(ScanService(app).run(ScanOptions(full=True)))
+        except RunLockedError as exc:
+            errors.append(exc)
+
+    threads = [threading.Thread(target=scan) for _ in range(2)]
+    for t in threads:
+        t.start()
+    for t in threads:
+        t.join(timeout=120)
+    assert len(results) == 1 and len(errors) == 1, (results, errors)
+    assert "held by" in str(errors[0])
+    with app.sessions() as s:
+        assert s.scalar(select(func.count()).select_from(ScanRun)) == 1
+
+
+@pytest.mark.parametrize("missing", ["domains", "service_account_file", "admin_subject"])
+def test_scan_refuses_incomplete_settings_clearly(make_app, missing) -> None:
+    from scanner.errors import ConfigError
+
+    section = "organisation" if missing == "domains" else "google"
+    app = make_app(**{section: {missing: [] if missing == "domains" else ""}})
+    with pytest.raises(ConfigError, match=missing):
+        ScanService(app).run(ScanOptions(full=True))
