@@ -42,6 +42,8 @@ class DemoResult:
     scan: ScanResult
     findings: list[dict[str, Any]] = field(default_factory=list)
     sharing_changes: list[dict[str, Any]] = field(default_factory=list)
+    #: Actions sharescan would not take on its own (inherited access, limits): what a person must do.
+    needs_a_person: list[dict[str, Any]] = field(default_factory=list)
     export_dir: Path | None = None
     report_path: Path | None = None
     export_files: list[str] = field(default_factory=list)
@@ -60,7 +62,9 @@ def demo_settings(output: Path, endpoint: str, key_file: Path) -> Settings:
         },
         "database": {"url": f"sqlite:///{output / 'sharescan.db'}"},
         "detect": {"key_file": str(output / "keys" / "evidence.key")},
-        "remediation": {"mode": "enforce", "max_actions_per_run": 50},
+        # The demo workspace is small and mostly risky: the share limit (a safety net for real
+        # domains, default 50%) would refuse it, so the demo allows acting on every finding.
+        "remediation": {"mode": "enforce", "max_actions_per_run": 50, "max_actions_share": 1.0},
         "export": {"signing_key_file": str(output / "keys" / "export-signing.key")},
     })
 
@@ -80,7 +84,7 @@ def prepare_output(output: Path) -> None:
 
 def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgress | None = None) -> DemoResult:
     from scanner.export.service import export
-    from scanner.export.signing import verify_export
+    from scanner.export.signing import private_key, verify_export
 
     started = time.monotonic()
     output = output.resolve()
@@ -99,12 +103,14 @@ def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgr
                                 scan=scan)
             result.findings = _findings(app)
             result.sharing_changes = _sharing_changes(app, emulator.events)
+            result.needs_a_person = _needs_a_person(app)
             exported = export(app, settings, list(EXPORT_FORMATS), output / "export")
             result.export_dir = exported.directory
             result.export_files = list(exported.files)
             html = [f for f in exported.files if f.endswith(".html")]
             result.report_path = exported.directory / html[0] if html else None
-            result.manifest_verified = verify_export(exported.directory, None).ok
+            trusted = private_key(settings.signing_key_path, create=False).public_key()
+            result.manifest_verified = verify_export(exported.directory, trusted).ok
         finally:
             app.close()
     result.elapsed_seconds = round(time.monotonic() - started, 2)
@@ -123,6 +129,18 @@ def _findings(app: App) -> list[dict[str, Any]]:
              "data": ", ".join(sorted(f.data_categories or []))}
             for f, name in rows
         ]
+
+
+def _needs_a_person(app: App) -> list[dict[str, Any]]:
+    with app.sessions() as s:
+        rows = s.execute(
+            select(RemediationAction, DriveFileRow.name)
+            .join(DriveFileRow, DriveFileRow.id == RemediationAction.file_id)
+            .where(RemediationAction.status.in_(("skipped", "failed", "refused")), RemediationAction.action != "notify")
+            .order_by(RemediationAction.id)
+        ).all()
+        return [{"action": a.id, "finding": a.finding_id, "file": name, "what": a.action, "status": a.status,
+                 "why": a.detail} for a, name in rows]
 
 
 def _sharing_changes(app: App, events: list[dict[str, Any]]) -> list[dict[str, Any]]:

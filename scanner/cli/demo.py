@@ -25,6 +25,8 @@ def demo(output: Path, fmt: str) -> None:
     from scanner.demo import run_demo
 
     console = Console(stderr=fmt == "json")
+    if not console.is_terminal:
+        console.width = max(console.width, 150)  # piped or captured: don't squeeze the tables
     if fmt == "table":
         console.rule("[bold]sharescan demo[/bold]: Tessera Labeling runs client projects in Google Drive")
         console.print("Starting the bundled Google Workspace emulator with the demo workspace, "
@@ -41,18 +43,22 @@ def demo(output: Path, fmt: str) -> None:
     if fmt == "json":
         click.echo(dumps({
             "output": str(result.output), "scan": result.scan.as_dict(), "findings": result.findings,
-            "sharing_changes": result.sharing_changes, "report": str(result.report_path),
+            "sharing_changes": result.sharing_changes, "needs_a_person": result.needs_a_person,
+            "report": str(result.report_path),
             "export_dir": str(result.export_dir), "export_files": result.export_files,
             "manifest_verified": result.manifest_verified, "elapsed_seconds": result.elapsed_seconds,
         }))
         return
 
     console.print(summary_line(result.scan))
-    render(result.findings, ("id", "severity", "status", "rule", "file", "owner", "exposure", "exposure_after",
-                             "data"), "table", title="Findings", console=console)
+    render(result.findings, ("id", "severity", "status", "rule", "file", "owner", "exposure", "data"), "table",
+           title="Findings", console=console)
     render(result.sharing_changes, ("file", "change", "who", "role", "by"), "table",
            title="Sharing changed in Google Drive (as the emulator recorded it)", console=console,
            empty="no sharing was changed")
+    render(result.needs_a_person, ("action", "finding", "file", "what", "status", "why"), "table",
+           title="Left for a person (sharescan does not change inherited access on its own)", console=console,
+           empty="nothing left for a person")
     console.print(f"\n[bold]HTML report[/bold]: {result.report_path}")
     kinds = ", ".join(sorted({Path(f).suffix.lstrip(".") for f in result.export_files}))
     console.print(f"[bold]Exports[/bold] ({kinds}): {result.export_dir}  — manifest signature and hashes "

@@ -26,7 +26,7 @@ from scanner.config import Settings
 from scanner.errors import RemediationRefused
 from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
-from scanner.policy.schema import Rule
+from scanner.policy.schema import SEVERITY_RANK, Rule
 from scanner.remediate.actions import ActionContext, Outcome, Prepared, handler_for
 from scanner.remediate.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.remediate.locks import FileLocks
@@ -55,6 +55,8 @@ class RemediationReport:
     remediated_findings: list[int] = field(default_factory=list)
     notifications: list[int] = field(default_factory=list)
     stopped: str | None = None  # "kill switch" / "error rate ..." when the run stopped early
+    #: (file, permission id) removed and verified by this execution.
+    removed: set[tuple[str, str]] = field(default_factory=set)
     batch: str = ""
 
     def count(self, status: str) -> None:
@@ -91,8 +93,11 @@ class Remediator:
              fix_on_ancestor: bool | None = None, run_id: int | None = None) -> RemediationPlan:
         """The plan for these findings (see scanner.remediate.plan.decide_mode for the mode)."""
         with self.sessions() as session:
-            findings = session.scalars(select(Finding).where(Finding.id.in_(list(finding_ids)))
-                                       .options(selectinload(Finding.file)).order_by(Finding.id)).all()
+            found = session.scalars(select(Finding).where(Finding.id.in_(list(finding_ids)))
+                                    .options(selectinload(Finding.file)).order_by(Finding.id)).all()
+            # The most severe finding acts first: when a critical rule revokes a link that a high
+            # rule would only downgrade, the revoke wins and the downgrade finds it already gone.
+            findings = sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK)), f.id))
             return build_plan(self.settings, findings, self.rules, apply=apply, manual=manual,
                               fix_on_ancestor=fix_on_ancestor, run_id=run_id)
 
@@ -163,6 +168,8 @@ class Remediator:
                 status, action_id = self._run_one(plan, action)
                 if status == "failed":
                     failed += 1
+                if status == "verified" and action.action in ("revoke", "downgrade"):
+                    report.removed.add(_key(action))
                 results.append((action, status, action_id))
                 report.action_ids.append(action_id)
                 report.count(status)
@@ -295,7 +302,9 @@ class Remediator:
         drive = [(a, s, i) for a, s, i in results if a.changes_drive]
         if not drive or any(a.mode != ENFORCE for a, _, _ in drive):
             return
-        if not any(s == "verified" for _, s, _ in drive) or any(s not in DONE_STATUSES for _, s, _ in drive):
+        # A permission this run already removed for a more severe finding counts as fixed here too.
+        fixed_here = any(s == "verified" or (s == "already_gone" and _key(a) in report.removed) for a, s, _ in drive)
+        if not fixed_here or any(s not in DONE_STATUSES for _, s, _ in drive):
             return
         with self.sessions() as session:
             finding = session.get_one(Finding, finding_id)
@@ -303,6 +312,10 @@ class Remediator:
                 finding, action_ids=[i for _, _, i in drive])
             session.commit()
         report.remediated_findings.append(finding_id)
+
+
+def _key(action: PlannedAction) -> tuple[str, str]:
+    return action.target_file_id, str((action.permission or {}).get("id", ""))
 
 
 def _line_params(action: PlannedAction) -> dict[str, Any]:
