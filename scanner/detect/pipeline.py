@@ -1,0 +1,282 @@
+"""The one entry point for content analysis: bytes → extract → prefilter → Presidio → detectors.
+
+Usage (the scan orchestrator builds ONE pipeline per worker process and reuses it)::
+
+    from scanner.detect.pipeline import ContentPipeline, DetectConfig
+    from scanner.keys import ensure_key
+
+    pipeline = ContentPipeline(DetectConfig.from_settings(settings), hmac_key=ensure_key(settings.evidence_key_path))
+    result = pipeline.analyze_bytes(data, mime_type, name)   # -> ContentResult, never raises
+    result = pipeline.analyze_path(Path("roster.xlsx"))       # MIME type from the extension
+    result.hits  # [DetectorHit(detector="contractor_roster", categories=("contractor_pii",), ...)]
+
+``DetectConfig`` fields: ``rules_dir`` (holds presidio/, detectors/, dictionaries/; default the
+built-in one), ``dictionary_paths`` (default: ``rules_dir/dictionaries/*.txt``), ``nlp_mode``
+(``auto`` | ``spacy`` | ``pattern-only``), ``limits`` (``ExtractLimits``), ``ner_gating``.
+``DetectConfig.from_settings(settings)`` builds it from ``scanner.config.Settings``.
+
+Per document: extract → table structure + dictionary → one-pass prefilter (regex + Aho-Corasick)
+picks, per paragraph block, the entity types worth looking for → Presidio pattern recognizers on
+those blocks only, restricted to those types (one tokenizer batch per document) → spaCy NER
+(``nlp.pipe``, one batch) only on blocks ± one where a person-linked value was found → detectors.
+Results never carry raw values: masked previews and HMAC-SHA256 hashes under ``hmac_key``.
+"""
+
+from __future__ import annotations
+
+import bisect
+import logging
+import mimetypes
+import re
+from dataclasses import dataclass, field
+from pathlib import Path
+
+from scanner.config import Settings
+from scanner.detect.analyzer import Analyzer, NlpMode
+from scanner.detect.detectors import STRUCTURE, Aggregator, Found
+from scanner.detect.models import ContentResult
+from scanner.detect.prefilter import BlockPlan, Prefilter, blocks
+from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
+from scanner.detect.structure import TableFacts, analyse_table
+from scanner.drive.extract import Chunk, ExtractLimits, extract
+from scanner.resources import builtin_rules_dir
+
+log = logging.getLogger(__name__)
+_LABEL_PREFIX = re.compile(r"[^:,]*?(?:[:,]\s*|\b(?:dear|holder)\s+)", re.IGNORECASE)
+
+SEGMENT_CHARS = 8_000  # consecutive anchored blocks analysed in one Presidio / spaCy call
+PERSON_LINKED = frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS", "DATE_OF_BIRTH", "PAY_RATE"})
+MAX_DETECTIONS = 2_000
+
+
+def default_rules_dir() -> Path:
+    """The built-in rules directory (works from a source tree and from an installed wheel)."""
+    return builtin_rules_dir()
+
+
+@dataclass
+class DetectConfig:
+    rules_dir: Path = field(default_factory=default_rules_dir)
+    dictionary_paths: list[Path] | None = None
+    nlp_mode: NlpMode = "auto"
+    limits: ExtractLimits = field(default_factory=ExtractLimits)
+    ner_gating: bool = True  # NER only on blocks (± one) where a person-linked value was found
+
+    def dictionaries(self) -> list[Path]:
+        if self.dictionary_paths is not None:
+            return list(self.dictionary_paths)
+        return sorted((self.rules_dir / "dictionaries").glob("*.txt"))
+
+    @classmethod
+    def from_settings(cls, settings: Settings) -> DetectConfig:
+        """The scan's configuration: ``[detect] nlp``, ``[rules]`` dictionaries and ``[limits]``.
+
+        The Presidio/detector configuration always comes from the built-in rules directory;
+        ``rules.include_builtin = false`` drops the built-in dictionaries only. Dictionaries:
+        built-in ones, then ``dictionaries/*.txt`` of each ``rules.directories`` entry, then
+        ``rules.dictionaries`` files.
+        """
+        rules_dir = builtin_rules_dir()
+        paths: list[Path] = sorted((rules_dir / "dictionaries").glob("*.txt")) if settings.rules.include_builtin else []
+        for directory in settings.rules.directories:
+            paths.extend(sorted((Path(directory).expanduser() / "dictionaries").glob("*.txt")))
+        paths.extend(Path(p).expanduser() for p in settings.rules.dictionaries)
+        limits = settings.limits
+        return cls(
+            rules_dir=rules_dir,
+            dictionary_paths=paths,
+            nlp_mode=settings.detect.nlp,
+            limits=ExtractLimits(
+                max_bytes=limits.max_download_bytes,
+                max_chars=limits.max_text_chars,
+                max_pages=limits.max_pages,
+                max_cells=limits.max_cells,
+            ),
+        )
+
+
+class ContentPipeline:
+    def __init__(self, config: DetectConfig, hmac_key: bytes) -> None:
+        if len(hmac_key) < 16:
+            raise ValueError("hmac_key must be at least 16 bytes")
+        self.config = config
+        rules = config.rules_dir
+        self.settings = DetectorSettings.load(rules / "detectors" / "detectors.yaml")
+        self.analyzer = Analyzer(
+            rules / "presidio" / "recognizers.yaml", rules / "presidio" / "nlp.yaml", config.nlp_mode,
+            phone_min_score=self.settings.min_score("PHONE_NUMBER"),
+        )
+        self.dictionary = DictionaryMatcher(read_terms(config.dictionaries()))
+        self.prefilter = Prefilter(phone_context=self.analyzer.phone_context)
+        self.aggregator = Aggregator(self.settings, hmac_key)
+        self.stats = {"blocks": 0, "blocks_pattern": 0, "chars_pattern": 0, "blocks_ner": 0, "chars_ner": 0}
+
+    @property
+    def nlp_mode(self) -> str:
+        return self.analyzer.mode
+
+    def analyze_path(self, path: Path | str) -> ContentResult:
+        p = Path(path)
+        mime = mimetypes.guess_type(p.name)[0] or ""
+        try:
+            size = p.stat().st_size
+            if size > self.config.limits.max_bytes:
+                return ContentResult(
+                    analysed=False,
+                    skip_reason=f"not analysed: too large ({size} bytes > {self.config.limits.max_bytes})",
+                    bytes_read=0,
+                    nlp_mode=self.nlp_mode,
+                )
+            data = p.read_bytes()
+        except FileNotFoundError:
+            return ContentResult(analysed=False, skip_reason="not analysed: file not found", nlp_mode=self.nlp_mode)
+        except OSError as exc:
+            return ContentResult(
+                analysed=False, skip_reason=f"not analysed: unreadable ({type(exc).__name__})",
+                nlp_mode=self.nlp_mode,
+            )
+        return self.analyze_bytes(data, mime, p.name)
+
+    def analyze_bytes(self, data: bytes, mime_type: str, name: str = "") -> ContentResult:
+        extracted = extract(data, mime_type, name, self.config.limits)
+        if not extracted.ok:
+            return ContentResult(
+                analysed=False, skip_reason=extracted.reason, bytes_read=extracted.bytes_read,
+                nlp_mode=self.nlp_mode,
+            )
+        try:
+            return self._analyse_chunks(extracted.chunks, extracted.bytes_read, extracted.truncated)
+        except Exception as exc:  # a recognizer bug must not kill a scan; no text in the message
+            log.exception("content analysis failed", extra={"error": type(exc).__name__})
+            return ContentResult(
+                analysed=False,
+                skip_reason=f"not analysed: detector error ({type(exc).__name__})",
+                bytes_read=extracted.bytes_read,
+                nlp_mode=self.nlp_mode,
+            )
+
+    # ------------------------------------------------------------------ internals
+    def _analyse_chunks(self, chunks: list[Chunk], bytes_read: int, truncated: bool) -> ContentResult:
+        found: list[Found] = []
+        tables: dict[int, TableFacts] = {}
+        plans: dict[int, list[BlockPlan]] = {}
+        for idx, chunk in enumerate(chunks):
+            if chunk.rows is not None:
+                facts = analyse_table(chunk.rows)
+                tables[idx] = facts
+                found.extend(self._structure_found(idx, chunk, facts))
+            for start, end in self.dictionary.find(chunk.text):
+                found.append(Found(self.dictionary.entity, 1.0, idx, start, end, chunk.text[start:end],
+                                   "dictionary", self._row(chunk, start) if chunk.rows is not None else None))
+            plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text))
+            self.stats["blocks"] += len(plans[idx])
+        patterns = self._patterns(chunks, plans)
+        found.extend(patterns)
+        if self.analyzer.ner_enabled:
+            found.extend(self._ner(chunks, plans, tables, patterns))
+        kept = self.aggregator.filter(found, chunks)
+        hits = self.aggregator.hits(kept, chunks, tables)
+        detections = [self.aggregator.to_detection(f, chunks) for f in kept[:MAX_DETECTIONS]]
+        return ContentResult(
+            analysed=True,
+            bytes_read=bytes_read,
+            chars_analysed=sum(len(c.text) for c in chunks),
+            truncated=truncated,
+            detections=detections,
+            hits=hits,
+            nlp_mode=self.nlp_mode,
+        )
+
+    @staticmethod
+    def _row(chunk: Chunk, offset: int) -> int | None:
+        ref = chunk.cell_at(offset)
+        if ref is None:
+            return None
+        return int("".join(c for c in ref if c.isdigit())) - 1
+
+    def _structure_found(self, idx: int, chunk: Chunk, facts: TableFacts) -> list[Found]:
+        if not facts.cells:
+            return []
+        where = {(r, c): off for off, r, c in chunk.cell_starts}
+        out = []
+        for entity, r, c in facts.cells:
+            off = where.get((r, c))
+            if off is None or chunk.rows is None:
+                continue
+            value = chunk.rows[r][c]
+            out.append(Found(entity, 0.7, idx, off, off + len(value), value, STRUCTURE, r))
+        return out
+
+    def _patterns(self, chunks: list[Chunk], plans: dict[int, list[BlockPlan]]) -> list[Found]:
+        """Phase 1: pattern recognizers, only on blocks with anchors, only the anchored entity types."""
+        segments: list[tuple[int, int, int, frozenset[str]]] = []  # chunk, start, end, entities
+        for idx, chunk_plans in plans.items():
+            current: list[BlockPlan] = []
+            for plan in [*chunk_plans, BlockPlan(-1, -1, frozenset())]:
+                if current and (not plan.entities or plan.end - current[0].start > SEGMENT_CHARS):
+                    wanted = frozenset().union(*(p.entities for p in current))
+                    segments.append((idx, current[0].start, current[-1].end, wanted))
+                    current = []
+                if plan.entities:
+                    current.append(plan)
+                    self.stats["blocks_pattern"] += 1
+        texts = [chunks[idx].text[s:e] for idx, s, e, _ in segments]
+        self.stats["chars_pattern"] += sum(len(t) for t in texts)
+        results = self.analyzer.analyze_patterns(texts, [w for *_, w in segments])
+        out: list[Found] = []
+        for (idx, start, _end, _w), res in zip(segments, results, strict=True):
+            chunk = chunks[idx]
+            text = chunk.text
+            for r in res:
+                s, e = start + r.start, start + r.end
+                entity = r.entity_type
+                if entity == "LABELLED_PERSON":  # keep only the name after the label
+                    m = _LABEL_PREFIX.match(text, s, e)
+                    s = m.end() if m else s
+                    entity = "PERSON"
+                out.append(Found(entity, float(r.score), idx, s, e, text[s:e],
+                                 str((r.recognition_metadata or {}).get("recognizer_name", "")),
+                                 self._row(chunk, s) if chunk.rows is not None else None))
+        return out
+
+    def _ner(self, chunks: list[Chunk], plans: dict[int, list[BlockPlan]], tables: dict[int, TableFacts],
+             patterns: list[Found]) -> list[Found]:
+        """Phase 2: spaCy NER (PERSON) only where a person-linked value was found (± one block).
+
+        A name alone never makes a document sensitive; names matter next to contact data, pay
+        rates, addresses and dates of birth. Tables with a name column already give PERSON cells.
+        """
+        need: dict[int, set[int]] = {}
+        if self.config.ner_gating:
+            starts = {idx: [p.start for p in chunk_plans] for idx, chunk_plans in plans.items()}
+            for f in patterns:
+                if f.entity in PERSON_LINKED and f.score >= self.settings.min_score(f.entity):
+                    i = bisect.bisect_right(starts[f.chunk], f.start) - 1
+                    need.setdefault(f.chunk, set()).update((i - 1, i, i + 1))
+        else:
+            need = {idx: set(range(len(p))) for idx, p in plans.items()}
+        segments: list[tuple[int, int, int]] = []
+        for idx, wanted in need.items():
+            facts = tables.get(idx)
+            if facts is not None and facts.has_name_column:
+                continue
+            chunk_plans = plans[idx]
+            run: list[BlockPlan] = []
+            for i, plan in enumerate([*chunk_plans, None]):
+                take = plan is not None and i in wanted
+                if run and (not take or (plan is not None and plan.end - run[0].start > SEGMENT_CHARS)):
+                    segments.append((idx, run[0].start, run[-1].end))
+                    run = []
+                if take and plan is not None:
+                    run.append(plan)
+                    self.stats["blocks_ner"] += 1
+        texts = [chunks[idx].text[s:e] for idx, s, e in segments]
+        self.stats["chars_ner"] += sum(len(t) for t in texts)
+        out: list[Found] = []
+        for (idx, start, _end), persons in zip(segments, self.analyzer.persons(texts), strict=True):
+            chunk = chunks[idx]
+            for s, e, score in persons:
+                s, e = start + s, start + e
+                out.append(Found("PERSON", score, idx, s, e, chunk.text[s:e], "SpacyRecognizer",
+                                 self._row(chunk, s) if chunk.rows is not None else None))
+        return out

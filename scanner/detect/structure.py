@@ -1,0 +1,103 @@
+"""Tables (sheets, CSV, DOCX/PPTX tables): use headers and columns, not only flat text.
+
+A table whose header row has a name column and an email or phone column is a roster even when
+NER misses names; name/rate/DOB/ID columns turn their cells into entities.
+"""
+
+from __future__ import annotations
+
+import re
+from dataclasses import dataclass, field
+
+ROLE_WORDS: dict[str, tuple[str, ...]] = {
+    "name": ("name", "full name", "contractor", "employee", "worker", "annotator", "labeler", "labeller",
+             "first name", "last name", "surname", "given name", "person", "staff", "consultant",
+             "freelancer", "contact name", "candidate"),
+    "email": ("email", "e-mail", "email address", "mail", "work email", "personal email"),
+    "phone": ("phone", "mobile", "tel", "telephone", "cell", "phone number", "mobile number"),
+    "rate": ("rate", "pay", "hourly", "hourly rate", "day rate", "salary", "wage", "compensation",
+             "pay rate", "fee", "rate (usd)", "rate/hr", "annual salary", "amount", "gross pay",
+             "net pay"),
+    "gov_id": ("ssn", "social security", "social security number", "nino", "national insurance",
+               "ni number", "tax id", "tin", "passport", "passport number", "itin"),
+    "bank": ("iban", "bank account", "account number", "sort code", "routing", "routing number",
+             "bank", "account no", "swift", "bic"),
+    "dob": ("dob", "date of birth", "birth date", "birthday", "birthdate"),
+    "address": ("address", "home address", "street", "street address", "mailing address"),
+}
+_NORM = re.compile(r"[^a-z0-9/ ]+")
+_LOOKUP = {w: role for role, words in ROLE_WORDS.items() for w in words}
+_NAME_CELL = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿ'’.-]+(?:[ ,][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+){0,4}$")
+_DIGITS = re.compile(r"\d")
+
+
+def header_role(cell: str) -> str | None:
+    key = " ".join(_NORM.sub(" ", cell.lower()).split())
+    if key in _LOOKUP:
+        return _LOOKUP[key]
+    for word in key.split():
+        if word in _LOOKUP and len(key.split()) <= 3:
+            return _LOOKUP[word]
+    return None
+
+
+@dataclass
+class TableFacts:
+    header_row: int | None = None
+    roles: dict[str, list[int]] = field(default_factory=dict)  # role -> column indices
+    filled_rows: int = 0  # data rows with a name and (email or phone)
+    cells: list[tuple[str, int, int]] = field(default_factory=list)  # (entity, row, col)
+
+    @property
+    def has_name_column(self) -> bool:
+        return "name" in self.roles
+
+    @property
+    def is_roster_shaped(self) -> bool:
+        return self.has_name_column and ("email" in self.roles or "phone" in self.roles)
+
+
+def analyse_table(rows: tuple[tuple[str, ...], ...], max_header_scan: int = 6) -> TableFacts:
+    facts = TableFacts()
+    for r_idx, row in enumerate(rows[:max_header_scan]):
+        roles: dict[str, list[int]] = {}
+        for c_idx, cell in enumerate(row):
+            if cell and len(cell) <= 40:
+                role = header_role(cell)
+                if role:
+                    roles.setdefault(role, []).append(c_idx)
+        if len(roles) >= 2:
+            facts.header_row = r_idx
+            facts.roles = roles
+            break
+    if facts.header_row is None:
+        return facts
+    name_cols = facts.roles.get("name", [])
+    contact_cols = facts.roles.get("email", []) + facts.roles.get("phone", [])
+    for r_idx in range(facts.header_row + 1, len(rows)):
+        row = rows[r_idx]
+
+        def at(c: int, row: tuple[str, ...] = row) -> str:
+            return row[c] if c < len(row) else ""
+
+        has_name = False
+        for c in name_cols:
+            value = at(c)
+            if value and _NAME_CELL.match(value) and not _DIGITS.search(value):
+                facts.cells.append(("PERSON", r_idx, c))
+                has_name = True
+        if has_name and any("@" in at(c) or len(_DIGITS.findall(at(c))) >= 7 for c in contact_cols):
+            facts.filled_rows += 1
+        for c in facts.roles.get("rate", []):
+            if _DIGITS.search(at(c)):
+                facts.cells.append(("PAY_RATE", r_idx, c))
+        for c in facts.roles.get("dob", []):
+            if len(_DIGITS.findall(at(c))) >= 4:
+                facts.cells.append(("DATE_OF_BIRTH", r_idx, c))
+        for c in facts.roles.get("phone", []):
+            if len(_DIGITS.findall(at(c))) >= 7:
+                facts.cells.append(("PHONE_NUMBER", r_idx, c))
+        for c in facts.roles.get("address", []):
+            if _DIGITS.search(at(c)) and len(at(c)) >= 8:
+                facts.cells.append(("STREET_ADDRESS", r_idx, c))
+    return facts

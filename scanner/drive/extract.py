@@ -1,0 +1,550 @@
+"""Bytes + MIME type (+ file name) → bounded text chunks with locations.
+
+``extract(data, mime_type, name, limits)`` never raises for bad input: corrupt, encrypted,
+unsupported, oversized or zip-bomb documents come back as ``ExtractResult(ok=False,
+reason="not analysed: <reason>")``. Hitting a cap on chars/pages/cells keeps what was read and
+sets ``truncated=True``.
+
+Chunks keep structure: a spreadsheet sheet, CSV file, DOCX or PPTX table becomes a chunk with
+``rows`` (list of cell strings) so detectors can use headers and columns; flat text is split on
+paragraph boundaries at ``limits.chunk_chars``. OOXML containers (docx/xlsx/pptx) are checked
+through the zip central directory (member count, total uncompressed size, compression ratio)
+BEFORE any library opens them.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import logging
+import re
+import zipfile
+from collections.abc import Iterable, Iterator
+from dataclasses import dataclass, field
+from html.parser import HTMLParser
+from pathlib import PurePath
+
+log = logging.getLogger(__name__)
+
+MIME_PDF = "application/pdf"
+MIME_DOCX = "application/vnd.openxmlformats-officedocument.wordprocessingml.document"
+MIME_XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+MIME_PPTX = "application/vnd.openxmlformats-officedocument.presentationml.presentation"
+MIME_CSV = "text/csv"
+MIME_TSV = "text/tab-separated-values"
+MIME_TXT = "text/plain"
+MIME_MD = "text/markdown"
+MIME_HTML = "text/html"
+MIME_RTF = "application/rtf"
+
+_EXT_MIME = {
+    ".pdf": MIME_PDF,
+    ".docx": MIME_DOCX,
+    ".xlsx": MIME_XLSX,
+    ".xlsm": MIME_XLSX,
+    ".pptx": MIME_PPTX,
+    ".csv": MIME_CSV,
+    ".tsv": MIME_TSV,
+    ".txt": MIME_TXT,
+    ".text": MIME_TXT,
+    ".log": MIME_TXT,
+    ".md": MIME_MD,
+    ".markdown": MIME_MD,
+    ".html": MIME_HTML,
+    ".htm": MIME_HTML,
+    ".rtf": MIME_RTF,
+}
+_MIME_ALIASES = {
+    "text/rtf": MIME_RTF,
+    "application/x-rtf": MIME_RTF,
+    "application/xhtml+xml": MIME_HTML,
+    "text/x-markdown": MIME_MD,
+    "application/csv": MIME_CSV,
+    # Google-native files arrive as their export formats; the natives themselves map to them.
+    "application/vnd.google-apps.document": MIME_TXT,
+    "application/vnd.google-apps.spreadsheet": MIME_CSV,
+    "application/vnd.google-apps.presentation": MIME_TXT,
+}
+SUPPORTED_MIME_TYPES = frozenset(_EXT_MIME.values())
+
+
+@dataclass(frozen=True)
+class ExtractLimits:
+    """Hard caps. Input over ``max_bytes`` or a suspicious zip is not analysed; others truncate."""
+
+    max_bytes: int = 100 * 1024 * 1024
+    max_chars: int = 2_000_000
+    max_pages: int = 500
+    max_cells: int = 200_000
+    max_zip_members: int = 10_000
+    max_uncompressed: int = 300 * 1024 * 1024
+    max_compression_ratio: float = 120.0
+    chunk_chars: int = 100_000
+
+
+@dataclass(frozen=True)
+class Chunk:
+    """A piece of document text. ``rows`` is set for tables (rows of cell strings)."""
+
+    text: str
+    part: str = ""  # "page 3", "sheet Roster", "slide 2", "table 1", "" for flat text
+    rows: tuple[tuple[str, ...], ...] | None = None
+    cell_starts: tuple[tuple[int, int, int], ...] = ()  # (text offset, row index, col index)
+    base_offset: int = 0  # offset of this chunk within its part (flat text split into chunks)
+
+    def cell_at(self, offset: int) -> str | None:
+        """Spreadsheet-style cell reference ("B7") for a text offset, for table chunks."""
+        if not self.cell_starts:
+            return None
+        lo, hi = 0, len(self.cell_starts) - 1
+        best = None
+        while lo <= hi:
+            mid = (lo + hi) // 2
+            if self.cell_starts[mid][0] <= offset:
+                best = self.cell_starts[mid]
+                lo = mid + 1
+            else:
+                hi = mid - 1
+        if best is None:
+            return None
+        return f"{column_letter(best[2])}{best[1] + 1}"
+
+
+@dataclass
+class ExtractResult:
+    ok: bool
+    reason: str | None = None
+    chunks: list[Chunk] = field(default_factory=list)
+    truncated: bool = False
+    truncation: str | None = None
+    bytes_read: int = 0
+    mime_type: str = ""
+
+    @property
+    def chars(self) -> int:
+        return sum(len(c.text) for c in self.chunks)
+
+
+class ExtractError(Exception):
+    """Raised inside this module only; ``extract`` turns it into a not-analysed result."""
+
+
+class _Budget:
+    def __init__(self, limits: ExtractLimits) -> None:
+        self.limits = limits
+        self.chars = 0
+        self.cells = 0
+        self.truncated: str | None = None
+
+    def take_text(self, text: str) -> str:
+        room = self.limits.max_chars - self.chars
+        if room <= 0:
+            self.truncated = self.truncated or f"max_chars {self.limits.max_chars}"
+            return ""
+        if len(text) > room:
+            self.truncated = self.truncated or f"max_chars {self.limits.max_chars}"
+            text = text[:room]
+        self.chars += len(text)
+        return text
+
+    def take_cell(self) -> bool:
+        self.cells += 1
+        if self.cells > self.limits.max_cells:
+            self.truncated = self.truncated or f"max_cells {self.limits.max_cells}"
+            return False
+        return True
+
+    @property
+    def exhausted(self) -> bool:
+        return self.chars >= self.limits.max_chars or self.cells > self.limits.max_cells
+
+
+def column_letter(index: int) -> str:
+    out = ""
+    index += 1
+    while index:
+        index, rem = divmod(index - 1, 26)
+        out = chr(65 + rem) + out
+    return out
+
+
+def resolve_mime(mime_type: str, name: str = "") -> str:
+    mime = (mime_type or "").split(";")[0].strip().lower()
+    mime = _MIME_ALIASES.get(mime, mime)
+    if mime in SUPPORTED_MIME_TYPES:
+        return mime
+    ext = PurePath(name).suffix.lower() if name else ""
+    if ext in _EXT_MIME and mime in ("", "application/octet-stream", "binary/octet-stream", "text/plain"):
+        return _EXT_MIME[ext]
+    if not mime and ext in _EXT_MIME:
+        return _EXT_MIME[ext]
+    if mime.startswith("text/"):
+        return MIME_TXT
+    return mime
+
+
+def extract(
+    data: bytes, mime_type: str, name: str = "", limits: ExtractLimits | None = None
+) -> ExtractResult:
+    """Extract text chunks. Never raises for malformed input."""
+    limits = limits or ExtractLimits()
+    mime = resolve_mime(mime_type, name)
+    result = ExtractResult(ok=False, bytes_read=len(data), mime_type=mime)
+    if len(data) > limits.max_bytes:
+        result.reason = f"not analysed: too large ({len(data)} bytes > {limits.max_bytes})"
+        return result
+    handler = _HANDLERS.get(mime)
+    if handler is None:
+        result.reason = f"not analysed: unsupported type {mime or 'unknown'}"
+        return result
+    budget = _Budget(limits)
+    try:
+        chunks = [c for c in handler(data, limits, budget) if c.text.strip()]
+    except ExtractError as exc:
+        result.reason = f"not analysed: {exc}"
+        return result
+    except Exception as exc:  # corrupt input makes parsers raise anything; never leak it
+        log.info("extract failed", extra={"mime": mime, "error": type(exc).__name__})
+        result.reason = f"not analysed: corrupt or unreadable {_short(mime)} ({type(exc).__name__})"
+        return result
+    result.ok = True
+    result.chunks = chunks
+    result.truncated = budget.truncated is not None
+    result.truncation = budget.truncated
+    return result
+
+
+def _short(mime: str) -> str:
+    for ext, m in _EXT_MIME.items():
+        if m == mime:
+            return ext.lstrip(".")
+    return mime
+
+
+# --------------------------------------------------------------------------- text helpers
+
+_BINARY_CTRL = re.compile(r"[\x00-\x08\x0b\x0e-\x1f\x7f]")
+
+
+def decode_text(data: bytes) -> str:
+    """utf-8-sig / utf-16 (BOM) / utf-8 / cp1252, then utf-8 with replacement."""
+    if data.startswith(b"\xef\xbb\xbf"):
+        return data[3:].decode("utf-8", errors="replace")
+    if data.startswith((b"\xff\xfe", b"\xfe\xff")):
+        return data.decode("utf-16", errors="replace")
+    head = data[:4096]
+    if head and head.count(b"\x00") > len(head) // 4:
+        # UTF-16 without BOM (mostly-ASCII text has a zero in every other byte)
+        even_zeros = head[0::2].count(0)
+        odd_zeros = head[1::2].count(0)
+        codec = "utf-16-le" if odd_zeros > even_zeros else "utf-16-be"
+        text = data.decode(codec, errors="replace")
+        if not _looks_binary(text):
+            return text
+    for codec in ("utf-8", "cp1252"):
+        try:
+            return data.decode(codec)
+        except UnicodeDecodeError:
+            continue
+    return data.decode("utf-8", errors="replace")
+
+
+def _looks_binary(text: str) -> bool:
+    sample = text[:8192]
+    if not sample:
+        return False
+    bad = len(_BINARY_CTRL.findall(sample)) + sample.count("\ufffd")
+    return bad / len(sample) > 0.05
+
+
+def split_text(text: str, size: int) -> Iterator[tuple[int, str]]:
+    """Split on paragraph (then line, then space) boundaries into pieces of at most ``size``."""
+    pos = 0
+    n = len(text)
+    while pos < n:
+        end = min(pos + size, n)
+        if end < n:
+            for sep in ("\n\n", "\n", " "):
+                cut = text.rfind(sep, pos + size // 2, end)
+                if cut != -1:
+                    end = cut + len(sep)
+                    break
+        yield pos, text[pos:end]
+        pos = end
+
+
+def _flat_chunks(text: str, part: str, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    text = budget.take_text(text)
+    for offset, piece in split_text(text, limits.chunk_chars):
+        yield Chunk(text=piece, part=part, base_offset=offset)
+
+
+def table_chunk(rows: Iterable[Iterable[object]], part: str, budget: _Budget) -> Chunk | None:
+    """Rows → a chunk whose text is cells joined by tabs and rows by newlines."""
+    out_rows: list[tuple[str, ...]] = []
+    starts: list[tuple[int, int, int]] = []
+    pieces: list[str] = []
+    text_len = 0
+    for r_idx, row in enumerate(rows):
+        cells: list[str] = []
+        for value in row:
+            if not budget.take_cell():
+                break
+            cells.append("" if value is None else str(value).replace("\t", " ").replace("\n", " ").strip())
+        while cells and not cells[-1]:
+            cells.pop()
+        line = "\t".join(cells)
+        if not budget.take_text(line + "\n"):
+            break
+        pos = text_len
+        for c_idx, cell in enumerate(cells):
+            if cell:
+                starts.append((pos, r_idx, c_idx))
+            pos += len(cell) + 1
+        pieces.append(line)
+        text_len += len(line) + 1
+        out_rows.append(tuple(cells))
+        if budget.exhausted:
+            break
+    if not out_rows:
+        return None
+    text = "\n".join(pieces) + "\n"
+    return Chunk(text=text, part=part, rows=tuple(out_rows), cell_starts=tuple(starts))
+
+
+# --------------------------------------------------------------------------- handlers
+
+
+def _text(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    text = decode_text(data)
+    if _looks_binary(text):
+        raise ExtractError("binary content, not text")
+    yield from _flat_chunks(text, "", limits, budget)
+
+
+class _HTMLText(HTMLParser):
+    _SKIP = {"script", "style", "noscript", "template"}
+    _BLOCK = {"p", "div", "br", "li", "tr", "h1", "h2", "h3", "h4", "h5", "h6", "table", "section"}
+
+    def __init__(self) -> None:
+        super().__init__(convert_charrefs=True)
+        self.parts: list[str] = []
+        self._skip = 0
+
+    def handle_starttag(self, tag: str, attrs: list[tuple[str, str | None]]) -> None:
+        if tag in self._SKIP:
+            self._skip += 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+        elif tag in ("td", "th"):
+            self.parts.append("\t")
+
+    def handle_endtag(self, tag: str) -> None:
+        if tag in self._SKIP and self._skip:
+            self._skip -= 1
+        elif tag in self._BLOCK:
+            self.parts.append("\n")
+
+    def handle_data(self, data: str) -> None:
+        if not self._skip:
+            self.parts.append(data)
+
+
+def _html(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    text = decode_text(data)
+    if _looks_binary(text):
+        raise ExtractError("binary content, not HTML")
+    parser = _HTMLText()
+    parser.feed(text)
+    parser.close()
+    flat = re.sub(r"[ \t]*\n[ \t\n]*\n", "\n\n", "".join(parser.parts))
+    yield from _flat_chunks(flat, "", limits, budget)
+
+
+_RTF_DEST = re.compile(r"\{\\\*[^{}]*(?:\{[^{}]*\}[^{}]*)*\}")
+_RTF_HEX = re.compile(r"\\'([0-9a-fA-F]{2})")
+_RTF_UNI = re.compile(r"\\u(-?\d+)\??")
+_RTF_PAR = re.compile(r"\\(?:par|line|row|cell|tab)\b ?")
+_RTF_CTRL = re.compile(r"\\[a-zA-Z]+-?\d* ?|\\[^a-zA-Z]")
+_RTF_FONTTBL = re.compile(r"\{\\(?:fonttbl|colortbl|stylesheet|info)(?:[^{}]|\{[^{}]*\})*\}")
+
+
+def rtf_to_text(raw: str) -> str:
+    text = _RTF_FONTTBL.sub("", raw)
+    text = _RTF_DEST.sub("", text)
+    text = _RTF_HEX.sub(lambda m: bytes([int(m.group(1), 16)]).decode("cp1252", errors="replace"), text)
+    text = _RTF_UNI.sub(lambda m: chr(int(m.group(1)) % 65536), text)
+    text = _RTF_PAR.sub("\n", text)
+    text = text.replace("\\{", "\x01").replace("\\}", "\x02").replace("\\\\", "\x03")
+    text = _RTF_CTRL.sub("", text)
+    text = text.replace("{", "").replace("}", "")
+    return text.replace("\x01", "{").replace("\x02", "}").replace("\x03", "\\")
+
+
+def _rtf(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    raw = decode_text(data)
+    if not raw.lstrip().startswith("{\\rtf"):
+        raise ExtractError("not an RTF document")
+    yield from _flat_chunks(rtf_to_text(raw), "", limits, budget)
+
+
+def _csv(
+    data: bytes, limits: ExtractLimits, budget: _Budget, delimiter: str | None = None
+) -> Iterator[Chunk]:
+    text = decode_text(data)
+    if _looks_binary(text):
+        raise ExtractError("binary content, not CSV")
+    if delimiter is None:
+        sample = text[:8192]
+        try:
+            delimiter = csv.Sniffer().sniff(sample, delimiters=",;\t|").delimiter
+        except csv.Error:
+            delimiter = ","
+    budget_text = text[: limits.max_chars]
+    if len(text) > limits.max_chars:
+        budget.truncated = f"max_chars {limits.max_chars}"
+    reader = csv.reader(io.StringIO(budget_text), delimiter=delimiter)
+    chunk = table_chunk(reader, "", budget)
+    if chunk is not None:
+        yield chunk
+
+
+def _tsv(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    return _csv(data, limits, budget, delimiter="\t")
+
+
+def check_zip(data: bytes, limits: ExtractLimits) -> None:
+    """Inspect the central directory only; refuse zip bombs before any library opens them."""
+    try:
+        zf = zipfile.ZipFile(io.BytesIO(data))
+    except zipfile.BadZipFile as exc:
+        raise ExtractError("corrupt or truncated OOXML container (bad zip)") from exc
+    with zf:
+        infos = zf.infolist()
+        if len(infos) > limits.max_zip_members:
+            raise ExtractError(f"zip has {len(infos)} members (> {limits.max_zip_members})")
+        total = sum(i.file_size for i in infos)
+        if total > limits.max_uncompressed:
+            raise ExtractError(f"zip expands to {total} bytes (> {limits.max_uncompressed})")
+        for info in infos:
+            if info.file_size > 1_000_000 and info.file_size > limits.max_compression_ratio * max(
+                info.compress_size, 1
+            ):
+                raise ExtractError(
+                    f"zip member compression ratio over {limits.max_compression_ratio:g} (zip bomb?)"
+                )
+        compressed = sum(i.compress_size for i in infos)
+        if total > 10_000_000 and total > limits.max_compression_ratio * max(compressed, 1):
+            raise ExtractError(f"zip compression ratio over {limits.max_compression_ratio:g} (zip bomb?)")
+
+
+def _pdf(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    from pypdf import PdfReader
+    from pypdf.errors import PdfReadError
+
+    if not data.lstrip()[:1024].startswith(b"%PDF"):
+        raise ExtractError("not a PDF (no %PDF header)")
+    try:
+        reader = PdfReader(io.BytesIO(data), strict=False)
+    except PdfReadError as exc:
+        raise ExtractError("corrupt or truncated PDF") from exc
+    if reader.is_encrypted:
+        try:
+            ok = reader.decrypt("")
+        except Exception as exc:
+            raise ExtractError("encrypted PDF") from exc
+        if not ok:
+            raise ExtractError("encrypted PDF")
+    pages: list[Chunk] = []
+    for number, page in enumerate(reader.pages, start=1):
+        if number > limits.max_pages:
+            budget.truncated = budget.truncated or f"max_pages {limits.max_pages}"
+            break
+        text = page.extract_text() or ""
+        pages.extend(_flat_chunks(text, f"page {number}", limits, budget))
+        if budget.exhausted:
+            break
+    yield from pages
+
+
+def _docx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    check_zip(data, limits)
+    import docx
+
+    document = docx.Document(io.BytesIO(data))
+    header_lines: list[str] = []
+    for section in document.sections:
+        for part in (section.header, section.footer):
+            try:
+                header_lines.extend(p.text for p in part.paragraphs if p.text.strip())
+            except Exception:  # header parts can be missing in odd files
+                log.debug("docx header/footer unreadable")
+    if header_lines:
+        yield from _flat_chunks("\n".join(dict.fromkeys(header_lines)), "header/footer", limits, budget)
+    body = "\n".join(p.text for p in document.paragraphs)
+    yield from _flat_chunks(body, "body", limits, budget)
+    for t_idx, table in enumerate(document.tables, start=1):
+        if budget.exhausted:
+            break
+        rows = ([cell.text for cell in row.cells] for row in table.rows)
+        chunk = table_chunk(rows, f"table {t_idx}", budget)
+        if chunk is not None:
+            yield chunk
+
+
+def _xlsx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    check_zip(data, limits)
+    import openpyxl
+
+    workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    try:
+        for sheet in workbook.worksheets:
+            if budget.exhausted:
+                break
+            rows = sheet.iter_rows(values_only=True)
+            chunk = table_chunk(rows, f"sheet {sheet.title}", budget)
+            if chunk is not None:
+                yield chunk
+    finally:
+        workbook.close()
+
+
+def _pptx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    check_zip(data, limits)
+    import pptx
+
+    presentation = pptx.Presentation(io.BytesIO(data))
+    for number, slide in enumerate(presentation.slides, start=1):
+        if number > limits.max_pages:
+            budget.truncated = budget.truncated or f"max_pages {limits.max_pages}"
+            break
+        texts: list[str] = []
+        tables: list[Chunk] = []
+        for shape in slide.shapes:
+            if getattr(shape, "has_table", False) and shape.has_table:
+                rows = ([cell.text for cell in row.cells] for row in shape.table.rows)
+                chunk = table_chunk(rows, f"slide {number} table", budget)
+                if chunk is not None:
+                    tables.append(chunk)
+            elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+                texts.append(shape.text_frame.text)
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+            texts.append(slide.notes_slide.notes_text_frame.text)
+        yield from _flat_chunks("\n".join(texts), f"slide {number}", limits, budget)
+        yield from tables
+        if budget.exhausted:
+            break
+
+
+_HANDLERS = {
+    MIME_TXT: _text,
+    MIME_MD: _text,
+    MIME_HTML: _html,
+    MIME_RTF: _rtf,
+    MIME_CSV: _csv,
+    MIME_TSV: _tsv,
+    MIME_PDF: _pdf,
+    MIME_DOCX: _docx,
+    MIME_XLSX: _xlsx,
+    MIME_PPTX: _pptx,
+}

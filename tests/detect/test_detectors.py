@@ -1,0 +1,108 @@
+from __future__ import annotations
+
+import logging
+import os
+import stat
+from pathlib import Path
+
+import pytest
+
+from scanner.detect.evidence import load_or_create_key, mask
+from scanner.detect.pipeline import ContentPipeline
+
+
+def _entities(p: ContentPipeline, text: str) -> set[str]:
+    return {d.entity_type for d in p.analyze_bytes(text.encode(), "text/plain", "t.txt").detections}
+
+
+@pytest.mark.parametrize("text,entity", [
+    ("ssn: 536-22-8411", "US_SSN"),
+    ("NI number JG 10 37 58 A", "UK_NINO"),
+    ("IBAN GB29NWBK60161331926819", "IBAN_CODE"),
+    ("card 2223 0000 4841 0010", "CREDIT_CARD"),
+    ("card 5425 2334 3010 9903", "CREDIT_CARD"),
+    ("mail olivia.martin@gmail.com", "EMAIL_ADDRESS"),
+    ("key AKIAZ7QW3RTY5UIOPA2D", "AWS_ACCESS_KEY"),
+    ("ghp_4fG7hJ2kL9mN1pQ3rS5tU7vW9xY0zA2bC4dE", "GITHUB_TOKEN"),
+    ("-----BEGIN OPENSSH PRIVATE KEY-----", "PRIVATE_KEY"),
+    ("AIzaSyD3kF8mQ2wL5nR7tV9xZ1bC4eG6hJ8kM0p", "GOOGLE_API_KEY"),
+    ("api_key = 9f8e7d6c5b4a39281706f5e4d3c2b1a0", "GENERIC_SECRET"),
+    ("STRICTLY CONFIDENTIAL", "CONFIDENTIAL_MARKING"),
+    ("For internal use only", "CONFIDENTIAL_MARKING"),
+    ("under NDA until launch", "NDA_LANGUAGE"),
+    ("Date of birth: 14/07/1990", "DATE_OF_BIRTH"),
+    ("kickoff with halcyon motors next week", "CLIENT_CODENAME"),
+    ("Full name: Marcus Bell", "PERSON"),
+])
+def test_positive(pattern_pipeline: ContentPipeline, text: str, entity: str) -> None:
+    assert entity in _entities(pattern_pipeline, text)
+
+
+@pytest.mark.parametrize("text,entity", [
+    ("test card 4111 1111 1111 1111", "CREDIT_CARD"),
+    ("card 2223 0000 4841 0011", "CREDIT_CARD"),  # Luhn fails
+    ("write to jane@example.com", "EMAIL_ADDRESS"),
+    ("call (212) 555-0142", "PHONE_NUMBER"),
+    ("we keep your data confidential", "CONFIDENTIAL_MARKING"),
+    ("meeting on 14/07/1990", "DATE_OF_BIRTH"),
+    ("api_key = YOUR_API_KEY_HERE_PLEASE", "GENERIC_SECRET"),
+    ("halcyonmotorsport fans", "CLIENT_CODENAME"),
+    ("IBAN GB29NWBK60161331926819", "CREDIT_CARD"),  # no card inside the IBAN
+])
+def test_negative(pattern_pipeline: ContentPipeline, text: str, entity: str) -> None:
+    assert entity not in _entities(pattern_pipeline, text)
+
+
+def test_single_token_person_dropped(spacy_pipeline: ContentPipeline) -> None:
+    assert "PERSON" not in _entities(spacy_pipeline, "Thanks, Priya. Email me: priya.raman@fastmail.com")
+
+
+def test_no_raw_values_in_results_or_logs(pattern_pipeline: ContentPipeline, caplog: pytest.LogCaptureFixture) -> None:
+    caplog.set_level(logging.DEBUG)
+    r = pattern_pipeline.analyze_bytes(b"SSN 536-22-8411 mail olivia.martin@gmail.com", "text/plain", "a.txt")
+    blob = repr(r) + caplog.text
+    assert "536-22-8411" not in blob and "olivia.martin" not in blob
+    assert any(d.masked_preview == "•••-••-8411" for d in r.detections)
+
+
+@pytest.mark.parametrize("entity,value,expected", [
+    ("EMAIL_ADDRESS", "jane@acme.com", "j•••@a•••.com"),
+    ("US_SSN", "123-45-6789", "•••-••-6789"),
+    ("PERSON", "Jane Smith", "J••• S•••"),
+])
+def test_mask(entity: str, value: str, expected: str) -> None:
+    assert mask(entity, value) == expected
+
+
+def test_key_file_mode(tmp_path: Path) -> None:
+    path = tmp_path / "k" / "hmac.key"
+    key = load_or_create_key(path)
+    assert len(key) == 32 and load_or_create_key(path) == key
+    assert stat.S_IMODE(os.stat(path).st_mode) == 0o600
+
+
+@pytest.mark.parametrize("text,fires", [
+    ("A kestrel hovered over the field.", False),
+    ("Two peregrine falcons and a Peregrine Fund volunteer.", False),
+    ("a bluefin tuna sandwich", False),
+    ("Kickoff for KESTREL on Monday", True),
+    ("Project PEREGRINE - delivery plan", True),
+    ("BLUEFIN labelling instructions", True),
+    ("kickoff with halcyon motors next week", True),  # client names: any case
+    ("HALCYON MOTORS renewal", True),
+    ("Orion Health pilot", True),
+    ("the halcyon days of summer", False),
+])
+def test_codename_case(pattern_pipeline: ContentPipeline, text: str, fires: bool) -> None:
+    assert ("CLIENT_CODENAME" in _entities(pattern_pipeline, text)) is fires
+
+
+@pytest.mark.parametrize("address,personal", [
+    ("hello@tessera-labs.com", False),
+    ("support@brightlabs.io", False),
+    ("no-reply@vendor.io", False),
+    ("olivia.martin@gmail.com", True),
+    ("hellokitty@gmail.com", True),
+])
+def test_role_mailboxes_are_not_personal(pattern_pipeline: ContentPipeline, address: str, personal: bool) -> None:
+    assert ("EMAIL_ADDRESS" in _entities(pattern_pipeline, f"Contact {address} today")) is personal
