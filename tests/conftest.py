@@ -17,6 +17,7 @@ import pytest
 from sqlalchemy import create_engine, text
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.emulator import Emulator, ServiceAccountKey
 from scanner.store import migrate
 from scanner.store.db import make_engine, make_sessionmaker, normalise_url
 
@@ -100,3 +101,16 @@ def sqlite_url(tmp_path: Path) -> str:
     url = f"sqlite:///{tmp_path / 'sharescan.db'}"
     migrate.upgrade(url)
     return url
+
+
+@pytest.fixture(scope="session")
+def sa_key() -> ServiceAccountKey:
+    """One emulator service-account key for the session (RSA generation is the slow part)."""
+    return ServiceAccountKey.generate()
+
+
+@pytest.fixture()
+def emulator(sa_key: ServiceAccountKey) -> Iterator[Emulator]:
+    """The Google API emulator with the demo workspace, on a free port of 127.0.0.1."""
+    with Emulator(seed="demo", key=sa_key) as emu:
+        yield emu

@@ -60,7 +60,9 @@ def demo(output: Path, fmt: str) -> None:
            title="Left for a person (sharescan does not change inherited access on its own)", console=console,
            empty="nothing left for a person")
     console.print(f"\n[bold]HTML report[/bold]: {result.report_path}")
-    kinds = ", ".join(sorted({Path(f).suffix.lstrip(".") for f in result.export_files}))
+    from scanner.demo import EXPORT_FORMATS
+
+    kinds = ", ".join(EXPORT_FORMATS)
     console.print(f"[bold]Exports[/bold] ({kinds}): {result.export_dir}  — manifest signature and hashes "
                   f"{'[green]verified[/green]' if result.manifest_verified else '[red]NOT verified[/red]'}")
     console.print(f"[bold]Database[/bold]: {result.database_url}")

@@ -11,23 +11,13 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
 from scanner.drive.crawler import Crawler, CrawlSummary
-from scanner.emulator import Emulator, ServiceAccountKey
+from scanner.emulator import Emulator
 from scanner.google.client import GoogleClients
 from scanner.store.db import make_engine, make_sessionmaker
 from scanner.store.models import DriveFileRow, ScanRun
 
 ADMIN = "admin@tessera-labs.com"
 
-
-@pytest.fixture(scope="session")
-def sa_key() -> ServiceAccountKey:
-    return ServiceAccountKey.generate(bits=1024)
-
-
-@pytest.fixture()
-def emulator(sa_key: ServiceAccountKey) -> Iterator[Emulator]:
-    with Emulator(seed="demo", key=sa_key) as emu:
-        yield emu
 
 
 def make_settings(emu: Emulator, key_file: Path, **google: Any) -> Settings:

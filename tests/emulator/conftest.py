@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable
 from importlib import resources
 from typing import Any
 
@@ -13,7 +13,7 @@ import pytest
 from google.oauth2 import service_account
 from googleapiclient.discovery import build_from_document
 
-from scanner.emulator import Emulator, ServiceAccountKey
+from scanner.emulator import Emulator
 
 DRIVE_RW = ["https://www.googleapis.com/auth/drive"]
 DRIVE_RO = ["https://www.googleapis.com/auth/drive.readonly"]
@@ -34,16 +34,6 @@ def build_client(api: str, endpoint: str, info: dict[str, Any], subject: str, sc
     name = {"drive": "drive.v3", "admin": "admin.directory_v1"}[api]
     return build_from_document(discovery_doc(name, endpoint), http=http)
 
-
-@pytest.fixture(scope="session")
-def sa_key() -> ServiceAccountKey:
-    return ServiceAccountKey.generate()
-
-
-@pytest.fixture()
-def emulator(sa_key: ServiceAccountKey) -> Iterator[Emulator]:
-    with Emulator(seed="demo", key=sa_key) as emu:
-        yield emu
 
 
 @pytest.fixture()

@@ -15,7 +15,7 @@ from scanner.config import Settings
 from scanner.detect.models import ContentResult, DetectorHit
 from scanner.drive.exposure import classify
 from scanner.drive.models import DriveFile, FileExposure, Permission
-from scanner.emulator import Emulator, ServiceAccountKey
+from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import ADMIN, fid
 from scanner.google.client import GoogleClients
 from scanner.policy.evaluate import FileContext, PolicyEngine
@@ -49,16 +49,6 @@ def content_for(key: str) -> ContentResult:
     hits = [DetectorHit(name, count, 0.9, categories=CATEGORIES[name]) for name, count in CONTENT[key].items()]
     return ContentResult(analysed=True, hits=hits)
 
-
-@pytest.fixture(scope="session")
-def sa_key() -> ServiceAccountKey:
-    return ServiceAccountKey.generate()
-
-
-@pytest.fixture()
-def emulator(sa_key: ServiceAccountKey) -> Iterator[Emulator]:
-    with Emulator(seed="demo", key=sa_key) as emu:
-        yield emu
 
 
 @pytest.fixture()

@@ -43,11 +43,11 @@ def document_values(emulator) -> set[str]:
     return values
 
 
-def test_database_exports_and_logs_hold_no_document_values(make_app, emulator, tmp_path: Path, caplog) -> None:
+def test_database_exports_and_logs_hold_no_document_values(make_sqlite_app, emulator, tmp_path: Path, caplog) -> None:
     values = document_values(emulator)
     assert len(values) >= 10, values  # the demo is full of contractor emails and phones
     caplog.set_level(logging.DEBUG)
-    app = make_app()
+    app = make_sqlite_app()
     result = ScanService(app).run(ScanOptions(full=True, apply=True))
     assert result.findings_new > 0 and result.files_analysed > 0
     out = export(app, app.settings, ["csv", "jsonl", "ocsf", "html"], tmp_path / "export")
