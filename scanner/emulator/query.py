@@ -18,6 +18,9 @@ from .state.model import DriveFile
 
 
 class QueryContext(Protocol):
+    #: The caller's email: what ``'me'`` stands for in ``'me' in owners``.
+    me: str
+
     def owners(self, f: DriveFile) -> list[str]: ...
     def emails_with_role(self, f: DriveFile, minimum: str) -> list[str]: ...
     def visibility(self, f: DriveFile) -> str: ...
@@ -181,6 +184,8 @@ class _Parser:
 
     def membership(self, value: str, coll: str, top: bool) -> Predicate:
         v = value.lower()
+        if v == "me" and coll in ("owners", "writers", "readers"):
+            return self.membership_of_me(coll)
         if coll == "parents":
             if top:
                 self.parent_terms.append(value)
@@ -192,6 +197,12 @@ class _Parser:
         if coll == "readers":
             return lambda f, c: v in c.emails_with_role(f, "reader")
         raise _invalid(self.text)
+
+    def membership_of_me(self, coll: str) -> Predicate:
+        if coll == "owners":
+            return lambda f, c: c.me in c.owners(f)
+        role = "writer" if coll == "writers" else "reader"
+        return lambda f, c: c.me in c.emails_with_role(f, role)
 
     def comparison(self, field: str, op: str, operand: str | bool | float) -> Predicate:
         text_fields: dict[str, Callable[[DriveFile, QueryContext], str]] = {

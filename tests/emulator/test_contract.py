@@ -150,6 +150,9 @@ def test_files_list_query_parser(client):
     assert "Client brief — KESTREL" in names and "Client brief — KESTREL (internal copy)" not in names
     owned = list_all(drive, q=f"'{LIAM}' in owners and visibility = 'anyoneWithLink'", fields="files(name)")
     assert {f["name"] for f in owned} == {"KESTREL_statement_of_work.pdf"}
+    # 'me' stands for the caller, as in Drive's query language.
+    mine = list_all(drive, q="'me' in owners and visibility = 'anyoneWithLink'", fields="files(name)")
+    assert mine == owned
     kids = list_all(client(subject=MAYA), q=f"'{ID['recruiting_folder']}' in parents")
     assert [f["name"] for f in kids] == ["Candidate shortlist"]
     with pytest.raises(HttpError) as err:

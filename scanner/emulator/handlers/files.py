@@ -36,11 +36,12 @@ class SearchContext:
 
     def __init__(self, ctx: Ctx) -> None:
         self.ctx = ctx
+        self.me = ctx.email.lower()
         self.domain = ctx.email.rsplit("@", 1)[-1]
         self.keys = ctx.ws.user_keys(ctx.email)
 
     def owners(self, f: DriveFile) -> list[str]:
-        return [f.owner] if f.owner else []
+        return [f.owner.lower()] if f.owner else []
 
     def emails_with_role(self, f: DriveFile, minimum: str) -> list[str]:
         rank = ROLE_RANK[minimum]
