@@ -6,10 +6,9 @@ import sys
 from pathlib import Path
 
 import click
-from rich.console import Console
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from scanner.cli.render import dumps, render
+from scanner.cli.render import dumps, make_console, render
 from scanner.cli.scan import RichScanProgress, summary_line
 
 
@@ -24,9 +23,7 @@ def demo(output: Path, fmt: str) -> None:
     exports. Needs no Google account, no config file and no network."""
     from scanner.demo import run_demo
 
-    console = Console(stderr=fmt == "json")
-    if not console.is_terminal:
-        console.width = max(console.width, 150)  # piped or captured: don't squeeze the tables
+    console = make_console(stderr=fmt == "json")
     if fmt == "table":
         console.rule("[bold]sharescan demo[/bold]: Tessera Labeling runs client projects in Google Drive")
         console.print("Starting the bundled Google Workspace emulator with the demo workspace, "

@@ -68,6 +68,14 @@ def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], stream: An
         writer.writerow([csv_safe(row.get(c)) for c in columns])
 
 
+def make_console(*, stderr: bool = False) -> Console:
+    """A console; when output is piped or captured, wide enough that tables are not squeezed to 80."""
+    console = Console(stderr=stderr)
+    if not console.is_terminal:
+        console.width = max(console.width, 160)
+    return console
+
+
 def _cell(value: Any) -> str:
     if isinstance(value, dt.datetime):
         return value.astimezone(dt.UTC).strftime("%Y-%m-%d %H:%M:%S")
@@ -96,7 +104,7 @@ def render(
     if fmt == "csv":
         write_csv(rows, columns, sys.stdout)
         return
-    console = console or Console()
+    console = console or make_console()
     if not rows:
         console.print(f"[dim]{empty}[/dim]")
         return
@@ -121,4 +129,4 @@ def render_record(record: dict[str, Any], fmt: str, *, title: str | None = None)
     table.add_column("value", overflow="fold")
     for key, value in record.items():
         table.add_row(key.replace("_", " "), _cell(value))
-    Console().print(table)
+    make_console().print(table)
