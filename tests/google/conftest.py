@@ -1,1 +1,1 @@
-from tests.drive.conftest import clients, emulator, sa_key, settings  # noqa: F401 - shared fixtures
+from tests.drive.conftest import clients, settings  # noqa: F401 - shared fixtures
