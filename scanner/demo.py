@@ -136,7 +136,8 @@ def _needs_a_person(app: App) -> list[dict[str, Any]]:
         rows = s.execute(
             select(RemediationAction, DriveFileRow.name)
             .join(DriveFileRow, DriveFileRow.id == RemediationAction.file_id)
-            .where(RemediationAction.status.in_(("skipped", "failed", "refused")), RemediationAction.action != "notify")
+            .where(RemediationAction.status.in_(("planned", "skipped", "failed", "refused")),
+                   RemediationAction.action != "notify")
             .order_by(RemediationAction.id)
         ).all()
         return [{"action": a.id, "finding": a.finding_id, "file": name, "what": a.action, "status": a.status,

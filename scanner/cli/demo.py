@@ -54,7 +54,8 @@ def demo(output: Path, fmt: str) -> None:
            title="Sharing changed in Google Drive (as the emulator recorded it)", console=console,
            empty="no sharing was changed")
     render(result.needs_a_person, ("action", "finding", "file", "what", "status", "why"), "table",
-           title="Left for a person (sharescan does not change inherited access on its own)", console=console,
+           title="Left for a person: inherited access, and rules with auto: false (`sharescan remediate --apply`)",
+           console=console,
            empty="nothing left for a person")
     console.print(f"\n[bold]HTML report[/bold]: {result.report_path}")
     from scanner.demo import EXPORT_FORMATS

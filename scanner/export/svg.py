@@ -10,7 +10,7 @@ SEVERITY_COLOURS = {"critical": "#8e1b1b", "high": "#d2452f", "medium": "#e59b1f
                     "info": "#8a94a6"}
 
 
-def _label(text: str, limit: int = 25) -> str:
+def _label(text: str, limit: int = 22) -> str:
     return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 

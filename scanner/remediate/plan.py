@@ -32,8 +32,9 @@ def decide_mode(settings: Settings, rule: Rule, *, apply: bool | None, manual: b
 
     * ``apply=False`` (``--dry-run`` / no ``--apply`` on ``sharescan remediate``): dry-run.
     * a rule or global mode ``off``: nothing, not even with ``--apply``.
+    * ``auto: false`` during a scan (even ``scan --apply``): dry-run; a person applies it with
+      ``sharescan remediate``.
     * ``apply=True`` (``--apply``): enforce, for this invocation only.
-    * mode ``enforce`` but ``auto: false`` during a scan: dry-run (a person applies it).
     * otherwise the rule's ``mode``, else ``[remediation] mode``.
     """
     base = rule.mode or settings.remediation.mode
@@ -42,10 +43,10 @@ def decide_mode(settings: Settings, rule: Rule, *, apply: bool | None, manual: b
         return ModeDecision(OFF, f"{source} is off")
     if apply is False:
         return ModeDecision(DRY_RUN, "dry run requested")
+    if not rule.auto and not manual and (apply is True or base == ENFORCE):
+        return ModeDecision(DRY_RUN, "rule has auto: false; apply with `sharescan remediate`")
     if apply is True:
         return ModeDecision(ENFORCE, "--apply")
-    if base == ENFORCE and not rule.auto and not manual:
-        return ModeDecision(DRY_RUN, "rule has auto: false; apply with `sharescan remediate`")
     return ModeDecision(base, f"{source} is {base}")
 
 
