@@ -122,6 +122,8 @@ class ScanService:
         self._check_settings()
         from scanner.schedule.lock import RunLock
 
+        self.app.sessions  # noqa: B018 - refuses a database that is missing or not at head, before locking
+
         lock = RunLock(self.app.engine, "scan", holder=run_holder(),
                        stale_after=dt.timedelta(seconds=self.settings.schedule.stale_lock_seconds))
         with lock, _Heartbeat(lock.heartbeat, interval=max(5.0, lock.stale_after.total_seconds() / 4)):

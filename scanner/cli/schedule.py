@@ -30,7 +30,12 @@ def run_cmd(app: App, once: bool, full: bool) -> None:
     schedule = Schedule.from_settings(app.settings.schedule)
     job = scan_job(app)
     if once:
-        job(full)  # errors (RunLockedError → 75) reach main and set the exit code
+        from scanner.cli.scan import summary_line
+        from scanner.run import ScanResult
+
+        result = job(full)  # errors (RunLockedError → 75) reach main and set the exit code
+        if isinstance(result, ScanResult):
+            click.echo(summary_line(result))
         return
     scheduler = Scheduler(schedule, job)
     scheduler.install_signal_handlers()

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import datetime as dt
-import importlib
-from collections.abc import Callable
+import logging
 
 from scanner.app import App
-from scanner.errors import ConfigError
 from scanner.schedule.lock import RunLock
 from scanner.schedule.loop import Job
+
+log = logging.getLogger(__name__)
 
 
 def run_lock_for(app: App, name: str = "scan", *, holder: str | None = None) -> RunLock:
@@ -19,18 +19,17 @@ def run_lock_for(app: App, name: str = "scan", *, holder: str | None = None) -> 
 
 
 def scan_job(app: App) -> Job:
-    """A job that calls ``scanner.run.run_scan(app, full=..., apply=None)``.
+    """A job that calls ``scanner.run.run_scan(app, full=..., apply=None)`` and logs its summary.
 
     The orchestrator takes the run lock itself (so ``sharescan scan`` and the scheduler
     exclude each other) and raises RunLockedError when another scan holds it.
     """
-    try:
-        module = importlib.import_module("scanner.run")
-    except ModuleNotFoundError as exc:
-        raise ConfigError(f"the scan orchestrator is not available ({exc})") from None
-    run_scan: Callable[..., object] = module.run_scan
+    from scanner import run
 
     def job(full: bool) -> object:
-        return run_scan(app, full=full, apply=None)
+        result = run.run_scan(app, full=full, apply=None)
+        if isinstance(result, run.ScanResult):
+            log.info("scan %s %s (%s): %s", result.run_id, result.status, result.kind, result.as_dict())
+        return result
 
     return job

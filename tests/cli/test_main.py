@@ -76,3 +76,12 @@ def test_command_on_uninitialised_database_says_run_init() -> None:
     result = run("db", "check")
     assert result.returncode == 3
     assert "run `sharescan init`" in result.stderr
+
+
+def test_scan_on_uninitialised_database_says_run_init(tmp_path: Path) -> None:
+    cfg = tmp_path / "sharescan.toml"
+    cfg.write_text('[organisation]\ndomains = ["example.org"]\n[google]\nservice_account_file = "k.json"\n'
+                   'admin_subject = "admin@example.org"\n')
+    result = run("--config", str(cfg), "scan")
+    assert result.returncode == 3, result.stderr
+    assert result.stderr.strip().endswith("is not initialised: run `sharescan init`")

@@ -129,3 +129,18 @@ def test_scan_refuses_incomplete_settings_clearly(make_app, missing) -> None:
     app = make_app(**{section: {missing: [] if missing == "domains" else ""}})
     with pytest.raises(ConfigError, match=missing):
         ScanService(app).run(ScanOptions(full=True))
+
+
+def test_unchanged_content_is_not_downloaded_again(make_app, emulator) -> None:
+    app = make_app()
+    first = ScanService(app).run(ScanOptions(full=True))
+    assert first.files_analysed > 0
+    emulator.reset_counters()
+    second = ScanService(app).run(ScanOptions(full=True))
+    assert second.files_analysed == 0
+    assert second.content_cache_hits == first.files_analysed + first.files_not_analysed
+    fetches = {k: v for k, v in emulator.counters.items() if k in ("drive.files.export", "drive.files.download")}
+    assert not fetches, fetches
+    # ...and the findings are the same, seen again rather than new.
+    assert second.findings_new == 0
+    assert second.findings_active == first.findings_active
