@@ -12,6 +12,7 @@ from pathlib import Path
 from typing import Any
 
 import click
+import yaml
 
 from scanner.app import App
 from scanner.cli.context import pass_app
@@ -86,7 +87,7 @@ def classify(app: App, paths: tuple[Path, ...], fmt: str, rules_dir: Path | None
     config.dictionary_paths = config.dictionaries() + list(dictionaries)
     try:
         pipeline = ContentPipeline(config, ensure_key(app.settings.evidence_key_path))
-    except (AnalyzerBuildError, OSError, ValueError) as exc:
+    except (AnalyzerBuildError, OSError, ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot build the detector: {exc}") from None
     rows = [_row(f, pipeline.analyze_path(f)) for f in _files(paths)]
     if fmt == "json":

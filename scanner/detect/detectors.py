@@ -39,13 +39,6 @@ class Found:
         return f"Found({self.entity}, {self.score:.2f}, chunk={self.chunk}, {self.start}-{self.end})"
 
 
-def _row_of(chunk: Chunk, offset: int) -> int | None:
-    ref = chunk.cell_at(offset)
-    if ref is None:
-        return None
-    return int(re.sub(r"^[A-Z]+", "", ref)) - 1
-
-
 class Aggregator:
     def __init__(self, settings: DetectorSettings, hmac_key: bytes) -> None:
         self.settings = settings

@@ -28,6 +28,7 @@ import bisect
 import logging
 import mimetypes
 import re
+import traceback
 from dataclasses import dataclass, field
 from pathlib import Path
 
@@ -119,14 +120,9 @@ class ContentPipeline:
         p = Path(path)
         mime = mimetypes.guess_type(p.name)[0] or ""
         try:
-            size = p.stat().st_size
-            if size > self.config.limits.max_bytes:
-                return ContentResult(
-                    analysed=False,
-                    skip_reason=f"not analysed: too large ({size} bytes > {self.config.limits.max_bytes})",
-                    bytes_read=0,
-                    nlp_mode=self.nlp_mode,
-                )
+            too_large = self.config.limits.size_refusal(p.stat().st_size)
+            if too_large is not None:  # refused before reading it into memory
+                return ContentResult(analysed=False, skip_reason=too_large, nlp_mode=self.nlp_mode)
             data = p.read_bytes()
         except FileNotFoundError:
             return ContentResult(analysed=False, skip_reason="not analysed: file not found", nlp_mode=self.nlp_mode)
@@ -146,8 +142,10 @@ class ContentPipeline:
             )
         try:
             return self._analyse_chunks(extracted.chunks, extracted.bytes_read, extracted.truncated)
-        except Exception as exc:  # a recognizer bug must not kill a scan; no text in the message
-            log.exception("content analysis failed", extra={"error": type(exc).__name__})
+        except Exception as exc:  # a recognizer bug must not kill a scan
+            # the frames say where; the exception's message may quote document text, so it is left out
+            log.error("content analysis failed (%s)\n%s", type(exc).__name__,
+                      "".join(traceback.format_tb(exc.__traceback__)), extra={"error": type(exc).__name__})
             return ContentResult(
                 analysed=False,
                 skip_reason=f"not analysed: detector error ({type(exc).__name__})",
@@ -167,7 +165,7 @@ class ContentPipeline:
                 found.extend(self._structure_found(idx, chunk, facts))
             for start, end in self.dictionary.find(chunk.text):
                 found.append(Found(self.dictionary.entity, 1.0, idx, start, end, chunk.text[start:end],
-                                   "dictionary", self._row(chunk, start) if chunk.rows is not None else None))
+                                   "dictionary", chunk.row_at(start)))
             plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text))
             self.stats["blocks"] += len(plans[idx])
         patterns = self._patterns(chunks, plans)
@@ -186,13 +184,6 @@ class ContentPipeline:
             hits=hits,
             nlp_mode=self.nlp_mode,
         )
-
-    @staticmethod
-    def _row(chunk: Chunk, offset: int) -> int | None:
-        ref = chunk.cell_at(offset)
-        if ref is None:
-            return None
-        return int("".join(c for c in ref if c.isdigit())) - 1
 
     def _structure_found(self, idx: int, chunk: Chunk, facts: TableFacts) -> list[Found]:
         if not facts.cells:
@@ -236,7 +227,7 @@ class ContentPipeline:
                     entity = "PERSON"
                 out.append(Found(entity, float(r.score), idx, s, e, text[s:e],
                                  str((r.recognition_metadata or {}).get("recognizer_name", "")),
-                                 self._row(chunk, s) if chunk.rows is not None else None))
+                                 chunk.row_at(s)))
         return out
 
     def _ner(self, chunks: list[Chunk], plans: dict[int, list[BlockPlan]], tables: dict[int, TableFacts],
@@ -278,5 +269,5 @@ class ContentPipeline:
             for s, e, score in persons:
                 s, e = start + s, start + e
                 out.append(Found("PERSON", score, idx, s, e, chunk.text[s:e], "SpacyRecognizer",
-                                 self._row(chunk, s) if chunk.rows is not None else None))
+                                 chunk.row_at(s)))
         return out

@@ -36,6 +36,14 @@ _DATE_SHAPE = re.compile(
     r"\d{1,4}[/.-]\d{1,2}[/.-]\d{2,4}|\b\d{1,2}\s+[A-Za-z]{3}|[A-Za-z]{3}[a-z]*\.?\s+\d{1,2},?\s+\d{4}"
 )
 _HOUSE_NUMBER = re.compile(r"\b\d{1,5}[a-z]?\s+[A-Za-z]")
+CONTEXT_BEFORE = 200  # chars: a superset of Presidio's context window (6 tokens before, 2 after)
+CONTEXT_AFTER = 60
+
+
+def context_near(lowered: str, start: int, end: int, words: tuple[str, ...]) -> bool:
+    """A context word (as a substring) within ``CONTEXT_BEFORE``/``CONTEXT_AFTER`` chars of a span."""
+    near = lowered[max(0, start - CONTEXT_BEFORE): end + CONTEXT_AFTER]
+    return any(w in near for w in words)
 
 # word -> (entity types, whole word?)
 _WORDS: dict[str, tuple[tuple[str, ...], bool]] = {}
@@ -79,7 +87,7 @@ class BlockPlan:
 class Prefilter:
     """``phone_context``: when phone numbers need a context word to reach their minimum score
     (Presidio's phone score 0.4 < min 0.5), a digit run is a phone candidate only with one of
-    these words within 200 characters before / 60 after it (a superset of Presidio's window)."""
+    these words nearby (``context_near``: a superset of Presidio's window)."""
 
     def __init__(self, phone_context: tuple[str, ...] | None = None) -> None:
         self._phone_context = phone_context
@@ -118,8 +126,8 @@ class Prefilter:
                 run = m.group()
                 n = len(_DIGIT.findall(run))
                 if n >= 7:
-                    if self._phone_context is None or any(
-                        w in lowered[max(0, m.start() - 200): m.end() + 60] for w in self._phone_context
+                    if self._phone_context is None or context_near(
+                        lowered, m.start(), m.end(), self._phone_context
                     ):
                         target.add("PHONE_NUMBER")
                     if _NINE.search(run):

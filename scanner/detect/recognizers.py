@@ -55,7 +55,8 @@ class DetectorSettings:
 
     @classmethod
     def load(cls, path: Path) -> DetectorSettings:
-        raw: dict[str, Any] = yaml.safe_load(path.read_text(encoding="utf-8")) or {}
+        with path.open(encoding="utf-8") as f:  # a stream: YAML errors name the file
+            raw: dict[str, Any] = yaml.safe_load(f) or {}
         specs: dict[str, DetectorSpec] = {}
         for name, body in (raw.get("detectors") or {}).items():
             body = dict(body or {})

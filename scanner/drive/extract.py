@@ -14,6 +14,7 @@ BEFORE any library opens them.
 
 from __future__ import annotations
 
+import bisect
 import csv
 import io
 import logging
@@ -81,6 +82,10 @@ class ExtractLimits:
     max_compression_ratio: float = 120.0
     chunk_chars: int = 100_000
 
+    def size_refusal(self, size: int) -> str | None:
+        """The skip reason for an input of ``size`` bytes over ``max_bytes``, else None."""
+        return f"not analysed: too large ({size} bytes > {self.max_bytes})" if size > self.max_bytes else None
+
 
 @dataclass(frozen=True)
 class Chunk:
@@ -92,22 +97,20 @@ class Chunk:
     cell_starts: tuple[tuple[int, int, int], ...] = ()  # (text offset, row index, col index)
     base_offset: int = 0  # offset of this chunk within its part (flat text split into chunks)
 
+    def _cell(self, offset: int) -> tuple[int, int, int] | None:
+        """(text offset, row, col) of the table cell holding ``offset``; None outside tables."""
+        i = bisect.bisect_right(self.cell_starts, offset, key=lambda start: start[0]) - 1
+        return self.cell_starts[i] if i >= 0 else None
+
     def cell_at(self, offset: int) -> str | None:
         """Spreadsheet-style cell reference ("B7") for a text offset, for table chunks."""
-        if not self.cell_starts:
-            return None
-        lo, hi = 0, len(self.cell_starts) - 1
-        best = None
-        while lo <= hi:
-            mid = (lo + hi) // 2
-            if self.cell_starts[mid][0] <= offset:
-                best = self.cell_starts[mid]
-                lo = mid + 1
-            else:
-                hi = mid - 1
-        if best is None:
-            return None
-        return f"{column_letter(best[2])}{best[1] + 1}"
+        cell = self._cell(offset)
+        return None if cell is None else f"{column_letter(cell[2])}{cell[1] + 1}"
+
+    def row_at(self, offset: int) -> int | None:
+        """Row index (into ``rows``) of the cell holding a text offset, for table chunks."""
+        cell = self._cell(offset)
+        return None if cell is None else cell[1]
 
 
 @dataclass
@@ -190,8 +193,8 @@ def extract(
     limits = limits or ExtractLimits()
     mime = resolve_mime(mime_type, name)
     result = ExtractResult(ok=False, bytes_read=len(data), mime_type=mime)
-    if len(data) > limits.max_bytes:
-        result.reason = f"not analysed: too large ({len(data)} bytes > {limits.max_bytes})"
+    result.reason = limits.size_refusal(len(data))
+    if result.reason is not None:
         return result
     handler = _HANDLERS.get(mime)
     if handler is None:

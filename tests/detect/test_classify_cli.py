@@ -112,3 +112,26 @@ def test_missing_and_unreadable_files_are_recorded_skips(env: dict[str, str], sa
 ])
 def test_usage_errors_exit_2(env: dict[str, str], args: tuple[str, ...]) -> None:
     assert invoke(env, *args).exit_code == 2
+
+
+def test_malformed_rules_dir_is_a_config_error(env: dict[str, str], sample: Path, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch,
+                                               capsys: pytest.CaptureFixture[str]) -> None:
+    import shutil
+
+    from scanner.cli.main import main
+    from scanner.detect.pipeline import default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir() / "presidio", rules / "presidio")
+    (rules / "detectors").mkdir()
+    detectors = rules / "detectors" / "detectors.yaml"
+    detectors.write_text("detectors: [unclosed\n", encoding="utf-8")
+    for name, value in env.items():
+        monkeypatch.setenv(name, value)
+    with pytest.raises(SystemExit) as exited:
+        main(["classify", "--rules-dir", str(rules), str(sample)])
+    assert exited.value.code == 2
+    err = capsys.readouterr().err
+    assert err.startswith("error: cannot build the detector: while parsing a flow sequence")
+    assert f'in "{detectors}", line 1' in err

@@ -9,6 +9,7 @@ import pytest
 
 from scanner.detect.evidence import load_or_create_key, mask
 from scanner.detect.pipeline import ContentPipeline
+from scanner.drive.extract import ExtractLimits
 
 
 def _entities(p: ContentPipeline, text: str) -> set[str]:
@@ -106,3 +107,64 @@ def test_codename_case(pattern_pipeline: ContentPipeline, text: str, fires: bool
 ])
 def test_role_mailboxes_are_not_personal(pattern_pipeline: ContentPipeline, address: str, personal: bool) -> None:
     assert ("EMAIL_ADDRESS" in _entities(pattern_pipeline, f"Contact {address} today")) is personal
+
+
+def _bank(p: ContentPipeline, text: str) -> tuple[list[tuple[str, float, str]], bool]:
+    r = p.analyze_bytes(text.encode(), "text/plain", "t.txt")
+    return [(d.entity_type, d.score, d.masked_preview) for d in r.detections], r.hit("bank_data") is not None
+
+
+@pytest.mark.parametrize("text,preview", [
+    ("Account number: 000123456789", "••••••••6789"),
+    ("bank account 000123456789", "••••••••6789"),
+    ("Acct# 4400123456", "••••••3456"),
+    ("acct no. 00012345678", "•••••••5678"),
+    ("ABA routing number 021000021", "•••••0021"),  # "number" is a phone word too: the bank number wins
+    ("Checking account 12345678901", "•••••••8901"),
+    ("Savings 998877665544", "••••••••5544"),
+    ("Bank details: 12345678", "••••5678"),
+    ("account number 4159823344", "••••••3344"),  # a valid US phone shape, but labelled as an account
+])
+def test_us_bank_number_with_bank_context(pattern_pipeline: ContentPipeline, text: str, preview: str) -> None:
+    assert _bank(pattern_pipeline, text) == ([("US_BANK_NUMBER", 0.55, preview)], True)
+
+
+@pytest.mark.parametrize("text", [
+    "Order 12345678 shipped",  # no bank word: 0.2 < 0.5
+    "Invoice 20240501 for March",
+    "Tracking number 9400111899223856",
+    "account 1234567",  # 7 digits
+    "account 123456789012345678",  # 18 digits
+    "accounts 12345678",  # whole words only
+    "account, the quick brown fox jumps over the lazy dog 12345678",  # bank word outside the 6-token window
+    "Account number: 000123456789 (sample data)",
+])
+def test_us_bank_number_needs_bank_context(pattern_pipeline: ContentPipeline, text: str) -> None:
+    assert _bank(pattern_pipeline, text) == ([], False)
+
+
+def test_phone_next_to_phone_words_stays_a_phone(pattern_pipeline: ContentPipeline) -> None:
+    assert _bank(pattern_pipeline, "Call my mobile 4159823344")[0] == [("PHONE_NUMBER", 0.75, "••••••3344")]
+
+
+def test_detector_error_is_a_skip_without_text_in_logs(pattern_pipeline: ContentPipeline,
+                                                      monkeypatch: pytest.MonkeyPatch,
+                                                      caplog: pytest.LogCaptureFixture) -> None:
+    def boom(texts: list[str], entities: list[frozenset[str]]) -> list[list[object]]:
+        raise ValueError(f"cannot parse {texts[0]!r}")
+
+    monkeypatch.setattr(pattern_pipeline.analyzer, "analyze_patterns", boom)
+    caplog.set_level(logging.DEBUG)
+    r = pattern_pipeline.analyze_bytes(b"SSN 536-22-8411", "text/plain", "a.txt")
+    assert (r.analysed, r.skip_reason) == (False, "not analysed: detector error (ValueError)")
+    assert "content analysis failed (ValueError)" in caplog.text and "boom" in caplog.text
+    assert "536-22-8411" not in caplog.text
+
+
+def test_oversized_file_refused_before_reading(pattern_pipeline: ContentPipeline, tmp_path: Path,
+                                               monkeypatch: pytest.MonkeyPatch) -> None:
+    path = tmp_path / "big.txt"
+    path.write_bytes(b"x" * 2000)
+    monkeypatch.setattr(pattern_pipeline.config, "limits", ExtractLimits(max_bytes=1000))
+    r = pattern_pipeline.analyze_path(path)
+    assert (r.analysed, r.skip_reason, r.bytes_read) == (False, "not analysed: too large (2000 bytes > 1000)", 0)

@@ -53,7 +53,7 @@ def test_big_text_truncated() -> None:
 
 def test_too_large_refused() -> None:
     r = extract(b"x" * 2000, "text/plain", "a.txt", ExtractLimits(max_bytes=1000))
-    assert not r.ok and "too large" in (r.reason or "")
+    assert not r.ok and r.reason == "not analysed: too large (2000 bytes > 1000)"
 
 
 @pytest.mark.parametrize("data,mime,name", [
@@ -70,3 +70,22 @@ def test_utf16_csv_rows_and_cells() -> None:
     chunk = r.chunks[0]
     assert chunk.rows == (("Name", "Email"), ("Ana Costa", "ana@x.io"))
     assert chunk.cell_at(chunk.text.index("ana@")) == "B2"
+
+
+@pytest.mark.parametrize("needle,cell,row", [
+    ("Name", "A1", 0),
+    ("Email", "B1", 0),
+    ("Ana", "A2", 1),
+    ("Costa", "A2", 1),  # inside a cell
+    ("\tana@", "A2", 1),  # the tab after a cell still belongs to it
+    ("bo@", "C3", 2),  # B3 is empty: C3 starts after it
+])
+def test_cell_and_row_at(needle: str, cell: str, row: int) -> None:
+    chunk = extract(b"Name,Email\nAna Costa,ana@x.io\nBo Li,,bo@x.io\n", "text/csv", "a.csv").chunks[0]
+    offset = chunk.text.index(needle)
+    assert (chunk.cell_at(offset), chunk.row_at(offset)) == (cell, row)
+
+
+def test_flat_text_has_no_cells() -> None:
+    chunk = extract(b"Name: Ana Costa", "text/plain", "a.txt").chunks[0]
+    assert (chunk.cell_at(3), chunk.row_at(3)) == (None, None)
