@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import datetime as dt
-from typing import Any
+from typing import Any, get_args
 
 import click
 from sqlalchemy.orm import selectinload
@@ -12,12 +12,12 @@ from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render, render_record
 from scanner.errors import SharescanError
+from scanner.policy.schema import ExposureName, Severity, parse_duration
 from scanner.store.models import Finding, utcnow
 from scanner.store.repo import STATUSES, FindingFilter, FindingRepo, exemption_row, finding_detail, finding_row
 
-SEVERITIES = ("critical", "high", "medium", "low", "info")
-EXPOSURES = ("public", "published", "anyone_with_link", "external_domain", "external_group", "external_user",
-             "domain", "internal")
+SEVERITIES: tuple[str, ...] = get_args(Severity)
+EXPOSURES: tuple[str, ...] = get_args(ExposureName)
 LIST_COLUMNS = ["id", "severity", "status", "state", "rule_id", "exposure", "file", "owner", "categories",
                 "first_seen", "last_seen", "recurrences"]
 
@@ -27,9 +27,8 @@ def parse_when(value: str | None) -> dt.datetime | None:
     if not value:
         return None
     value = value.strip()
-    if value[:-1].isdigit() and value[-1] in "dh":
-        n = int(value[:-1])
-        delta = dt.timedelta(days=n) if value[-1] == "d" else dt.timedelta(hours=n)
+    delta = parse_duration(value)
+    if delta is not None:
         return dt.datetime.now(dt.UTC) - delta
     try:
         parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
@@ -42,10 +41,9 @@ def parse_future(value: str | None) -> dt.datetime | None:
     """An ISO date/time, or a duration from now like 30d / 12h."""
     if not value:
         return None
-    value = value.strip()
-    if value[:-1].isdigit() and value[-1] in "dh":
-        n = int(value[:-1])
-        return dt.datetime.now(dt.UTC) + (dt.timedelta(days=n) if value[-1] == "d" else dt.timedelta(hours=n))
+    delta = parse_duration(value.strip())
+    if delta is not None:
+        return dt.datetime.now(dt.UTC) + delta
     return parse_when(value)
 
 

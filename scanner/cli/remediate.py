@@ -7,6 +7,8 @@ scanning key. Without ``--apply`` nothing changes: the plan is shown.
 
 from __future__ import annotations
 
+from typing import get_args
+
 import click
 from sqlalchemy import select
 
@@ -15,6 +17,7 @@ from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render
 from scanner.errors import SharescanError
 from scanner.policy.loader import load_configured_rules
+from scanner.policy.schema import Severity
 from scanner.remediate.engine import Remediator
 from scanner.remediate.restore import Restorer
 from scanner.store.models import Finding
@@ -26,7 +29,7 @@ PLAN_COLUMNS = ["finding_id", "file_name", "action", "mode", "target_file_id", "
 @click.command("remediate")
 @click.argument("findings", nargs=-1)
 @click.option("--severity", "severities", multiple=True,
-              type=click.Choice(["critical", "high", "medium", "low", "info"]),
+              type=click.Choice(get_args(Severity)),
               help="All open, active findings of this severity.")
 @click.option("--rule", "rule_ids", multiple=True, help="All open, active findings of this rule.")
 @click.option("--apply", is_flag=True, help="Make the changes (default: show the plan only).")

@@ -7,7 +7,6 @@ pipeline defines (``rules/detectors/detectors.yaml``).
 
 from __future__ import annotations
 
-import datetime as dt
 from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
@@ -242,7 +241,3 @@ def load_rules(directories: Sequence[str | Path], detectors: frozenset[str] | No
 def load_configured_rules(settings: Any) -> RuleSet:
     """The built-in rules (unless disabled) plus ``[rules] directories``."""
     return load_rules(rule_directories(builtin=settings.rules.include_builtin, extra=settings.rules.directories))
-
-
-def today() -> dt.date:
-    return dt.datetime.now(dt.UTC).date()

@@ -8,7 +8,7 @@ from __future__ import annotations
 
 import datetime as dt
 import re
-from typing import Annotated, Any, Literal
+from typing import Annotated, Any, Literal, get_args
 
 from pydantic import BaseModel, ConfigDict, Field, field_validator, model_validator
 
@@ -23,6 +23,15 @@ RuleMode = Literal["off", "dry-run", "enforce"]
 
 _RULE_ID = re.compile(r"^[a-z0-9][a-z0-9_.-]{1,127}$")
 _DURATION = re.compile(r"^(\d+)([dh])$")
+
+
+def parse_duration(text: str) -> dt.timedelta | None:
+    """``7d`` / ``48h`` as a timedelta; None when ``text`` is not such a duration."""
+    m = _DURATION.match(text)
+    if not m:
+        return None
+    n = int(m.group(1))
+    return dt.timedelta(days=n) if m.group(2) == "d" else dt.timedelta(hours=n)
 
 
 class _Model(BaseModel):
@@ -102,6 +111,7 @@ class ExemptEntry(_Model):
 
 RevokeTarget = Literal["matched", "external", "public", "anyone_with_link", "external_user",
                        "external_group", "external_domain", "domain"]
+REVOKE_TARGETS: tuple[str, ...] = get_args(RevokeTarget)
 
 
 class Action(_Model):
@@ -126,14 +136,13 @@ class Action(_Model):
     @model_validator(mode="after")
     def _arg_valid(self) -> Action:
         allowed: dict[str, tuple[str, ...]] = {
-            "revoke": ("matched", "external", "public", "anyone_with_link", "external_user", "external_group",
-                       "external_domain", "domain"),
+            "revoke": REVOKE_TARGETS,
             "downgrade": ("domain",),
             "unpublish": ("",),
             "notify": ("owner",),
         }
         if self.kind == "expire":
-            if not _DURATION.match(self.arg or ""):
+            if parse_duration(self.arg) is None:
                 raise ValueError(f"expire needs a duration like '7d' or '48h' (got {self.arg!r})")
         elif self.arg not in allowed[self.kind]:
             want = " | ".join(a or "(no value)" for a in allowed[self.kind])
@@ -142,11 +151,7 @@ class Action(_Model):
 
     @property
     def expiry(self) -> dt.timedelta | None:
-        m = _DURATION.match(self.arg or "")
-        if self.kind != "expire" or not m:
-            return None
-        n = int(m.group(1))
-        return dt.timedelta(days=n) if m.group(2) == "d" else dt.timedelta(hours=n)
+        return parse_duration(self.arg) if self.kind == "expire" else None
 
     def label(self) -> str:
         return f"{self.kind}: {self.arg}" if self.arg else self.kind
@@ -187,10 +192,6 @@ class Rule(_Model):
             raise ValueError("rule ids are lower-case letters, digits, '-', '_' or '.', 2-128 characters")
         return value
 
-    @property
-    def severity_rank(self) -> int:
-        return SEVERITY_RANK[self.severity]
-
 
 def rule_json_schema() -> dict[str, Any]:
     schema = Rule.model_json_schema()
@@ -207,8 +208,7 @@ _ACTION_YAML_SCHEMA: dict[str, Any] = {
         {"type": "string", "enum": ["unpublish"]},
         {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
          "properties": {
-             "revoke": {"enum": ["matched", "external", "public", "anyone_with_link", "external_user",
-                                 "external_group", "external_domain", "domain"]},
+             "revoke": {"enum": list(REVOKE_TARGETS)},
              "downgrade": {"enum": ["domain"]},
              "unpublish": {"enum": [True, None]},
              "expire": {"type": "string", "pattern": _DURATION.pattern},

@@ -14,7 +14,7 @@ from dataclasses import dataclass, field
 from typing import Any
 
 from scanner.remediate.drive_ops import INHERITED_REASONS, DriveOps
-from scanner.remediate.plan import PROTECTED_ROLES, PlannedAction
+from scanner.remediate.plan import PROTECTED_ROLES, PlannedAction, inherited_skip
 
 ROLE_RANK = {r: i for i, r in enumerate(("reader", "commenter", "writer", "fileOrganizer", "organizer", "owner"))}
 
@@ -35,10 +35,21 @@ class Prepared:
     extra: dict[str, Any] = field(default_factory=dict)
 
 
+def _no_place(item_id: str) -> str | None:
+    return None
+
+
 @dataclass(frozen=True)
 class ActionContext:
     ops: DriveOps
     now: dt.datetime
+    #: How to name a folder / shared drive to a person (None: by its id only).
+    place: Callable[[str], str | None] = _no_place
+
+    def inherited_skip(self, live: dict[str, Any]) -> str:
+        """Why the live (inherited) permission is left alone, naming the ancestor to fix it on."""
+        ancestor = inherited_from(live)
+        return inherited_skip(ancestor, self.place(ancestor) if ancestor else None)
 
 
 class ActionHandler:
@@ -127,8 +138,7 @@ def _prepare_permission(ctx: ActionContext, action: PlannedAction) -> Prepared:
     if live.get("role") in PROTECTED_ROLES or live.get("pendingOwner"):
         return Prepared(before, Outcome("refused", f"never removes {live.get('role')} access"))
     if action.target_file_id == action.file_id and is_inherited_only(live):
-        ancestor = inherited_from(live) or "?"
-        return Prepared(before, Outcome("skipped", f"inherited from {ancestor}: fix on ancestor {ancestor}"))
+        return Prepared(before, Outcome("skipped", ctx.inherited_skip(live)))
     return Prepared(before)
 
 
@@ -148,7 +158,8 @@ class Revoke(ActionHandler):
             deleted = ctx.ops.delete_permission(action.target_file_id, perm_id)
         except Exception as exc:  # noqa: BLE001 - recorded on the action, never lost
             if _inherited_error(exc):
-                return Outcome("skipped", f"inherited: fix on ancestor ({_error_text(exc)})")
+                live = (prepared.before or {}).get("permission") or {}
+                return Outcome("skipped", f"{ctx.inherited_skip(live)} ({_error_text(exc)})")
             return Outcome("failed", f"delete failed: {_error_text(exc)}")
         if not deleted:
             return Outcome("already_gone", "permission was already deleted (404)", {"permission": None})

@@ -11,10 +11,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
-import os
 import uuid
 from collections import defaultdict
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Collection, Iterable, Sequence
 from dataclasses import dataclass, field
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
@@ -23,6 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from scanner.config import Settings
+from scanner.drive.models import GOOGLE_FOLDER
 from scanner.errors import RemediationRefused
 from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
@@ -32,7 +32,7 @@ from scanner.remediate.drive_ops import OpsFactory, OwnerUnavailable, google_ops
 from scanner.remediate.locks import FileLocks
 from scanner.remediate.plan import ENFORCE, PlannedAction, RemediationPlan, build_plan, describe_principal
 from scanner.store import audit
-from scanner.store.models import Finding, RemediationAction, utcnow
+from scanner.store.models import CrawlTarget, DriveFileRow, Finding, RemediationAction, utcnow
 from scanner.store.repo import FindingRepo
 
 if TYPE_CHECKING:
@@ -98,8 +98,15 @@ class Remediator:
             # The most severe finding acts first: when a critical rule revokes a link that a high
             # rule would only downgrade, the revoke wins and the downgrade finds it already gone.
             findings = sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK)), f.id))
+            ancestors = {str(p["inherited_from"]) for f in findings for p in f.matched_permissions or []
+                         if p.get("inherited_from")}
             return build_plan(self.settings, findings, self.rules, apply=apply, manual=manual,
-                              fix_on_ancestor=fix_on_ancestor, run_id=run_id)
+                              fix_on_ancestor=fix_on_ancestor, run_id=run_id, places=places(session, ancestors))
+
+    def place(self, item_id: str) -> str | None:
+        """How to name one Drive item to a person (see :func:`places`)."""
+        with self.sessions() as session:
+            return places(session, [item_id]).get(item_id)
 
     # ------------------------------------------------------------------ limits
     def check_limits(self, session: Session, plan: RemediationPlan) -> None:
@@ -108,7 +115,7 @@ class Remediator:
             return
         limits = self.settings.remediation
         problems = []
-        if acting and not self.settings.google.remediation_service_account_file and self._ops_factory is None:
+        if not self.settings.google.remediation_service_account_file and self._ops_factory is None:
             problems.append("enforcing needs [google] remediation_service_account_file (a key with the drive scope)")
         if len(acting) > limits.max_actions_per_run:
             problems.append(f"{len(acting)} actions exceed max_actions_per_run={limits.max_actions_per_run}")
@@ -215,7 +222,7 @@ class Remediator:
                 return status, row.id
         handler = handler_for(action.action)
         with self.locks.lock(action.target_file_id):
-            ctx = ActionContext(self.ops_factory(action.owner, action.drive_id), self.clock())
+            ctx = ActionContext(self.ops_factory(action.owner, action.drive_id), self.clock(), place=self.place)
             try:
                 prepared = handler.prepare(ctx, action)
             except OwnerUnavailable as exc:  # a person has to act: say exactly what
@@ -314,6 +321,21 @@ class Remediator:
         report.remediated_findings.append(finding_id)
 
 
+def places(session: Session, item_ids: Collection[str]) -> dict[str, str]:
+    """Folders and shared drives by id, named as the last scan stored them (``folder "Recruiting"``,
+    ``shared drive "Clients"``), so a person knows where to click; ids without a stored name are left out."""
+    if not item_ids:
+        return {}
+    ids = list(item_ids)
+    files = session.execute(select(DriveFileRow.id, DriveFileRow.name, DriveFileRow.mime_type)
+                            .where(DriveFileRow.id.in_(ids)))
+    drives = session.execute(select(CrawlTarget.key, CrawlTarget.name)
+                             .where(CrawlTarget.kind == "drive", CrawlTarget.key.in_(ids)))
+    named = [(i, "folder" if mime == GOOGLE_FOLDER else "file", name) for i, name, mime in files]
+    named += [(i, "shared drive", name) for i, name in drives]
+    return {i: f'{kind} "{" ".join(name.split())}"' for i, kind, name in named if name.strip()}
+
+
 def _key(action: PlannedAction) -> tuple[str, str]:
     return action.target_file_id, str((action.permission or {}).get("id", ""))
 
@@ -322,7 +344,3 @@ def _line_params(action: PlannedAction) -> dict[str, Any]:
     perm = action.permission or {}
     return {"what": describe_principal(perm) if perm else "", "role": perm.get("role", ""),
             "domain": action.params.get("domain", ""), "until": action.params.get("duration", "")}
-
-
-def kill_switch_path(settings: Settings) -> str:
-    return os.path.expanduser(settings.remediation.kill_switch_file) if settings.remediation.kill_switch_file else ""

@@ -7,7 +7,7 @@ Settings (``[remediation] mode``), the rule (``mode``, ``auto``) and the command
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
@@ -95,6 +95,14 @@ class PlannedAction:
         return text
 
 
+def inherited_skip(ancestor: str | None, place: str | None = None) -> str:
+    """Why an inherited permission is left alone, and where to fix it: the ancestor's name (``place``,
+    e.g. ``folder "Recruiting"``, when the scan stored one) and its id."""
+    if not ancestor:
+        return "inherited: fix on ancestor"
+    return f"inherited from {place or ancestor}: fix on ancestor {ancestor}"
+
+
 def describe_principal(perm: dict[str, Any]) -> str:
     """Who a permission grants access to, without naming people (domains only)."""
     ptype = perm.get("type")
@@ -136,25 +144,27 @@ def _revoke_targets(arg: str, perms: Sequence[dict[str, Any]]) -> list[dict[str,
 
 
 def _permission_action(base: dict[str, Any], perm: dict[str, Any], kind: str, *, fix_on_ancestor: bool,
-                       params: dict[str, Any] | None = None) -> PlannedAction:
+                       places: Mapping[str, str], params: dict[str, Any] | None = None) -> PlannedAction:
     skip: str | None = None
     target = base["file_id"]
     if perm.get("role") in PROTECTED_ROLES:
         skip = f"never removes {perm.get('role')} access"
     elif perm.get("inherited"):
-        ancestor = perm.get("inherited_from") or "?"
-        if fix_on_ancestor and perm.get("inherited_from"):
-            target = str(perm["inherited_from"])
+        ancestor = str(perm.get("inherited_from") or "")
+        if fix_on_ancestor and ancestor:
+            target = ancestor
         else:
-            skip = (f"inherited from {ancestor}: fix on ancestor {ancestor} "
+            skip = (f"{inherited_skip(ancestor, places.get(ancestor))} "
                     "(or rerun with --fix-on-ancestor / [remediation] fix_inherited_on_ancestor)")
     return PlannedAction(**base, action=kind, target_file_id=target, permission=dict(perm), params=params or {},
                          skip_reason=skip)
 
 
 def plan_finding(settings: Settings, finding: Finding, rule: Rule, decision: ModeDecision, *,
-                 fix_on_ancestor: bool, published: bool) -> list[PlannedAction]:
-    """The actions of one finding under one mode decision (pure given its inputs)."""
+                 fix_on_ancestor: bool, published: bool, places: Mapping[str, str]) -> list[PlannedAction]:
+    """The actions of one finding under one mode decision (pure given its inputs).
+
+    ``places`` names ancestors by id (see :func:`inherited_skip`)."""
     base: dict[str, Any] = {
         "finding_id": finding.id, "rule_id": rule.id, "file_id": finding.file_id,
         "file_name": finding.file.name if finding.file is not None else "", "owner": finding.owner_email,
@@ -164,14 +174,15 @@ def plan_finding(settings: Settings, finding: Finding, rule: Rule, decision: Mod
     perms: list[dict[str, Any]] = list(finding.matched_permissions or [])
     out: list[PlannedAction] = []
     for action in rule.actions:
-        out.extend(_plan_action(settings, action, base, perms, fix_on_ancestor=fix_on_ancestor, published=published))
+        out.extend(_plan_action(settings, action, base, perms, fix_on_ancestor=fix_on_ancestor, published=published,
+                                places=places))
     return out
 
 
 def _plan_action(settings: Settings, action: Action, base: dict[str, Any], perms: list[dict[str, Any]], *,
-                 fix_on_ancestor: bool, published: bool) -> list[PlannedAction]:
+                 fix_on_ancestor: bool, published: bool, places: Mapping[str, str]) -> list[PlannedAction]:
     if action.kind == "revoke":
-        return [_permission_action(base, p, "revoke", fix_on_ancestor=fix_on_ancestor)
+        return [_permission_action(base, p, "revoke", fix_on_ancestor=fix_on_ancestor, places=places)
                 for p in _revoke_targets(action.arg, perms)]
     if action.kind == "downgrade":
         domains = settings.organisation.domains
@@ -179,7 +190,7 @@ def _plan_action(settings: Settings, action: Action, base: dict[str, Any], perms
         for p in perms:
             if p.get("type") != "anyone":
                 continue
-            planned = _permission_action(base, p, "downgrade", fix_on_ancestor=fix_on_ancestor,
+            planned = _permission_action(base, p, "downgrade", fix_on_ancestor=fix_on_ancestor, places=places,
                                          params={"domain": domains[0] if domains else None})
             if not domains and planned.skip_reason is None:
                 planned = PlannedAction(**{**planned.__dict__, "skip_reason": "[organisation] domains is empty"})
@@ -191,7 +202,7 @@ def _plan_action(settings: Settings, action: Action, base: dict[str, Any], perms
         return [PlannedAction(**base, action="unpublish", target_file_id=base["file_id"])]
     if action.kind == "expire":
         delta = action.expiry or dt.timedelta(days=settings.remediation.external_access_expiry_days)
-        return [_permission_action(base, p, "expire", fix_on_ancestor=fix_on_ancestor,
+        return [_permission_action(base, p, "expire", fix_on_ancestor=fix_on_ancestor, places=places,
                                    params={"duration": action.arg, "seconds": int(delta.total_seconds())})
                 for p in perms if p.get("type") in ("user", "group")
                 and p.get("exposure") in EXTERNAL_PRINCIPAL_EXPOSURES]
@@ -202,8 +213,11 @@ def _plan_action(settings: Settings, action: Action, base: dict[str, Any], perms
 
 
 def build_plan(settings: Settings, findings: Iterable[Finding], rules: Iterable[Rule], *, apply: bool | None,
-               manual: bool, fix_on_ancestor: bool | None = None, run_id: int | None = None) -> RemediationPlan:
-    """Every action for these findings, each with its mode. Findings not open+active are ignored."""
+               manual: bool, fix_on_ancestor: bool | None = None, run_id: int | None = None,
+               places: Mapping[str, str] | None = None) -> RemediationPlan:
+    """Every action for these findings, each with its mode. Findings not open+active are ignored.
+
+    ``places``: ancestor id → how to name it (``folder "Recruiting"``), for inherited-permission skips."""
     by_id = {r.id: r for r in rules}
     ancestor_fix = settings.remediation.fix_inherited_on_ancestor if fix_on_ancestor is None else fix_on_ancestor
     actions: list[PlannedAction] = []
@@ -223,5 +237,5 @@ def build_plan(settings: Settings, findings: Iterable[Finding], rules: Iterable[
         published = bool(finding.file is not None and finding.file.published) or finding.exposure == "published" \
             or "published" in (finding.principal or "")
         actions.extend(plan_finding(settings, finding, rule, decision, fix_on_ancestor=ancestor_fix,
-                                    published=published))
+                                    published=published, places=places or {}))
     return RemediationPlan(tuple(actions), run_id=run_id, ignored=tuple(ignored))

@@ -15,7 +15,7 @@ Every transition writes an audit event in the caller's transaction. The caller c
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Collection, Iterable, Sequence
+from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
@@ -336,12 +336,7 @@ class FindingRepo:
 
     def active_exemptions(self) -> list[StoredExemption]:
         """Rule/file/folder exemptions (not finding acceptances) in force now, for the PolicyEngine."""
-        now = self.clock()
-        rows = self.session.scalars(select(Exemption).where(
-            Exemption.finding_id.is_(None), Exemption.revoked_at.is_(None),
-            or_(Exemption.expires_at.is_(None), Exemption.expires_at > now),
-        ).order_by(Exemption.id)).all()
-        return [StoredExemption(r.rule_id, r.file_id, r.folder_id, r.reason) for r in rows]
+        return [StoredExemption(r.rule_id, r.file_id, r.folder_id, r.reason) for r in self.exemptions()]
 
     # ------------------------------------------------------------------ evidence
     def record_evidence(self, file_id: str, revision: str, content: ContentResult) -> int:
@@ -430,7 +425,3 @@ def exemption_row(e: Exemption, now: dt.datetime) -> dict[str, Any]:
     return {"id": e.id, "state": exemption_state(e, now), "rule_id": e.rule_id, "file_id": e.file_id,
             "folder_id": e.folder_id, "reason": e.reason, "actor": e.actor, "created_at": e.created_at,
             "expires_at": e.expires_at, "revoked_at": e.revoked_at}
-
-
-def iter_ids(findings: Iterable[Finding]) -> list[int]:
-    return [f.id for f in findings]

@@ -249,6 +249,41 @@ def test_inherited_permission_fixed_on_ancestor_when_asked(emulator: Emulator, s
     assert not any(p.type == "anyone" for p in scanner.read("candidate_shortlist").permissions)
 
 
+RERUN = " (or rerun with --fix-on-ancestor / [remediation] fix_inherited_on_ancestor)"
+
+
+@pytest.mark.parametrize(("folder_in_snapshot", "scan_saw_inherited", "expected"), [
+    # The plan skips it (the scan recorded the permission as inherited) ...
+    (True, True, 'inherited from folder "Recruiting": fix on ancestor {folder}' + RERUN),
+    (False, True, "inherited from {folder}: fix on ancestor {folder}" + RERUN),
+    # ... or the live re-read does (the scan thought it direct).
+    (True, False, 'inherited from folder "Recruiting": fix on ancestor {folder}'),
+    (False, False, "inherited from {folder}: fix on ancestor {folder}"),
+])
+def test_skipped_inherited_permission_names_the_folder(
+    emulator: Emulator, settings: Settings, sessions: sessionmaker[Session], scanner: MiniScanner,
+    engine: PolicyEngine, folder_in_snapshot: bool, scan_saw_inherited: bool, expected: str,
+) -> None:
+    found = scan(scanner, engine, sessions, ["candidate_shortlist"])
+    with sessions() as session:
+        if folder_in_snapshot:
+            FindingRepo(session, "test").ensure_file(scanner.read("recruiting_folder"))
+        if not scan_saw_inherited:
+            finding = session.get_one(Finding, _ids(found)[0])
+            finding.matched_permissions = [{**p, "inherited": False, "inherited_from": None}
+                                           for p in finding.matched_permissions]
+        session.commit()
+    before = len(drive_events(emulator))
+    remediator = _remediator(settings, sessions, engine)
+    report = remediator.execute(remediator.plan(_ids(found), apply=None))
+    assert report.status_counts.get("skipped") == 1
+    assert len(drive_events(emulator)) == before
+    with sessions() as session:
+        row = session.scalars(select(RemediationAction).where(RemediationAction.action == "revoke")).one()
+        assert row.status == "skipped"
+        assert row.detail == expected.format(folder=fid("recruiting_folder"))
+
+
 def test_permission_changed_since_scan_is_refused(emulator: Emulator, settings: Settings,
                                                  sessions: sessionmaker[Session], scanner: MiniScanner,
                                                  engine: PolicyEngine) -> None:
