@@ -29,9 +29,6 @@ from scanner.store.models import DriveFileRow, Finding, RemediationAction
 
 DEMO_DOMAIN = "tessera-labs.com"
 EXPORT_FORMATS = ("html", "csv", "jsonl", "ocsf")
-#: Emulator event kinds that change who can open a file.
-SHARING_EVENTS = ("permission.deleted", "permission.created", "permission.updated", "revision.updated",
-                  "revision.unpublished")
 
 
 @dataclass
@@ -147,7 +144,7 @@ def _needs_a_person(app: App) -> list[dict[str, Any]]:
 def _sharing_changes(app: App, events: list[dict[str, Any]]) -> list[dict[str, Any]]:
     """What the emulator (standing in for Google) recorded as changed, joined to file names."""
     with app.sessions() as s:
-        names = dict(s.execute(select(DriveFileRow.id, DriveFileRow.name)).tuples().all())
+        names = {file_id: name for file_id, name in s.execute(select(DriveFileRow.id, DriveFileRow.name))}
         actions = {(a.file_id, a.permission_id): a.action for a in s.scalars(
             select(RemediationAction).where(RemediationAction.mode == "enforce"))}
     out = []

@@ -49,3 +49,15 @@ class NotFoundError(SharescanError):
     """A finding, action or run named on the command line does not exist."""
 
     exit_code = 6
+
+
+class AuditChainBroken(SharescanError):
+    """The audit log's hash chain does not verify."""
+
+    exit_code = 7
+
+
+class ExportVerificationFailed(SharescanError):
+    """An export directory does not match its signed manifest."""
+
+    exit_code = 8

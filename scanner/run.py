@@ -29,7 +29,7 @@ from collections.abc import Callable, Iterator
 from dataclasses import asdict, dataclass, field
 from typing import Any
 
-from sqlalchemy import or_, select
+from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
 from scanner.app import App
@@ -42,6 +42,7 @@ from scanner.google.client import GoogleClients
 from scanner.keys import ensure_key
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
+from scanner.schedule.jobs import run_lock_for
 from scanner.store.models import DriveFileRow, Evidence, Finding, ScanRun, utcnow
 from scanner.store.repo import FindingRepo
 from scanner.store.snapshot import row_to_file
@@ -100,10 +101,6 @@ class ScanResult:
         return asdict(self)
 
 
-def run_holder() -> str:
-    return f"{socket.gethostname()}:{os.getpid()}"
-
-
 class ScanService:
     """Runs scans for one App. ``clients`` and ``pipeline_factory`` are injectable for tests."""
 
@@ -120,12 +117,9 @@ class ScanService:
     # ------------------------------------------------------------------ public
     def run(self, options: ScanOptions, *, progress: ScanProgress | None = None) -> ScanResult:
         self._check_settings()
-        from scanner.schedule.lock import RunLock
-
         self.app.sessions  # noqa: B018 - refuses a database that is missing or not at head, before locking
 
-        lock = RunLock(self.app.engine, "scan", holder=run_holder(),
-                       stale_after=dt.timedelta(seconds=self.settings.schedule.stale_lock_seconds))
+        lock = run_lock_for(self.app)
         with lock, _Heartbeat(lock.heartbeat, interval=max(5.0, lock.stale_after.total_seconds() / 4)):
             return self._run_locked(options, progress)
 
@@ -203,14 +197,16 @@ class ScanService:
             run.finished_at = self.clock()
             run.error = error
             run.stats = result.as_dict()
-            if result.resumed_from and run.resumed_from_id is None:
-                run.resumed_from_id = result.resumed_from
 
     # ------------------------------------------------------------------ content + policy
-    def _candidate_ids(self, run_id: int, summary: CrawlSummary) -> list[str]:
-        """Files this run (or the crashed run it resumed) touched that are exposed or had findings."""
-        run_ids = [run_id] + ([summary.resumed_from] if summary.resumed_from else [])
+    def _candidate_ids(self, run_id: int) -> list[str]:
+        """Files that are exposed or had findings and were crawled by this run or by any run since the
+        last one that finished its analysis: the interrupted runs it resumed (however many in a row)
+        and failed runs, whose crawl moved the change tokens on before their analysis was done."""
         with self.app.sessions() as s:
+            last_done = s.scalar(select(func.max(ScanRun.id)).where(
+                ScanRun.id < run_id, ScanRun.status.in_(("completed", "partial")))) or 0
+            run_ids = list(s.scalars(select(ScanRun.id).where(ScanRun.id > last_done, ScanRun.id <= run_id)))
             active_files = select(Finding.file_id).where(Finding.detection_state == "active")
             return list(s.scalars(
                 select(DriveFileRow.id).where(
@@ -234,16 +230,15 @@ class ScanService:
                               result: ScanResult, progress: ScanProgress | None) -> set[str]:
         from scanner.drive.content import ContentFetcher
 
-        org_domains = summary.org_domains or tuple(self.settings.organisation.domains)
-        ids = self._candidate_ids(run_id, summary)
+        org_domains = frozenset(summary.org_domains)
+        ids = self._candidate_ids(run_id)
         if progress is not None:
             progress.phase("analysing exposed files", len(ids))
         fetcher = ContentFetcher(clients)
-        subjects = _Subjects(self.settings, clients)
+        subjects = _Subjects(self.settings, clients, org_domains)
         with self.app.sessions() as s:
             engine = PolicyEngine(rules.rules, exemptions=FindingRepo(s, self.app.actor).active_exemptions())
         evaluated: set[str] = set()
-        new_before = self._count_findings()
         for file_id in ids:
             with self.app.sessions() as s:
                 row = s.get(DriveFileRow, file_id)
@@ -253,32 +248,30 @@ class ScanService:
                 removed = row.removed_at is not None
                 exposure = FileExposure(file=file, exposed=()) if removed else classify(file, org_domains)
                 ctx = FileContext(ancestors=_ancestors(s, row), now=self.clock())
-                cached = _cached_content(s, row, file.revision_key)
-            content: ContentResult | None = None
-            fresh = False
-            if not removed and engine.needs_content(exposure, ctx):
-                if cached is not None:
-                    content = cached
-                    result.content_cache_hits += 1
+                needs_content = not removed and engine.needs_content(exposure, ctx)
+                cached = _cached_content(s, row, file.revision_key) if needs_content else None
+            fresh: ContentResult | None = None
+            if cached is not None:
+                result.content_cache_hits += 1
+            elif needs_content:
+                fresh = self._analyse(fetcher, subjects, file, clients)
+                if fresh.analysed:
+                    result.files_analysed += 1
                 else:
-                    content = self._analyse(fetcher, subjects, file, clients)
-                    fresh = True
-                if content.analysed:
-                    result.files_analysed += fresh
-                    result.nlp_mode = content.nlp_mode or result.nlp_mode
-                else:
-                    result.files_not_analysed += fresh
+                    result.files_not_analysed += 1
+            content = cached if cached is not None else fresh
+            if content is not None and content.analysed:
+                result.nlp_mode = content.nlp_mode or result.nlp_mode
             matches = engine.evaluate(exposure, content, ctx)
             with self.app.sessions.begin() as s:
                 repo = FindingRepo(s, self.app.actor, clock=self.clock)
-                if fresh and content is not None:
-                    _store_content(s, repo, file_id, file.revision_key, content, self.clock())
+                if fresh is not None:
+                    _store_content(s, repo, file_id, file.revision_key, fresh, self.clock())
                 for match in matches:
                     repo.upsert(match, run_id)
             evaluated.add(file_id)
             if progress is not None:
                 progress.advance()
-        result.findings_new = self._count_findings() - new_before
         return evaluated
 
     def _analyse(self, fetcher: Any, subjects: _Subjects, file: Any, clients: GoogleClients) -> ContentResult:
@@ -303,27 +296,18 @@ class ScanService:
             return content
         return ContentResult(analysed=False, skip_reason=last_reason)
 
-    def _count_findings(self) -> int:
-        from sqlalchemy import func
-
-        with self.app.sessions() as s:
-            return int(s.scalar(select(func.count(Finding.id))) or 0)
-
     def _close(self, run_id: int, summary: CrawlSummary, evaluated: set[str], result: ScanResult) -> None:
+        # A full crawl saw every file of the owners and drives it covered; an incremental one only
+        # what changed, so only the files it re-evaluated can be closed.
+        owners, drives = (summary.covered_owners, summary.covered_drives) if summary.full else ((), ())
         with self.app.sessions.begin() as s:
             repo = FindingRepo(s, self.app.actor, clock=self.clock)
-            if summary.full:
-                report = repo.close_missing(run_id, complete=summary.complete, covered_owners=summary.covered_owners,
-                                            covered_drives=summary.covered_drives, evaluated_file_ids=evaluated)
-            else:
-                # An incremental run only saw what changed: only files it re-evaluated can be closed.
-                report = repo.close_missing(run_id, complete=summary.complete, evaluated_file_ids=evaluated)
+            report = repo.close_missing(run_id, complete=summary.complete, covered_owners=owners,
+                                        covered_drives=drives, evaluated_file_ids=evaluated)
             repo.expire_acceptances()
             result.findings_resolved = len(report.resolved)
-            from sqlalchemy import func
-
-            result.findings_active = int(s.scalar(
-                select(func.count(Finding.id)).where(Finding.detection_state == "active")) or 0)
+            result.findings_new = _count(s, Finding.first_run_id == run_id)
+            result.findings_active = _count(s, Finding.detection_state == "active")
 
     # ------------------------------------------------------------------ remediation + notification
     def _remediate(self, run_id: int, options: ScanOptions, rules: Any, result: ScanResult) -> None:
@@ -393,11 +377,12 @@ class _Heartbeat:
 
 
 class _Subjects:
-    """Who can read a file for content analysis: its owner, a shared-drive member, then the admin."""
+    """Who can read a file for content analysis: a shared-drive member, its owner, then the admin."""
 
-    def __init__(self, settings: Any, clients: GoogleClients) -> None:
+    def __init__(self, settings: Any, clients: GoogleClients, org_domains: frozenset[str]) -> None:
         self.settings = settings
         self.clients = clients
+        self.org_domains = org_domains
         self._members: dict[str, str | None] = {}
         self._active: set[str] | None = None
 
@@ -414,19 +399,21 @@ class _Subjects:
 
     def _member(self, drive_id: str) -> str | None:
         if drive_id not in self._members:
-            from scanner.drive.exposure import normalise_domains
             from scanner.google import directory
 
             try:
                 if self._active is None:
                     self._active = {u.email.lower() for u in directory.list_users(self.clients, self.settings)
                                     if u.skip_reason is None}
-                self._members[drive_id] = directory.find_member(
-                    self.clients, self.settings, drive_id, self._active,
-                    normalise_domains(self.settings.organisation.domains))
+                self._members[drive_id] = directory.find_member(self.clients, self.settings, drive_id,
+                                                                self._active, self.org_domains)
             except GoogleApiError:
                 self._members[drive_id] = None
         return self._members[drive_id]
+
+
+def _count(session: Session, condition: Any) -> int:
+    return int(session.scalar(select(func.count(Finding.id)).where(condition)) or 0)
 
 
 def _ancestors(session: Session, row: DriveFileRow) -> tuple[str, ...]:
@@ -445,11 +432,22 @@ def _ancestors(session: Session, row: DriveFileRow) -> tuple[str, ...]:
     return tuple(out)
 
 
+#: "Not analysed" reasons that may not hold next time (API or identity failures), unlike "encrypted" or
+#: "too large": those revisions are fetched again by the next run.
+_TRANSIENT_REASONS = ("download failed", "export failed", "no identity could read")
+
+
+def _transient(reason: str) -> bool:
+    return any(marker in reason for marker in _TRANSIENT_REASONS)
+
+
 def _cached_content(session: Session, row: DriveFileRow, revision: str) -> ContentResult | None:
     """The analysis of this exact revision, rebuilt from what was stored (hits and evidence, no values)."""
     if not revision or row.content_revision != revision or row.content_status == "pending":
         return None
     if row.content_status == "not_analysed":
+        if _transient(row.content_skip_reason or ""):
+            return None  # a download that failed is tried again; only lasting reasons are kept
         return ContentResult(analysed=False, skip_reason=row.content_skip_reason)
     evidence: dict[str, list[EvidenceSummary]] = {}
     for ev in session.scalars(select(Evidence).where(Evidence.file_id == row.id, Evidence.revision == revision)):

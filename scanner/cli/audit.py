@@ -7,8 +7,10 @@ import click
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render, render_record
-from scanner.export.auditlog import AuditChainBroken, list_events, report_record, verify_report
+from scanner.errors import AuditChainBroken
+from scanner.export.auditlog import list_events, report_record
 from scanner.export.since import parse_since
+from scanner.store.audit import verify_chain
 
 
 @click.group("audit")
@@ -22,7 +24,7 @@ def audit_group() -> None:
 def verify_cmd(app: App, fmt: str) -> None:
     """Recompute the hash chain; exit non-zero naming the first event that does not fit."""
     with app.sessions() as session:
-        report = verify_report(session)
+        report = verify_chain(session)
     record = report_record(report)
     render_record(record, fmt, title="audit log")
     if not report.ok:

@@ -3,13 +3,13 @@
 from __future__ import annotations
 
 import sys
+from contextlib import nullcontext
 from pathlib import Path
 
 import click
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from scanner.cli.render import dumps, make_console, render
-from scanner.cli.scan import RichScanProgress, summary_line
+from scanner.cli.scan import rich_scan_progress, summary_line
 
 
 @click.command()
@@ -21,7 +21,7 @@ def demo(output: Path, fmt: str) -> None:
     """Run the whole story on a sample workspace: start the bundled Google emulator, scan it with
     remediation enforced, show the findings and the revoked links, write the HTML report and the
     exports. Needs no Google account, no config file and no network."""
-    from scanner.demo import run_demo
+    from scanner.demo import EXPORT_FORMATS, run_demo
 
     console = make_console(stderr=fmt == "json")
     if fmt == "table":
@@ -29,13 +29,8 @@ def demo(output: Path, fmt: str) -> None:
         console.print("Starting the bundled Google Workspace emulator with the demo workspace, "
                       "then a full scan with remediation [bold]enforced[/bold]…")
     show = sys.stderr.isatty() and fmt == "table"
-    if show:
-        columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("{task.fields[stats]}"))
-        with Progress(*columns, console=console) as progress:
-            result = run_demo(output, progress=RichScanProgress(progress))
-    else:
-        result = run_demo(output)
+    with rich_scan_progress(console) if show else nullcontext() as progress:
+        result = run_demo(output, progress=progress)
 
     if fmt == "json":
         click.echo(dumps({
@@ -58,8 +53,6 @@ def demo(output: Path, fmt: str) -> None:
            console=console,
            empty="nothing left for a person")
     console.print(f"\n[bold]HTML report[/bold]: {result.report_path}")
-    from scanner.demo import EXPORT_FORMATS
-
     kinds = ", ".join(EXPORT_FORMATS)
     console.print(f"[bold]Exports[/bold] ({kinds}): {result.export_dir}  — manifest signature and hashes "
                   f"{'[green]verified[/green]' if result.manifest_verified else '[red]NOT verified[/red]'}")

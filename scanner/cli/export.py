@@ -9,16 +9,10 @@ import click
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render_record
-from scanner.errors import SharescanError
+from scanner.errors import ExportVerificationFailed
 from scanner.export.service import FINDING_STATUSES, FORMATS, export
 from scanner.export.signing import parse_public_key, private_key, public_hex, public_key_path, verify_export
 from scanner.export.since import parse_since
-
-
-class ExportVerificationFailed(SharescanError):
-    """An export directory does not match its signed manifest."""
-
-    exit_code = 8
 
 
 @click.group("export", invoke_without_command=True)

@@ -3,6 +3,8 @@
 from __future__ import annotations
 
 import sys
+from collections.abc import Iterator
+from contextlib import contextmanager, nullcontext
 from typing import Any
 
 import click
@@ -40,6 +42,15 @@ class RichScanProgress(ScanProgress):
             self.progress.advance(self.current, amount)
 
 
+@contextmanager
+def rich_scan_progress(console: Console) -> Iterator[RichScanProgress]:
+    """A live progress display on ``console`` for one scan."""
+    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
+               TimeElapsedColumn(), TextColumn("{task.fields[stats]}"))
+    with Progress(*columns, console=console) as progress:
+        yield RichScanProgress(progress)
+
+
 def summary_line(r: ScanResult) -> str:
     actions = ", ".join(f"{k} {v}" for k, v in sorted(r.actions.items())) or "none"
     line = (f"run {r.run_id} {r.status} ({r.kind}) in {r.elapsed_seconds:.1f}s: {r.files_seen:,} files seen, "
@@ -73,13 +84,8 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, f
     console = Console(stderr=True)
     if show_progress is None:
         show_progress = sys.stderr.isatty()
-    if show_progress:
-        columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-                   TimeElapsedColumn(), TextColumn("{task.fields[stats]}"))
-        with Progress(*columns, console=console, transient=False) as progress:
-            result = run_scan(app, full=full, apply=apply, progress=RichScanProgress(progress))
-    else:
-        result = run_scan(app, full=full, apply=apply)
+    with rich_scan_progress(console) if show_progress else nullcontext() as progress:
+        result = run_scan(app, full=full, apply=apply, progress=progress)
     if fmt == "json":
         click.echo(dumps(result.as_dict()))
     else:

@@ -32,6 +32,7 @@ from scanner.store.models import (
     ScanCoverage,
     ScanRun,
 )
+from scanner.store.repo import exemption_state
 
 
 def _action(a: RemediationAction) -> ActionRecord:
@@ -52,14 +53,6 @@ def _entities(rows: Sequence[Evidence], revision: str | None) -> list[EntityCoun
                      masked_preview=e.masked_preview, categories=list(e.categories or [])) for e in current),
         key=lambda e: (e.detector, e.entity_type, e.location),
     )
-
-
-def _exemption_state(e: Exemption, now: dt.datetime) -> str:
-    if e.revoked_at is not None and e.revoked_at <= now:
-        return "revoked"
-    if e.expires_at is not None and e.expires_at <= now:
-        return "expired"
-    return "active"
 
 
 def collect(session: Session, *, since: dt.datetime | None = None, statuses: Sequence[str] = (),
@@ -136,7 +129,7 @@ def collect(session: Session, *, since: dt.datetime | None = None, statuses: Seq
             id=e.id, scope="finding" if e.finding_id else "file" if e.file_id else "folder" if e.folder_id else "rule",
             finding_id=e.finding_id, rule_id=e.rule_id, file_id=e.file_id, folder_id=e.folder_id, reason=e.reason,
             actor=e.actor, created_at=e.created_at, expires_at=e.expires_at, revoked_at=e.revoked_at,
-            state=_exemption_state(e, now),
+            state=exemption_state(e, now),
         )
         for e in session.scalars(ex_query)
     ]

@@ -56,9 +56,8 @@ class ExportResult:
 
 
 def default_directory(settings: Settings, now: dt.datetime) -> Path:
-    base = Path(settings.export.directory).expanduser() if settings.export.directory else Path.cwd()
     name = f"sharescan-export-{now.strftime('%Y%m%dT%H%M%SZ')}"
-    return base / name if settings.export.directory else Path(name)
+    return Path(settings.export.directory).expanduser() / name if settings.export.directory else Path(name)
 
 
 def _prepare(out_dir: Path) -> None:

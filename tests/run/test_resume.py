@@ -10,6 +10,7 @@ import sys
 import time
 from pathlib import Path
 
+import pytest
 from sqlalchemy import func, select
 
 from scanner.emulator import FaultRule
@@ -73,3 +74,67 @@ def test_killed_scan_resumes_to_the_same_result(make_sqlite_app, emulator, tmp_p
         assert (coverage[target_id].reasons or {}).get("carried") is True, coverage[target_id].reasons
     # The same findings as an uninterrupted scan (test_scan.py checks that one against the seed).
     assert risky == FLAGGED
+
+
+class _InterruptedAnalysis:
+    """A content pipeline that is killed (Ctrl-C) on the first file it is given."""
+
+    def analyze_bytes(self, *_args: object) -> None:
+        raise KeyboardInterrupt
+
+
+def test_a_resumed_run_also_analyses_what_earlier_runs_in_the_chain_crawled(make_app) -> None:
+    app = make_app()
+    # Run 1 crawls everything and is interrupted while analysing; run 2 resumes it (every target
+    # carried, nothing crawled again) and is interrupted too; run 3 resumes run 2.
+    for _ in range(2):
+        with pytest.raises(KeyboardInterrupt):
+            ScanService(app, pipeline_factory=_InterruptedAnalysis).run(ScanOptions(full=True))
+    result = ScanService(app).run(ScanOptions(full=True))
+    assert (result.status, result.resumed_from) == ("completed", 2)
+    with app.sessions() as s:
+        assert [r.status for r in s.scalars(select(ScanRun).order_by(ScanRun.id))] == [
+            "interrupted", "interrupted", "completed"]
+        risky = set(s.scalars(select(Finding.file_id).where(Finding.rule_id != "public-file-inventory")))
+    assert risky == FLAGGED
+
+
+def test_a_failed_run_s_crawl_is_analysed_by_the_next_run(make_sqlite_app, emulator) -> None:
+    """A run that failed after its crawl (tokens already moved on) must not lose those files."""
+    app = make_sqlite_app()
+
+    def broken_pipeline() -> object:
+        raise RuntimeError("detector configuration broke")
+
+    with pytest.raises(RuntimeError):
+        ScanService(app, pipeline_factory=broken_pipeline).run(ScanOptions(full=True))
+    with app.sessions() as s:
+        assert s.scalars(select(ScanRun.status)).one() == "failed"
+    result = ScanService(app).run(ScanOptions(full=False))  # incremental: nothing changed in Drive
+    assert result.status == "completed"
+    with app.sessions() as s:
+        risky = set(s.scalars(select(Finding.file_id).where(Finding.rule_id != "public-file-inventory")))
+    assert risky == FLAGGED
+
+
+def test_a_download_that_failed_is_tried_again_next_run(make_sqlite_app, emulator) -> None:
+    app = make_sqlite_app()
+    # A 403 the client does not retry: every export fails during the first run.
+    emulator.set_faults([FaultRule("drive.files.export", kind="sharingRateLimitExceeded")])
+    first = ScanService(app).run(ScanOptions(full=True))
+    assert first.files_not_analysed > 0
+    emulator.set_faults([])
+    second = ScanService(app).run(ScanOptions(full=True))
+    assert second.files_analysed == first.files_not_analysed - unreadable(app)
+    with app.sessions() as s:
+        risky = set(s.scalars(select(Finding.file_id).where(Finding.rule_id != "public-file-inventory")))
+    assert risky == FLAGGED
+
+
+def unreadable(app) -> int:
+    """Files not analysed for a lasting reason (folders, shortcuts...), which are not fetched again."""
+    from scanner.store.models import DriveFileRow
+
+    with app.sessions() as s:
+        reasons = s.scalars(select(DriveFileRow.content_skip_reason).where(DriveFileRow.content_status == "not_analysed"))
+        return sum(1 for r in reasons if r and "failed" not in r)
