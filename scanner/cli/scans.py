@@ -12,7 +12,7 @@ from scanner.cli.context import pass_app
 from scanner.cli.render import dumps, format_option, render
 from scanner.errors import NotFoundError
 from scanner.store.models import ScanRun
-from scanner.store.snapshot import run_coverage
+from scanner.store.snapshot import coverage_mode, run_coverage
 
 RUN_COLUMNS = ("id", "kind", "status", "started_at", "finished_at", "resumed_from", "targets", "files_seen",
                "files_exposed", "api_calls")
@@ -46,7 +46,7 @@ def coverage_rows(app: App, run_id: int) -> list[dict[str, Any]]:
                 parts.append("failed: " + _reasons(reasons["failed"]))
             out.append({
                 "kind": target.kind, "target": target.name or target.key, "key": target.key, "status": cov.status,
-                "mode": "resumed" if reasons.get("carried") else reasons.get("mode", ""),
+                "mode": coverage_mode(reasons),
                 "files_seen": cov.files_seen, "files_exposed": cov.files_exposed,
                 "files_skipped": cov.files_skipped, "files_failed": cov.files_failed, "api_calls": cov.api_calls,
                 "reason": "; ".join(parts), "skipped_reasons": reasons.get("skipped") or {},

@@ -63,11 +63,10 @@ def crawl_changes(crawler: Crawler, job: _Job, tally: CallTally) -> None:
     token = job.cursor or job.start_token
     if not token:
         raise ValueError(f"{job.kind} {job.key} has no changes token")
-    owner = job.key if job.kind == "user" else None
     while True:
         page = crawler.clients.execute(api.list_changes(drive, token, job.drive_id), tally=tally)
-        live, removed = select_changes(page.get("changes", []), owner=owner, drive_id=job.drive_id)
-        result = crawler.enrich(drive, job, live, tally)
+        live, removed = select_changes(page.get("changes", []), owner=job.owner, drive_id=job.drive_id)
+        result = crawler.enrich(drive, job.subject, live, tally)
         result.removed_ids.extend(removed)
         next_token = page.get("nextPageToken")
         new_start = page.get("newStartPageToken")

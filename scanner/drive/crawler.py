@@ -14,17 +14,20 @@ Each file is crawled once, by its owner (My Drive: ``'me' in owners``) or by its
 
 from __future__ import annotations
 
+import dataclasses
 import datetime as dt
 import logging
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass, field
+from functools import partial
 from typing import Any
 
 from googleapiclient.discovery import Resource
+from googleapiclient.http import HttpRequest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -131,6 +134,11 @@ class _Job:
     @property
     def drive_id(self) -> str | None:
         return self.key if self.kind == "drive" else None
+
+    @property
+    def owner(self) -> str | None:
+        """The user whose My Drive this is (None for a shared drive)."""
+        return self.key if self.kind == "user" else None
 
 
 @dataclass
@@ -336,11 +344,10 @@ class Crawler:
 
     @staticmethod
     def _result(target: CrawlTarget, cov: ScanCoverage) -> TargetResult:
-        reasons = cov.reasons or {}
-        mode = "resumed" if reasons.get("carried") else str(reasons.get("mode", ""))
         return TargetResult(
-            kind=target.kind, key=target.key, name=target.name, status=cov.status, mode=mode,
-            reason=reasons.get("target"), files_seen=cov.files_seen, files_exposed=cov.files_exposed,
+            kind=target.kind, key=target.key, name=target.name, status=cov.status,
+            mode=snapshot.coverage_mode(cov.reasons), reason=(cov.reasons or {}).get("target"),
+            files_seen=cov.files_seen, files_exposed=cov.files_exposed,
             files_failed=cov.files_failed, api_calls=cov.api_calls,
         )
 
@@ -417,35 +424,33 @@ class Crawler:
                 cov = s.get(ScanCoverage, job.coverage_id)
                 assert cov is not None
                 cov.pending_start_token = job.pending_token
-        token = job.cursor
-        while True:
-            request = (api.list_shared_drive(drive, job.key, token) if job.kind == "drive"
-                       else api.list_owned(drive, job.key, token))
-            page = self.clients.execute(request, tally=tally)
-            result = self.enrich(drive, job, page.get("files", []), tally)
-            token = page.get("nextPageToken")
-            self.commit_page(job, result, tally, cursor=token, finish=None if token else job.pending_token,
-                             sweep=token is None)
-            if not token:
-                return
+        self._crawl_listing(job, tally, finish=job.pending_token)
 
     def _crawl_partial(self, job: _Job, tally: CallTally) -> None:
         """Files a suspended/archived user owns that the admin subject can see."""
-        assert job.subject is not None
-        drive = self.clients.drive(job.subject)
-        token: str | None = None
-        while True:
-            page = self.clients.execute(api.list_owned(drive, job.key, token), tally=tally)
-            result = self.enrich(drive, job, page.get("files", []), tally)
+        self._crawl_listing(job, tally, finish=None)
+
+    def _crawl_listing(self, job: _Job, tally: CallTally, *, finish: str | None) -> None:
+        """files.list as ``job.subject`` from the job's cursor, one committed page at a time; after
+        the last page the target is marked done with ``finish`` as its changes token (None: never)."""
+        subject = job.subject
+        assert subject is not None
+        drive = self.clients.drive(subject)
+
+        def request(token: str | None) -> HttpRequest:
+            if job.kind == "drive":
+                return api.list_shared_drive(drive, job.key, token)
+            return api.list_owned(drive, job.key, token)
+
+        for page in self.clients.pages(request, token=job.cursor, tally=tally):
+            result = self.enrich(drive, subject, page.get("files", []), tally)
             token = page.get("nextPageToken")
-            self.commit_page(job, result, tally, cursor=token, finish=None)
-            if not token:
-                return
+            self.commit_page(job, result, tally, cursor=token, finish=None if token else finish, sweep=token is None)
 
     # ------------------------------------------------------------------ page processing
-    def enrich(self, drive: Resource, job: _Job, items: list[dict[str, Any]], tally: CallTally) -> _PageResult:
+    def enrich(self, drive: Resource, subject: str, items: list[dict[str, Any]], tally: CallTally) -> _PageResult:
         """API file resources → classified FileExposures (fetching shared-drive permissions and
-        publishing state in batches)."""
+        publishing state in batches); ``subject`` is who ``drive`` acts as."""
         out = _PageResult()
         perms: dict[str, Any] = {}
         need = [i for i in items if not api.has_permissions(i)]
@@ -459,16 +464,10 @@ class Crawler:
                     else:
                         out.failed[f"permissions.list: {_reason(res.error)}"] += 1
                     continue
-                body = res.response
-                items_perms = list(body.get("permissions", []))
-                next_token = body.get("nextPageToken")
-                try:
-                    while next_token:
-                        more = self.clients.execute(api.list_permissions(drive, item["id"], next_token), tally=tally)
-                        items_perms.extend(more.get("permissions", []))
-                        next_token = more.get("nextPageToken")
-                except GoogleCallError as exc:
-                    out.failed[f"permissions.list: {_reason(exc)}"] += 1
+                items_perms, error = self._all_pages(
+                    res.response, "permissions", partial(api.list_permissions, drive, item["id"]), tally)
+                if error is not None:
+                    out.failed[f"permissions.list: {_reason(error)}"] += 1
                     continue
                 perms[item["id"]] = api.parse_permissions(items_perms)
         files: list[DriveFile] = []
@@ -480,7 +479,7 @@ class Crawler:
         files = self._check_published(drive, files, out, tally)
         for f in files:
             if f.shortcut_target_id:
-                out.shortcut_targets.append((f.shortcut_target_id, job.subject or ""))
+                out.shortcut_targets.append((f.shortcut_target_id, subject))
             out.exposures.append(classify(f, self._domains))
         return out
 
@@ -496,25 +495,32 @@ class Crawler:
             if res.error is not None:
                 out.skipped[f"publish check: {_reason(res.error)}"] += 1
                 continue
-            revisions = list(res.response.get("revisions", []))
-            token = res.response.get("nextPageToken")
-            while token:  # more than 1000 revisions: rare
-                try:
-                    more = self.clients.execute(
-                        drive.revisions().list(fileId=files[index].id, pageSize=1000,
-                                               fields=api.REVISIONS_LIST_FIELDS, pageToken=token), tally=tally)
-                except GoogleCallError as exc:
-                    out.skipped[f"publish check: {_reason(exc)}"] += 1
-                    break
-                revisions.extend(more.get("revisions", []))
-                token = more.get("nextPageToken")
+            # More than 1000 revisions is rare; on a failure the revisions read so far still count.
+            revisions, error = self._all_pages(
+                res.response, "revisions", partial(api.list_revisions, drive, files[index].id), tally)
+            if error is not None:
+                out.skipped[f"publish check: {_reason(error)}"] += 1
             if any(r.get("published") for r in revisions):
-                f = files[index]
-                files[index] = DriveFile(**{**f.__dict__, "published": True})
+                files[index] = dataclasses.replace(files[index], published=True)
         return files
 
+    def _all_pages(self, first: dict[str, Any], key: str, request: Callable[[str | None], HttpRequest],
+                   tally: CallTally) -> tuple[list[dict[str, Any]], GoogleCallError | None]:
+        """``first`` (a page a batch returned) and the pages after it: the ``key`` items, and the
+        error that stopped the paging early, if one did."""
+        items = list(first.get(key, []))
+        token = first.get("nextPageToken")
+        if not token:
+            return items, None
+        try:
+            for page in self.clients.pages(request, token=token, tally=tally):
+                items.extend(page.get(key, []))
+        except GoogleCallError as exc:
+            return items, exc
+        return items, None
+
     def commit_page(self, job: _Job, result: _PageResult, tally: CallTally, *, cursor: str | None,
-                    finish: str | None, sweep: bool = False, removed_scope: bool = True) -> None:
+                    finish: str | None, sweep: bool = False) -> None:
         """One transaction: snapshots, removals, coverage counters and cursor, on_exposed callbacks;
         with ``finish`` (the new changes token) the target is also marked done."""
         now = self.clock()
@@ -522,9 +528,8 @@ class Crawler:
             cov = s.get(ScanCoverage, job.coverage_id)
             assert cov is not None
             changes = snapshot.upsert_files(s, result.exposures, run_id=self._run_id, now=now)
-            owner = job.key if job.kind == "user" else None
             removed = snapshot.mark_removed(s, result.removed_ids, run_id=self._run_id, now=now,
-                                            owner_email=owner, drive_id=job.drive_id) if result.removed_ids else []
+                                            owner_email=job.owner, drive_id=job.drive_id) if result.removed_ids else []
             reasons = dict(cov.reasons or {})
             skipped = Counter(reasons.get("skipped") or {})
             skipped.update(result.skipped)
@@ -539,22 +544,13 @@ class Crawler:
             cov.api_calls += tally.calls - job.calls_committed
             job.calls_committed = tally.calls
             cov.cursor = cursor
-            if self._on_exposed is not None:
-                for change in changes:
-                    if is_exposed(change.exposure) or (change.exposure_changed and not change.is_new):
-                        self._on_exposed(s, change.exposure)
-                for gone in removed:
-                    if gone.previous_exposure != "internal":
-                        self._on_exposed(s, FileExposure(file=gone.file, exposed=()))
+            self._notify(s, changes, removed)
             swept = []
             if finish is not None:
                 if sweep and cov.files_failed == 0:
                     swept = snapshot.sweep_unseen(s, seen_since=job.crawl_started_at, run_id=self._run_id, now=now,
-                                                  owner_email=owner, drive_id=job.drive_id)
-                    if self._on_exposed is not None:
-                        for gone in swept:
-                            if gone.previous_exposure != "internal":
-                                self._on_exposed(s, FileExposure(file=gone.file, exposed=()))
+                                                  owner_email=job.owner, drive_id=job.drive_id)
+                    self._notify(s, (), swept)
                 target = s.get(CrawlTarget, job.target_id)
                 assert target is not None
                 target.start_page_token = finish
@@ -576,6 +572,19 @@ class Crawler:
                 for target_id, subject in result.shortcut_targets:
                     self._shortcuts.setdefault(target_id, subject)
         self._report()
+
+    def _notify(self, s: Session, changes: Sequence[snapshot.FileChange],
+                gone: Sequence[snapshot.RemovedFile]) -> None:
+        """``on_exposed`` for every file exposed now or whose exposure changed, and for every
+        removed file that was exposed (with no exposure left)."""
+        if self._on_exposed is None:
+            return
+        for change in changes:
+            if is_exposed(change.exposure) or (change.exposure_changed and not change.is_new):
+                self._on_exposed(s, change.exposure)
+        for removed in gone:
+            if removed.previous_exposure != "internal":
+                self._on_exposed(s, FileExposure(file=removed.file, exposed=()))
 
     def _maybe_heartbeat(self, s: Session, now: dt.datetime) -> None:
         with self._hb_lock:
@@ -614,14 +623,7 @@ class Crawler:
             drive = self.clients.drive(subject)
             results = self.clients.execute_batch([api.get_file(drive, i) for i in file_ids], tally=tally)
             items = [r.response for r in results if r.ok and r.response]
-            job = _Job(target_id=0, coverage_id=0, kind="user", key=subject, name=subject, mode="full",
-                       cursor=None, start_token=None, pending_token=None, crawl_started_at=self.clock(),
-                       subject=subject)
-            page = self.enrich(drive, job, items, tally)
+            page = self.enrich(drive, subject, items, tally)
             now = self.clock()
             with self.sessions.begin() as s:
-                changes = snapshot.upsert_files(s, page.exposures, run_id=self._run_id, now=now)
-                if self._on_exposed is not None:
-                    for change in changes:
-                        if is_exposed(change.exposure) or (change.exposure_changed and not change.is_new):
-                            self._on_exposed(s, change.exposure)
+                self._notify(s, snapshot.upsert_files(s, page.exposures, run_id=self._run_id, now=now), ())

@@ -12,14 +12,19 @@ from collections.abc import Iterable
 from scanner.drive.models import DriveFile, ExposedPermission, Exposure, FileExposure, Permission
 
 
+def normalise_domain(domain: str) -> str:
+    """``Tessera-Labs.com.`` → ``tessera-labs.com``."""
+    return domain.strip().lower().rstrip(".")
+
+
 def normalise_domains(domains: Iterable[str]) -> frozenset[str]:
-    return frozenset(d.strip().lower().rstrip(".") for d in domains if d and d.strip())
+    return frozenset(normalise_domain(d) for d in domains if d and d.strip())
 
 
 def email_domain(email: str | None) -> str | None:
     if not email or "@" not in email:
         return None
-    return email.rsplit("@", 1)[1].strip().lower().rstrip(".") or None
+    return normalise_domain(email.rsplit("@", 1)[1]) or None
 
 
 def classify_permission(permission: Permission, org_domains: frozenset[str]) -> Exposure | None:
@@ -35,8 +40,7 @@ def classify_permission(permission: Permission, org_domains: frozenset[str]) -> 
     if kind == "anyone":
         return Exposure.PUBLIC if permission.allow_file_discovery else Exposure.ANYONE_WITH_LINK
     if kind == "domain":
-        domain = (permission.domain or "").strip().lower().rstrip(".")
-        return Exposure.DOMAIN if domain in org_domains else Exposure.EXTERNAL_DOMAIN
+        return Exposure.DOMAIN if normalise_domain(permission.domain or "") in org_domains else Exposure.EXTERNAL_DOMAIN
     email_dom = email_domain(permission.email_address)
     internal = email_dom is not None and email_dom in org_domains
     if kind == "group":

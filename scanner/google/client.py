@@ -23,7 +23,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Sequence
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
@@ -153,10 +153,12 @@ def _retry_after(exc: HttpError) -> float | None:
     try:
         return max(0.0, float(value))
     except ValueError:
-        parsed = email.utils.parsedate_to_datetime(value) if value else None
-        if parsed is None:
-            return None
-        return max(0.0, parsed.timestamp() - time.time())
+        pass
+    try:
+        parsed = email.utils.parsedate_to_datetime(value)
+    except (ValueError, TypeError):
+        return None  # malformed: the exponential backoff applies
+    return max(0.0, parsed.timestamp() - time.time())
 
 
 def is_retryable(exc: BaseException) -> bool:
@@ -356,6 +358,17 @@ class GoogleClients:
             attempt += 1
             self._sleep(delay)
 
+    def pages(self, request: Callable[[str | None], HttpRequest], *, token: str | None = None,
+              tally: CallTally | None = None) -> Iterator[Any]:
+        """Every page of a listing, from ``token`` (the first page when None), one ``execute`` each;
+        ``request(page_token)`` builds the request for one page."""
+        while True:
+            page = self.execute(request(token), tally=tally)
+            yield page
+            token = page.get("nextPageToken")
+            if not token:
+                return
+
     def _force_refresh(self, request: HttpRequest) -> None:
         creds = getattr(request.http, "credentials", None)
         if creds is not None:
@@ -390,11 +403,10 @@ class GoogleClients:
         while pending:
             failed: dict[int, HttpRequest] = {}
             last_error: BaseException | None = None
-            units = sum(method_cost(r.methodId, r.uri) for r in pending.values())
-            self.limiter.acquire(units)
-            for r in pending.values():
-                self.stats.add(r.methodId or "batch", 1, method_cost(r.methodId, r.uri),
-                               retries=1 if attempt else 0)
+            costs = {index: method_cost(r.methodId, r.uri) for index, r in pending.items()}
+            self.limiter.acquire(sum(costs.values()))
+            for index, r in pending.items():
+                self.stats.add(r.methodId or "batch", 1, costs[index], retries=1 if attempt else 0)
             if tally is not None:
                 tally.add(len(pending), len(pending) if attempt else 0)
 

@@ -41,19 +41,12 @@ class SharedDrive:
 def list_users(clients: GoogleClients, settings: Settings, tally: CallTally | None = None) -> list[DirectoryUser]:
     """Every user of the customer, paged 500 at a time, as the admin subject."""
     directory = clients.directory(settings.google.admin_subject)
-    users: list[DirectoryUser] = []
-    token: str | None = None
-    while True:
-        page = clients.execute(directory.users().list(
-            customer=settings.organisation.customer_id, maxResults=500, orderBy="email",
-            fields=USER_FIELDS, pageToken=token), tally=tally)
-        for item in page.get("users", []):
-            users.append(DirectoryUser(
-                email=str(item["primaryEmail"]).lower(), org_unit=str(item.get("orgUnitPath") or "/"),
-                suspended=bool(item.get("suspended")), archived=bool(item.get("archived"))))
-        token = page.get("nextPageToken")
-        if not token:
-            return users
+    pages = clients.pages(lambda token: directory.users().list(
+        customer=settings.organisation.customer_id, maxResults=500, orderBy="email",
+        fields=USER_FIELDS, pageToken=token), tally=tally)
+    return [DirectoryUser(email=str(item["primaryEmail"]).lower(), org_unit=str(item.get("orgUnitPath") or "/"),
+                          suspended=bool(item.get("suspended")), archived=bool(item.get("archived")))
+            for page in pages for item in page.get("users", [])]
 
 
 def list_domains(clients: GoogleClients, settings: Settings, tally: CallTally | None = None) -> list[str]:
@@ -66,15 +59,9 @@ def group_members(clients: GoogleClients, settings: Settings, group: str,
                   tally: CallTally | None = None) -> set[str]:
     """Direct members' emails (nested groups are not expanded)."""
     directory = clients.directory(settings.google.admin_subject)
-    out: set[str] = set()
-    token: str | None = None
-    while True:
-        page = clients.execute(directory.members().list(groupKey=group, maxResults=200, pageToken=token),
-                               tally=tally)
-        out.update(str(m["email"]).lower() for m in page.get("members", []) if m.get("email"))
-        token = page.get("nextPageToken")
-        if not token:
-            return out
+    pages = clients.pages(lambda token: directory.members().list(groupKey=group, maxResults=200, pageToken=token),
+                          tally=tally)
+    return {str(m["email"]).lower() for page in pages for m in page.get("members", []) if m.get("email")}
 
 
 def select_users(users: list[DirectoryUser], settings: Settings, group_emails: set[str]) -> list[DirectoryUser]:
@@ -95,28 +82,21 @@ def select_users(users: list[DirectoryUser], settings: Settings, group_emails: s
 def list_shared_drives(clients: GoogleClients, settings: Settings,
                        tally: CallTally | None = None) -> list[SharedDrive]:
     drive = clients.drive(settings.google.admin_subject)
-    out: list[SharedDrive] = []
-    token: str | None = None
-    while True:
-        page = clients.execute(drive.drives().list(useDomainAdminAccess=True, pageSize=100, fields=DRIVE_FIELDS,
-                                                   pageToken=token), tally=tally)
-        out.extend(SharedDrive(id=str(d["id"]), name=str(d.get("name", "")), hidden=bool(d.get("hidden")))
-                   for d in page.get("drives", []))
-        token = page.get("nextPageToken")
-        if not token:
-            return out
+    pages = clients.pages(lambda token: drive.drives().list(useDomainAdminAccess=True, pageSize=100,
+                                                           fields=DRIVE_FIELDS, pageToken=token), tally=tally)
+    return [SharedDrive(id=str(d["id"]), name=str(d.get("name", "")), hidden=bool(d.get("hidden")))
+            for page in pages for d in page.get("drives", [])]
 
 
 def find_member(clients: GoogleClients, settings: Settings, drive_id: str, active_users: set[str],
                 org_domains: frozenset[str], tally: CallTally | None = None) -> str | None:
     """An active organisation user who is a member of the shared drive, most privileged first."""
     drive = clients.drive(settings.google.admin_subject)
+    pages = clients.pages(lambda token: drive.permissions().list(
+        fileId=drive_id, useDomainAdminAccess=True, supportsAllDrives=True, pageSize=100,
+        fields=MEMBER_FIELDS, pageToken=token), tally=tally)
     best: tuple[int, str] | None = None
-    token: str | None = None
-    while True:
-        page = clients.execute(drive.permissions().list(
-            fileId=drive_id, useDomainAdminAccess=True, supportsAllDrives=True, pageSize=100,
-            fields=MEMBER_FIELDS, pageToken=token), tally=tally)
+    for page in pages:
         for p in page.get("permissions", []):
             email = str(p.get("emailAddress") or "").lower()
             if p.get("type") != "user" or p.get("deleted") or p.get("role") not in ROLE_PREFERENCE:
@@ -125,6 +105,4 @@ def find_member(clients: GoogleClients, settings: Settings, drive_id: str, activ
                 continue
             rank = (ROLE_PREFERENCE.index(p["role"]), email)
             best = rank if best is None or rank < best else best
-        token = page.get("nextPageToken")
-        if not token:
-            return best[1] if best else None
+    return best[1] if best else None

@@ -67,8 +67,8 @@ def list_permissions(drive: Resource, file_id: str, page_token: str | None = Non
     )
 
 
-def list_revisions(drive: Resource, file_id: str) -> HttpRequest:
-    return drive.revisions().list(fileId=file_id, pageSize=1000, fields=REVISIONS_LIST_FIELDS)
+def list_revisions(drive: Resource, file_id: str, page_token: str | None = None) -> HttpRequest:
+    return drive.revisions().list(fileId=file_id, pageSize=1000, fields=REVISIONS_LIST_FIELDS, pageToken=page_token)
 
 
 def start_page_token(drive: Resource, drive_id: str | None) -> HttpRequest:

@@ -12,7 +12,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
 from scanner.drive.models import DriveFile, Exposure, FileExposure, Permission
@@ -47,14 +47,12 @@ def upsert_files(
     session: Session,
     exposures: Sequence[FileExposure],
     *,
-    exposure_of: dict[str, Exposure] | None = None,
     run_id: int | None,
     now: dt.datetime,
 ) -> list[FileChange]:
     """Insert or update files and their permissions; returns what changed, in input order.
 
-    ``exposure_of`` maps permission id → class for every permission (internal included);
-    permissions missing from it are stored as ``internal``.
+    Each permission is stored with the class it exposes the file to, ``internal`` when none.
     """
     ids = [e.file.id for e in exposures]
     existing: dict[str, DriveFileRow] = {}
@@ -84,7 +82,7 @@ def upsert_files(
         exposed_by_id = {e.permission.id: e.exposure for e in exposure.exposed}
         new_key = _exposure_key(classes, ((pid, ex.value) for pid, ex in exposed_by_id.items()))
         _fill_row(row, f, exposure, classes, run_id=run_id, now=now)
-        _sync_permissions(session, row, f.permissions, exposed_by_id, exposure_of or {}, now)
+        _sync_permissions(session, row, f.permissions, exposed_by_id, now)
         revision = (f.md5_checksum, f.head_revision_id, f.modified_time)
         changes.append(FileChange(
             exposure=exposure,
@@ -128,7 +126,6 @@ def _sync_permissions(
     row: DriveFileRow,
     permissions: Sequence[Permission],
     exposed_by_id: dict[str, Exposure],
-    exposure_of: dict[str, Exposure],
     now: dt.datetime,
 ) -> None:
     current = {p.permission_id: p for p in row.permissions}
@@ -144,7 +141,7 @@ def _sync_permissions(
             row.permissions.append(prow)
         else:
             prow = found
-        exposure = exposed_by_id.get(pid) or exposure_of.get(pid) or Exposure.INTERNAL
+        exposure = exposed_by_id.get(pid, Exposure.INTERNAL)
         prow.type = perm.type
         prow.role = perm.role
         prow.email_address = perm.email_address
@@ -188,6 +185,16 @@ def _remove(row: DriveFileRow, *, run_id: int | None, now: dt.datetime) -> Remov
     return removed
 
 
+def _owned_by(stmt: Select[DriveFileRow], owner_email: str | None,
+              drive_id: str | None) -> Select[DriveFileRow]:
+    """Narrow to one shared drive's files, or else to one owner's My Drive files."""
+    if drive_id is not None:
+        return stmt.where(DriveFileRow.drive_id == drive_id)
+    if owner_email is not None:
+        return stmt.where(DriveFileRow.owner_email == owner_email, DriveFileRow.drive_id.is_(None))
+    return stmt
+
+
 def mark_removed(
     session: Session, file_ids: Sequence[str], *, run_id: int | None, now: dt.datetime,
     owner_email: str | None = None, drive_id: str | None = None,
@@ -196,11 +203,8 @@ def mark_removed(
     given owner (My Drive) or shared drive are touched; returns the rows newly removed."""
     out = []
     for chunk in _chunks(list(file_ids)):
-        stmt = select(DriveFileRow).where(DriveFileRow.id.in_(chunk), DriveFileRow.removed_at.is_(None))
-        if drive_id is not None:
-            stmt = stmt.where(DriveFileRow.drive_id == drive_id)
-        elif owner_email is not None:
-            stmt = stmt.where(DriveFileRow.owner_email == owner_email, DriveFileRow.drive_id.is_(None))
+        stmt = _owned_by(select(DriveFileRow).where(DriveFileRow.id.in_(chunk), DriveFileRow.removed_at.is_(None)),
+                         owner_email, drive_id)
         for row in session.scalars(stmt.options(selectinload(DriveFileRow.permissions))):
             out.append(_remove(row, run_id=run_id, now=now))
     session.flush()
@@ -213,13 +217,10 @@ def sweep_unseen(
 ) -> list[RemovedFile]:
     """After a complete full crawl of one owner or shared drive: every file of theirs not seen
     since the crawl began is gone."""
-    stmt = select(DriveFileRow).where(DriveFileRow.removed_at.is_(None), DriveFileRow.last_seen < seen_since)
-    if drive_id is not None:
-        stmt = stmt.where(DriveFileRow.drive_id == drive_id)
-    elif owner_email is not None:
-        stmt = stmt.where(DriveFileRow.owner_email == owner_email, DriveFileRow.drive_id.is_(None))
-    else:
+    if owner_email is None and drive_id is None:
         raise ValueError("sweep_unseen needs an owner or a shared drive")
+    stmt = _owned_by(select(DriveFileRow).where(DriveFileRow.removed_at.is_(None), DriveFileRow.last_seen < seen_since),
+                     owner_email, drive_id)
     out = [_remove(row, run_id=run_id, now=now)
            for row in session.scalars(stmt.options(selectinload(DriveFileRow.permissions)))]
     session.flush()
@@ -261,6 +262,13 @@ def run_coverage(session: Session, run_id: int) -> list[tuple[ScanCoverage, Craw
         .order_by(CrawlTarget.kind.desc(), CrawlTarget.key)
     )
     return [(c, t) for c, t in rows]
+
+
+def coverage_mode(reasons: dict[str, Any] | None) -> str:
+    """How a target was crawled in a run: full | incremental | partial, or ``resumed`` when the
+    run carried the result over from the interrupted run it resumed."""
+    reasons = reasons or {}
+    return "resumed" if reasons.get("carried") else str(reasons.get("mode", ""))
 
 
 def heartbeat(session: Session, run_id: int, now: dt.datetime) -> None:

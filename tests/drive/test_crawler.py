@@ -177,3 +177,25 @@ def test_progress_is_reported(settings: object, clients: object, db: sessionmake
     last = snaps[-1]
     assert (last.targets_total, last.targets_done, last.users_done, last.drives_done) == (8, 8, 6, 2)
     assert (last.files_seen, last.files_exposed) == (26, 21) and last.api_calls > 0
+
+
+def test_shared_drive_permissions_past_the_first_page_are_read(
+    crawl: Callable[..., CrawlSummary], emulator: Emulator, db: sessionmaker[Session]
+) -> None:
+    ws = emulator.workspace
+    with ws.lock:
+        # 120 internal reviewers, then one outsider: the outsider is on permissions.list page 2
+        for i in range(120):
+            mutate.add_permission(ws, fid("bluefin_kickoff"), "liam.novak@tessera-labs.com",
+                                  mutate.make_permission(ws, {"type": "user", "role": "reader",
+                                                              "emailAddress": f"reviewer{i}@tessera-labs.com"}))
+        mutate.add_permission(ws, fid("bluefin_kickoff"), "liam.novak@tessera-labs.com",
+                              mutate.make_permission(ws, {"type": "user", "role": "reader",
+                                                          "emailAddress": "someone@orion-health.org"}))
+    summary = crawl(full=True)
+    assert summary.complete
+    with db() as s:
+        row = s.get(DriveFileRow, fid("bluefin_kickoff"))
+        assert row is not None
+        # 3 inherited drive members + 121 direct: permissions.list pages at 100 in a shared drive
+        assert (row.exposure, len(row.permissions)) == ("external_user", 124)

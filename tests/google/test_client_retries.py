@@ -2,11 +2,13 @@
 
 from __future__ import annotations
 
+import httplib2
 import pytest
+from googleapiclient.errors import HttpError
 
 from scanner.config import Settings
 from scanner.emulator import Emulator, FaultRule
-from scanner.google.client import GoogleCallError, GoogleClients
+from scanner.google.client import RETRY_AFTER_CAP_SECONDS, GoogleCallError, GoogleClients
 
 LIAM = "liam.novak@tessera-labs.com"
 
@@ -73,3 +75,15 @@ def test_suspended_user_token_is_a_typed_error(clients: GoogleClients) -> None:
     with pytest.raises(GoogleCallError) as info:
         clients.execute(clients.drive("sam.ortiz@tessera-labs.com").files().list(pageSize=1))
     assert info.value.status is None and info.value.reason in ("invalid_grant", "unauthorized_client")
+
+
+@pytest.mark.parametrize(
+    ("retry_after", "delay"),
+    [("30", 30.0), ("-5", 0.0), ("100000", RETRY_AFTER_CAP_SECONDS), ("Wed, 21 Oct 2015 07:28:00 GMT", 0.0),
+     # malformed: the jittered exponential backoff (rng 0.5 → half of 2**attempt seconds)
+     ("soon", 2.0), ("", 2.0)],
+)
+def test_retry_after_header_sets_the_delay(settings: Settings, retry_after: str, delay: float) -> None:
+    clients = GoogleClients(settings, rng=lambda: 0.5)
+    resp = httplib2.Response({"status": "429", "retry-after": retry_after})
+    assert clients._backoff(2, HttpError(resp, b"{}")) == delay
