@@ -43,6 +43,7 @@ from scanner.keys import ensure_key
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
 from scanner.schedule.jobs import run_lock_for
+from scanner.schedule.lock import RunLock
 from scanner.store.models import DriveFileRow, Evidence, Finding, ScanRun, utcnow
 from scanner.store.repo import FindingRepo
 from scanner.store.snapshot import row_to_file
@@ -121,7 +122,7 @@ class ScanService:
 
         lock = run_lock_for(self.app)
         with lock, _Heartbeat(lock.heartbeat, interval=max(5.0, lock.stale_after.total_seconds() / 4)):
-            return self._run_locked(options, progress)
+            return self._run_locked(options, progress, lock)
 
     # ------------------------------------------------------------------ the run
     def _check_settings(self) -> None:
@@ -134,7 +135,7 @@ class ScanService:
         if not s.google.admin_subject:
             raise ConfigError(f"{where}: [google] admin_subject: required to scan (an admin user to impersonate)")
 
-    def _run_locked(self, options: ScanOptions, progress: ScanProgress | None) -> ScanResult:
+    def _run_locked(self, options: ScanOptions, progress: ScanProgress | None, lock: RunLock) -> ScanResult:
         started = time.monotonic()
         sessions = self.app.sessions
         kind = "full" if options.full else "incremental"
@@ -149,6 +150,7 @@ class ScanService:
             s.add(run)
             s.flush()
             run_id = run.id
+        lock.heartbeat(run_id)  # the lock names the run that holds it
         result = ScanResult(run_id=run_id, kind=kind, status="running")
         try:
             rules = load_configured_rules(self.settings)
@@ -286,7 +288,7 @@ class ScanService:
             if not fetched.ok:
                 reason = fetched.skip_reason or "unknown"
                 reason = reason if reason.startswith("not analysed") else f"not analysed: {reason}"
-                if _identity_problem(reason):  # this identity cannot read it: try the next one
+                if fetched.denied:  # this identity cannot read it: try the next one
                     last_reason = reason
                     continue
                 return ContentResult(analysed=False, skip_reason=reason)
@@ -340,15 +342,6 @@ class ScanService:
             report = Deliverer(self.settings).deliver(s)
         result.notifications = {"queued": queued, "sent": len(report.sent), "retrying": len(report.retrying),
                                 "failed": len(report.failed)}
-
-
-_IDENTITY_FAILURES = (" 401", " 403", " 404", "invalid_grant", "unauthorized_client", "notFound",
-                      "insufficientFilePermissions", "forbidden")
-
-
-def _identity_problem(reason: str) -> bool:
-    """A failure that another identity (a member, the admin) might not have."""
-    return ("export failed" in reason or "download failed" in reason) and any(m in reason for m in _IDENTITY_FAILURES)
 
 
 class _Heartbeat:

@@ -18,6 +18,8 @@ EXPORT_FORMATS: dict[str, str] = {
     GOOGLE_SLIDES: "text/plain",
 }
 GOOGLE_APPS_PREFIX = "application/vnd.google-apps."
+#: Token-exchange refusals for an identity that cannot be impersonated (suspended, unknown).
+DENIED_REASONS = frozenset({"invalid_grant", "unauthorized_client", "access_denied"})
 
 
 @dataclass(frozen=True)
@@ -29,10 +31,18 @@ class FetchedContent:
     truncated: bool = False
     skip_reason: str | None = None
     exported: bool = False
+    #: The API error behind a failed export/download (None when it did not fail at the API).
+    error_status: int | None = None
+    error_reason: str = ""
 
     @property
     def ok(self) -> bool:
         return self.skip_reason is None
+
+    @property
+    def denied(self) -> bool:
+        """This identity could not read the file; another one (a member, the admin) might."""
+        return self.error_status in (401, 403, 404) or self.error_reason in DENIED_REASONS
 
 
 class ContentFetcher:
@@ -55,7 +65,8 @@ class ContentFetcher:
             except GoogleCallError as exc:
                 if exc.reason == "exportSizeLimitExceeded":
                     return FetchedContent(mime_type=target, skip_reason="export size limit exceeded")
-                return FetchedContent(mime_type=target, skip_reason=f"export failed: {exc.status} {exc.reason}")
+                return FetchedContent(mime_type=target, skip_reason=f"export failed: {exc.status} {exc.reason}",
+                                      error_status=exc.status, error_reason=exc.reason)
             data = bytes(data or b"")
             truncated = len(data) > max_bytes
             return FetchedContent(data=data[:max_bytes], mime_type=target, truncated=truncated, exported=True)
@@ -72,7 +83,8 @@ class ContentFetcher:
         except GoogleCallError as exc:
             if exc.status == 416:  # empty file with a Range header
                 return FetchedContent(data=b"", mime_type=mime)
-            return FetchedContent(mime_type=mime, skip_reason=f"download failed: {exc.status} {exc.reason}")
+            return FetchedContent(mime_type=mime, skip_reason=f"download failed: {exc.status} {exc.reason}",
+                                  error_status=exc.status, error_reason=exc.reason)
         data = bytes(data or b"")
         truncated = len(data) > max_bytes or (file.size is not None and file.size > max_bytes)
         return FetchedContent(data=data[:max_bytes], mime_type=mime, truncated=truncated)

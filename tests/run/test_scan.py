@@ -11,7 +11,7 @@ from sqlalchemy import func, select
 from scanner.emulator.seeds.demo import EXPECTED
 from scanner.emulator.state import mutate
 from scanner.errors import RunLockedError
-from scanner.run import ScanOptions, ScanService
+from scanner.run import ScanOptions, ScanProgress, ScanService
 from scanner.store.models import DriveFileRow, Finding, RemediationAction, ScanRun
 
 FLAGGED = {e.file_id for e in EXPECTED.values() if e.flagged}
@@ -144,3 +144,18 @@ def test_unchanged_content_is_not_downloaded_again(make_app, emulator) -> None:
     # ...and the findings are the same, seen again rather than new.
     assert second.findings_new == 0
     assert second.findings_active == first.findings_active
+
+
+def test_the_run_lock_names_the_run_while_it_runs(make_app, emulator) -> None:
+    from scanner.store.models import RunLock as RunLockRow
+
+    app = make_app()
+    seen: list[int | None] = []
+
+    class Probe(ScanProgress):
+        def phase(self, name: str, total: int) -> None:
+            with app.sessions() as s:
+                seen.append(s.scalars(select(RunLockRow.run_id)).one())
+
+    result = ScanService(app).run(ScanOptions(full=True), progress=Probe())
+    assert seen == [result.run_id]
