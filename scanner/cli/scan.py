@@ -77,9 +77,10 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, f
     remediate per policy and notify owners.
 
     \b
-    Scopes: the scanning key needs drive.metadata.readonly, drive.readonly and
-    admin.directory.user.readonly; enforcing (--apply or mode = "enforce") also uses the
-    remediation key (scope drive). Exits 75 if another scan holds the run lock.
+    Scopes: the scanning key needs drive.metadata.readonly, drive.readonly,
+    admin.directory.user.readonly and admin.directory.domain.readonly (+ group.member.readonly
+    with [google] groups); enforcing (--apply or mode = "enforce") also uses the remediation key
+    (scope drive). Exits 75 if another scan holds the run lock.
     """
     console = Console(stderr=True)
     if show_progress is None:
