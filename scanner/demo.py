@@ -11,9 +11,14 @@
 
 from __future__ import annotations
 
+import json
 import shutil
+import threading
 import time
+from collections.abc import Iterator
+from contextlib import contextmanager
 from dataclasses import dataclass, field
+from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
 from pathlib import Path
 from typing import Any
 
@@ -25,7 +30,7 @@ from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import ADMIN
 from scanner.keys import ensure_key
 from scanner.run import ScanOptions, ScanProgress, ScanResult, ScanService
-from scanner.store.models import DriveFileRow, Finding, RemediationAction
+from scanner.store.models import DriveFileRow, Finding, Notification, RemediationAction
 
 DEMO_DOMAIN = "tessera-labs.com"
 EXPORT_FORMATS = ("html", "csv", "jsonl", "ocsf")
@@ -39,6 +44,9 @@ class DemoResult:
     scan: ScanResult
     findings: list[dict[str, Any]] = field(default_factory=list)
     sharing_changes: list[dict[str, Any]] = field(default_factory=list)
+    #: Owner digests from the outbox, and how many the local webhook receiver got.
+    notifications: list[dict[str, Any]] = field(default_factory=list)
+    webhook_messages: int = 0
     #: Actions sharescan would not take on its own (inherited access, limits): what a person must do.
     needs_a_person: list[dict[str, Any]] = field(default_factory=list)
     export_dir: Path | None = None
@@ -48,8 +56,10 @@ class DemoResult:
     elapsed_seconds: float = 0.0
 
 
-def demo_settings(output: Path, endpoint: str, key_file: Path) -> Settings:
+def demo_settings(output: Path, endpoint: str, key_file: Path, *, webhook_url: str = "") -> Settings:
+    notifications: dict[str, Any] = {"channels": ["webhook"], "webhook": {"url": webhook_url}} if webhook_url else {}
     return Settings.model_validate({
+        "notifications": notifications,
         "organisation": {"domains": [DEMO_DOMAIN]},
         "google": {
             "service_account_file": str(key_file),
@@ -86,11 +96,11 @@ def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgr
     started = time.monotonic()
     output = output.resolve()
     prepare_output(output)
-    with Emulator(seed="demo") as emulator:
+    with Emulator(seed="demo") as emulator, webhook_receiver() as inbox:
         key_file = output / "keys" / "emulator-service-account.json"
         key_file.parent.mkdir(mode=0o700, exist_ok=True)
         emulator.write_key_file(key_file)
-        settings = demo_settings(output, emulator.endpoint, key_file)
+        settings = demo_settings(output, emulator.endpoint, key_file, webhook_url=inbox.url)
         app = App(settings, actor=actor)
         try:
             app.init_database()
@@ -101,6 +111,8 @@ def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgr
             result.findings = _findings(app)
             result.sharing_changes = _sharing_changes(app, emulator.events)
             result.needs_a_person = _needs_a_person(app)
+            result.notifications = _notifications(app)
+            result.webhook_messages = len(inbox.messages)
             exported = export(app, settings, list(EXPORT_FORMATS), output / "export")
             result.export_dir = exported.directory
             result.export_files = list(exported.files)
@@ -126,6 +138,46 @@ def _findings(app: App) -> list[dict[str, Any]]:
              "data": ", ".join(sorted(f.data_categories or []))}
             for f, name in rows
         ]
+
+
+class _Inbox:
+    def __init__(self) -> None:
+        self.url = ""
+        self.messages: list[dict[str, Any]] = []
+
+
+@contextmanager
+def webhook_receiver() -> Iterator[_Inbox]:
+    """A Slack-compatible webhook on 127.0.0.1 that keeps what it is sent (the demo's owner channel)."""
+    inbox = _Inbox()
+
+    class Handler(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802 - http.server's naming
+            body = self.rfile.read(int(self.headers.get("Content-Length") or 0))
+            inbox.messages.append(json.loads(body or b"{}"))
+            self.send_response(200)
+            self.send_header("Content-Length", "2")
+            self.end_headers()
+            self.wfile.write(b"ok")
+
+        def log_message(self, *args: Any) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Handler)
+    inbox.url = f"http://127.0.0.1:{server.server_address[1]}/hooks/owners"
+    thread = threading.Thread(target=server.serve_forever, name="demo-webhook", daemon=True)
+    thread.start()
+    try:
+        yield inbox
+    finally:
+        server.shutdown()
+        server.server_close()
+
+
+def _notifications(app: App) -> list[dict[str, Any]]:
+    with app.sessions() as s:
+        return [{"to": n.recipient, "channel": n.channel, "subject": n.subject, "status": n.status}
+                for n in s.scalars(select(Notification).order_by(Notification.id))]
 
 
 def _needs_a_person(app: App) -> list[dict[str, Any]]:

@@ -337,7 +337,7 @@ class ScanService:
         from scanner.notify.deliver import Deliverer
         from scanner.notify.outbox import Outbox
 
-        with self.app.sessions.begin() as s:
+        with self.app.sessions() as s:  # the deliverer commits after each message itself
             queued = len(Outbox(s, self.settings).digest_for_run(run_id))
             report = Deliverer(self.settings).deliver(s)
         result.notifications = {"queued": queued, "sent": len(report.sent), "retrying": len(report.retrying),

@@ -36,6 +36,7 @@ def demo(output: Path, fmt: str) -> None:
         click.echo(dumps({
             "output": str(result.output), "scan": result.scan.as_dict(), "findings": result.findings,
             "sharing_changes": result.sharing_changes, "needs_a_person": result.needs_a_person,
+            "notifications": result.notifications, "webhook_messages": result.webhook_messages,
             "report": str(result.report_path),
             "export_dir": str(result.export_dir), "export_files": result.export_files,
             "manifest_verified": result.manifest_verified, "elapsed_seconds": result.elapsed_seconds,
@@ -48,6 +49,9 @@ def demo(output: Path, fmt: str) -> None:
     render(result.sharing_changes, ("file", "change", "who", "role", "by"), "table",
            title="Sharing changed in Google Drive (as the emulator recorded it)", console=console,
            empty="no sharing was changed")
+    render(result.notifications, ("to", "channel", "subject", "status"), "table",
+           title=f"Owners told (one digest each; {result.webhook_messages} received by the demo's local webhook)",
+           console=console, empty="no owner notifications")
     render(result.needs_a_person, ("action", "finding", "file", "what", "status", "why"), "table",
            title="Left for a person: inherited access, and rules with auto: false (`sharescan remediate --apply`)",
            console=console,

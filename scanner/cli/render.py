@@ -17,6 +17,7 @@ from typing import Any, TypeVar
 import click
 from rich.console import Console
 from rich.table import Table
+from rich.text import Text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -112,7 +113,8 @@ def render(
     for column in columns:
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
-        table.add_row(*(_cell(row.get(c)) for c in columns))
+        # Text, not markup: file names are attacker-controlled ("[link=...]" must print as typed).
+        table.add_row(*(Text(_cell(row.get(c))) for c in columns))
     console.print(table)
 
 
@@ -128,5 +130,5 @@ def render_record(record: dict[str, Any], fmt: str, *, title: str | None = None)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in record.items():
-        table.add_row(key.replace("_", " "), _cell(value))
+        table.add_row(key.replace("_", " "), Text(_cell(value)))
     make_console().print(table)

@@ -22,3 +22,8 @@ def test_demo_json_scans_fixes_exports_and_verifies(tmp_path: Path) -> None:
     assert out["manifest_verified"] is True
     assert Path(out["report"]) == output / "export" / "report.html" and Path(out["report"]).is_file()
     assert (output / ".sharescan-demo").is_file()
+    # Owners were told: one digest per owner whose sharing changed, each received by the webhook.
+    owners = {n["to"] for n in out["notifications"]}
+    assert owners and len(owners) == len(out["notifications"])
+    assert all(n["status"] == "sent" for n in out["notifications"])
+    assert out["webhook_messages"] == len(out["notifications"])

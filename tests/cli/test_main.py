@@ -85,3 +85,16 @@ def test_scan_on_uninitialised_database_says_run_init(tmp_path: Path) -> None:
     result = run("--config", str(cfg), "scan")
     assert result.returncode == 3, result.stderr
     assert result.stderr.strip().endswith("is not initialised: run `sharescan init`")
+
+
+def test_tables_print_attacker_controlled_text_verbatim() -> None:
+    from rich.console import Console
+
+    from scanner.cli.render import render
+
+    console = Console(record=True, width=200)
+    name = "[link=https://evil.example]payroll[/link] [bold]x"
+    render([{"file": name, "subject": "[sharescan] Sharing changed"}], ("file", "subject"), "table",
+           console=console)
+    text = console.export_text()
+    assert name in text and "[sharescan] Sharing changed" in text
