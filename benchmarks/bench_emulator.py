@@ -41,8 +41,6 @@ def main() -> None:
     ws = build_seed(args.seed)
     print(f"seed {args.seed}: {len(ws.files)} files in {time.perf_counter() - t:.2f}s")
     with Emulator(ws) as emu:
-        admin = next(u.email for u in ws.users.values() if u.is_admin)
-        drive = drive_client(emu.endpoint, emu.service_account_info(), admin)
         owner = max(ws.users, key=lambda e: len(ws.corpus_index().get("user:" + e, [])))
         drive = drive_client(emu.endpoint, emu.service_account_info(), owner)
         best = 0.0

@@ -8,15 +8,15 @@ import threading
 from dataclasses import dataclass, field
 from typing import Any
 
-# kind -> (status, reason, message)
-FAULT_KINDS: dict[str, tuple[int, str, str]] = {
-    "429": (429, "rateLimitExceeded", "Rate Limit Exceeded"),
-    "rateLimitExceeded": (403, "rateLimitExceeded", "Rate Limit Exceeded"),
-    "userRateLimitExceeded": (403, "userRateLimitExceeded", "User Rate Limit Exceeded"),
-    "sharingRateLimitExceeded": (403, "sharingRateLimitExceeded", "Sharing Rate Limit Exceeded"),
-    "500": (500, "backendError", "Internal Error"),
-    "backendError": (500, "backendError", "Backend Error"),
-    "503": (503, "backendError", "The service is currently unavailable."),
+# kind -> (status, reason, message, domain); domains as in Drive's "Resolve errors" guide
+FAULT_KINDS: dict[str, tuple[int, str, str, str]] = {
+    "429": (429, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits"),
+    "rateLimitExceeded": (403, "rateLimitExceeded", "Rate Limit Exceeded", "usageLimits"),
+    "userRateLimitExceeded": (403, "userRateLimitExceeded", "User Rate Limit Exceeded", "usageLimits"),
+    "sharingRateLimitExceeded": (403, "sharingRateLimitExceeded", "Sharing Rate Limit Exceeded", "global"),
+    "500": (500, "backendError", "Internal Error", "global"),
+    "backendError": (500, "backendError", "Backend Error", "global"),
+    "503": (503, "backendError", "The service is currently unavailable.", "global"),
 }
 SPECIAL = {"ok", "latency", "expire_token", "drop"}
 
@@ -60,7 +60,7 @@ class Fault:
     latency: float = 0.0
 
     @property
-    def error(self) -> tuple[int, str, str] | None:
+    def error(self) -> tuple[int, str, str, str] | None:
         return FAULT_KINDS.get(self.kind)
 
 

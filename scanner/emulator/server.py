@@ -215,8 +215,7 @@ class Emulator:
             raise DropConnection()
         error = fault.error
         if error is not None:
-            status, reason, message = error
-            domain = "usageLimits" if "RateLimit" in reason or status == 429 else "global"
+            status, reason, message, domain = error
             raise ApiError(status, reason, message, domain=domain)
 
     def _authenticate(self, req: Request) -> Any:

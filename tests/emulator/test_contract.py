@@ -23,6 +23,7 @@ from scanner.emulator.seeds.demo import (
     OPERATIONS,
     PRIYA,
 )
+from scanner.emulator.state import mutate
 
 from .conftest import DRIVE_RO
 
@@ -364,6 +365,21 @@ def test_fault_plan_429_then_success_with_retries(client, emulator, monkeypatch)
     assert err.value.status_code == 403 and reason(err.value) == "rateLimitExceeded"
 
 
+@pytest.mark.parametrize(("kind", "status", "reason_", "domain"), [
+    ("429", 429, "rateLimitExceeded", "usageLimits"),
+    ("rateLimitExceeded", 403, "rateLimitExceeded", "usageLimits"),
+    ("userRateLimitExceeded", 403, "userRateLimitExceeded", "usageLimits"),
+    ("sharingRateLimitExceeded", 403, "sharingRateLimitExceeded", "global"),
+    ("500", 500, "backendError", "global"),
+])
+def test_fault_errors_carry_googles_domain(client, emulator, kind, status, reason_, domain):
+    emulator.set_faults([FaultRule(endpoint="drive.about.get", kind=kind, times=1)])
+    with pytest.raises(HttpError) as err:
+        client(subject=MAYA).about().get(fields="user").execute()
+    item = json.loads(err.value.content)["error"]["errors"][0]
+    assert (err.value.status_code, item["reason"], item["domain"]) == (status, reason_, domain)
+
+
 def test_fault_drop_and_expire_token(client, emulator):
     drive = client(subject=MAYA)
     drive.files().list(pageSize=1).execute()
@@ -409,6 +425,24 @@ def test_stop_cleans_up_threads(sa_key, client):
         http = httplib2.Http(proxy_info=None)
         http.request(emu.endpoint + "/_emulator/health")  # keep-alive connection stays open
     assert threading.active_count() <= before
+
+
+@pytest.mark.parametrize(("page_size", "pages"), [(None, [130]), (100, [100, 30]), (1000, [100, 30]), (50, [50, 50, 30])])
+def test_my_drive_permissions_page_only_when_asked(client, emulator, page_size, pages):
+    """permissions.list: the whole list by default on My Drive, at most 100 a page once pageSize is given."""
+    with emulator.workspace.lock:
+        ws = emulator.workspace
+        for n in range(130 - len(ws.effective_permissions(ws.files[ID["offsite_recipe"]]))):
+            perm = mutate.make_permission(ws, {"type": "user", "role": "reader", "emailAddress": f"p{n}@example.org"})
+            mutate.add_permission(ws, ID["offsite_recipe"], PRIYA, perm)
+    drive, token, seen = client(subject=PRIYA), None, []
+    while True:
+        resp = drive.permissions().list(fileId=ID["offsite_recipe"], pageSize=page_size, pageToken=token).execute()
+        seen.append(len(resp["permissions"]))
+        token = resp.get("nextPageToken")
+        if not token:
+            break
+    assert seen == pages
 
 
 def test_writer_can_share_reader_cannot(client):

@@ -93,10 +93,9 @@ def changes_list(ctx: Ctx, req: Request) -> Response:
                 item["driveId"] = record.drive_id
                 item["teamDriveId"] = record.drive_id
             f = ws.files.get(fid)
-            if f is not None and not removed and (cmask is None or wants(cmask, "file")):
+            if f is not None and not removed and wants(cmask, "file"):
                 item["file"] = renderer.render(f, fmask)
-            changes.append({k: v for k, v in item.items() if cmask is None or k == "file" or wants(cmask, k)}
-                           if cmask is not None else item)
+            changes.append({k: v for k, v in item.items() if wants(cmask, k)})
         out["changes"] = changes
     return Response.json(out)
 

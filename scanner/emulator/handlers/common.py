@@ -7,9 +7,9 @@ import hashlib
 import json
 import re
 from collections import OrderedDict
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, TypeVar
 from urllib.parse import parse_qs
 
 from ..auth import CONTENT_SCOPES, READ_SCOPES, WRITE_SCOPES
@@ -18,8 +18,9 @@ from ..discovery import schemas
 from ..errors import ApiError, insufficient_scopes, invalid, not_found
 from ..fields import Mask, apply_mask, parse_fields, validate
 from ..state.model import ROLE_RANK, DriveFile
-from ..state.mutate import MutationError
 from ..state.workspace import Workspace
+
+T = TypeVar("T")
 
 
 @dataclass
@@ -208,9 +209,13 @@ def read_page_token(token: str | None, key: str) -> int:
         raise invalid("Invalid Value", location="pageToken") from exc
 
 
+def paginate(req: Request, key: str, items: Sequence[T], page_size: int) -> tuple[Sequence[T], str | None]:
+    """The page of `items` the request's ``pageToken`` points at, and the next page's token (None on the last)."""
+    offset = read_page_token(req.param("pageToken"), key)
+    end = offset + page_size
+    return items[offset:end], (page_token(key, end) if end < len(items) else None)
+
+
 def query_key(*parts: object) -> str:
     return hashlib.sha1(repr(parts).encode(), usedforsecurity=False).hexdigest()
 
-
-def mutation_error(exc: MutationError) -> ApiError:
-    return ApiError(exc.code, exc.reason, exc.message)

@@ -8,7 +8,7 @@ from ..auth import DIRECTORY_SCOPES
 from ..errors import ApiError, bad_request, insufficient_scopes
 from ..fields import sub_mask, wants
 from ..resources import user_json
-from .common import Ctx, Request, Response, Route, mask_for, masked, page_token, query_key, read_page_token, route
+from .common import Ctx, Request, Response, Route, mask_for, masked, paginate, query_key, route
 
 API = "admin.directory_v1"
 
@@ -42,9 +42,7 @@ def users_list(ctx: Ctx, req: Request) -> Response:
     if order in ("email", "givenName", "familyName"):
         users.sort(key=lambda u: u.email if order == "email" else u.name.lower(),
                    reverse=(req.param("sortOrder") or "").upper() == "DESCENDING")
-    key = query_key("users", customer, domain, order)
-    offset = read_page_token(req.param("pageToken"), key)
-    page = users[offset:offset + page_size]
+    page, next_token = paginate(req, query_key("users", customer, domain, order), users, page_size)
     out: dict[str, Any] = {}
     if wants(mask, "kind"):
         out["kind"] = "admin#directory#users"
@@ -53,8 +51,8 @@ def users_list(ctx: Ctx, req: Request) -> Response:
     if wants(mask, "users"):
         umask = sub_mask(mask, "users")
         out["users"] = [masked(user_json(ws, u), umask) for u in page]
-    if offset + page_size < len(users) and wants(mask, "nextPageToken"):
-        out["nextPageToken"] = page_token(key, offset + page_size)
+    if next_token and wants(mask, "nextPageToken"):
+        out["nextPageToken"] = next_token
     return Response.json(out)
 
 

@@ -7,7 +7,7 @@ from typing import Any
 from ..errors import ApiError, forbidden
 from ..fields import sub_mask, wants
 from ..resources import DRIVE_DEFAULT, drive_json
-from .common import Ctx, Request, Response, Route, mask_for, masked, page_token, query_key, read_page_token, route
+from .common import Ctx, Request, Response, Route, mask_for, masked, paginate, query_key, route
 
 LIST_DEFAULT = {"kind": None, "nextPageToken": None, "drives": DRIVE_DEFAULT}
 
@@ -31,14 +31,12 @@ def drives_list(ctx: Ctx, req: Request) -> Response:
             if needle not in d.name.lower():
                 continue
         drives.append((d, role))
-    key = query_key("drives", ctx.email, admin_mode, q)
-    offset = read_page_token(req.param("pageToken"), key)
-    page = drives[offset:offset + page_size]
+    page, next_token = paginate(req, query_key("drives", ctx.email, admin_mode, q), drives, page_size)
     out: dict[str, Any] = {}
     if wants(mask, "kind"):
         out["kind"] = "drive#driveList"
-    if offset + page_size < len(drives) and wants(mask, "nextPageToken"):
-        out["nextPageToken"] = page_token(key, offset + page_size)
+    if next_token and wants(mask, "nextPageToken"):
+        out["nextPageToken"] = next_token
     if wants(mask, "drives"):
         dmask = sub_mask(mask, "drives")
         out["drives"] = [masked(drive_json(d, role), dmask) for d, role in page]

@@ -12,7 +12,6 @@ from ..query import parse_query
 from ..resources import FILE_DEFAULT, FileRenderer, user_ref
 from ..state import mutate
 from ..state.model import ROLE_RANK, SHORTCUT, DriveFile
-from ..state.mutate import MutationError
 from .common import (
     Ctx,
     Request,
@@ -20,10 +19,8 @@ from .common import (
     Route,
     mask_for,
     masked,
-    mutation_error,
-    page_token,
+    paginate,
     query_key,
-    read_page_token,
     route,
     visible_file,
 )
@@ -155,13 +152,12 @@ def files_list(ctx: Ctx, req: Request) -> Response:
         ids = [i for i in cands if query(files[i], search)]
         ids = _sort(ids, ctx, order_by)
         ctx.cache.put(key, ws.version, ids)
-    offset = read_page_token(req.param("pageToken"), key)
-    page = ids[offset:offset + page_size]
+    page, next_token = paginate(req, key, ids, page_size)
     out: dict[str, Any] = {}
     if wants(mask, "kind"):
         out["kind"] = "drive#fileList"
-    if offset + page_size < len(ids) and wants(mask, "nextPageToken"):
-        out["nextPageToken"] = page_token(key, offset + page_size)
+    if next_token and wants(mask, "nextPageToken"):
+        out["nextPageToken"] = next_token
     if wants(mask, "incompleteSearch"):
         out["incompleteSearch"] = False
     if wants(mask, "files"):
@@ -235,15 +231,12 @@ def files_update(ctx: Ctx, req: Request, file_id: str) -> Response:
         raise forbidden("insufficientFilePermissions", "The user does not have sufficient permissions for this "
                                                        "file.")
     body = req.json()
-    try:
-        if "trashed" in body and bool(body["trashed"]) != f.trashed:
-            mutate.set_trashed(ctx.ws, f.id, ctx.email, bool(body["trashed"]))
-        if "name" in body or "description" in body:
-            if "description" in body:
-                f.description = body["description"]
-            mutate.edit_content(ctx.ws, f.id, ctx.email, name=body.get("name"))
-    except MutationError as exc:
-        raise mutation_error(exc) from exc
+    if "trashed" in body and bool(body["trashed"]) != f.trashed:
+        mutate.set_trashed(ctx.ws, f.id, ctx.email, bool(body["trashed"]))
+    if "name" in body or "description" in body:
+        if "description" in body:
+            f.description = body["description"]
+        mutate.edit_content(ctx.ws, f.id, ctx.email, name=body.get("name"))
     mask = mask_for(req, FILE_DEFAULT, "File")
     return Response.json(FileRenderer(ctx.ws, ctx.email, binary_content).render(f, mask))
 

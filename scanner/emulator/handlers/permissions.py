@@ -9,7 +9,6 @@ from ..fields import sub_mask, wants
 from ..resources import PERMISSION_DEFAULT, effective_json
 from ..state import mutate
 from ..state.model import DriveFile, Permission
-from ..state.mutate import MutationError
 from ..state.workspace import EffectivePermission
 from .common import (
     Ctx,
@@ -19,10 +18,8 @@ from .common import (
     can_share,
     mask_for,
     masked,
-    mutation_error,
-    page_token,
+    paginate,
     query_key,
-    read_page_token,
     route,
     visible_file,
 )
@@ -58,24 +55,23 @@ def permissions_list(ctx: Ctx, req: Request, file_id: str) -> Response:
     f, role, eps = _target(ctx, req, file_id)
     if f is not None and f.drive_id is None and role not in ("owner", "writer"):
         raise forbidden("insufficientFilePermissions", _NO_SHARE)
+    # unspecified: 100 on shared drives, the whole list elsewhere; at most 100 a page (discovery doc)
     in_drive = f is None or f.drive_id is not None
-    page_size = req.int_param("pageSize", 100 if in_drive else 1000, 100 if in_drive else 1000)
+    page_size = req.int_param("pageSize", 100 if in_drive else max(len(eps), 1), 100)
     mask = mask_for(req, LIST_DEFAULT, "PermissionList")
-    key = query_key("perm", ctx.email, file_id)
-    offset = read_page_token(req.param("pageToken"), key)
-    page = eps[offset:offset + page_size]
+    page, next_token = paginate(req, query_key("perm", ctx.email, file_id), eps, page_size)
     out: dict[str, Any] = {}
     if wants(mask, "kind"):
         out["kind"] = "drive#permissionList"
-    if in_drive and offset + page_size < len(eps) and wants(mask, "nextPageToken"):
-        out["nextPageToken"] = page_token(key, offset + page_size)
+    if next_token and wants(mask, "nextPageToken"):
+        out["nextPageToken"] = next_token
     if wants(mask, "permissions"):
         pmask = sub_mask(mask, "permissions")
         out["permissions"] = [masked(effective_json(ctx.ws, f, ep), pmask) for ep in page]
     return Response.json(out)
 
 
-def _find(eps: list[EffectivePermission], file_id: str, perm_id: str) -> EffectivePermission:
+def _find(eps: list[EffectivePermission], perm_id: str) -> EffectivePermission:
     for ep in eps:
         if ep.perm.id == perm_id:
             return ep
@@ -85,23 +81,19 @@ def _find(eps: list[EffectivePermission], file_id: str, perm_id: str) -> Effecti
 def permissions_get(ctx: Ctx, req: Request, file_id: str, perm_id: str) -> Response:
     ctx.need_read()
     f, _, eps = _target(ctx, req, file_id)
-    ep = _find(eps, file_id, perm_id)
+    ep = _find(eps, perm_id)
     return Response.json(masked(effective_json(ctx.ws, f, ep), mask_for(req, PERMISSION_DEFAULT, "Permission")))
 
 
-def _members_mutation(ctx: Ctx, drive_id: str) -> None:
-    ctx.ws.touch()
-
-
 def permissions_create(ctx: Ctx, req: Request, file_id: str) -> Response:
+    if req.param("emailMessage") and req.param("sendNotificationEmail") == "false":
+        raise invalid("Specifying a message is only allowed when sending notification emails.",
+                      location="emailMessage")
     ctx.need_write()
     f, role, _ = _target(ctx, req, file_id)
     body = req.json()
     ws = ctx.ws
-    try:
-        perm = mutate.make_permission(ws, body)
-    except MutationError as exc:
-        raise mutation_error(exc) from exc
+    perm = mutate.make_permission(ws, body)
     if f is None:  # adding a shared-drive member
         if role != "organizer":
             raise forbidden("insufficientFilePermissions", _NO_SHARE)
@@ -128,7 +120,7 @@ def permissions_create(ctx: Ctx, req: Request, file_id: str) -> Response:
         if perm.type == "user" and perm.email == f.owner:
             raise forbidden("invalidSharingRequest", "The owner of a file already has access.")
         mutate.add_permission(ws, f.id, ctx.email, perm)
-    ep = _find(ws.effective_permissions(f), f.id, perm.id)
+    ep = _find(ws.effective_permissions(f), perm.id)
     return Response.json(masked(effective_json(ws, f, ep), mask_for(req, PERMISSION_DEFAULT, "Permission")))
 
 
@@ -152,7 +144,7 @@ def permissions_update(ctx: Ctx, req: Request, file_id: str, perm_id: str) -> Re
     if f is None:
         if role != "organizer":
             raise forbidden("insufficientFilePermissions", _NO_SHARE)
-        member = _find(eps, file_id, perm_id).perm
+        member = _find(eps, perm_id).perm
         if new_role:
             member.role = new_role
         ws.touch()
@@ -160,7 +152,7 @@ def permissions_update(ctx: Ctx, req: Request, file_id: str, perm_id: str) -> Re
                                     mask_for(req, PERMISSION_DEFAULT, "Permission")))
     if not can_share(f, role):
         raise forbidden("insufficientFilePermissions", _NO_SHARE)
-    ep = _find(eps, file_id, perm_id)
+    ep = _find(eps, perm_id)
     if new_role == "owner":
         if not req.flag("transferOwnership"):
             raise forbidden("forbidden", "The transferOwnership parameter must be enabled when the permission "
@@ -173,13 +165,10 @@ def permissions_update(ctx: Ctx, req: Request, file_id: str, perm_id: str) -> Re
             raise forbidden("invalidOwnershipTransfer" if new_role else "cannotRemoveOwner",
                             "The owner's role cannot be changed; transfer ownership first.")
         _check_modifiable(f, ep, perm_id)
-        try:
-            mutate.update_permission(ws, f.id, perm_id, ctx.email, role=new_role,
-                                     expiration_time=body.get("expirationTime"),
-                                     remove_expiration=req.flag("removeExpiration"))
-        except MutationError as exc:
-            raise mutation_error(exc) from exc
-    ep = _find(ws.effective_permissions(f), file_id, perm_id)
+        mutate.update_permission(ws, f.id, perm_id, ctx.email, role=new_role,
+                                 expiration_time=body.get("expirationTime"),
+                                 remove_expiration=req.flag("removeExpiration"))
+    ep = _find(ws.effective_permissions(f), perm_id)
     return Response.json(masked(effective_json(ws, f, ep), mask_for(req, PERMISSION_DEFAULT, "Permission")))
 
 
@@ -191,7 +180,7 @@ def permissions_delete(ctx: Ctx, req: Request, file_id: str, perm_id: str) -> Re
         if role != "organizer":
             raise forbidden("insufficientFilePermissions", _NO_SHARE)
         drive = ws.drives[file_id]
-        member = _find(eps, file_id, perm_id).perm
+        member = _find(eps, perm_id).perm
         drive.members = [m for m in drive.members if m.id != perm_id]
         ws.touch()
         ws.new_event("member.deleted", ctx.email, file_id,
@@ -199,34 +188,16 @@ def permissions_delete(ctx: Ctx, req: Request, file_id: str, perm_id: str) -> Re
         return Response.empty()
     if not can_share(f, role):
         raise forbidden("insufficientFilePermissions", _NO_SHARE)
-    ep = _find(eps, file_id, perm_id)
+    ep = _find(eps, perm_id)
     _check_modifiable(f, ep, perm_id)
-    try:
-        mutate.delete_permission(ws, f.id, perm_id, ctx.email)
-    except MutationError as exc:
-        raise mutation_error(exc) from exc
+    mutate.delete_permission(ws, f.id, perm_id, ctx.email)
     return Response.empty()
-
-
-def _reject_unknown(req: Request) -> None:
-    if req.param("emailMessage") and req.param("sendNotificationEmail") == "false":
-        raise invalid("Specifying a message is only allowed when sending notification emails.",
-                      location="emailMessage")
-
-
-def _with_checks(handler: Any) -> Any:
-    def wrapped(ctx: Ctx, req: Request, **kw: str) -> Response:
-        _reject_unknown(req)
-        result: Response = handler(ctx, req, **kw)
-        return result
-
-    return wrapped
 
 
 _P = r"/drive/v3/files/(?P<file_id>[^/]+)/permissions"
 ROUTES: list[Route] = [
     route("GET", _P, "drive.permissions.list", permissions_list),
-    route("POST", _P, "drive.permissions.create", _with_checks(permissions_create)),
+    route("POST", _P, "drive.permissions.create", permissions_create),
     route("GET", _P + r"/(?P<perm_id>[^/]+)", "drive.permissions.get", permissions_get),
     route("PATCH", _P + r"/(?P<perm_id>[^/]+)", "drive.permissions.update", permissions_update),
     route("DELETE", _P + r"/(?P<perm_id>[^/]+)", "drive.permissions.delete", permissions_delete),

@@ -16,9 +16,8 @@ from .common import (
     Route,
     mask_for,
     masked,
-    page_token,
+    paginate,
     query_key,
-    read_page_token,
     route,
     visible_file,
 )
@@ -46,14 +45,12 @@ def revisions_list(ctx: Ctx, req: Request, file_id: str) -> Response:
     f = _file(ctx, req, file_id)
     page_size = req.int_param("pageSize", 200, 1000)
     mask = mask_for(req, LIST_DEFAULT, "RevisionList")
-    key = query_key("rev", file_id)
-    offset = read_page_token(req.param("pageToken"), key)
-    page = f.revisions[offset:offset + page_size]
+    page, next_token = paginate(req, query_key("rev", file_id), f.revisions, page_size)
     out: dict[str, Any] = {}
     if wants(mask, "kind"):
         out["kind"] = "drive#revisionList"
-    if offset + page_size < len(f.revisions) and wants(mask, "nextPageToken"):
-        out["nextPageToken"] = page_token(key, offset + page_size)
+    if next_token and wants(mask, "nextPageToken"):
+        out["nextPageToken"] = next_token
     if wants(mask, "revisions"):
         rmask = sub_mask(mask, "revisions")
         out["revisions"] = [masked(revision_json(ctx.ws, f, r, ctx.email), rmask) for r in page]
