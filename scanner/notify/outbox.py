@@ -16,7 +16,10 @@ from sqlalchemy.orm import Session
 
 from scanner.config import Settings
 from scanner.notify.templates import render_digest
-from scanner.store.models import Notification, utcnow
+from scanner.store.models import CrawlTarget, Notification, utcnow
+
+#: Crawl skip reasons of users whose mailbox nobody reads.
+UNREACHABLE_OWNER = ("suspended", "archived")
 
 NOTIFICATION_STATUSES = ("pending", "sent", "failed")
 
@@ -36,21 +39,34 @@ class Outbox:
         n = self.settings.notifications
         return list(n.channels) if n.enabled else []
 
+    def recipient_for(self, owner: str) -> str:
+        """The owner, or — when the owner is suspended or archived — the security contact
+        (``[notifications] cc``, else the admin subject), so the notice reaches someone."""
+        target = self.session.scalars(select(CrawlTarget).where(CrawlTarget.kind == "user",
+                                                                CrawlTarget.key == owner.lower())).first()
+        if target is None or not (target.skip_reason or "").startswith(UNREACHABLE_OWNER):
+            return owner.lower()
+        fallback = [*self.settings.notifications.cc, self.settings.google.admin_subject]
+        return next((r.lower() for r in fallback if r), owner.lower())
+
     def add(self, *, batch: str, run_id: int | None, owner: str, item: dict[str, Any]) -> list[Notification]:
         """Add one file's item to the owner's digest on every channel (created on first use)."""
         out = []
+        recipient = self.recipient_for(owner)
+        if recipient != owner.lower():
+            item = {**item, "on_behalf_of": owner.lower()}
         for channel in self.channels:
-            key = dedupe_key(batch, channel, owner)
+            key = dedupe_key(batch, channel, recipient)
             row = self.session.scalars(select(Notification).where(Notification.dedupe_key == key)).first()
             if row is None:
-                row = Notification(run_id=run_id, dedupe_key=key, channel=channel, recipient=owner.lower(),
+                row = Notification(run_id=run_id, dedupe_key=key, channel=channel, recipient=recipient,
                                    subject="", body="", payload={"batch": batch, "items": []}, status="pending",
                                    attempts=0, created_at=utcnow(), next_attempt_at=None)
                 self.session.add(row)
             items = [i for i in row.payload.get("items", []) if i.get("finding_id") != item.get("finding_id")]
             items.append(item)
             row.payload = {**row.payload, "items": items}
-            row.subject, row.body = render_digest(owner, items)
+            row.subject, row.body = render_digest(recipient, items)
             if row.status == "sent":
                 # A new item after the digest went out: send an update.
                 row.status, row.attempts, row.sent_at = "pending", 0, None

@@ -14,6 +14,8 @@ INTRO = {
     False: ("The security team's scanner found files you own shared beyond the organisation while they hold "
             "sensitive data. Please review their sharing."),
 }
+ON_BEHALF = ("You receive this notice because the owners of these files are suspended or archived and cannot "
+             "act on it: {owners}.")
 OUTRO = ("If a change breaks legitimate work, reply to the security team: every change is recorded and can be "
          "undone exactly (sharescan restore).")
 
@@ -35,6 +37,7 @@ def item_text(item: dict[str, Any]) -> str:
     counts = ", ".join(f"{name}: {count}" for name, count in sorted((item.get("detectors") or {}).items()))
     lines = [
         f"* {item.get('file_name') or item.get('file_id')}",
+        *([f"  owner: {item['on_behalf_of']}"] if item.get("on_behalf_of") else []),
         f"  link: {item.get('link') or '-'}",
         f"  why: {item.get('rule_title')} (severity {item.get('severity')})",
         f"  data found: {', '.join(item.get('categories') or []) or '-'}" + (f" ({counts})" if counts else ""),
@@ -46,10 +49,12 @@ def item_text(item: dict[str, Any]) -> str:
     return "\n".join(lines)
 
 
-def render_digest(owner: str, items: list[dict[str, Any]]) -> tuple[str, str]:
+def render_digest(recipient: str, items: list[dict[str, Any]]) -> tuple[str, str]:
     changed = any(item.get("changes") for item in items)
     subject = (SUBJECT if changed else SUBJECT_DRY).format(count=len(items))
-    body = "\n\n".join([f"Hello {owner},", INTRO[changed], *(item_text(i) for i in items), OUTRO])
+    owners = sorted({str(i["on_behalf_of"]) for i in items if i.get("on_behalf_of")})
+    intro = [INTRO[changed]] + ([ON_BEHALF.format(owners=", ".join(owners))] if owners else [])
+    body = "\n\n".join([f"Hello {recipient},", *intro, *(item_text(i) for i in items), OUTRO])
     return subject, body + "\n"
 
 

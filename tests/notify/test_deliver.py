@@ -162,3 +162,27 @@ def test_failures_are_retried_with_backoff_never_lost(sessions: sessionmaker[Ses
         assert deliverer.deliver(s, retry_failed=True).sent == [1]
         assert (row.status, row.last_error) == ("sent", None)
     assert len(smtp.messages) == 1
+
+
+@pytest.mark.parametrize(("cc", "expected"), [(["security@tessera-labs.com"], "security@tessera-labs.com"),
+                                               ([], "admin@tessera-labs.com")])
+def test_a_suspended_owners_digest_goes_to_the_security_contact(sessions: sessionmaker[Session], cc: list[str],
+                                                                 expected: str) -> None:
+    from scanner.store.snapshot import upsert_target
+
+    settings = Settings.model_validate({"google": {"admin_subject": "admin@tessera-labs.com"},
+                                        "notifications": {"channels": ["webhook"], "cc": cc}})
+    with sessions() as s:
+        upsert_target(s, "user", "sam@tessera-labs.com", "sam@tessera-labs.com", active=False, skip_reason="suspended")
+        upsert_target(s, "user", "maya@tessera-labs.com", "maya@tessera-labs.com")
+        box = Outbox(s, settings)
+        box.add(batch="run:1", run_id=None, owner="sam@tessera-labs.com", item=ITEM)
+        box.add(batch="run:1", run_id=None, owner="maya@tessera-labs.com", item={**ITEM, "finding_id": 2})
+        s.commit()
+        rows = {n.recipient: n for n in s.scalars(select(Notification))}
+    assert set(rows) == {expected, "maya@tessera-labs.com"}
+    body = rows[expected].body
+    assert body.startswith(f"Hello {expected},")
+    assert "owners of these files are suspended or archived and cannot act on it: sam@tessera-labs.com" in body
+    assert "  owner: sam@tessera-labs.com" in body
+    assert "suspended" not in rows["maya@tessera-labs.com"].body
