@@ -22,11 +22,13 @@ Writes benchmarks/results/detect.json.
 from __future__ import annotations
 
 import argparse
+import contextlib
 import io
 import json
 import math
 import random
 import time
+from collections.abc import Iterator
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -34,6 +36,7 @@ import yaml
 
 from scanner.detect.analyzer import make_tldextract_offline
 from scanner.detect.pipeline import ContentPipeline, DetectConfig
+from scanner.drive import extract as extract_module
 from scanner.drive.extract import extract
 
 ROOT = Path(__file__).resolve().parent.parent
@@ -252,10 +255,38 @@ def _score(rows: list[tuple[bool, bool]]) -> dict[str, float]:
     return {"doc_recall": tp / max(tp + fn, 1), "doc_precision": tp / max(tp + fp, 1), "tp": tp, "fn": fn, "fp": fp}
 
 
-def bench_pipeline(mode: str, sets: dict[str, list[Doc]], gating: bool = True) -> dict[str, object]:
+@contextlib.contextmanager
+def fixed_cost_fixes_off(p: ContentPipeline) -> Iterator[None]:
+    """The pipeline as it was before the per-document fixed-cost work (issue 5), for before/after
+    in one run: DOCX read by python-docx (the reference path the direct reader falls back to) and
+    spaCy's listener-less shared tok2vec running again before NER."""
+    nlp = p.analyzer.nlp_engine.nlp["en"]
+    disabled = [n for n in nlp.disabled if n == "tok2vec"]
+    saved = extract_module.read_docx_direct
+    extract_module.read_docx_direct = lambda data: None  # type: ignore[assignment]
+    for name in disabled:
+        nlp.enable_pipe(name)
+    try:
+        yield
+    finally:
+        extract_module.read_docx_direct = saved
+        for name in disabled:
+            nlp.disable_pipe(name)
+
+
+def bench_pipeline(
+    mode: str, sets: dict[str, list[Doc]], gating: bool = True, before: bool = False
+) -> dict[str, object]:
     p = ContentPipeline(DetectConfig(nlp_mode=mode, ner_gating=gating), KEY)  # type: ignore[arg-type]
     sens = set(p.settings.sensitive_detectors)
-    out: dict[str, object] = {"engine": "sharescan " + p.nlp_mode + ("" if gating else " (no NER gating)")}
+    label = "sharescan " + p.nlp_mode + ("" if gating else " (no NER gating)")
+    out: dict[str, object] = {"engine": label + (" BEFORE fixed-cost fixes" if before else "")}
+    with fixed_cost_fixes_off(p) if before else contextlib.nullcontext():
+        _run_sets(p, sets, sens, out)
+    return out
+
+
+def _run_sets(p: ContentPipeline, sets: dict[str, list[Doc]], sens: set[str], out: dict[str, object]) -> None:
     for set_name, docs in sets.items():
         chars = 0
         rows = []
@@ -272,7 +303,6 @@ def bench_pipeline(mode: str, sets: dict[str, list[Doc]], gating: bool = True) -
         out[set_name] = {"seconds": dt, "chars": chars, "mb_per_s": chars / dt / 1e6, "docs_per_s": len(docs) / dt,
                          **_score(rows), "misclassified": misses[:20]}
     out["stats"] = dict(p.stats)
-    return out
 
 
 def bench_plain_presidio(sets: dict[str, list[Doc]]) -> dict[str, object]:
@@ -310,7 +340,8 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=240)
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--skip-baseline", action="store_true", help="iterate on the pipeline only (no file written)")
-    ap.add_argument("--modes", default="auto,auto-ungated,pattern-only")
+    ap.add_argument("--modes", default="auto-before,auto,auto-ungated,pattern-only",
+                    help="auto-before: auto with the per-document fixed-cost fixes switched off")
     args = ap.parse_args()
     t0 = time.perf_counter()
     generated = make_corpus(args.docs, args.seed)
@@ -325,6 +356,8 @@ def main() -> None:
     for mode in args.modes.split(","):
         if mode == "auto-ungated":
             rows.append(bench_pipeline("auto", sets, gating=False))
+        elif mode == "auto-before":
+            rows.append(bench_pipeline("auto", sets, before=True))
         else:
             rows.append(bench_pipeline(mode, sets))
     base = rows[0] if not args.skip_baseline else None

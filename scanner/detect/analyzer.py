@@ -91,6 +91,21 @@ def make_tldextract_offline() -> None:
     )
 
 
+def disable_unused_tok2vec(nlp: Any) -> list[str]:
+    """Disable shared ``tok2vec`` components that no remaining component listens to.
+
+    With tagger/parser excluded, en_core_web_sm's shared tok2vec feeds nobody (its NER embeds
+    tokens with its own tok2vec); running it only fills ``doc.tensor``, which nothing reads, and
+    cost a third of the NER time. Entities are unchanged. Returns the disabled names.
+    """
+    from spacy.pipeline import Tok2Vec
+
+    names = [name for name, pipe in nlp.pipeline if isinstance(pipe, Tok2Vec) and not pipe.listening_components]
+    for name in names:
+        nlp.disable_pipe(name)
+    return names
+
+
 def _engine_class() -> type:
     from presidio_analyzer.nlp_engine import NlpArtifacts, SpacyNlpEngine
 
@@ -112,11 +127,9 @@ def _engine_class() -> type:
 
             self.tokenizer_only = spacy.blank("en")
             self.stop_words = frozenset(self.tokenizer_only.Defaults.stop_words)
-            self.nlp = {  # type: ignore[assignment]
-                "en": spacy.load(self.model_name, exclude=list(self.exclude))
-                if self.model_name
-                else self.tokenizer_only
-            }
+            model = spacy.load(self.model_name, exclude=list(self.exclude)) if self.model_name else self.tokenizer_only
+            disable_unused_tok2vec(model)
+            self.nlp = {"en": model}  # type: ignore[assignment]
 
         def _doc_to_nlp_artifact(self, doc: Any, language: str) -> Any:
             from spacy.attrs import IDX, IS_PUNCT, LENGTH, LOWER
