@@ -256,7 +256,7 @@ class ScanService:
             if cached is not None:
                 result.content_cache_hits += 1
             elif needs_content:
-                fresh = self._analyse(fetcher, subjects, file, clients)
+                fresh = self._analyse(fetcher, subjects, file)
                 if fresh.analysed:
                     result.files_analysed += 1
                 else:
@@ -276,7 +276,7 @@ class ScanService:
                 progress.advance()
         return evaluated
 
-    def _analyse(self, fetcher: Any, subjects: _Subjects, file: Any, clients: GoogleClients) -> ContentResult:
+    def _analyse(self, fetcher: Any, subjects: _Subjects, file: Any) -> ContentResult:
         max_bytes = self.settings.limits.max_download_bytes
         last_reason = "not analysed: no identity could read the file"
         for subject in subjects.for_file(file):

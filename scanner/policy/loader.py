@@ -17,15 +17,10 @@ from pydantic import ValidationError
 
 from scanner.errors import RuleError
 from scanner.policy.schema import Rule
+from scanner.resources import builtin_rules_dir
 
 RULE_SUFFIXES = (".yaml", ".yml")
 Loc = tuple[str | int, ...]
-
-
-def builtin_rules_dir() -> Path:
-    from scanner.detect.pipeline import default_rules_dir
-
-    return default_rules_dir()
 
 
 def known_detectors(rules_dir: Path | None = None) -> frozenset[str]:

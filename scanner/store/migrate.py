@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import io
-from importlib.resources import files
-from pathlib import Path
 
 from alembic import command
 from alembic.config import Config
@@ -13,11 +11,8 @@ from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
 from scanner.errors import DatabaseError
+from scanner.resources import migrations_dir
 from scanner.store.db import normalise_url
-
-
-def migrations_dir() -> Path:
-    return Path(str(files("scanner.migrations")))
 
 
 def alembic_config(url: str, stdout: io.StringIO | None = None) -> Config:
