@@ -1,7 +1,9 @@
 """Shared fixtures.
 
 Database tests run on SQLite always, and on PostgreSQL when ``SHARESCAN_TEST_DATABASE_URL``
-names one (CI sets it; with ``CI=true`` an unreachable PostgreSQL is a failure, not a skip).
+names one. With ``SHARESCAN_REQUIRE_POSTGRES=1`` (set by ``.ci/run`` for its PostgreSQL pass) a
+missing or unreachable PostgreSQL is a failure, not a skip. A plain ``CI=true`` does not require it:
+the README's SQLite-only test command must pass on a CI runner too.
 Each PostgreSQL test gets a schema of its own (``search_path`` in the URL), dropped afterwards, so
 test runs on one server do not interfere.
 """
@@ -22,6 +24,7 @@ from scanner.store import migrate
 from scanner.store.db import make_engine, make_sessionmaker, normalise_url
 
 PG_ENV = "SHARESCAN_TEST_DATABASE_URL"
+REQUIRE_ENV = "SHARESCAN_REQUIRE_POSTGRES"
 
 
 @pytest.fixture(autouse=True)
@@ -48,17 +51,21 @@ def _schema_url(url: str, schema: str) -> str:
     return f"{normalise_url(url)}{sep}options=-csearch_path%3D{schema}"
 
 
+def _postgres_required() -> bool:
+    return os.environ.get(REQUIRE_ENV, "").strip().lower() in {"1", "true", "yes"}
+
+
 def postgres_url() -> str | None:
     url = os.environ.get(PG_ENV)
     if not url:
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"CI=true but {PG_ENV} is not set: PostgreSQL tests must run in CI")
+        if _postgres_required():
+            pytest.fail(f"{REQUIRE_ENV}=1 but {PG_ENV} is not set: PostgreSQL tests must run")
         return None
     try:
         _pg_admin(url, "SELECT 1")
     except Exception as exc:  # noqa: BLE001
-        if os.environ.get("CI") == "true":
-            pytest.fail(f"PostgreSQL at {url} unreachable in CI: {exc}")
+        if _postgres_required():
+            pytest.fail(f"PostgreSQL at {url} unreachable and {REQUIRE_ENV}=1: {exc}")
         pytest.skip(f"PostgreSQL at {url} unreachable: {exc}")
     return url
 
