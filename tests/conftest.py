@@ -1,9 +1,9 @@
 """Shared fixtures.
 
 Database tests run on SQLite always, and on PostgreSQL when ``SHARESCAN_TEST_DATABASE_URL``
-names one. With ``SHARESCAN_REQUIRE_POSTGRES=1`` (set by ``.ci/run`` for its PostgreSQL pass) a
-missing or unreachable PostgreSQL is a failure, not a skip. A plain ``CI=true`` does not require it:
-the README's SQLite-only test command must pass on a CI runner too.
+names one; without it they skip with the reason. In CI (``CI=true``, or ``SHARESCAN_REQUIRE_POSTGRES=1``)
+they must run: the URL defaults to the CI server (``postgresql://postgres@127.0.0.1:5432/test``) and an
+unreachable PostgreSQL is a failure, not a skip.
 Each PostgreSQL test gets a schema of its own (``search_path`` in the URL), dropped afterwards, so
 test runs on one server do not interfere.
 """
@@ -25,6 +25,7 @@ from scanner.store.db import make_engine, make_sessionmaker, normalise_url
 
 PG_ENV = "SHARESCAN_TEST_DATABASE_URL"
 REQUIRE_ENV = "SHARESCAN_REQUIRE_POSTGRES"
+CI_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
 
 
 @pytest.fixture(autouse=True)
@@ -52,20 +53,21 @@ def _schema_url(url: str, schema: str) -> str:
 
 
 def _postgres_required() -> bool:
+    """In CI the PostgreSQL variants must run, never silently skip."""
+    if os.environ.get("CI", "").strip().lower() == "true":
+        return True
     return os.environ.get(REQUIRE_ENV, "").strip().lower() in {"1", "true", "yes"}
 
 
 def postgres_url() -> str | None:
-    url = os.environ.get(PG_ENV)
+    url = os.environ.get(PG_ENV) or (CI_PG_URL if _postgres_required() else None)
     if not url:
-        if _postgres_required():
-            pytest.fail(f"{REQUIRE_ENV}=1 but {PG_ENV} is not set: PostgreSQL tests must run")
         return None
     try:
         _pg_admin(url, "SELECT 1")
     except Exception as exc:  # noqa: BLE001
         if _postgres_required():
-            pytest.fail(f"PostgreSQL at {url} unreachable and {REQUIRE_ENV}=1: {exc}")
+            pytest.fail(f"PostgreSQL at {url} unreachable in CI (CI=true or {REQUIRE_ENV}=1): {exc}")
         pytest.skip(f"PostgreSQL at {url} unreachable: {exc}")
     return url
 
