@@ -35,6 +35,12 @@ DIRECTORY_SCOPES = frozenset({
     "https://www.googleapis.com/auth/admin.directory.domain",
     "https://www.googleapis.com/auth/admin.directory.domain.readonly",
 })
+GROUP_MEMBER_SCOPES = frozenset({
+    "https://www.googleapis.com/auth/admin.directory.group",
+    "https://www.googleapis.com/auth/admin.directory.group.readonly",
+    "https://www.googleapis.com/auth/admin.directory.group.member",
+    "https://www.googleapis.com/auth/admin.directory.group.member.readonly",
+})
 
 
 @dataclass(frozen=True)

@@ -6,7 +6,8 @@ from dataclasses import dataclass
 
 from scanner.config import Settings
 from scanner.drive.exposure import email_domain
-from scanner.google.client import CallTally, GoogleClients
+from scanner.errors import ConfigError
+from scanner.google.client import CallTally, GoogleCallError, GoogleClients
 
 USER_FIELDS = "nextPageToken,users(primaryEmail,suspended,archived,orgUnitPath,isMailboxSetup)"
 DRIVE_FIELDS = "nextPageToken,drives(id,name,hidden)"
@@ -57,11 +58,20 @@ def list_domains(clients: GoogleClients, settings: Settings, tally: CallTally | 
 
 def group_members(clients: GoogleClients, settings: Settings, group: str,
                   tally: CallTally | None = None) -> set[str]:
-    """Direct members' emails (nested groups are not expanded)."""
+    """Emails of the users in ``group``, members of nested groups included (Google expands them with
+    ``includeDerivedMembership``); the nested groups themselves are not users and are left out."""
     directory = clients.directory(settings.google.admin_subject)
-    pages = clients.pages(lambda token: directory.members().list(groupKey=group, maxResults=200, pageToken=token),
-                          tally=tally)
-    return {str(m["email"]).lower() for page in pages for m in page.get("members", []) if m.get("email")}
+    pages = clients.pages(lambda token: directory.members().list(
+        groupKey=group, maxResults=200, includeDerivedMembership=True, fields="members(email,type),nextPageToken",
+        pageToken=token), tally=tally)
+    try:
+        return {str(m["email"]).lower() for page in pages for m in page.get("members", [])
+                if m.get("email") and m.get("type", "USER") == "USER"}
+    except GoogleCallError as exc:
+        if exc.status == 404:
+            raise ConfigError(f"[google] groups: no group {group!r} in the directory (check the address; "
+                              "aliases work, display names do not)") from exc
+        raise
 
 
 def select_users(users: list[DirectoryUser], settings: Settings, group_emails: set[str]) -> list[DirectoryUser]:

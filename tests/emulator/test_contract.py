@@ -15,6 +15,7 @@ from scanner.emulator import Emulator, FaultRule
 from scanner.emulator.seeds.demo import (
     ADMIN,
     CLIENT_DELIVERY,
+    DELIVERY_GROUP,
     EXPECTED,
     EXTERNAL_USER,
     JONAS,
@@ -118,6 +119,32 @@ def test_users_list_needs_admin(client):
     with pytest.raises(HttpError) as err:
         client("admin", subject=MAYA).users().list(customer="my_customer").execute()
     assert err.value.status_code == 403 and reason(err.value) == "forbidden"
+
+
+GROUP_RO = ["https://www.googleapis.com/auth/admin.directory.group.member.readonly"]
+
+
+def test_members_list_paging_nesting_and_errors(client, emulator: Emulator):
+    emulator.workspace.add_group("leads@tessera-labs.com", "Leads", [DELIVERY_GROUP, PRIYA, "ext@partner.example"])
+    admin = client("admin", subject=ADMIN, scopes=GROUP_RO)
+    direct = admin.members().list(groupKey="leads@tessera-labs.com").execute()
+    assert direct["kind"] == "admin#directory#members"
+    assert [(m["email"], m["type"]) for m in direct["members"]] == [
+        (DELIVERY_GROUP, "GROUP"), (PRIYA, "USER"), ("ext@partner.example", "USER")]
+    first = admin.members().list(groupKey="leads@tessera-labs.com", includeDerivedMembership=True,
+                                 maxResults=4, fields="nextPageToken,members(email)").execute()
+    rest = admin.members().list(groupKey="leads@tessera-labs.com", includeDerivedMembership=True,
+                                maxResults=4, fields="nextPageToken,members(email)",
+                                pageToken=first["nextPageToken"]).execute()
+    assert set(first) == {"members", "nextPageToken"} and set(rest) == {"members"}
+    assert [m["email"] for m in first["members"] + rest["members"]] == [
+        DELIVERY_GROUP, PRIYA, "ext@partner.example", MAYA, LIAM, JONAS]
+    with pytest.raises(HttpError) as err:
+        admin.members().list(groupKey="nobody@tessera-labs.com").execute()
+    assert err.value.status_code == 404 and reason(err.value) == "notFound"
+    with pytest.raises(HttpError) as err:  # the user-directory scope alone does not read groups
+        client("admin", subject=ADMIN).members().list(groupKey=DELIVERY_GROUP).execute()
+    assert err.value.status_code == 403
 
 
 # ---- files ------------------------------------------------------------------------------------

@@ -161,8 +161,16 @@ class Workspace:
         return group.name if group else email.split("@")[0]
 
     def groups_of(self, email: str) -> list[str]:
-        email = email.lower()
-        return [g.email for g in self.groups.values() if email in g.members]
+        """Groups ``email`` belongs to, directly or through nested groups (as Drive sharing sees it)."""
+        out: list[str] = []
+        frontier = [email.lower()]
+        while frontier:
+            member = frontier.pop(0)
+            for g in self.groups.values():
+                if member in g.members and g.email not in out:
+                    out.append(g.email)
+                    frontier.append(g.email)
+        return out
 
     def drive_role(self, email: str, drive: SharedDrive) -> str | None:
         keys = {email.lower(), *self.groups_of(email)}
