@@ -142,10 +142,12 @@ def parse_rule_text(text: str, file: str, detectors: frozenset[str] | None) -> t
             msg = err["msg"].removeprefix("Value error, ")
             if err["type"] == "extra_forbidden":
                 msg = "unknown key"
+            elif err["type"] == "missing" and loc[-1] == "expires":
+                msg = "required key is missing: a date like 2027-01-31, or never for a permanent exemption"
             elif err["type"] == "missing":
                 msg = "required key is missing"
             elif err["type"].startswith(("date_", "datetime_")):
-                msg = f"expected a date like 2027-01-31 (got {err.get('input')!r})"
+                msg = f"expected a date like 2027-01-31, or never (got {err.get('input')!r})"
             elif "input" in err and not isinstance(err["input"], dict):
                 msg += f" (got {err['input']!r})"
             problems.append(RuleProblem(file, _nearest_line(lines, loc), _key_name(loc), msg))

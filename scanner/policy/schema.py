@@ -97,7 +97,18 @@ class ExemptEntry(_Model):
     file: str | None = None
     owner: str | None = None
     reason: str = Field(min_length=3)
-    expires: dt.date | None = None
+    #: Required, like exemptions made with the CLI: a date, or ``never`` for a deliberate permanent exemption
+    #: (held as None). An exemption nobody has to revisit should be a decision someone wrote down.
+    expires: dt.date | None
+
+    @field_validator("expires", mode="before")
+    @classmethod
+    def _never_or_date(cls, value: Any) -> Any:
+        if isinstance(value, str) and value.strip().lower() == "never":
+            return None
+        if value is None:
+            raise ValueError("expected a date like 2027-01-31, or never")
+        return value
 
     @model_validator(mode="after")
     def _one_target(self) -> ExemptEntry:

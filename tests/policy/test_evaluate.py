@@ -106,7 +106,7 @@ def test_evaluate(r: Rule, f: DriveFile, c: ContentResult | None, expected: list
 
 
 def test_folder_exemption_covers_descendants_and_stored_exemptions() -> None:
-    r = rule(exempt=[{"folder": "GRANDPARENT", "reason": "approved by Legal"}])
+    r = rule(exempt=[{"folder": "GRANDPARENT", "reason": "approved by Legal", "expires": "never"}])
     f = file(ANYONE)
     assert ids(r, f, content(contractor_roster=3), FileContext(ancestors=("P1", "GRANDPARENT"), now=NOW)) == []
     engine = PolicyEngine([rule()], [StoredExemption(folder_id="P1", reason="x")])

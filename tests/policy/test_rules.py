@@ -105,25 +105,37 @@ EXEMPT = "exempt:\n  - folder: F1\n    reason: press kit\n    expires: {}\n"
      ["r.yaml:5: when.exposure[1]: Input should be 'public', 'published', 'anyone_with_link', 'external_domain', "
       "'external_group', 'external_user', 'domain' or 'internal' (got 'everywhere')"]),
     # bad dates (the YAML loader must not crash on an impossible date)
-    (GOOD + EXEMPT.format("2026-02-30"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31 "
-                                          "(got '2026-02-30')"]),
-    (GOOD + EXEMPT.format("31/12/2026"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31 "
-                                          "(got '31/12/2026')"]),
-    (GOOD + EXEMPT.format("next year"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31 "
-                                         "(got 'next year')"]),
+    (GOOD + EXEMPT.format("2026-02-30"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31, "
+                                          "or never (got '2026-02-30')"]),
+    (GOOD + EXEMPT.format("31/12/2026"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31, "
+                                          "or never (got '31/12/2026')"]),
+    (GOOD + EXEMPT.format("next year"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31, "
+                                         "or never (got 'next year')"]),
+    # an exemption must say until when (or say never)
+    (GOOD + "exempt:\n  - folder: F1\n    reason: press kit\n",
+     ["r.yaml:13: exempt[0].expires: required key is missing: a date like 2027-01-31, or never for a permanent "
+      "exemption"]),
+    (GOOD + EXEMPT.format("null"), ["r.yaml:15: exempt[0].expires: expected a date like 2027-01-31, or never (got None)"]),
 ], ids=["yaml-unclosed", "yaml-tab", "yaml-two-documents", "not-a-mapping", "duplicate-key", "type-int",
         "type-bool", "type-list", "unknown-key", "unknown-nested-key", "unknown-detector", "unknown-detector-none",
-        "unknown-exposure", "date-impossible", "date-format", "date-words"])
+        "unknown-exposure", "date-impossible", "date-format", "date-words", "expiry-missing", "expiry-null"])
 def test_each_error_is_one_exact_line(text: str, expected: list[str]) -> None:
     rule, problems = parse_rule_text(text, "r.yaml", DETECTORS)
     assert rule is None
     assert [str(p) for p in problems] == expected
 
 
-def test_a_valid_exempt_date_is_a_date() -> None:
-    rule, problems = parse_rule_text(GOOD + EXEMPT.format("2027-01-31"), "r.yaml", DETECTORS)
+@pytest.mark.parametrize(("written", "expires", "active_in_2030"), [
+    ("2027-01-31", dt.date(2027, 1, 31), False),
+    ("never", None, True),
+    ("Never", None, True),
+])
+def test_a_valid_exempt_expiry(written: str, expires: dt.date | None, active_in_2030: bool) -> None:
+    rule, problems = parse_rule_text(GOOD + EXEMPT.format(written), "r.yaml", DETECTORS)
     assert problems == [] and rule is not None
-    assert rule.exempt[0].expires == dt.date(2027, 1, 31)
+    assert rule.exempt[0].expires == expires
+    assert rule.exempt[0].active(dt.date(2027, 1, 31)) is True
+    assert rule.exempt[0].active(dt.date(2030, 1, 1)) is active_in_2030
 
 
 def test_validate_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixture[str]) -> None:
@@ -135,7 +147,7 @@ def test_validate_command_exit_codes(tmp_path: Path, capsys: pytest.CaptureFixtu
         main(["rules", "validate", str(tmp_path)])
     assert exited.value.code == 2
     assert capsys.readouterr().err == (f"error: {tmp_path / 'bad.yaml'}:15: exempt[0].expires: expected a date like "
-                                       "2027-01-31 (got '2026-02-30')\n")
+                                       "2027-01-31, or never (got '2026-02-30')\n")
     (tmp_path / "bad.yaml").unlink()
     main(["rules", "validate", str(tmp_path)])
     assert capsys.readouterr().out == "1 rule(s) valid in 1 file(s)\n"
