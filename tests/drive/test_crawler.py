@@ -137,8 +137,25 @@ def test_coverage_is_recorded_per_target(crawl: Callable[..., CrawlSummary], db:
         assert by_status == ["done"] * 7 + ["skipped"]
         assert sum(r.files_seen for r in rows) == summary.files_seen == 26
         assert all(r.api_calls > 0 for r in rows)
+        # every listed file was classified: nothing skipped or failed (a shared-drive publish check
+        # that 404s would show here)
+        assert [(r.files_skipped, r.files_failed) for r in rows] == [(0, 0)] * 8
         skipped = next(r for r in rows if r.status == "skipped")
         assert skipped.reasons["target"].startswith("suspended")
+
+
+def test_a_doc_published_in_a_shared_drive_is_found(
+    crawl: Callable[..., CrawlSummary], emulator: Emulator, db: sessionmaker[Session]
+) -> None:
+    with emulator.workspace.lock:
+        doc = emulator.workspace.files[fid("bluefin_kickoff")]
+        mutate.set_published(emulator.workspace, doc.id, doc.revisions[-1].id, "liam.novak@tessera-labs.com",
+                             published=True, publish_auto=True, published_outside_domain=True)
+    crawl(full=True)
+    assert exposures(db)[fid("bluefin_kickoff")] == "published"
+    with db() as s:
+        row = s.get(DriveFileRow, fid("bluefin_kickoff"))
+        assert row is not None and row.published and row.drive_id is not None
 
 
 def test_full_then_incremental_on_every_backend(

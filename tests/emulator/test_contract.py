@@ -348,6 +348,21 @@ def test_revisions_published_and_unpublish(client, emulator):
     assert emulator.events[-1]["kind"] == "revision.unpublished"
 
 
+def test_revisions_of_shared_drive_items_need_no_supports_all_drives(client):
+    """revisions.* have no supportsAllDrives parameter in the discovery document; they must work on
+    shared-drive items regardless (an emulator that 404s here hides published shared-drive Docs)."""
+    liam = client(subject=LIAM)
+    revs = liam.revisions().list(fileId=ID["kestrel_qa_notes"], fields="revisions(id,published)").execute()
+    assert revs["revisions"] and all(r["published"] is False for r in revs["revisions"])
+    rev_id = revs["revisions"][-1]["id"]
+    liam.revisions().update(fileId=ID["kestrel_qa_notes"], revisionId=rev_id, body={"published": True}).execute()
+    got = liam.revisions().get(fileId=ID["kestrel_qa_notes"], revisionId=rev_id, fields="published").execute()
+    assert got == {"published": True}
+    with pytest.raises(HttpError) as err:  # a reader of the shared drive cannot read revisions
+        client(subject=PRIYA).revisions().list(fileId=ID["kestrel_qa_notes"]).execute()
+    assert err.value.status_code == 403 and reason(err.value) == "insufficientFilePermissions"
+
+
 # ---- batch --------------------------------------------------------------------------------------
 def test_batch_with_a_failing_part(client, emulator):
     drive = client(subject=MAYA)

@@ -27,7 +27,9 @@ _NO_REVISIONS = "The user does not have sufficient permissions for this file."
 
 
 def _file(ctx: Ctx, req: Request, file_id: str) -> DriveFile:
-    f, role = visible_file(ctx, req, file_id)
+    # revisions.* have no supportsAllDrives parameter (see the discovery document): shared-drive
+    # items are reachable without it, like files.export.
+    f, role = visible_file(ctx, req, file_id, all_drives_flag=False)
     if ROLE_RANK[role] < ROLE_RANK["writer"]:
         raise forbidden("insufficientFilePermissions", _NO_REVISIONS)
     if f.is_folder:
