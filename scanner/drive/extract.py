@@ -567,6 +567,58 @@ class _NoTree:
         return None
 
 
+class _WellFormedMemo:
+    """XML part contents already found well-formed, by exact content (bounded, thread-safe).
+
+    Packages made from one template carry byte-identical style/theme/layout parts (a Word
+    ``styles.xml`` is 350 kB: 2 ms to check, most of a small DOCX's read time). The key is the
+    part's full content - a dict compares the bytes, not just a hash - so a part is skipped only
+    when it is exactly one that was checked before. Malformed parts are never remembered.
+    """
+
+    def __init__(self, max_bytes: int = 16 * 1024 * 1024, min_size: int = 512) -> None:
+        import threading
+
+        self.max_bytes = max_bytes
+        self.min_size = min_size  # smaller parts are cheaper to parse than to remember
+        self._seen: dict[bytes, None] = {}
+        self._size = 0
+        self._lock = threading.Lock()
+
+    def check(self, blob: bytes, parser: object) -> None:
+        """Raise like ``etree.fromstring(blob, parser)`` would, unless ``blob`` passed before."""
+        from lxml import etree
+
+        remember = self.min_size <= len(blob) <= self.max_bytes // 4
+        if remember and blob in self._seen:
+            return
+        etree.fromstring(blob, parser)  # type: ignore[arg-type]
+        if not remember:
+            return
+        with self._lock:
+            while self._seen and self._size + len(blob) > self.max_bytes:  # forget the oldest
+                oldest = next(iter(self._seen))
+                del self._seen[oldest]
+                self._size -= len(oldest)
+            if blob not in self._seen:
+                self._seen[blob] = None
+                self._size += len(blob)
+
+
+_WELL_FORMED = _WellFormedMemo()
+#: Parts that come from the template (styles, numbering, settings, layouts, masters), the only ones
+#: the memo may hold: comments, core properties (authors), charts and slides are user content and are
+#: checked every time, so no document text stays in memory between files.
+_TEMPLATE_PARTS = frozenset({
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.styles+xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.settings+xml",
+    "application/vnd.openxmlformats-officedocument.wordprocessingml.numbering+xml",
+    "application/vnd.openxmlformats-officedocument.presentationml.slideLayout+xml",
+    "application/vnd.openxmlformats-officedocument.presentationml.slideMaster+xml",
+    "application/vnd.openxmlformats-officedocument.presentationml.notesMaster+xml",
+})
+
+
 def _xml_parser() -> object:
     from lxml import etree
 
@@ -637,6 +689,7 @@ class _Package:
         self._checker = etree.XMLParser(remove_blank_text=True, resolve_entities=False, target=_NoTree())
         self._posix = posixpath
         self.zf = zipfile.ZipFile(io.BytesIO(data))
+        self.names = frozenset(self.zf.NameToInfo)
         types = etree.fromstring(self.zf.read("[Content_Types].xml"), self._parser)
         self.defaults = {e.get("Extension", "").lower(): e.get("ContentType") for e in types
                          if e.tag == _NS_CT + "Default"}
@@ -653,10 +706,9 @@ class _Package:
         base, name = self._posix.split(partname)
         member = self._posix.join(base, "_rels", f"{name}.rels")[1:]
         out: dict[str, tuple[str, str | None]] = {}
-        try:
-            raw = self.zf.read(member)
-        except KeyError:
+        if member not in self.names:
             return out
+        raw = self.zf.read(member)
         for rel in self._etree.fromstring(raw, self._parser):
             if rel.tag != _NS_PR + "Relationship":
                 continue
@@ -682,8 +734,11 @@ class _Package:
             self.content_types[target] = ctype
             if ctype in self.text_types:
                 self.trees[target] = self._etree.fromstring(blob, self._parser)
-            elif ctype in self.xml_types:  # python-docx parses it: a malformed one fails the file
-                self._etree.fromstring(blob, self._checker)
+            elif ctype in self.xml_types:  # the library parses it: a malformed one fails the file
+                if ctype in _TEMPLATE_PARTS:  # only template parts are remembered, never user content
+                    _WELL_FORMED.check(blob, self._checker)
+                else:
+                    self._etree.fromstring(blob, self._checker)
             self._walk(target)
 
     def related(self, source: str, r_id: str | None, content_type: str) -> object:
@@ -745,29 +800,184 @@ def _xlsx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk
 
 def _pptx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
     check_zip(data, limits)
-    import pptx
+    slides = read_pptx_direct(data)
+    yield from _slide_chunks(_pptx_library_slides(data) if slides is None else iter(slides), limits, budget)
 
-    presentation = pptx.Presentation(io.BytesIO(data))
-    for number, slide in enumerate(presentation.slides, start=1):
+
+def _pptx_library(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    """python-pptx: the reference reader, used whenever the direct reader is not sure."""
+    check_zip(data, limits)
+    yield from _slide_chunks(_pptx_library_slides(data), limits, budget)
+
+
+def _slide_chunks(slides: Iterator[PptxSlide], limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    for number, slide in enumerate(slides, start=1):
         if number > limits.max_pages:
             budget.truncated = budget.truncated or f"max_pages {limits.max_pages}"
             break
-        texts: list[str] = []
         tables: list[Chunk] = []
-        for shape in slide.shapes:
-            if getattr(shape, "has_table", False) and shape.has_table:
-                rows = ([cell.text for cell in row.cells] for row in shape.table.rows)
-                chunk = table_chunk(rows, f"slide {number} table", budget)
-                if chunk is not None:
-                    tables.append(chunk)
-            elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-                texts.append(shape.text_frame.text)
-        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
-            texts.append(slide.notes_slide.notes_text_frame.text)
-        yield from _flat_chunks("\n".join(texts), f"slide {number}", limits, budget)
+        for rows in slide.tables:
+            chunk = table_chunk(rows, f"slide {number} table", budget)
+            if chunk is not None:
+                tables.append(chunk)
+        yield from _flat_chunks("\n".join(slide.texts), f"slide {number}", limits, budget)
         yield from tables
         if budget.exhausted:
             break
+
+
+@dataclass
+class PptxSlide:
+    texts: list[str]  # text frames in shape order, then the notes text
+    tables: list[list[list[str]]]
+
+
+def _pptx_library_slides(data: bytes) -> Iterator[PptxSlide]:
+    import pptx
+
+    presentation = pptx.Presentation(io.BytesIO(data))
+    for slide in presentation.slides:
+        out = PptxSlide([], [])
+        for shape in slide.shapes:
+            if getattr(shape, "has_table", False) and shape.has_table:
+                out.tables.append([[cell.text for cell in row.cells] for row in shape.table.rows])
+            elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+                out.texts.append(shape.text_frame.text)
+        if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
+            out.texts.append(slide.notes_slide.notes_text_frame.text)
+        yield out
+
+
+# --------------------------------------------------------------------------- direct PPTX reader
+# python-pptx loads every part of the package into objects (11 layouts, master, theme, ...):
+# ~5 ms per small deck. ``read_pptx_direct`` replays its package checks with ``_Package`` (every
+# reachable part present, typed and readable, its XML parts well-formed, main part of a
+# presentation content type) and reads the text with python-pptx 1.0's rules: slides in
+# ``p:sldIdLst`` order; top-level ``p:spTree`` shapes only (group shapes are not entered);
+# ``p:sp`` with a ``p:txBody`` gives its text frame (paragraphs joined by "\n"; runs, fields, and
+# "\v" for ``a:br``); a ``p:graphicFrame`` holding a DrawingML table gives rows of cell texts; the
+# notes slide's first "body" placeholder gives the notes text. Anything else it is unsure about
+# (several notes slides, a run without text, a non-shape notes placeholder) returns None and
+# python-pptx reads the file instead.
+
+_NS_P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
+_NS_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
+_CT_PML = "application/vnd.openxmlformats-officedocument.presentationml."
+_CT_PPTX_MAIN = (_CT_PML + "presentation.main+xml", "application/vnd.ms-powerpoint.presentation.macroEnabled.main+xml")
+_CT_SLIDE = _CT_PML + "slide+xml"
+_CT_NOTES_SLIDE = _CT_PML + "notesSlide+xml"
+# the parts python-pptx parses as XML when it opens a package (pptx/__init__.py part classes)
+_PPTX_XML_PARTS = frozenset({
+    *_CT_PPTX_MAIN, _CT_PML + "template.main+xml", _CT_PML + "slideshow.main+xml",
+    "application/vnd.openxmlformats-package.core-properties+xml", _CT_PML + "notesMaster+xml", _CT_NOTES_SLIDE,
+    _CT_SLIDE, _CT_PML + "slideLayout+xml", _CT_PML + "slideMaster+xml",
+    "application/vnd.openxmlformats-officedocument.drawingml.chart+xml",
+})
+_PPTX_TEXT_PARTS = frozenset({*_CT_PPTX_MAIN, _CT_SLIDE, _CT_NOTES_SLIDE})
+_RT_NOTES_SLIDE = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/notesSlide"
+_P_SHAPES = frozenset(_NS_P + t for t in ("sp", "grpSp", "graphicFrame", "cxnSp", "pic", "contentPart"))
+_A_TABLE_URI = "http://schemas.openxmlformats.org/drawingml/2006/table"
+
+
+def _a_text_frame(tx_body: Any) -> str:
+    """python-pptx ``TextFrame.text``: ``a:p`` children joined by newlines."""
+    paragraphs = []
+    for p in tx_body:
+        if p.tag != _NS_A + "p":
+            continue
+        parts = []
+        for e in p:
+            if e.tag == _NS_A + "r":
+                t = e.find(_NS_A + "t")
+                if t is None:
+                    raise _Unsure("run without a:t")
+                parts.append(t.text or "")
+            elif e.tag == _NS_A + "br":
+                parts.append("\v")
+            elif e.tag == _NS_A + "fld":
+                t = e.find(_NS_A + "t")
+                parts.append("" if t is None else t.text or "")
+        paragraphs.append("".join(parts))
+    return "\n".join(paragraphs)
+
+
+def _sp_tree(part: Any) -> Any:
+    tree = part.find(f"{_NS_P}cSld/{_NS_P}spTree")
+    if tree is None:
+        raise _Unsure("no shape tree")
+    return tree
+
+
+_PP_PLACEHOLDER_TYPES = frozenset({  # python-pptx's PP_PLACEHOLDER values (another one makes it raise)
+    "body", "chart", "clipArt", "ctrTitle", "dgm", "dt", "ftr", "hdr", "media", "obj", "pic", "sldImg", "sldNum",
+    "subTitle", "tbl", "title",
+})
+
+
+def _placeholder_type(shape: Any) -> str | None:
+    """python-pptx's ``./*[1]/p:nvPr/p:ph`` type ("obj" by default), None for a non-placeholder."""
+    first = next((c for c in shape if isinstance(c.tag, str)), None)
+    ph = None if first is None else first.find(f"{_NS_P}nvPr/{_NS_P}ph")
+    if ph is None:
+        return None
+    kind = str(ph.get("type", "obj"))
+    if kind not in _PP_PLACEHOLDER_TYPES:
+        raise _Unsure("unknown placeholder type")
+    return kind
+
+
+def read_pptx_direct(data: bytes) -> list[PptxSlide] | None:
+    """Per slide: text frames (then notes) and table rows, as python-pptx reads them, or None."""
+    try:
+        pkg = _Package(data, _PPTX_XML_PARTS, _PPTX_TEXT_PARTS)
+        main = [t for rtype, t in pkg.rels["/"].values() if rtype == _RT_OFFICE_DOCUMENT]
+        if len(main) != 1 or main[0] is None or pkg.content_types.get(main[0]) not in _CT_PPTX_MAIN:
+            raise _Unsure("main presentation part")
+        presentation: Any = pkg.trees[main[0]]
+        slides: list[PptxSlide] = []
+        id_list = presentation.find(_NS_P + "sldIdLst")
+        for sld_id in () if id_list is None else id_list:
+            if sld_id.tag != _NS_P + "sldId":
+                continue
+            name = pkg.rels[main[0]].get(sld_id.get(_NS_R + "id") or "", ("", None))[1]
+            slide_tree = pkg.related(main[0], sld_id.get(_NS_R + "id"), _CT_SLIDE)
+            out = PptxSlide([], [])
+            for shape in _sp_tree(slide_tree):
+                if shape.tag == _NS_P + "graphicFrame":
+                    data_el = shape.find(f"{_NS_A}graphic/{_NS_A}graphicData")
+                    if data_el is None:
+                        raise _Unsure("graphic frame without graphic data")
+                    if data_el.get("uri") == _A_TABLE_URI:
+                        tbl = data_el.find(_NS_A + "tbl")
+                        if tbl is None:
+                            raise _Unsure("table without a:tbl")
+                        out.tables.append([
+                            [_a_text_frame(tc.find(_NS_A + "txBody")) if tc.find(_NS_A + "txBody") is not None
+                             else "" for tc in tr if tc.tag == _NS_A + "tc"]
+                            for tr in tbl if tr.tag == _NS_A + "tr"
+                        ])
+                elif shape.tag == _NS_P + "sp":
+                    body = shape.find(_NS_P + "txBody")
+                    if body is not None:
+                        out.texts.append(_a_text_frame(body))
+            notes = [t for rtype, t in pkg.rels.get(name or "", {}).values() if rtype == _RT_NOTES_SLIDE]
+            if len(notes) > 1 or (notes and notes[0] is None):
+                raise _Unsure("notes slide relationship")
+            if notes:
+                if pkg.content_types.get(notes[0] or "") != _CT_NOTES_SLIDE:
+                    raise _Unsure("notes slide type")
+                for shape in _sp_tree(pkg.trees[notes[0] or ""]):
+                    if shape.tag not in _P_SHAPES or _placeholder_type(shape) != "body":
+                        continue
+                    if shape.tag != _NS_P + "sp":
+                        raise _Unsure("notes body placeholder is not a text shape")
+                    body = shape.find(_NS_P + "txBody")
+                    out.texts.append("" if body is None else _a_text_frame(body))
+                    break
+            slides.append(out)
+        return slides
+    except Exception:  # not sure, or a broken file: python-pptx reads it and decides
+        return None
 
 
 _HANDLERS = {

@@ -135,3 +135,118 @@ def test_unused_tok2vec_disabled_and_entities_unchanged(spacy_pipeline: ContentP
     assert sum(map(len, expected)) > 50
     assert [[(e.start_char, e.end_char, e.label_) for e in doc.ents] for doc in nlp.pipe(texts)] == expected
     assert disable_unused_tok2vec(full) == ["tok2vec"]
+
+
+# --------------------------------------------------------------------------- PPTX
+
+CORPUS_PPTX = sorted(p.name for p in CORPUS.glob("*.pptx"))
+
+
+@pytest.mark.parametrize("name", CORPUS_PPTX)
+def test_direct_pptx_reader_matches_python_pptx_on_corpus(name: str) -> None:
+    data = (CORPUS / name).read_bytes()
+    assert X.read_pptx_direct(data) is not None  # the fast path is taken
+    assert _chunks(X._pptx, data) == _chunks(X._pptx_library, data)
+
+
+def _deck_groups_notes_breaks() -> bytes:
+    import pptx
+    from pptx.util import Inches
+
+    prs = pptx.Presentation()
+    s1 = prs.slides.add_slide(prs.slide_layouts[1])  # title + body placeholders
+    s1.shapes.title.text = "Quarterly review"
+    body = s1.placeholders[1].text_frame
+    body.text = "first paragraph"
+    p = body.add_paragraph()
+    p.add_run().text = "line one"
+    p.add_line_break()
+    p.add_run().text = "line two"
+    group = s1.shapes.add_group_shape()
+    group.shapes.add_textbox(Inches(1), Inches(1), Inches(2), Inches(1)).text_frame.text = "inside a group"
+    s1.shapes.add_textbox(Inches(1), Inches(3), Inches(2), Inches(1)).text_frame.text = "Contact ana@example.org"
+    s1.notes_slide.notes_text_frame.text = "speaker notes: call +44 20 7946 0958"
+    s2 = prs.slides.add_slide(prs.slide_layouts[6])  # blank
+    table = s2.shapes.add_table(3, 2, Inches(1), Inches(1), Inches(4), Inches(2)).table
+    table.cell(0, 0).text = "Name"
+    table.cell(0, 1).text = "Email"
+    table.cell(1, 0).text = "Ana Costa"
+    table.cell(2, 1).text = "bo@example.org"
+    prs.slides.add_slide(prs.slide_layouts[6])  # empty slide
+    return _save(prs)
+
+
+def test_direct_pptx_reader_matches_python_pptx_on_groups_notes_tables() -> None:
+    data = _deck_groups_notes_breaks()
+    assert X.read_pptx_direct(data) is not None
+    chunks, _ = _chunks(X._pptx, data)
+    assert chunks == _chunks(X._pptx_library, data)[0]
+    assert [c.part for c in chunks] == ["slide 1", "slide 2 table"]
+    assert "line one\vline two" in chunks[0].text and "inside a group" not in chunks[0].text
+    assert chunks[0].text.endswith("speaker notes: call +44 20 7946 0958")
+    assert chunks[1].rows == (("Name", "Email"), ("Ana Costa",), ("", "bo@example.org"))
+
+
+@pytest.mark.parametrize(
+    ("member", "reason"),
+    [
+        ("ppt/slides/slide1.xml", "not analysed: corrupt or unreadable pptx (XMLSyntaxError)"),
+        ("ppt/slideLayouts/slideLayout3.xml", "not analysed: corrupt or unreadable pptx (XMLSyntaxError)"),
+        ("ppt/presentation.xml", "not analysed: corrupt or unreadable pptx (XMLSyntaxError)"),
+    ],
+)
+def test_direct_pptx_reader_defers_to_python_pptx(member: str, reason: str) -> None:
+    good = (CORPUS / "conference_talk.pptx").read_bytes()
+    assert X.extract(good, "", "x.pptx").ok  # well-formed parts of this template are now remembered
+    data = _with_broken_member(good, member)
+    assert X.read_pptx_direct(data) is None
+    result = X.extract(data, "", "x.pptx")
+    assert (result.ok, result.reason) == (False, reason)
+
+
+def test_truncated_pptx_refused() -> None:
+    data = (CORPUS / "roster_slide.pptx").read_bytes()[:20_000]
+    assert X.read_pptx_direct(data) is None
+    result = X.extract(data, "", "x.pptx")
+    assert result.reason == "not analysed: corrupt or truncated OOXML container (bad zip)"
+
+
+# --------------------------------------------------------------------------- well-formedness memo
+
+
+def test_well_formed_memo_remembers_exact_content_only() -> None:
+    from lxml import etree
+
+    memo = X._WellFormedMemo(max_bytes=8 * 1024, min_size=16)
+    parser = etree.XMLParser(resolve_entities=False)
+    good = b"<a>" + b"<b/>" * 200 + b"</a>"
+    memo.check(good, parser)
+    memo.check(good, parser)  # remembered
+    with pytest.raises(etree.XMLSyntaxError):  # same length, one byte different: parsed again
+        memo.check(good[:-1] + b"!", parser)
+    for i in range(20):  # bounded: old entries are forgotten
+        memo.check(b"<a>" + b"<c/>" * 200 + f"<n{i}/>".encode() + b"</a>", parser)
+    assert memo._size <= 8 * 1024
+
+
+def test_broken_docx_styles_refused_after_the_good_template_was_seen() -> None:
+    good = (CORPUS / "one_author.docx").read_bytes()
+    assert X.extract(good, "", "x.docx").ok
+    result = X.extract(_with_broken_member(good, "word/styles.xml"), "", "x.docx")
+    assert result.reason == "not analysed: corrupt or unreadable docx (XMLSyntaxError)"
+
+
+def test_the_memo_holds_template_parts_only_never_user_content() -> None:
+    import docx
+
+    secret = "Quentin Marchetti-Vasquez"
+    doc = docx.Document()
+    doc.core_properties.author = secret
+    doc.core_properties.comments = secret * 9  # core properties well above the memo's minimum size
+    doc.add_paragraph(f"Contractor {secret}")
+    buf = io.BytesIO()
+    doc.save(buf)
+    assert X.read_docx_direct(buf.getvalue()) is not None
+    remembered = list(X._WELL_FORMED._seen)
+    assert remembered, "the template's styles.xml should have been remembered"
+    assert not any(secret.encode() in blob for blob in remembered)
