@@ -7,9 +7,11 @@ sets ``truncated=True``.
 
 Chunks keep structure: a spreadsheet sheet, CSV file, DOCX or PPTX table becomes a chunk with
 ``rows`` (list of cell strings) so detectors can use headers and columns; flat text is split on
-paragraph boundaries at ``limits.chunk_chars``. OOXML containers (docx/xlsx/pptx) are checked
-through the zip central directory (member count, total uncompressed size, compression ratio)
-BEFORE any library opens them.
+paragraph boundaries at ``limits.chunk_chars``. Office text the libraries skip (DOCX text boxes,
+footnotes, comments, first/even-page headers; PPTX group shapes; XLSX cell comments) comes in extra
+chunks with their own locations, each piece once (scanner/detect/README.md lists them). OOXML
+containers (docx/xlsx/pptx) are checked through the zip central directory (member count, total
+uncompressed size, compression ratio) BEFORE any library opens them.
 """
 
 from __future__ import annotations
@@ -477,6 +479,12 @@ def _docx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk
     if content is None:
         yield from _docx_library(data, limits, budget)
         return
+    yield from _docx_library_equivalent(content, limits, budget)
+    yield from docx_extra_chunks(data, limits, budget, content.parsed)
+
+
+def _docx_library_equivalent(content: DocxContent, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    """The chunks ``_docx_library`` makes from what python-docx reads (before the extra chunks)."""
     if content.header_lines:
         yield from _flat_chunks("\n".join(dict.fromkeys(content.header_lines)), "header/footer", limits, budget)
     yield from _flat_chunks("\n".join(content.paragraphs), "body", limits, budget)
@@ -511,6 +519,7 @@ def _docx_library(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterat
         chunk = table_chunk(rows, f"table {t_idx}", budget)
         if chunk is not None:
             yield chunk
+    yield from docx_extra_chunks(data, limits, budget)
 
 
 # --------------------------------------------------------------------------- direct DOCX reader
@@ -523,7 +532,9 @@ def _docx_library(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterat
 # package checks (every reachable part present, typed and readable; its XML parts well-formed;
 # main part of the Word content type). Anything it is not sure about (vertically merged cells,
 # missing relationships, odd packages) returns None and python-docx reads the file instead, so
-# results - including the reasons for refusing a hostile file - stay python-docx's.
+# results - including the reasons for refusing a hostile file - stay python-docx's. The text
+# python-docx skips (text boxes, footnotes, comments, other headers...) is added after, on both
+# paths, by ``docx_extra_chunks`` below.
 
 _NS_W = "{http://schemas.openxmlformats.org/wordprocessingml/2006/main}"
 _NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"
@@ -546,11 +557,16 @@ _W_BR = _NS_W + "br"
 _W_TYPE = _NS_W + "type"
 
 
+# a package's zip, parsed XML parts and relationships (``_Package``), reused by ``docx_extra_chunks``
+_Parsed = tuple[zipfile.ZipFile, dict[str, Any], dict[str, dict[str, tuple[str, str | None]]]]
+
+
 @dataclass
 class DocxContent:
     header_lines: list[str]
     paragraphs: list[str]
     tables: list[list[list[str]]]
+    parsed: _Parsed | None = field(default=None, repr=False, compare=False)
 
 
 _DOCX_TEXT_PARTS = frozenset({_CT_DOCX_MAIN, _CT_HEADER, _CT_FOOTER})  # the parts whose text is read
@@ -776,9 +792,308 @@ def read_docx_direct(data: bytes) -> DocxContent | None:
                                                         if p.tag == _W_P) if t.strip())
         paragraphs = [_p_text(p) for p in body if p.tag == _W_P]
         tables = [_table_rows(t) for t in body if t.tag == _W_TBL]
-        return DocxContent(header_lines, paragraphs, tables)
+        return DocxContent(header_lines, paragraphs, tables, (pkg.zf, pkg.trees, pkg.rels))
     except Exception:  # not sure, or a broken file: python-docx reads it and decides
         return None
+
+
+# --------------------------------------------------------------------------- DOCX text the libraries skip
+# python-docx (and so ``read_docx_direct``, which mirrors it) reads only the body's direct
+# paragraphs/tables and the default header/footer paragraphs, each paragraph from its direct runs.
+# ``docx_extra_chunks`` reads everything else that holds text, each piece exactly once, into extra
+# chunks after the library-equivalent ones, on both the direct and the python-docx path:
+#   "text box" (+ "text box table N")      w:txbxContent anchored in body runs
+#   "body (other)"                         content controls (w:sdt), tracked insertions (w:ins),
+#                                          simple fields, smart tags, nested tables, ...
+#   "header/footer text box", "header/footer (other)"   the same in the default headers/footers
+#   "header (first page)", "header (even page)", "footer (first page)", "footer (even page)"
+#   "footnotes", "endnotes", "comments"
+# Text boxes are written twice by Word (DrawingML in mc:Choice, VML in mc:Fallback): only the first
+# branch of an mc:AlternateContent holding text is read. Parts are read straight from the zip (or
+# reused from ``read_docx_direct``'s parse) with the same parser settings (no entity resolution,
+# libxml2's depth limit); the container passed ``check_zip`` first; at most ``max_pages`` extra
+# parts are read; text and cells go through the budget. A missing or malformed extra part - which
+# python-docx never parses - is skipped, never fatal.
+
+_NS_MC = "{http://schemas.openxmlformats.org/markup-compatibility/2006}"
+_MC_AC, _MC_BRANCHES = _NS_MC + "AlternateContent", frozenset({_NS_MC + "Choice", _NS_MC + "Fallback"})
+_RT = "http://schemas.openxmlformats.org/officeDocument/2006/relationships/"
+_W_TXT_NONE = frozenset(_NS_W + t for t in ("pPr", "rPr", "sectPr", "tblPr", "tblGrid", "trPr", "tcPr", "sdtPr",
+                                             "sdtEndPr", "tblPrEx", "instrText", "delText", "delInstrText"))
+_W_COVERED_RUN = frozenset({_W_T, _W_BR, _NS_W + "rPr", *_W_RUN_TEXT})  # what python-docx's Run.text reads
+_W_HEADER_REFS = {_NS_W + "headerReference": "header", _NS_W + "footerReference": "footer"}
+_DOCX_NOTE_SKIP = frozenset({"separator", "continuationSeparator", "continuationNotice"})
+_DOCX_EXTRA_ORDER = (
+    "text box", "body (other)", "header/footer text box", "header/footer (other)",
+    "header (first page)", "header (even page)", "header (other)",
+    "footer (first page)", "footer (even page)", "footer (other)", "footnotes", "endnotes", "comments",
+)
+
+
+@dataclass
+class _Story:
+    lines: list[str] = field(default_factory=list)
+    tables: list[list[list[str]]] = field(default_factory=list)
+
+
+def _ac_branch(ac: Any) -> Any:
+    """The mc:AlternateContent branch a reader shows: the first one holding text (else the first)."""
+    branches = [b for b in ac if b.tag in _MC_BRANCHES]
+    for branch in branches:
+        if next(branch.iter(_W_T), None) is not None:
+            return branch
+    return branches[0] if branches else None
+
+
+def _children(el: Any) -> Iterator[Any]:
+    """Element children, with every mc:AlternateContent replaced by its chosen branch's children."""
+    if el.tag == _MC_AC:
+        el = _ac_branch(el)
+        if el is None:
+            return
+    for child in el:
+        if not isinstance(child.tag, str):
+            continue
+        if child.tag == _MC_AC:
+            yield from _children(child)
+        else:
+            yield child
+
+
+def _inline(node: Any, buf: list[str], nested: list[Any]) -> None:
+    """Run-level text of ``node`` into ``buf``; paragraphs/tables below it (text boxes) into ``nested``."""
+    tag = node.tag
+    if tag == _W_T:
+        buf.append(node.text or "")
+    elif tag == _W_BR:
+        buf.append("\n" if node.get(_W_TYPE, "textWrapping") == "textWrapping" else "")
+    elif tag in _W_RUN_TEXT:
+        buf.append(_W_RUN_TEXT[tag])
+    elif tag in (_W_P, _W_TBL):
+        nested.append(node)
+    elif tag not in _W_TXT_NONE:
+        for child in _children(node):
+            _inline(child, buf, nested)
+
+
+def _story_add(node: Any, story: _Story, boxes: _Story) -> None:
+    """All text of ``node``: paragraphs as lines, tables as rows; text boxes inside go to ``boxes``."""
+    if node.tag == _W_P:
+        buf: list[str] = []
+        nested: list[Any] = []
+        for child in _children(node):
+            _inline(child, buf, nested)
+        story.lines.append("".join(buf))
+        for inner in nested:
+            _story_add(inner, boxes, boxes)
+    elif node.tag == _W_TBL:
+        story.tables.append(_story_rows(node, boxes))
+    elif node.tag not in _W_TXT_NONE:
+        for child in _children(node):
+            _story_add(child, story, boxes)
+
+
+def _descendants(node: Any, tag: str) -> Iterator[Any]:
+    """``tag`` elements below ``node`` (through content controls, custom XML...), not inside them."""
+    for child in _children(node):
+        if child.tag == tag:
+            yield child
+        elif child.tag not in (_W_P, _W_TBL) and child.tag not in _W_TXT_NONE:
+            yield from _descendants(child, tag)
+
+
+def _story_rows(tbl: Any, boxes: _Story) -> list[list[str]]:
+    """Rows of cell texts; a spanned cell's text once (then empty cells), nested tables flattened."""
+    rows = []
+    for tr in _descendants(tbl, _W_TR):
+        cells: list[str] = []
+        for tc in _descendants(tr, _W_TC):
+            cell = _Story()
+            _story_add(tc, cell, boxes)
+            lines = cell.lines + [" ".join(row) for rows_ in cell.tables for row in rows_]
+            cells.append("\n".join(line for line in lines if line))
+            span = tc.find(f"{_W_TCPR}/{_NS_W}gridSpan")
+            try:
+                extra = min(int(span.get(_NS_W + "val")), 64) - 1 if span is not None else 0
+            except (TypeError, ValueError):
+                extra = 0
+            cells.extend([""] * max(extra, 0))
+        rows.append(cells)
+    return rows
+
+
+def _residual_run(r: Any, boxes: _Story, other: _Story) -> None:
+    """What python-docx's ``Run.text`` skips: text boxes in drawings/VML, anything else with text."""
+    buf: list[str] = []
+    nested: list[Any] = []
+    for child in _children(r):
+        if child.tag not in _W_COVERED_RUN:
+            _inline(child, buf, nested)
+    if "".join(buf).strip():
+        other.lines.append("".join(buf))
+    for inner in nested:
+        _story_add(inner, boxes, boxes)
+
+
+def _residual_p(p: Any, boxes: _Story, other: _Story) -> None:
+    """What python-docx's ``Paragraph.text`` (direct runs and hyperlink runs) skips."""
+    buf: list[str] = []
+    nested: list[Any] = []
+    for child in p:
+        tag = child.tag
+        if tag == _W_R:
+            _residual_run(child, boxes, other)
+        elif tag == _W_HYPERLINK:
+            for r in child:
+                if r.tag == _W_R:
+                    _residual_run(r, boxes, other)
+                elif isinstance(r.tag, str):
+                    _inline(r, buf, nested)
+        elif isinstance(tag, str) and tag != _W_PPR:
+            _inline(child, buf, nested)  # w:ins, w:sdt, w:fldSimple, w:smartTag, mc:AlternateContent...
+    if "".join(buf).strip():
+        other.lines.append("".join(buf))
+    for inner in nested:
+        _story_add(inner, boxes, boxes)
+
+
+def _vmerge_continue(tc: Any) -> bool:
+    merge = tc.find(f"{_W_TCPR}/{_NS_W}vMerge")
+    return merge is not None and merge.get(_NS_W + "val", "continue") == "continue"
+
+
+def _residual(container: Any, tables_read: bool, boxes: _Story, other: _Story) -> None:
+    """What python-docx skips in a body (direct paragraphs and tables) or header (direct paragraphs)."""
+    for child in container:
+        tag = child.tag
+        if tag == _W_P:
+            _residual_p(child, boxes, other)
+        elif tag == _W_TBL and tables_read:
+            for tr in child:
+                if tr.tag != _W_TR:
+                    if isinstance(tr.tag, str):
+                        _story_add(tr, other, boxes)  # row-level content controls
+                    continue
+                for tc in tr:
+                    if tc.tag != _W_TC or _vmerge_continue(tc):  # python-docx repeats the cell above
+                        if isinstance(tc.tag, str):
+                            _story_add(tc, other, boxes)
+                        continue
+                    for x in tc:
+                        if x.tag == _W_P:
+                            _residual_p(x, boxes, other)
+                        elif isinstance(x.tag, str):
+                            _story_add(x, other, boxes)  # nested tables, content controls
+        elif isinstance(tag, str):
+            _story_add(child, other, boxes)
+
+
+class _ZipParts:
+    """Lenient lazy reader of package parts (relationships and XML trees) from the zip."""
+
+    def __init__(self, data: bytes, parsed: _Parsed | None) -> None:
+        import posixpath
+
+        from lxml import etree
+
+        self._etree = etree
+        self._posix = posixpath
+        self._parser = _xml_parser()
+        self.zf = parsed[0] if parsed else zipfile.ZipFile(io.BytesIO(data))
+        self.trees: dict[str, Any] = dict(parsed[1]) if parsed else {}
+        self.rels: dict[str, dict[str, tuple[str, str | None]]] = dict(parsed[2]) if parsed else {}
+
+    def rels_of(self, partname: str) -> dict[str, tuple[str, str | None]]:
+        if partname not in self.rels:
+            base, name = self._posix.split(partname)
+            out: dict[str, tuple[str, str | None]] = {}
+            try:
+                raw = self.zf.read(self._posix.join(base, "_rels", f"{name}.rels")[1:])
+            except KeyError:
+                raw = b""
+            for rel in self._etree.fromstring(raw, self._parser) if raw else ():
+                if rel.tag != _NS_PR + "Relationship" or rel.get("TargetMode", "Internal") == "External":
+                    continue
+                target = self._posix.normpath(self._posix.join(base, rel.get("Target") or ""))
+                if target.startswith("/") and not target.startswith("//"):
+                    out[rel.get("Id") or ""] = (rel.get("Type") or "", target)
+            self.rels[partname] = out
+        return self.rels[partname]
+
+    def tree(self, partname: str) -> Any:
+        if partname not in self.trees:
+            self.trees[partname] = self._etree.fromstring(self.zf.read(partname[1:]), self._parser)
+        return self.trees[partname]
+
+
+def docx_extra_stories(data: bytes, limits: ExtractLimits, budget: _Budget,
+                       parsed: _Parsed | None = None) -> dict[str, _Story]:
+    """Location -> the text python-docx does not read (see the comment above), each piece once."""
+    stories = {location: _Story() for location in _DOCX_EXTRA_ORDER}
+    parts = _ZipParts(data, parsed)
+    main = [t for rtype, t in parts.rels_of("/").values() if rtype == _RT_OFFICE_DOCUMENT]
+    if len(main) != 1 or main[0] is None:
+        return stories
+    root = parts.tree(main[0])
+    body = root.find(_W_BODY)
+    if body is not None:
+        _residual(body, True, stories["text box"], stories["body (other)"])
+    main_rels = parts.rels_of(main[0])
+    # python-docx reads each section's default header/footer (sections: the same sectPr list)
+    sect_prs = root.xpath("./w:body/w:p/w:pPr/w:sectPr | ./w:body/w:sectPr", namespaces={"w": _NS_W[1:-1]})
+    covered = {main_rels.get(ref.get(_NS_R + "id") or "", ("", None))[1]
+               for sect in sect_prs for ref in sect
+               if ref.tag in _W_HEADER_REFS and ref.get(_W_TYPE) == "default"}
+    todo: list[tuple[str, str | None]] = []
+    seen: set[str | None] = set()
+    for ref in root.iter(*_W_HEADER_REFS):  # every section's references, each part once
+        target = main_rels.get(ref.get(_NS_R + "id") or "", ("", None))[1]
+        kind = {"first": "first page", "even": "even page"}.get(ref.get(_W_TYPE) or "", "other")
+        location = "header/footer" if target in covered else f"{_W_HEADER_REFS[ref.tag]} ({kind})"
+        if target not in seen:
+            seen.add(target)
+            todo.append((location, target))
+    for rtype, location in (("footnotes", "footnotes"), ("endnotes", "endnotes"), ("comments", "comments")):
+        todo.extend((location, t) for rt, t in main_rels.values() if rt == _RT + rtype)
+    for n_read, (location, target) in enumerate(todo):
+        if n_read >= limits.max_pages:
+            budget.truncated = budget.truncated or f"max_pages {limits.max_pages}"
+            break
+        if target is None:
+            continue
+        try:
+            part = parts.tree(target)
+            if location == "header/footer":  # python-docx read its direct paragraphs
+                _residual(part, False, stories["header/footer text box"], stories["header/footer (other)"])
+            elif location in ("footnotes", "endnotes", "comments"):
+                for note in part:
+                    if isinstance(note.tag, str) and note.get(_W_TYPE) not in _DOCX_NOTE_SKIP:
+                        _story_add(note, stories[location], stories[location])
+            else:
+                _story_add(part, stories[location], stories[location])
+        except Exception as exc:  # a part python-docx never parses may be broken: skip it
+            log.info("docx part unreadable", extra={"part": location, "error": type(exc).__name__})
+    return stories
+
+
+def docx_extra_chunks(data: bytes, limits: ExtractLimits, budget: _Budget,
+                      parsed: _Parsed | None = None) -> Iterator[Chunk]:
+    """Chunks of the DOCX text python-docx does not read; nothing if the package cannot be walked."""
+    if budget.exhausted:
+        return
+    try:
+        stories = docx_extra_stories(data, limits, budget, parsed)
+    except Exception as exc:
+        log.info("docx extra parts unreadable", extra={"error": type(exc).__name__})
+        return
+    for location, story in stories.items():
+        yield from _flat_chunks("\n".join(line for line in story.lines if line.strip()), location, limits, budget)
+        for t_idx, rows in enumerate(story.tables, start=1):
+            if budget.exhausted:
+                return
+            chunk = table_chunk(rows, f"{location} table {t_idx}", budget)
+            if chunk is not None:
+                yield chunk
 
 
 def _xlsx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
@@ -786,16 +1101,68 @@ def _xlsx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk
     import openpyxl
 
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)
+    comments = xlsx_comments(data)  # read-only openpyxl never loads cell comments (notes)
     try:
-        for sheet in workbook.worksheets:
+        for sheet in workbook.worksheets:  # hidden and very hidden sheets included
             if budget.exhausted:
                 break
             rows = sheet.iter_rows(values_only=True)
             chunk = table_chunk(rows, f"sheet {sheet.title}", budget)
             if chunk is not None:
                 yield chunk
+            for ref, text in comments.get(sheet.title, ()):
+                if budget.exhausted or not budget.take_cell():
+                    break
+                yield from _flat_chunks(text, f"sheet {sheet.title} {ref} comment", limits, budget)
     finally:
         workbook.close()
+
+
+_NS_SML = "{http://schemas.openxmlformats.org/spreadsheetml/2006/main}"
+_RT_WORKSHEET = _RT + "worksheet"
+_RT_COMMENTS = _RT + "comments"
+
+
+def xlsx_comments(data: bytes) -> dict[str, list[tuple[str, str]]]:
+    """Sheet name -> [(cell reference, text)] of its cell comments (notes), from the zip with lxml.
+
+    Modern threaded comments are also written by Excel as such a legacy comment (with the thread's
+    text), so only these are read: a thread is not counted twice. A missing or malformed part
+    (openpyxl read-only never parses them) gives no comments for that sheet, never a failure.
+    """
+    out: dict[str, list[tuple[str, str]]] = {}
+    try:
+        parts = _ZipParts(data, None)
+        if sum(name.endswith(".rels") for name in parts.zf.NameToInfo) <= 2:
+            return out  # package + workbook relationships only: no sheet has any, so no comments
+        books = [t for rt, t in parts.rels_of("/").values() if rt == _RT_OFFICE_DOCUMENT and t]
+        if len(books) != 1:
+            return out
+        book_rels = parts.rels_of(books[0])
+        sheets = parts.tree(books[0]).find(_NS_SML + "sheets")
+    except Exception as exc:
+        log.info("xlsx comments unreadable", extra={"error": type(exc).__name__})
+        return out
+    for sheet in () if sheets is None else sheets:
+        rel = book_rels.get(sheet.get(_NS_R + "id") or "")
+        if rel is None or rel[0] != _RT_WORKSHEET or rel[1] is None:
+            continue
+        try:
+            for rtype, target in parts.rels_of(rel[1]).values():
+                if rtype != _RT_COMMENTS or target is None:
+                    continue
+                comment_list = parts.tree(target).find(_NS_SML + "commentList")
+                for comment in () if comment_list is None else comment_list:
+                    text_el = comment.find(_NS_SML + "text")
+                    if comment.tag != _NS_SML + "comment" or text_el is None:
+                        continue
+                    text = "".join(t.text or "" for t in text_el.iter(_NS_SML + "t")
+                                   if t.getparent().tag != _NS_SML + "rPh")  # not phonetic guides
+                    if text.strip():
+                        out.setdefault(sheet.get("name") or "", []).append((comment.get("ref") or "", text))
+        except Exception as exc:
+            log.info("xlsx comments unreadable", extra={"error": type(exc).__name__})
+    return out
 
 
 def _pptx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
@@ -822,6 +1189,12 @@ def _slide_chunks(slides: Iterator[PptxSlide], limits: ExtractLimits, budget: _B
                 tables.append(chunk)
         yield from _flat_chunks("\n".join(slide.texts), f"slide {number}", limits, budget)
         yield from tables
+        # python-pptx's top-level shapes only skip group shapes: their text comes after, read once
+        yield from _flat_chunks("\n".join(slide.group_texts), f"slide {number} group", limits, budget)
+        for rows in slide.group_tables:
+            chunk = table_chunk(rows, f"slide {number} group table", budget)
+            if chunk is not None:
+                yield chunk
         if budget.exhausted:
             break
 
@@ -830,19 +1203,27 @@ def _slide_chunks(slides: Iterator[PptxSlide], limits: ExtractLimits, budget: _B
 class PptxSlide:
     texts: list[str]  # text frames in shape order, then the notes text
     tables: list[list[list[str]]]
+    group_texts: list[str] = field(default_factory=list)  # text frames inside group shapes (recursively)
+    group_tables: list[list[list[str]]] = field(default_factory=list)  # tables inside group shapes
 
 
 def _pptx_library_slides(data: bytes) -> Iterator[PptxSlide]:
     import pptx
+    from pptx.shapes.group import GroupShape
+
+    def read(shapes: Any, texts: list[str], tables: list[list[list[str]]]) -> None:
+        for shape in shapes:
+            if getattr(shape, "has_table", False) and shape.has_table:
+                tables.append([[cell.text for cell in row.cells] for row in shape.table.rows])
+            elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
+                texts.append(shape.text_frame.text)
+            elif isinstance(shape, GroupShape):
+                read(shape.shapes, out.group_texts, out.group_tables)
 
     presentation = pptx.Presentation(io.BytesIO(data))
     for slide in presentation.slides:
         out = PptxSlide([], [])
-        for shape in slide.shapes:
-            if getattr(shape, "has_table", False) and shape.has_table:
-                out.tables.append([[cell.text for cell in row.cells] for row in shape.table.rows])
-            elif getattr(shape, "has_text_frame", False) and shape.has_text_frame:
-                out.texts.append(shape.text_frame.text)
+        read(slide.shapes, out.texts, out.tables)
         if slide.has_notes_slide and slide.notes_slide.notes_text_frame is not None:
             out.texts.append(slide.notes_slide.notes_text_frame.text)
         yield out
@@ -853,12 +1234,14 @@ def _pptx_library_slides(data: bytes) -> Iterator[PptxSlide]:
 # ~5 ms per small deck. ``read_pptx_direct`` replays its package checks with ``_Package`` (every
 # reachable part present, typed and readable, its XML parts well-formed, main part of a
 # presentation content type) and reads the text with python-pptx 1.0's rules: slides in
-# ``p:sldIdLst`` order; top-level ``p:spTree`` shapes only (group shapes are not entered);
+# ``p:sldIdLst`` order; top-level ``p:spTree`` shapes (python-pptx's ``slide.shapes``);
 # ``p:sp`` with a ``p:txBody`` gives its text frame (paragraphs joined by "\n"; runs, fields, and
 # "\v" for ``a:br``); a ``p:graphicFrame`` holding a DrawingML table gives rows of cell texts; the
-# notes slide's first "body" placeholder gives the notes text. Anything else it is unsure about
-# (several notes slides, a run without text, a non-shape notes placeholder) returns None and
-# python-pptx reads the file instead.
+# notes slide's first "body" placeholder gives the notes text. Group shapes (``p:grpSp``, which
+# python-pptx's top-level reading skips) are entered recursively with the same rules - python-pptx's
+# ``GroupShape.shapes`` on the fallback - into ``PptxSlide.group_*``: the "slide N group" chunks.
+# Anything else it is unsure about (several notes slides, a run without text, a non-shape notes
+# placeholder) returns None and python-pptx reads the file instead.
 
 _NS_P = "{http://schemas.openxmlformats.org/presentationml/2006/main}"
 _NS_A = "{http://schemas.openxmlformats.org/drawingml/2006/main}"
@@ -926,6 +1309,30 @@ def _placeholder_type(shape: Any) -> str | None:
     return kind
 
 
+def _read_shapes(shapes: Any, texts: list[str], tables: list[list[list[str]]], out: PptxSlide) -> None:
+    """Text frames and tables of ``shapes``; group shapes' (recursively) into ``out.group_*``."""
+    for shape in shapes:
+        if shape.tag == _NS_P + "graphicFrame":
+            data_el = shape.find(f"{_NS_A}graphic/{_NS_A}graphicData")
+            if data_el is None:
+                raise _Unsure("graphic frame without graphic data")
+            if data_el.get("uri") == _A_TABLE_URI:
+                tbl = data_el.find(_NS_A + "tbl")
+                if tbl is None:
+                    raise _Unsure("table without a:tbl")
+                tables.append([
+                    [_a_text_frame(tc.find(_NS_A + "txBody")) if tc.find(_NS_A + "txBody") is not None
+                     else "" for tc in tr if tc.tag == _NS_A + "tc"]
+                    for tr in tbl if tr.tag == _NS_A + "tr"
+                ])
+        elif shape.tag == _NS_P + "sp":
+            body = shape.find(_NS_P + "txBody")
+            if body is not None:
+                texts.append(_a_text_frame(body))
+        elif shape.tag == _NS_P + "grpSp":  # python-pptx's GroupShapes: the group's shape children
+            _read_shapes(shape, out.group_texts, out.group_tables, out)
+
+
 def read_pptx_direct(data: bytes) -> list[PptxSlide] | None:
     """Per slide: text frames (then notes) and table rows, as python-pptx reads them, or None."""
     try:
@@ -942,24 +1349,7 @@ def read_pptx_direct(data: bytes) -> list[PptxSlide] | None:
             name = pkg.rels[main[0]].get(sld_id.get(_NS_R + "id") or "", ("", None))[1]
             slide_tree = pkg.related(main[0], sld_id.get(_NS_R + "id"), _CT_SLIDE)
             out = PptxSlide([], [])
-            for shape in _sp_tree(slide_tree):
-                if shape.tag == _NS_P + "graphicFrame":
-                    data_el = shape.find(f"{_NS_A}graphic/{_NS_A}graphicData")
-                    if data_el is None:
-                        raise _Unsure("graphic frame without graphic data")
-                    if data_el.get("uri") == _A_TABLE_URI:
-                        tbl = data_el.find(_NS_A + "tbl")
-                        if tbl is None:
-                            raise _Unsure("table without a:tbl")
-                        out.tables.append([
-                            [_a_text_frame(tc.find(_NS_A + "txBody")) if tc.find(_NS_A + "txBody") is not None
-                             else "" for tc in tr if tc.tag == _NS_A + "tc"]
-                            for tr in tbl if tr.tag == _NS_A + "tr"
-                        ])
-                elif shape.tag == _NS_P + "sp":
-                    body = shape.find(_NS_P + "txBody")
-                    if body is not None:
-                        out.texts.append(_a_text_frame(body))
+            _read_shapes(_sp_tree(slide_tree), out.texts, out.tables, out)
             notes = [t for rtype, t in pkg.rels.get(name or "", {}).values() if rtype == _RT_NOTES_SLIDE]
             if len(notes) > 1 or (notes and notes[0] is None):
                 raise _Unsure("notes slide relationship")

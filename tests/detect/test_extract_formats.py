@@ -70,3 +70,34 @@ def test_rtf_document_chunks() -> None:
 def test_not_rtf_refused() -> None:
     result = extract(b"plain words", "text/rtf", "a.rtf")
     assert not result.ok and result.reason == "not analysed: not an RTF document"
+
+
+def test_docx_extra_locations_in_order() -> None:
+    """Library-equivalent chunks first, then the text python-docx skips, in a fixed order."""
+    import docx
+
+    from tests.detect.test_extract_coverage import _add_notes, _body_insert, _rezip, _save, _textbox_run
+
+    d = docx.Document()
+    d.add_paragraph("Body text")
+    d.add_comment(d.paragraphs[0].runs, text="Check Ana's SSN", author="Reviewer")
+    section = d.sections[0]
+    section.header.paragraphs[0].text = "Acme Corp"
+    section.different_first_page_header_footer = True
+    section.first_page_header.paragraphs[0].text = "CONFIDENTIAL"
+
+    def edit(members: dict[str, bytes]) -> None:
+        _body_insert(f"<w:p><w:r><w:t>anchor</w:t></w:r>{_textbox_run('Contractor: Li Wei')}</w:p>")(members)
+        _add_notes("footnote", "Source: payroll export")(members)
+
+    result = extract(_rezip(_save(d), edit), "", "x.docx")
+    assert result.ok and not result.truncated
+    assert [(c.part, c.text) for c in result.chunks] == [
+        ("header/footer", "Acme Corp"),
+        ("body", "Body text\nanchor\nsee note"),
+        ("text box", "Contractor: Li Wei"),
+        ("header (first page)", "CONFIDENTIAL"),
+        ("footnotes", "Source: payroll export "),  # the table inside it: once, as rows
+        ("footnotes table 1", "note cell\n"),
+        ("comments", "Check Ana's SSN"),
+    ]
