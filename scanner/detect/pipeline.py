@@ -172,6 +172,7 @@ class ContentPipeline:
         found.extend(patterns)
         if self.analyzer.ner_enabled:
             found.extend(self._ner(chunks, plans, tables, patterns))
+        found = [f for f in found if not _header_label(f, tables)]
         kept = self.aggregator.filter(found, chunks)
         hits = self.aggregator.hits(kept, chunks, tables)
         detections = [self.aggregator.to_detection(f, chunks) for f in kept[:MAX_DETECTIONS]]
@@ -271,3 +272,11 @@ class ContentPipeline:
                 out.append(Found("PERSON", score, idx, s, e, chunk.text[s:e], "SpacyRecognizer",
                                  chunk.row_at(s)))
         return out
+
+
+def _header_label(found: Found, tables: dict[int, TableFacts]) -> bool:
+    """A "name" in a table's header row is a column label ("Name  Email  Phone" read as
+    "Name: Email Phone"), not a person: the header row holds no values."""
+    facts = tables.get(found.chunk)
+    return (found.entity == "PERSON" and facts is not None and facts.header_row is not None
+            and found.row == facts.header_row)

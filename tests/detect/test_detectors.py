@@ -168,3 +168,26 @@ def test_oversized_file_refused_before_reading(pattern_pipeline: ContentPipeline
     monkeypatch.setattr(pattern_pipeline.config, "limits", ExtractLimits(max_bytes=1000))
     r = pattern_pipeline.analyze_path(path)
     assert (r.analysed, r.skip_reason, r.bytes_read) == (False, "not analysed: too large (2000 bytes > 1000)", 0)
+
+
+@pytest.mark.parametrize("header", [
+    ["Name", "Email", "Phone", "Hourly rate (USD)", "Project"],
+    ["Contractor", "Email", "Phone"],
+    ["Full name", "Phone", "Day rate"],
+])
+@pytest.mark.parametrize("fmt", ["csv", "xlsx"])
+def test_a_header_row_is_not_a_person(pattern_pipeline: ContentPipeline, header: list[str], fmt: str) -> None:
+    """The labelled-name pattern reads "Name  Email  Phone" as "Name: Email Phone"; a table's header row holds
+    labels, so every PERSON comes from a data row (one per contractor, none in row 1)."""
+    from scanner.emulator.office import xlsx_bytes
+
+    rows = [header,
+            ["Elena Marchetti", "elena.marchetti@gmail.com", "+1 415 555 0142"][:len(header)],
+            ["Tomasz Wojcik", "t.wojcik.labels@outlook.com", "+48 512 555 019"][:len(header)]]
+    if fmt == "csv":
+        data, mime = "\r\n".join(",".join(r) for r in rows).encode(), "text/csv"
+    else:
+        data, mime = xlsx_bytes([("Sheet1", rows)]), "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
+    persons = [d for d in pattern_pipeline.analyze_bytes(data, mime).detections if d.entity_type == "PERSON"]
+    assert len(persons) == 2
+    assert all(d.recognizer == "structure" for d in persons)
