@@ -9,8 +9,8 @@ from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render, render_record
 from scanner.errors import AuditChainBroken
 from scanner.export.auditlog import list_events, report_record
-from scanner.export.since import parse_since
 from scanner.store.audit import verify_chain
+from scanner.timeparse import parse_since
 
 
 @click.group("audit")

@@ -12,13 +12,13 @@ from scanner.cli.render import format_option, render_record
 from scanner.errors import ExportVerificationFailed
 from scanner.export.service import FINDING_STATUSES, FORMATS, export
 from scanner.export.signing import parse_public_key, private_key, public_hex, public_key_path, verify_export
-from scanner.export.since import parse_since
+from scanner.timeparse import parse_since
 
 
 @click.group("export", invoke_without_command=True)
 @click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
               help="Format to write (repeatable; default: all of csv, jsonl, ocsf, html).")
-@click.option("--since", help="Findings seen or changed since (ISO date/time or an age like 30d).")
+@click.option("--since", help="Findings seen or changed since (ISO date/time, or an age like 30m, 12h, 7d, 2w).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(FINDING_STATUSES),
               help="Only findings in this workflow status (repeatable).")
 @click.option("--output", "output", type=click.Path(file_okay=False, path_type=Path),

@@ -14,27 +14,21 @@ from scanner.cli.render import format_option, render, render_record
 from scanner.errors import SharescanError
 from scanner.policy.schema import ExposureName, Severity, parse_duration
 from scanner.store.models import Finding, utcnow
-from scanner.store.repo import STATUSES, FindingFilter, FindingRepo, exemption_row, finding_detail, finding_row
+from scanner.store.repo import (
+    STATUSES,
+    FindingFilter,
+    FindingRepo,
+    exemption_row,
+    finding_detail,
+    finding_evidence,
+    finding_row,
+)
+from scanner.timeparse import TimeParseError, parse_instant, parse_since
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 EXPOSURES: tuple[str, ...] = get_args(ExposureName)
 LIST_COLUMNS = ["id", "severity", "status", "state", "rule_id", "exposure", "file", "owner", "categories",
                 "first_seen", "last_seen", "recurrences"]
-
-
-def parse_when(value: str | None) -> dt.datetime | None:
-    """An ISO date/time, or a relative age like 7d / 12h."""
-    if not value:
-        return None
-    value = value.strip()
-    delta = parse_duration(value)
-    if delta is not None:
-        return dt.datetime.now(dt.UTC) - delta
-    try:
-        parsed = dt.datetime.fromisoformat(value.replace("Z", "+00:00"))
-    except ValueError:
-        raise click.BadParameter(f"{value!r}: expected an ISO date (2026-03-01) or an age like 7d") from None
-    return parsed if parsed.tzinfo else parsed.replace(tzinfo=dt.UTC)
 
 
 def parse_future(value: str | None) -> dt.datetime | None:
@@ -44,7 +38,11 @@ def parse_future(value: str | None) -> dt.datetime | None:
     delta = parse_duration(value.strip())
     if delta is not None:
         return dt.datetime.now(dt.UTC) + delta
-    return parse_when(value)
+    try:
+        return parse_instant(value)
+    except TimeParseError:
+        raise click.BadParameter(f"{value.strip()!r}: expected an ISO date (2026-03-01) or a duration like 7d"
+                                 ) from None
 
 
 def parse_expiry(value: str | None, no_expiry: bool, what: str) -> dt.datetime | None:
@@ -91,7 +89,7 @@ def findings_group() -> None:
 @click.option("--exposure", "exposures", multiple=True, type=click.Choice(EXPOSURES))
 @click.option("--state", "states", multiple=True, type=click.Choice(["active", "inactive"]),
               help="Detection state.")
-@click.option("--since", help="Last seen at or after (ISO date or age like 7d).")
+@click.option("--since", help="Last seen at or after (ISO date/time, or an age like 30m, 12h, 7d, 2w).")
 @click.option("--limit", type=int, default=None)
 @format_option()
 @pass_app
@@ -100,11 +98,15 @@ def findings_list(app: App, statuses: tuple[str, ...], severities: tuple[str, ..
                   limit: int | None, fmt: str) -> None:
     """List findings. Scopes: none (reads the database)."""
     flt = FindingFilter(statuses=statuses, severities=severities, rule_ids=rule_ids, owners=owners,
-                        exposures=exposures, detection_states=states, since=parse_when(since), limit=limit)
+                        exposures=exposures, detection_states=states, since=parse_since(since), limit=limit)
     with app.sessions() as session:
         stmt = FindingRepo(session, app.actor).query(flt).options(selectinload(Finding.file))
         rows = [finding_row(f) for f in session.scalars(stmt)]
     render(rows, LIST_COLUMNS, fmt, title="findings", empty="no findings")
+
+
+EVIDENCE_COLUMNS = ("detector", "entity_type", "count", "distinct", "best_score", "location", "masked_preview",
+                    "value_hash")
 
 
 @findings_group.command("show")
@@ -112,10 +114,18 @@ def findings_list(app: App, statuses: tuple[str, ...], severities: tuple[str, ..
 @format_option(choices=("table", "json"))
 @pass_app
 def findings_show(app: App, finding: str, fmt: str) -> None:
-    """Show one finding (id or fingerprint prefix). Scopes: none."""
+    """Show one finding (id or fingerprint prefix) and its evidence: entity types, counts, locations,
+    masked previews — never the values. Scopes: none."""
     with app.sessions() as session:
-        record = finding_detail(FindingRepo(session, app.actor).resolve_ref(finding))
+        found = FindingRepo(session, app.actor).resolve_ref(finding)
+        record = finding_detail(found)
+        evidence = finding_evidence(session, found)
+    if fmt == "json":
+        render_record({**record, "evidence": evidence}, fmt)
+        return
     render_record(record, fmt, title=f"finding {record['id']}")
+    render(evidence, EVIDENCE_COLUMNS, fmt, title="evidence (values are never stored)",
+           empty="no content evidence (an exposure-only rule, or the content was not analysed)")
 
 
 @findings_group.command("accept")

@@ -1,9 +1,10 @@
-"""Pure computations over finding records: metrics and GDPR breach candidates."""
+"""Computations over finding records: metrics (one streaming pass) and GDPR breach candidates."""
 
 from __future__ import annotations
 
 import datetime as dt
-import statistics
+import itertools
+import math
 from collections import Counter
 from collections.abc import Iterable, Sequence
 
@@ -32,12 +33,45 @@ def _hours(delta: dt.timedelta) -> float:
     return round(delta.total_seconds() / 3600, 2)
 
 
+class DurationTally:
+    """Durations in hours (rounded to 0.01 h, as reported) counted by value: memory grows with the number
+    of distinct values, not of findings. Mean and median equal ``statistics.fmean``/``median`` of the list."""
+
+    def __init__(self) -> None:
+        self.counts: Counter[float] = Counter()
+        self.n = 0
+
+    def add(self, delta: dt.timedelta) -> None:
+        if delta >= dt.timedelta(0):
+            self.counts[_hours(delta)] += 1
+            self.n += 1
+
+    def stats(self) -> DurationStats:
+        if not self.n:
+            return DurationStats(0, None, None, None)
+        values = sorted(self.counts)
+        # fmean = fsum(data) / n; fsum of the repeated values is exact, as it is over the whole list.
+        mean = math.fsum(itertools.chain.from_iterable(itertools.repeat(v, self.counts[v]) for v in values)) / self.n
+        return DurationStats(self.n, round(mean, 2), round(self._median(values), 2), values[-1])
+
+    def _median(self, values: list[float]) -> float:
+        def nth(k: int) -> float:  # the k-th smallest (0-based)
+            seen = 0
+            for v in values:
+                seen += self.counts[v]
+                if k < seen:
+                    return v
+            raise IndexError(k)  # pragma: no cover
+
+        half = self.n // 2
+        return nth(half) if self.n % 2 else (nth(half - 1) + nth(half)) / 2
+
+
 def duration_stats(deltas: Iterable[dt.timedelta]) -> DurationStats:
-    hours = [_hours(d) for d in deltas if d >= dt.timedelta(0)]
-    if not hours:
-        return DurationStats(0, None, None, None)
-    return DurationStats(len(hours), round(statistics.fmean(hours), 2), round(statistics.median(hours), 2),
-                         max(hours))
+    tally = DurationTally()
+    for d in deltas:
+        tally.add(d)
+    return tally.stats()
 
 
 def age_bucket(age: dt.timedelta) -> str:
@@ -47,60 +81,103 @@ def age_bucket(age: dt.timedelta) -> str:
     return AGE_BUCKETS[-1][0]  # pragma: no cover
 
 
-def compute_metrics(findings: Sequence[FindingRecord], now: dt.datetime) -> Metrics:
-    by_severity = []
-    known = list(SEVERITIES) + sorted({f.severity for f in findings} - set(SEVERITIES))
-    for severity in known:
-        group = [f for f in findings if f.severity == severity]
-        by_severity.append(SeverityMetrics(
-            severity=severity, findings=len(group), open=sum(f.status in OPEN_STATUSES for f in group),
-            time_to_detect=duration_stats(d for f in group if (d := f.time_to_detect) is not None),
-            time_to_remediate=duration_stats(d for f in group if (d := f.time_to_remediate) is not None),
-        ))
-    open_by_age = {label: 0 for label, _ in AGE_BUCKETS}
+class _SeverityTally:
+    def __init__(self) -> None:
+        self.findings = 0
+        self.open = 0
+        self.ttd = DurationTally()
+        self.ttr = DurationTally()
+
+
+class MetricsAccumulator:
+    """:func:`compute_metrics` one finding at a time (memory: per severity, status, exposure and owner)."""
+
+    def __init__(self, now: dt.datetime) -> None:
+        self.now = now
+        self.severity: dict[str, _SeverityTally] = {s: _SeverityTally() for s in SEVERITIES}
+        self.status: Counter[str] = Counter()
+        self.exposure: Counter[str] = Counter()
+        self.owners: Counter[str] = Counter()
+        self.open_by_age = {label: 0 for label, _ in AGE_BUCKETS}
+        self.reshared = 0
+        self.reshares = 0
+
+    def add(self, f: FindingRecord) -> None:
+        tally = self.severity.get(f.severity)
+        if tally is None:
+            tally = self.severity[f.severity] = _SeverityTally()
+        tally.findings += 1
+        is_open = f.status in OPEN_STATUSES
+        tally.open += is_open
+        if (ttd := f.time_to_detect) is not None:
+            tally.ttd.add(ttd)
+        if (ttr := f.time_to_remediate) is not None:
+            tally.ttr.add(ttr)
+        if is_open:
+            self.open_by_age[age_bucket(self.now - f.first_seen)] += 1
+        self.status[f.status] += 1
+        self.exposure[f.exposure_before] += 1
+        self.owners[f.owner_email or "(unknown)"] += 1
+        self.reshared += f.recurrence_count > 0
+        self.reshares += f.recurrence_count
+
+    def result(self) -> Metrics:
+        known = list(SEVERITIES) + sorted(set(self.severity) - set(SEVERITIES))
+        return Metrics(
+            by_severity=[SeverityMetrics(severity=s, findings=self.severity[s].findings, open=self.severity[s].open,
+                                         time_to_detect=self.severity[s].ttd.stats(),
+                                         time_to_remediate=self.severity[s].ttr.stats()) for s in known],
+            by_status=dict(sorted(self.status.items())),
+            by_exposure=dict(self.exposure.most_common()),
+            by_owner=dict(self.owners.most_common()),
+            open_by_age=dict(self.open_by_age),
+            reshared_findings=self.reshared,
+            reshares_total=self.reshares,
+        )
+
+
+def compute_metrics(findings: Iterable[FindingRecord], now: dt.datetime) -> Metrics:
+    acc = MetricsAccumulator(now)
     for f in findings:
-        if f.status in OPEN_STATUSES:
-            open_by_age[age_bucket(now - f.first_seen)] += 1
-    owners = Counter(f.owner_email or "(unknown)" for f in findings)
-    return Metrics(
-        by_severity=by_severity,
-        by_status=dict(sorted(Counter(f.status for f in findings).items())),
-        by_exposure=dict(Counter(f.exposure_before for f in findings).most_common()),
-        by_owner=dict(owners.most_common()),
-        open_by_age=open_by_age,
-        reshared_findings=sum(f.recurrence_count > 0 for f in findings),
-        reshares_total=sum(f.recurrence_count for f in findings),
-    )
+        acc.add(f)
+    return acc.result()
+
+
+def personal_data_exposed_outside(exposure: str, exposure_classes: Iterable[str],
+                                  data_categories: Iterable[str]) -> bool:
+    """The breach-candidate test on raw fields (what the database holds)."""
+    return bool(PERSONAL_DATA_CATEGORIES.intersection(data_categories)) and bool(
+        EXTERNAL_EXPOSURES.intersection({exposure, *exposure_classes}))
 
 
 def is_breach_candidate(finding: FindingRecord) -> bool:
     """Personal data exposed outside the organisation (whatever the status now)."""
-    exposures = {finding.exposure_before, *finding.exposure_classes}
-    return bool(PERSONAL_DATA_CATEGORIES & set(finding.data_categories)) and bool(EXTERNAL_EXPOSURES & exposures)
+    return personal_data_exposed_outside(finding.exposure_before, finding.exposure_classes, finding.data_categories)
+
+
+def breach_candidate(f: FindingRecord, now: dt.datetime, deadline_hours: int) -> BreachCandidate:
+    start = f.exposed_since or f.first_seen
+    end = f.remediated_at or f.resolved_at
+    deadline = f.first_seen + dt.timedelta(hours=deadline_hours)
+    if end is not None and end <= now:
+        state = "closed"
+    elif now > deadline:
+        state = "overdue"
+    else:
+        state = "due"
+    return BreachCandidate(
+        finding_id=f.id, file_id=f.file_id, file_name=f.file_name, file_link=f.file_link,
+        owner_email=f.owner_email, exposure=f.exposure_before,
+        data_categories=sorted(set(f.data_categories)), entity_counts=f.entity_totals(),
+        exposure_start=start, exposure_end=end, exposure_hours=_hours((end or now) - start),
+        detected_at=f.first_seen, notification_deadline=deadline, deadline_state=state,
+        hours_to_deadline=_hours(deadline - now), status=f.status,
+    )
 
 
 def breach_candidates(findings: Sequence[FindingRecord], now: dt.datetime,
                       deadline_hours: int) -> list[BreachCandidate]:
-    out: list[BreachCandidate] = []
-    for f in findings:
-        if not is_breach_candidate(f):
-            continue
-        start = f.exposed_since or f.first_seen
-        end = f.remediated_at or f.resolved_at
-        deadline = f.first_seen + dt.timedelta(hours=deadline_hours)
-        if end is not None and end <= now:
-            state = "closed"
-        elif now > deadline:
-            state = "overdue"
-        else:
-            state = "due"
-        out.append(BreachCandidate(
-            finding_id=f.id, file_id=f.file_id, file_name=f.file_name, file_link=f.file_link,
-            owner_email=f.owner_email, exposure=f.exposure_before,
-            data_categories=sorted(set(f.data_categories)), entity_counts=f.entity_totals(),
-            exposure_start=start, exposure_end=end, exposure_hours=_hours((end or now) - start),
-            detected_at=f.first_seen, notification_deadline=deadline, deadline_state=state,
-            hours_to_deadline=_hours(deadline - now), status=f.status,
-        ))
+    """In memory, for a list of records; the export streams them in this order from the database."""
+    out = [breach_candidate(f, now, deadline_hours) for f in findings if is_breach_candidate(f)]
     out.sort(key=lambda b: (b.deadline_state != "overdue", b.notification_deadline))
     return out

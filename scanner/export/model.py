@@ -1,7 +1,8 @@
 """What an export contains: typed, JSON-able records built from the database (never values).
 
 Findings carry entity types, counts, scores and masked previews only — the evidence table holds
-nothing more — and every writer works from these records, not from ORM objects.
+nothing more — and every writer works from these records, not from ORM objects. What an export
+reads them from is :class:`scanner.export.collect.ExportData`.
 """
 
 from __future__ import annotations
@@ -228,29 +229,3 @@ class Metrics(Record):
     open_by_age: dict[str, int]
     reshared_findings: int
     reshares_total: int
-
-
-@dataclass(frozen=True)
-class ExportData(Record):
-    generated_at: dt.datetime
-    tool_version: str
-    since: dt.datetime | None
-    statuses: list[str]
-    audit_head_hash: str
-    audit_events: int
-    audit_chain_ok: bool
-    findings: list[FindingRecord]
-    actions: list[ActionRecord]
-    runs: list[RunRecord]
-    exemptions: list[ExemptionRecord]
-    content_gaps: list[ContentGap]
-    breach_candidates: list[BreachCandidate]
-    metrics: Metrics
-    breach_deadline_hours: int
-
-    def counts(self) -> dict[str, int]:
-        return {
-            "findings": len(self.findings), "actions": len(self.actions), "scan_runs": len(self.runs),
-            "coverage_rows": sum(len(r.coverage) for r in self.runs), "exemptions": len(self.exemptions),
-            "content_gaps": len(self.content_gaps), "breach_candidates": len(self.breach_candidates),
-        }

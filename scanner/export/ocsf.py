@@ -11,11 +11,14 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+from collections.abc import Callable
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from scanner.cli.render import to_jsonable
-from scanner.export.model import PERSONAL_DATA_CATEGORIES, ExportData, FindingRecord
+from scanner.export.collect import ExportData
+from scanner.export.model import PERSONAL_DATA_CATEGORIES, FindingRecord
 
 OCSF_VERSION = "1.4.0"
 CLASS_UID = 2006
@@ -179,11 +182,15 @@ def finding_to_ocsf(f: FindingRecord, data: ExportData) -> dict[str, Any]:
 class OcsfWriter:
     name = "ocsf"
 
-    def write(self, data: ExportData, out_dir: Path) -> list[str]:
+    def start(self, data: ExportData, out_dir: Path, files: ExitStack) -> Callable[[FindingRecord], None]:
         target = out_dir / "ocsf"
         target.mkdir(exist_ok=True)
-        with (target / "findings.ocsf.jsonl").open("w", encoding="utf-8", newline="") as fh:
-            for f in data.findings:
-                fh.write(json.dumps(finding_to_ocsf(f, data), ensure_ascii=False, sort_keys=True,
-                                    separators=(",", ":")) + "\n")
+        fh = files.enter_context((target / "findings.ocsf.jsonl").open("w", encoding="utf-8", newline=""))
+
+        def write(f: FindingRecord) -> None:
+            fh.write(json.dumps(finding_to_ocsf(f, data), ensure_ascii=False, sort_keys=True,
+                                separators=(",", ":")) + "\n")
+        return write
+
+    def finish(self, data: ExportData, out_dir: Path) -> list[str]:
         return ["ocsf/findings.ocsf.jsonl"]

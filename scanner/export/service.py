@@ -1,9 +1,10 @@
-"""``export()``: collect a snapshot, run the writers, sign a manifest, record an audit event."""
+"""``export()``: stream a snapshot through the writers, sign a manifest, record an audit event."""
 
 from __future__ import annotations
 
 import datetime as dt
 from collections.abc import Sequence
+from contextlib import ExitStack
 from dataclasses import dataclass
 from pathlib import Path
 from typing import Any
@@ -26,6 +27,7 @@ from scanner.export.signing import (
 )
 from scanner.export.writers import CsvWriter, JsonlWriter, Writer
 from scanner.store import audit
+from scanner.store.db import snapshot_reads
 
 FORMATS = ("csv", "jsonl", "ocsf", "html")
 FINDING_STATUSES = ("open", "remediated", "resolved", "accepted")
@@ -89,15 +91,20 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
     out_dir = Path(out_dir) if out_dir is not None else default_directory(settings, now)
     _prepare(out_dir)
 
+    files: list[str] = []
     with sessions() as session:
+        # every query of the export (several passes) sees the same data, and a scan may write meanwhile
+        snapshot_reads(session)
         data = collect(session, since=since, statuses=statuses, now=now,
                        breach_deadline_hours=settings.export.breach_deadline_hours)
+        available = writers()
+        active = [available[name] for name in chosen]
+        with ExitStack() as open_files:
+            sinks = [sink for w in active if (sink := w.start(data, out_dir, open_files)) is not None]
+            data.scan_findings(sinks)  # one pass over the findings feeds every writer
+            for w in active:
+                files.extend(w.finish(data, out_dir))
         session.rollback()
-
-    available = writers()
-    files: list[str] = []
-    for name in chosen:
-        files.extend(available[name].write(data, out_dir))
 
     body = {
         "format": MANIFEST_FORMAT,

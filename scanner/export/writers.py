@@ -1,7 +1,10 @@
 """The writer interface and the CSV and JSONL writers.
 
 A writer turns :class:`ExportData` into files in the export directory and returns their
-relative paths; the service hashes and signs whatever they wrote.
+relative paths; the service hashes and signs whatever they wrote. Writers stream: ``start`` opens
+the findings file(s) and returns a callback that the service's single pass over the findings calls
+with each record (in id order); ``finish`` runs after that pass, when the aggregates (metrics,
+counts) are known, and streams the other tables from the database.
 """
 
 from __future__ import annotations
@@ -9,19 +12,28 @@ from __future__ import annotations
 import csv
 import json
 from collections.abc import Callable, Iterable, Sequence
+from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Protocol
 
 from scanner.cli.render import csv_safe, to_jsonable
-from scanner.export.model import ExportData, FindingRecord
+from scanner.export.collect import ExportData
+from scanner.export.model import FindingRecord
+
+FindingSink = Callable[[FindingRecord], None]
 
 
 class Writer(Protocol):
     #: The ``--format`` name.
     name: str
 
-    def write(self, data: ExportData, out_dir: Path) -> list[str]:
-        """Write this format's files into ``out_dir``; return their paths relative to it."""
+    def start(self, data: ExportData, out_dir: Path, files: ExitStack) -> FindingSink | None:
+        """Open what the findings pass writes to (register open files with ``files``, which the service
+        closes before hashing); return the callback for each finding, or None."""
+        ...
+
+    def finish(self, data: ExportData, out_dir: Path) -> list[str]:
+        """After the findings pass: write the rest; return every path written, relative to ``out_dir``."""
         ...
 
 
@@ -45,12 +57,21 @@ def _flat(value: Any) -> str:
     return json.dumps(value, sort_keys=True, ensure_ascii=False) if isinstance(value, dict | list) else str(value)
 
 
+class _CsvTable:
+    def __init__(self, fh: Any, columns: Sequence[str]) -> None:
+        self.columns = columns
+        self.writer = csv.writer(fh, lineterminator="\r\n")
+        self.writer.writerow(columns)
+
+    def row(self, row: dict[str, Any]) -> None:
+        self.writer.writerow([_cell(row.get(c)) for c in self.columns])
+
+
 def _write_csv(path: Path, columns: Sequence[str], rows: Iterable[dict[str, Any]]) -> None:
     with _open(path) as fh:
-        writer = csv.writer(fh, lineterminator="\r\n")
-        writer.writerow(columns)
+        table = _CsvTable(fh, columns)
         for row in rows:
-            writer.writerow([_cell(row.get(c)) for c in columns])
+            table.row(row)
 
 
 def _hours(value: Any) -> float | None:
@@ -108,52 +129,69 @@ def metric_rows(data: ExportData) -> list[dict[str, Any]]:
     return rows
 
 
+CSV_FILES = ["findings.csv", "actions.csv", "scan_runs.csv", "coverage.csv", "exemptions.csv", "content_gaps.csv",
+             "breach_candidates.csv", "metrics_by_severity.csv"]
+
+
 class CsvWriter:
     name = "csv"
 
-    def write(self, data: ExportData, out_dir: Path) -> list[str]:
+    def start(self, data: ExportData, out_dir: Path, files: ExitStack) -> FindingSink:
         target = out_dir / "csv"
         target.mkdir(exist_ok=True)
-        tables: list[tuple[str, Sequence[str], Callable[[], Iterable[dict[str, Any]]]]] = [
-            ("findings.csv", FINDING_COLUMNS, lambda: (finding_row(f) for f in data.findings)),
-            ("actions.csv", ACTION_COLUMNS, lambda: (a.as_dict() for a in data.actions)),
-            ("scan_runs.csv", RUN_COLUMNS, lambda: (r.as_dict() for r in data.runs)),
-            ("coverage.csv", COVERAGE_COLUMNS,
-             lambda: ({"run_id": r.id, **c.as_dict()} for r in data.runs for c in r.coverage)),
-            ("exemptions.csv", EXEMPTION_COLUMNS, lambda: (e.as_dict() for e in data.exemptions)),
-            ("content_gaps.csv", GAP_COLUMNS, lambda: (g.as_dict() for g in data.content_gaps)),
-            ("breach_candidates.csv", BREACH_COLUMNS, lambda: (b.as_dict() for b in data.breach_candidates)),
-            ("metrics_by_severity.csv", METRIC_COLUMNS, lambda: metric_rows(data)),
-        ]
-        for name, columns, rows in tables:
-            _write_csv(target / name, columns, rows())
-        return [f"csv/{name}" for name, _, _ in tables]
+        table = _CsvTable(files.enter_context(_open(target / "findings.csv")), FINDING_COLUMNS)
+        return lambda f: table.row(finding_row(f))
+
+    def finish(self, data: ExportData, out_dir: Path) -> list[str]:
+        target = out_dir / "csv"
+        _write_csv(target / "actions.csv", ACTION_COLUMNS, (a.as_dict() for a in data.actions()))
+        with _open(target / "scan_runs.csv") as runs_fh, _open(target / "coverage.csv") as coverage_fh:
+            runs, coverage = _CsvTable(runs_fh, RUN_COLUMNS), _CsvTable(coverage_fh, COVERAGE_COLUMNS)
+            for r in data.runs():
+                runs.row(r.as_dict())
+                for c in r.coverage:
+                    coverage.row({"run_id": r.id, **c.as_dict()})
+        _write_csv(target / "exemptions.csv", EXEMPTION_COLUMNS, (e.as_dict() for e in data.exemptions()))
+        _write_csv(target / "content_gaps.csv", GAP_COLUMNS, (g.as_dict() for g in data.content_gaps()))
+        _write_csv(target / "breach_candidates.csv", BREACH_COLUMNS, (b.as_dict() for b in data.breach_candidates()))
+        _write_csv(target / "metrics_by_severity.csv", METRIC_COLUMNS, metric_rows(data))
+        return [f"csv/{name}" for name in CSV_FILES]
 
 
 def _dump_line(value: Any) -> str:
     return json.dumps(to_jsonable(value), ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
+def _write_jsonl(path: Path, items: Iterable[Any]) -> None:
+    with _open(path) as fh:
+        for item in items:
+            fh.write(_dump_line(item) + "\n")
+
+
+JSONL_FILES = ["findings.jsonl", "actions.jsonl", "scan_runs.jsonl", "exemptions.jsonl", "content_gaps.jsonl",
+               "breach_candidates.jsonl", "metrics.json"]
+
+
 class JsonlWriter:
     name = "jsonl"
 
-    def write(self, data: ExportData, out_dir: Path) -> list[str]:
+    def start(self, data: ExportData, out_dir: Path, files: ExitStack) -> FindingSink:
         target = out_dir / "jsonl"
         target.mkdir(exist_ok=True)
-        streams: list[tuple[str, Iterable[Any]]] = [
-            ("findings.jsonl", (f.as_dict() | {"time_to_detect_hours": _hours(f.time_to_detect),
-                                               "time_to_remediate_hours": _hours(f.time_to_remediate)}
-                                for f in data.findings)),
-            ("actions.jsonl", (a.as_dict() for a in data.actions)),
-            ("scan_runs.jsonl", (r.as_dict() for r in data.runs)),
-            ("exemptions.jsonl", (e.as_dict() for e in data.exemptions)),
-            ("content_gaps.jsonl", (g.as_dict() for g in data.content_gaps)),
-            ("breach_candidates.jsonl", (b.as_dict() for b in data.breach_candidates)),
-        ]
-        for name, items in streams:
-            with _open(target / name) as fh:
-                for item in items:
-                    fh.write(_dump_line(item) + "\n")
+        fh = files.enter_context(_open(target / "findings.jsonl"))
+
+        def write(f: FindingRecord) -> None:
+            fh.write(_dump_line(f.as_dict() | {"time_to_detect_hours": _hours(f.time_to_detect),
+                                               "time_to_remediate_hours": _hours(f.time_to_remediate)}) + "\n")
+        return write
+
+    def finish(self, data: ExportData, out_dir: Path) -> list[str]:
+        target = out_dir / "jsonl"
+        _write_jsonl(target / "actions.jsonl", (a.as_dict() for a in data.actions()))
+        _write_jsonl(target / "scan_runs.jsonl", (r.as_dict() for r in data.runs()))
+        _write_jsonl(target / "exemptions.jsonl", (e.as_dict() for e in data.exemptions()))
+        _write_jsonl(target / "content_gaps.jsonl", (g.as_dict() for g in data.content_gaps()))
+        _write_jsonl(target / "breach_candidates.jsonl", (b.as_dict() for b in data.breach_candidates()))
         with _open(target / "metrics.json") as fh:
             fh.write(json.dumps(to_jsonable(data.metrics.as_dict()), ensure_ascii=False, indent=2) + "\n")
-        return [f"jsonl/{name}" for name, _ in streams] + ["jsonl/metrics.json"]
+        return [f"jsonl/{name}" for name in JSONL_FILES]

@@ -68,7 +68,24 @@ def _configure_sqlite(engine: Engine) -> None:
 
     @event.listens_for(engine, "begin")
     def _on_begin(conn: Any) -> None:
-        conn.exec_driver_sql("BEGIN IMMEDIATE")
+        # Writers take the write lock up front (no deadlock upgrading a read lock); a snapshot
+        # reader (``snapshot_reads``) begins deferred: in WAL mode it keeps one consistent view
+        # without blocking scans that write meanwhile.
+        conn.exec_driver_sql("BEGIN" if conn.get_execution_options().get(SNAPSHOT_READ) else "BEGIN IMMEDIATE")
+
+
+#: Connection execution option marking a read-only session that wants one consistent snapshot.
+SNAPSHOT_READ = "sharescan_snapshot_read"
+
+
+def snapshot_reads(session: Session) -> None:
+    """Make ``session`` (before its first query) a read-only snapshot: every query sees the same
+    data, and writers elsewhere are not blocked (PostgreSQL REPEATABLE READ; SQLite a deferred
+    transaction under WAL). For long reads such as exports; the session must not write."""
+    options: dict[str, Any] = {SNAPSHOT_READ: True}
+    if session.get_bind().dialect.name == "postgresql":
+        options["isolation_level"] = "REPEATABLE READ"
+    session.connection(execution_options=options)
 
 
 def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:

@@ -412,6 +412,21 @@ def finding_detail(f: Finding) -> dict[str, Any]:
     return row
 
 
+def finding_evidence(session: Session, f: Finding) -> list[dict[str, Any]]:
+    """What the finding's detectors found in the file's analysed revision: entity types, counts,
+    scores, locations, masked previews and a prefix of the keyed hash — never the values."""
+    row = f.file
+    if row is None or not row.content_revision:
+        return []
+    detectors = set(f.detectors or {})
+    stmt = (select(Evidence).where(Evidence.file_id == row.id, Evidence.revision == row.content_revision)
+            .order_by(Evidence.detector, Evidence.entity_type, Evidence.id))
+    return [{"detector": e.detector, "entity_type": e.entity_type, "count": e.count,
+             "distinct": e.distinct_values, "best_score": round(e.best_score, 2), "location": e.location,
+             "masked_preview": e.masked_preview, "value_hash": e.value_hash[:16]}
+            for e in session.scalars(stmt) if not detectors or e.detector in detectors]
+
+
 def exemption_state(e: Exemption, now: dt.datetime) -> str:
     """active | expired | revoked."""
     if e.revoked_at is not None:
