@@ -159,3 +159,32 @@ def test_the_run_lock_names_the_run_while_it_runs(make_app, emulator) -> None:
 
     result = ScanService(app).run(ScanOptions(full=True), progress=Probe())
     assert seen == [result.run_id]
+
+
+def test_findings_show_gives_the_evidence_without_values(make_app, emulator) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from scanner.cli.main import cli
+    from scanner.emulator.seeds.demo import ROSTER_ROWS
+
+    app = make_app()
+    ScanService(app).run(ScanOptions(full=True))
+    roster = EXPECTED["old_roster_suspended"].file_id  # header + ROSTER_ROWS[3:]
+    with app.sessions() as s:
+        finding = s.scalars(select(Finding).where(Finding.file_id == roster,
+                                                  Finding.rule_id == "public-contractor-pii")).one()
+    result = CliRunner().invoke(cli, ["findings", "show", str(finding.id), "--format", "json"],
+                                env={"SHARESCAN_DATABASE_URL": app.settings.database_url})
+    assert result.exit_code == 0, result.output
+    shown = json.loads(result.output)
+    people = {e["detector"]: e for e in shown["evidence"] if e["entity_type"] == "PERSON"}
+    assert people["contractor_roster"]["count"] == len(ROSTER_ROWS[3:]) == 5  # the header row is not a person
+    assert {e["entity_type"] for e in shown["evidence"]} >= {"PERSON", "EMAIL_ADDRESS", "PAY_RATE"}
+    assert all("•" in e["masked_preview"] and len(e["value_hash"]) == 16 for e in shown["evidence"])
+    for row in ROSTER_ROWS:
+        assert row[0] not in result.output and row[1] not in result.output
+    table = CliRunner().invoke(cli, ["findings", "show", str(finding.id)],
+                               env={"SHARESCAN_DATABASE_URL": app.settings.database_url, "COLUMNS": "200"})
+    assert table.exit_code == 0 and "evidence (values are never stored)" in table.output
