@@ -39,21 +39,33 @@ class Outbox:
         n = self.settings.notifications
         return list(n.channels) if n.enabled else []
 
+    def security_contact(self) -> str:
+        """``[notifications] cc`` (the first), else the admin subject."""
+        fallback = [*self.settings.notifications.cc, self.settings.google.admin_subject]
+        return next((r.lower() for r in fallback if r), "")
+
     def recipient_for(self, owner: str) -> str:
-        """The owner, or — when the owner is suspended or archived — the security contact
-        (``[notifications] cc``, else the admin subject), so the notice reaches someone."""
+        """The owner, or — when the owner is suspended or archived, or the file has none (shared
+        drives) — the security contact, so the notice reaches someone."""
+        if not owner:
+            return self.security_contact()
         target = self.session.scalars(select(CrawlTarget).where(CrawlTarget.kind == "user",
                                                                 CrawlTarget.key == owner.lower())).first()
         if target is None or not (target.skip_reason or "").startswith(UNREACHABLE_OWNER):
             return owner.lower()
-        fallback = [*self.settings.notifications.cc, self.settings.google.admin_subject]
-        return next((r.lower() for r in fallback if r), owner.lower())
+        return self.security_contact() or owner.lower()
 
-    def add(self, *, batch: str, run_id: int | None, owner: str, item: dict[str, Any]) -> list[Notification]:
-        """Add one file's item to the owner's digest on every channel (created on first use)."""
-        out = []
+    def add(self, *, batch: str, run_id: int | None, owner: str, item: dict[str, Any],
+            shared_drive: str | None = None) -> list[Notification]:
+        """Add one file's item to the owner's digest on every channel (created on first use); a
+        shared-drive item (no owner) goes to the security contact, naming the drive."""
+        out: list[Notification] = []
         recipient = self.recipient_for(owner)
-        if recipient != owner.lower():
+        if not recipient:
+            return out
+        if not owner and shared_drive:
+            item = {**item, "shared_drive": shared_drive}
+        elif recipient != owner.lower():
             item = {**item, "on_behalf_of": owner.lower()}
         for channel in self.channels:
             key = dedupe_key(batch, channel, recipient)

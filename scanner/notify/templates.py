@@ -16,6 +16,8 @@ INTRO = {
 }
 ON_BEHALF = ("You receive this notice because the owners of these files are suspended or archived and cannot "
              "act on it: {owners}.")
+IN_SHARED_DRIVES = ("You receive this notice as the security contact: files in shared drives have no owner "
+                    "({drives}).")
 OUTRO = ("If a change breaks legitimate work, reply to the security team: every change is recorded and can be "
          "undone exactly (sharescan restore).")
 
@@ -38,6 +40,7 @@ def item_text(item: dict[str, Any]) -> str:
     lines = [
         f"* {item.get('file_name') or item.get('file_id')}",
         *([f"  owner: {item['on_behalf_of']}"] if item.get("on_behalf_of") else []),
+        *([f"  shared drive: {item['shared_drive']}"] if item.get("shared_drive") else []),
         f"  link: {item.get('link') or '-'}",
         f"  why: {item.get('rule_title')} (severity {item.get('severity')})",
         f"  data found: {', '.join(item.get('categories') or []) or '-'}" + (f" ({counts})" if counts else ""),
@@ -53,7 +56,9 @@ def render_digest(recipient: str, items: list[dict[str, Any]]) -> tuple[str, str
     changed = any(item.get("changes") for item in items)
     subject = (SUBJECT if changed else SUBJECT_DRY).format(count=len(items))
     owners = sorted({str(i["on_behalf_of"]) for i in items if i.get("on_behalf_of")})
-    intro = [INTRO[changed]] + ([ON_BEHALF.format(owners=", ".join(owners))] if owners else [])
+    drives = sorted({str(i["shared_drive"]) for i in items if i.get("shared_drive")})
+    intro = [INTRO[changed]] + ([ON_BEHALF.format(owners=", ".join(owners))] if owners else []) + (
+        [IN_SHARED_DRIVES.format(drives=", ".join(drives))] if drives else [])
     body = "\n\n".join([f"Hello {recipient},", *intro, *(item_text(i) for i in items), OUTRO])
     return subject, body + "\n"
 

@@ -1,7 +1,7 @@
 """The few Drive calls remediation makes, as typed methods over the real googleapiclient.
 
-Runs with the *remediation* credentials (scope ``drive``), impersonating the file's owner, or the
-admin subject with ``useDomainAdminAccess`` for shared-drive files. A 404 is returned as ``None`` /
+Runs with the *remediation* credentials (scope ``drive``), impersonating the file's owner, or for
+shared-drive items a member of the drive (see :class:`SharedDriveOps`). A 404 is returned as ``None`` /
 ``False`` (the thing is already gone); every other failure raises :class:`GoogleCallError`.
 
 An owner who cannot be impersonated (suspended or deleted: the token request fails with
@@ -161,7 +161,48 @@ def cannot_impersonate(exc: BaseException) -> bool:
     return getattr(exc, "reason", None) in IMPERSONATION_REASONS and getattr(exc, "status", None) is None
 
 
-class OwnerOrAdminOps:
+class _ChoosingOps:
+    """DriveOps that pick, per call, which identity's GoogleDriveOps runs it (``_call``)."""
+
+    def _call(self, name: str, file_id: str, *args: Any, **kwargs: Any) -> Any:
+        raise NotImplementedError
+
+    def get_file(self, file_id: str) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._call("get_file", file_id)
+        return result
+
+    def get_permission(self, file_id: str, permission_id: str) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._call("get_permission", file_id, permission_id)
+        return result
+
+    def list_permissions(self, file_id: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("list_permissions", file_id)
+        return result
+
+    def create_permission(self, file_id: str, body: dict[str, Any], *,
+                          send_notification: bool | None) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("create_permission", file_id, body, send_notification=send_notification)
+        return result
+
+    def update_permission(self, file_id: str, permission_id: str, body: dict[str, Any], *,
+                          remove_expiration: bool = False) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("update_permission", file_id, permission_id, body,
+                                            remove_expiration=remove_expiration)
+        return result
+
+    def delete_permission(self, file_id: str, permission_id: str) -> bool:
+        return bool(self._call("delete_permission", file_id, permission_id))
+
+    def list_revisions(self, file_id: str) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("list_revisions", file_id)
+        return result
+
+    def update_revision(self, file_id: str, revision_id: str, body: dict[str, Any]) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("update_revision", file_id, revision_id, body)
+        return result
+
+
+class OwnerOrAdminOps(_ChoosingOps):
     """DriveOps as the owner; if the owner cannot be impersonated, as the admin where the file allows it.
 
     The switch is sticky (one failed token request per owner, not per call). In admin mode every
@@ -212,39 +253,59 @@ class OwnerOrAdminOps:
         self._check_admin(file_id)
         return getattr(self.admin_ops, name)(file_id, *args, **kwargs)
 
-    def get_file(self, file_id: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = self._call("get_file", file_id)
-        return result
 
-    def get_permission(self, file_id: str, permission_id: str) -> dict[str, Any] | None:
-        result: dict[str, Any] | None = self._call("get_permission", file_id, permission_id)
-        return result
+#: Shared-drive roles that may change an item's sharing and publishing, most privileged first.
+ACTING_MEMBER_ROLES = ("organizer", "fileOrganizer", "writer")
 
-    def list_permissions(self, file_id: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("list_permissions", file_id)
-        return result
 
-    def create_permission(self, file_id: str, body: dict[str, Any], *,
-                          send_notification: bool | None) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("create_permission", file_id, body, send_notification=send_notification)
-        return result
+class SharedDriveOps(_ChoosingOps):
+    """DriveOps for items of one shared drive, as one of its members.
 
-    def update_permission(self, file_id: str, permission_id: str, body: dict[str, Any], *,
-                          remove_expiration: bool = False) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("update_permission", file_id, permission_id, body,
-                                            remove_expiration=remove_expiration)
-        return result
+    ``useDomainAdminAccess`` covers permission calls only: ``files.get`` (the re-read before and
+    after every action) and ``revisions.*`` (unpublishing) have no such parameter, so an admin who
+    is not a member gets 404 for every item. Remediation therefore acts as an organisation member
+    of the drive, most privileged first (organizer, fileOrganizer, writer; the members are listed
+    once with domain admin access), moving to the next member when one cannot be impersonated.
+    With no usable member it acts as the admin with domain admin access, as before.
+    """
 
-    def delete_permission(self, file_id: str, permission_id: str) -> bool:
-        return bool(self._call("delete_permission", file_id, permission_id))
+    def __init__(self, drive_id: str, admin_ops: GoogleDriveOps, member_ops: Callable[[str], GoogleDriveOps],
+                 org_domains: frozenset[str]) -> None:
+        self.drive_id = drive_id
+        self.admin_ops = admin_ops
+        self.member_ops = member_ops
+        self.org_domains = org_domains
+        self._members: list[str] | None = None
+        self._note: str | None = None
 
-    def list_revisions(self, file_id: str) -> list[dict[str, Any]]:
-        result: list[dict[str, Any]] = self._call("list_revisions", file_id)
-        return result
+    @property
+    def acting_note(self) -> str | None:
+        return self._note
 
-    def update_revision(self, file_id: str, revision_id: str, body: dict[str, Any]) -> dict[str, Any]:
-        result: dict[str, Any] = self._call("update_revision", file_id, revision_id, body)
-        return result
+    def members(self) -> list[str]:
+        if self._members is None:
+            ranked: list[tuple[int, str]] = []
+            for p in self.admin_ops.list_permissions(self.drive_id):
+                email = str(p.get("emailAddress") or "").lower()
+                if (p.get("type") == "user" and not p.get("deleted") and p.get("role") in ACTING_MEMBER_ROLES
+                        and email.rpartition("@")[2] in self.org_domains):
+                    ranked.append((ACTING_MEMBER_ROLES.index(str(p["role"])), email))
+            self._members = [email for _rank, email in sorted(ranked)]
+        return self._members
+
+    def _call(self, name: str, file_id: str, *args: Any, **kwargs: Any) -> Any:
+        while self.members():
+            member = self.members()[0]
+            try:
+                result = getattr(self.member_ops(member), name)(file_id, *args, **kwargs)
+                self._note = f"acted as {member}, a member of the shared drive"
+                return result
+            except Exception as exc:
+                if not cannot_impersonate(exc):
+                    raise
+                self.members().pop(0)  # suspended or deleted: the next member
+        self._note = None
+        return getattr(self.admin_ops, name)(file_id, *args, **kwargs)
 
 
 def google_ops_factory(settings: Settings, clients: Any | None = None) -> OpsFactory:
@@ -256,6 +317,9 @@ def google_ops_factory(settings: Settings, clients: Any | None = None) -> OpsFac
         clients = GoogleClients(settings, credentials_file=settings.google.remediation_service_account_file)
     cache: dict[tuple[str, bool], GoogleDriveOps] = {}
     owners: dict[str, OwnerOrAdminOps] = {}
+    drives: dict[str, SharedDriveOps] = {}
+    admin_domain = settings.google.admin_subject.rpartition("@")[2].lower()
+    org_domains = frozenset(d.lower() for d in settings.organisation.domains) or frozenset({admin_domain})
 
     def plain(subject: str, admin: bool) -> GoogleDriveOps:
         key = (subject, admin)
@@ -265,8 +329,13 @@ def google_ops_factory(settings: Settings, clients: Any | None = None) -> OpsFac
 
     def factory(owner: str | None, drive_id: str | None) -> DriveOps:
         admin_subject = settings.google.admin_subject
-        if drive_id or not owner:
-            return plain(admin_subject, bool(drive_id))
+        if drive_id:
+            if drive_id not in drives:
+                drives[drive_id] = SharedDriveOps(drive_id, plain(admin_subject, True),
+                                                  lambda member: plain(member, False), org_domains)
+            return drives[drive_id]
+        if not owner:
+            return plain(admin_subject, False)
         key = owner.lower()
         if key not in owners:
             owners[key] = OwnerOrAdminOps(plain(owner, False), plain(admin_subject, False), owner, admin_subject)

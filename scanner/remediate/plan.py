@@ -207,7 +207,8 @@ def _plan_action(settings: Settings, action: Action, base: dict[str, Any], perms
                 for p in perms if p.get("type") in ("user", "group")
                 and p.get("exposure") in EXTERNAL_PRINCIPAL_EXPOSURES]
     if action.kind == "notify":
-        skip = None if base["owner"] else "no owner to notify (shared-drive file)"
+        # Shared-drive items have no owner: their notice goes to the security contact (see Outbox).
+        skip = None if base["owner"] or base["drive_id"] else "no owner to notify"
         return [PlannedAction(**base, action="notify", target_file_id=base["file_id"], skip_reason=skip)]
     return []
 

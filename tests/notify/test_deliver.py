@@ -186,3 +186,18 @@ def test_a_suspended_owners_digest_goes_to_the_security_contact(sessions: sessio
     assert "owners of these files are suspended or archived and cannot act on it: sam@tessera-labs.com" in body
     assert "  owner: sam@tessera-labs.com" in body
     assert "suspended" not in rows["maya@tessera-labs.com"].body
+
+
+def test_a_shared_drive_items_notice_goes_to_the_security_contact_naming_the_drive(
+    sessions: sessionmaker[Session],
+) -> None:
+    settings = Settings.model_validate({"google": {"admin_subject": "admin@tessera-labs.com"},
+                                        "notifications": {"channels": ["webhook"], "cc": ["sec@tessera-labs.com"]}})
+    with sessions() as s:
+        Outbox(s, settings).add(batch="run:1", run_id=None, owner="", item=ITEM, shared_drive='"Client Delivery"')
+        s.commit()
+        [row] = s.scalars(select(Notification)).all()
+    assert row.recipient == "sec@tessera-labs.com"
+    assert 'files in shared drives have no owner ("Client Delivery")' in row.body
+    assert '  shared drive: "Client Delivery"' in row.body
+    assert "suspended" not in row.body

@@ -53,7 +53,7 @@ def test_admin_writer_acts_for_a_suspended_owner_and_can_restore(
     note = f"acted as {ADMIN}: owner {SAM} cannot be impersonated (suspended or deleted)"
     assert _actions(sessions) == [
         ("revoke", "verified", f"permission removed ({note})"),
-        ("notify", "applied", "queued for 1 channel(s)"),
+        ("notify", "applied", f"queued for {SAM} on 1 channel(s)"),  # no crawl recorded SAM as suspended here
     ]
     with sessions() as session:
         assert session.scalars(select(Finding)).one().status == "remediated"
@@ -81,7 +81,7 @@ def test_admin_without_write_access_fails_with_an_actionable_detail(
     assert drive_events(emulator)[before:] == []
     assert _actions(sessions) == [
         ("revoke", "failed", SUSPENDED_DETAIL),
-        ("notify", "applied", "queued for 1 channel(s)"),
+        ("notify", "applied", f"queued for {SAM} on 1 channel(s)"),  # no crawl recorded SAM as suspended here
     ]
     with sessions() as session:
         assert session.scalars(select(Finding)).one().status == "open"

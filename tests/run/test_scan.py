@@ -12,7 +12,7 @@ from scanner.emulator.seeds.demo import EXPECTED
 from scanner.emulator.state import mutate
 from scanner.errors import RunLockedError
 from scanner.run import ScanOptions, ScanProgress, ScanService
-from scanner.store.models import DriveFileRow, Finding, RemediationAction, ScanRun
+from scanner.store.models import DriveFileRow, Finding, Notification, RemediationAction, ScanRun
 
 FLAGGED = {e.file_id for e in EXPECTED.values() if e.flagged}
 NOT_FLAGGED = {e.file_id for e in EXPECTED.values() if not e.flagged}
@@ -188,3 +188,34 @@ def test_findings_show_gives_the_evidence_without_values(make_app, emulator) -> 
     table = CliRunner().invoke(cli, ["findings", "show", str(finding.id)],
                                env={"SHARESCAN_DATABASE_URL": app.settings.database_url, "COLUMNS": "200"})
     assert table.exit_code == 0 and "evidence (values are never stored)" in table.output
+
+
+def test_a_doc_published_from_a_shared_drive_is_found_and_unpublished(make_app, emulator) -> None:
+    from scanner.emulator.seeds.demo import LIAM, fid
+
+    kickoff = fid("bluefin_kickoff")  # "Orion Health BLUEFIN kickoff. Confidential." in the Client Delivery drive
+    with emulator.workspace.lock:
+        doc = emulator.workspace.files[kickoff]
+        mutate.set_published(emulator.workspace, doc.id, doc.revisions[-1].id, LIAM, published=True,
+                             publish_auto=True, published_outside_domain=True)
+    app = make_app(notifications={"channels": ["webhook"], "cc": ["security@tessera-labs.com"],
+                                  "webhook": {"url": "http://127.0.0.1:9/unreachable"}})
+    result = ScanService(app).run(ScanOptions(full=True, apply=True))
+    assert result.status == "completed" and result.remediation_refused is None
+    with app.sessions() as s:
+        rules = {f.rule_id for f in s.scalars(select(Finding).where(Finding.file_id == kickoff))}
+        [notice] = [n for n in s.scalars(select(Notification)) if any(
+            i["file_id"] == kickoff for i in n.payload["items"])]
+        assert notice.recipient == "security@tessera-labs.com"  # shared-drive files have no owner
+        assert 'shared drive: "Client Delivery"' in notice.body
+    assert "public-client-confidential" in rules
+    unpublished = [e for e in emulator.events if e["kind"] == "revision.unpublished" and e["fileId"] == kickoff]
+    with app.sessions() as s:
+        actions = [(a.action, a.status, a.detail) for a in s.scalars(
+            select(RemediationAction).where(RemediationAction.file_id == kickoff, RemediationAction.mode == "enforce"))]
+    assert len(unpublished) == 1, actions
+    # the admin is not a member of Client Delivery: a member of the drive acted (Google has no domain-admin
+    # access for files.get or revisions.update)
+    assert unpublished[0]["actor"] == LIAM
+    assert [a[:2] for a in actions] == [("unpublish", "verified"), ("notify", "applied")]
+    assert not any(r.published for r in emulator.workspace.files[kickoff].revisions)
