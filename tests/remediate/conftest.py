@@ -39,6 +39,7 @@ CONTENT: dict[str, dict[str, int]] = {
     "peregrine_review_pptx": {"client_codename": 2},
     "offsite_recipe": {},
     "bluefin_guidelines": {"client_codename": 1, "confidential_marking": 1},
+    "kestrel_qa_notes": {"client_codename": 2},
 }
 CATEGORIES = {"contractor_roster": ("contractor_pii",), "pay_data": ("contractor_pii", "financial"),
               "credentials": ("credentials",), "client_codename": ("client_confidential",),
@@ -88,8 +89,10 @@ class MiniScanner:
     def _subject(self, file_id: str) -> tuple[str, bool]:
         ws = self.emulator.workspace
         f = ws.files[file_id]
-        if f.drive_id:
-            return ADMIN, True
+        if f.drive_id:  # as an organizer of the drive, like the crawler (the admin may not be a member)
+            drive = ws.drives[f.drive_id]
+            member = next((m.email for m in drive.members if m.type == "user" and m.role == "organizer"), ADMIN)
+            return member or ADMIN, member == ADMIN
         owner = ws.users.get(f.owner or "")
         if owner is None or owner.suspended:
             return ADMIN, False  # a suspended owner cannot be impersonated; the crawler reads as the admin

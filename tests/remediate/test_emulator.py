@@ -249,6 +249,23 @@ def test_inherited_permission_fixed_on_ancestor_when_asked(emulator: Emulator, s
     assert not any(p.type == "anyone" for p in scanner.read("candidate_shortlist").permissions)
 
 
+def test_inherited_shared_drive_permission_fixed_on_the_folder_as_a_drive_member(
+    emulator: Emulator, settings: Settings, sessions: sessionmaker[Session], scanner: MiniScanner,
+    engine: PolicyEngine,
+) -> None:
+    """The KESTREL folder's anyone-link sits in Client Delivery, a drive the admin is not a member of:
+    Google has no domain-admin access for files.get, so a member of the drive must act."""
+    found = scan(scanner, engine, sessions, ["kestrel_qa_notes"])
+    before = len(drive_events(emulator))
+    remediator = _remediator(settings, sessions, engine)
+    report = remediator.execute(remediator.plan(_ids(found), apply=None, fix_on_ancestor=True))
+    assert report.status_counts.get("failed") is None, report.status_counts
+    changed = drive_events(emulator)[before:]
+    assert {e["fileId"] for e in changed} == {fid("kestrel_folder")}
+    assert {e["actor"] for e in changed} == {"liam.novak@tessera-labs.com"}  # organizer of Client Delivery
+    assert not any(p.type == "anyone" for p in scanner.read("kestrel_qa_notes").permissions)
+
+
 RERUN = " (or rerun with --fix-on-ancestor / [remediation] fix_inherited_on_ancestor)"
 
 
