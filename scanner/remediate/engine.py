@@ -253,7 +253,9 @@ class Remediator:
                 row.after = outcome.after
                 row.detail = f"{outcome.detail} ({note})" if note and outcome.status != "failed" else outcome.detail
                 row.completed_at = self.clock()
-                self._record(session, row, f"remediation.{outcome.status}", acted_as_admin=note is not None)
+                # acted_as_admin: the owner could not be impersonated; acting: who acted when not the owner
+                self._record(session, row, f"remediation.{outcome.status}",
+                             acted_as_admin=bool(getattr(ctx.ops, "owner_unavailable", False)), acting=note)
                 session.commit()
         log.info("remediation %s %s on %s: %s", action.action, row_id, action.target_file_id, outcome.status)
         return outcome.status, row_id

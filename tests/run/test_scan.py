@@ -12,7 +12,7 @@ from scanner.emulator.seeds.demo import EXPECTED
 from scanner.emulator.state import mutate
 from scanner.errors import RunLockedError
 from scanner.run import ScanOptions, ScanProgress, ScanService
-from scanner.store.models import DriveFileRow, Finding, Notification, RemediationAction, ScanRun
+from scanner.store.models import AuditEvent, DriveFileRow, Finding, Notification, RemediationAction, ScanRun
 
 FLAGGED = {e.file_id for e in EXPECTED.values() if e.flagged}
 NOT_FLAGGED = {e.file_id for e in EXPECTED.values() if not e.flagged}
@@ -218,4 +218,10 @@ def test_a_doc_published_from_a_shared_drive_is_found_and_unpublished(make_app, 
     # access for files.get or revisions.update)
     assert unpublished[0]["actor"] == LIAM
     assert [a[:2] for a in actions] == [("unpublish", "verified"), ("notify", "applied")]
+    assert actions[0][2].endswith(f"(acted as {LIAM}, a member of the shared drive)")
+    with app.sessions() as s:
+        [event] = [e for e in s.scalars(select(AuditEvent).where(AuditEvent.event_type == "remediation.verified"))
+                   if e.data["file_id"] == kickoff]
+        assert (event.data["acting"], event.data["acted_as_admin"]) == (
+            f"acted as {LIAM}, a member of the shared drive", False)
     assert not any(r.published for r in emulator.workspace.files[kickoff].revisions)
