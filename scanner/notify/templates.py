@@ -7,6 +7,9 @@ from typing import Any
 
 SUBJECT = "[sharescan] Sharing changed on {count} of your files"
 SUBJECT_DRY = "[sharescan] {count} of your files are shared too widely"
+#: When some files are not the recipient's (a suspended owner's, a shared drive's): the security contact.
+SUBJECT_CONTACT = "[sharescan] Sharing changed on {files} (security contact)"
+SUBJECT_CONTACT_DRY = "[sharescan] {files} shared too widely (security contact)"
 
 INTRO = {
     True: ("The security team's scanner found files you own shared beyond the organisation while they hold "
@@ -54,9 +57,13 @@ def item_text(item: dict[str, Any]) -> str:
 
 def render_digest(recipient: str, items: list[dict[str, Any]]) -> tuple[str, str]:
     changed = any(item.get("changes") for item in items)
-    subject = (SUBJECT if changed else SUBJECT_DRY).format(count=len(items))
     owners = sorted({str(i["on_behalf_of"]) for i in items if i.get("on_behalf_of")})
     drives = sorted({str(i["shared_drive"]) for i in items if i.get("shared_drive")})
+    if owners or drives:
+        files = f"{len(items)} file" + ("" if len(items) == 1 else "s")
+        subject = (SUBJECT_CONTACT if changed else SUBJECT_CONTACT_DRY).format(files=files)
+    else:
+        subject = (SUBJECT if changed else SUBJECT_DRY).format(count=len(items))
     intro = [INTRO[changed]] + ([ON_BEHALF.format(owners=", ".join(owners))] if owners else []) + (
         [IN_SHARED_DRIVES.format(drives=", ".join(drives))] if drives else [])
     body = "\n\n".join([f"Hello {recipient},", *intro, *(item_text(i) for i in items), OUTRO])

@@ -201,3 +201,4 @@ def test_a_shared_drive_items_notice_goes_to_the_security_contact_naming_the_dri
     assert 'files in shared drives have no owner ("Client Delivery")' in row.body
     assert '  shared drive: "Client Delivery"' in row.body
     assert "suspended" not in row.body
+    assert row.subject == "[sharescan] Sharing changed on 1 file (security contact)"
