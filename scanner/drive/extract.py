@@ -488,12 +488,7 @@ def _docx_library_equivalent(content: DocxContent, limits: ExtractLimits, budget
     if content.header_lines:
         yield from _flat_chunks("\n".join(dict.fromkeys(content.header_lines)), "header/footer", limits, budget)
     yield from _flat_chunks("\n".join(content.paragraphs), "body", limits, budget)
-    for t_idx, rows in enumerate(content.tables, start=1):
-        if budget.exhausted:
-            break
-        chunk = table_chunk(rows, f"table {t_idx}", budget)
-        if chunk is not None:
-            yield chunk
+    yield from _table_chunks(content.tables, "table", budget)
 
 
 def _docx_library(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
@@ -1088,12 +1083,19 @@ def docx_extra_chunks(data: bytes, limits: ExtractLimits, budget: _Budget,
         return
     for location, story in stories.items():
         yield from _flat_chunks("\n".join(line for line in story.lines if line.strip()), location, limits, budget)
-        for t_idx, rows in enumerate(story.tables, start=1):
-            if budget.exhausted:
-                return
-            chunk = table_chunk(rows, f"{location} table {t_idx}", budget)
-            if chunk is not None:
-                yield chunk
+        yield from _table_chunks(story.tables, f"{location} table", budget)
+        if budget.exhausted:
+            return
+
+
+def _table_chunks(tables: Iterable[Iterable[Iterable[object]]], name: str, budget: _Budget) -> Iterator[Chunk]:
+    """One chunk per table, named ``{name} 1``, ``{name} 2``..., until the budget runs out."""
+    for t_idx, rows in enumerate(tables, start=1):
+        if budget.exhausted:
+            return
+        chunk = table_chunk(rows, f"{name} {t_idx}", budget)
+        if chunk is not None:
+            yield chunk
 
 
 def _xlsx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
