@@ -116,9 +116,12 @@ class FindingRecord(Record):
         return max((e.best_score for e in self.entities), default=0.0)
 
     def entity_totals(self) -> dict[str, int]:
+        """Occurrences per entity type in the file. Several detectors report the same values (an email is
+        evidence for both ``contractor_pii`` and ``contractor_roster``), so the count per type is the
+        largest any detector saw, not their sum — a roster of 8 contractors holds 8 emails, not 16."""
         totals: dict[str, int] = {}
         for e in self.entities:
-            totals[e.entity_type] = totals.get(e.entity_type, 0) + e.count
+            totals[e.entity_type] = max(totals.get(e.entity_type, 0), e.count)
         return dict(sorted(totals.items()))
 
 

@@ -99,6 +99,8 @@ def build(s: Session) -> Story:
 
     _evidence(s, roster.id, "contractor_roster", "PERSON", 38, 0.85, "M**** G*****", ["contractor_pii"])
     _evidence(s, roster.id, "contractor_roster", "EMAIL_ADDRESS", 38, 1.0, "m****@g****.com", ["contractor_pii"])
+    # the same 38 emails seen by a second detector: counted once per entity type, not twice
+    _evidence(s, roster.id, "contractor_pii", "EMAIL_ADDRESS", 38, 1.0, "m****@g****.com", ["contractor_pii"])
     _evidence(s, roster.id, "government_id", "US_SSN", 12, 0.9, "***-**-1234", ["contractor_pii", "government_id"])
     _evidence(s, payroll.id, "bank_data", "IBAN_CODE", 25, 1.0, "DE89 **** **** **** 3000", ["financial"])
     _evidence(s, payroll.id, "pay_data", "PERSON", 25, 0.85, "J**** K****", ["contractor_pii", "financial"])
