@@ -19,6 +19,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from scanner import __version__
+from scanner.drive.models import GOOGLE_FOLDER
 from scanner.export.metrics import (
     MetricsAccumulator,
     breach_candidate,
@@ -143,8 +144,14 @@ class ExportData:
         return query.where(ScanRun.started_at >= self.since) if self.since is not None else query
 
     def _gap_query(self, query: _Q) -> _Q:
-        return query.where(DriveFileRow.content_status != "analysed", DriveFileRow.removed_at.is_(None),
-                           DriveFileRow.exposure.in_(sorted(EXTERNAL_EXPOSURES | {"domain"})))
+        """Exposed files whose content a rule needed but was not read: refused (encrypted, too large,
+        unreadable), or still pending while shared outside. Folders (no content) and domain-only files
+        that no rule asked to read are not gaps."""
+        return query.where(
+            DriveFileRow.removed_at.is_(None), DriveFileRow.mime_type != GOOGLE_FOLDER,
+            or_(and_(DriveFileRow.content_status == "not_analysed",
+                     DriveFileRow.exposure.in_(sorted(EXTERNAL_EXPOSURES | {"domain"}))),
+                and_(DriveFileRow.content_status == "pending", DriveFileRow.exposure.in_(sorted(EXTERNAL_EXPOSURES)))))
 
     def _records(self, rows: Sequence[Any], *, with_actions: bool = True) -> list[FindingRecord]:
         """Finding+file rows → records, with their evidence and actions (two more queries)."""

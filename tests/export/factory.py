@@ -94,6 +94,12 @@ def build(s: Session) -> Story:
     memo = _file(s, "1MemoDDD", "BLUEFIN memo.docx", "maria@tessera-labs.com", "domain", ["domain"], None)
     _file(s, "1VideoEEE", "All-hands recording.mp4", "li@tessera-labs.com", "anyone_with_link",
           ["anyone_with_link"], t(2), content_status="not_analysed", skip="too_large: 2.1 GB > 25 MB")
+    # not content gaps: a folder has no content; a domain-only file no rule needed to read
+    folder = _file(s, "1FolderFFF", "Recruiting", "li@tessera-labs.com", "anyone_with_link", ["anyone_with_link"],
+                   t(2), content_status="not_analysed", skip="not analysed: folder")
+    folder.mime_type = "application/vnd.google-apps.folder"
+    _file(s, "1AllHandsGGG", "All-hands deck", "li@tessera-labs.com", "domain", ["domain"], t(2),
+          content_status="pending")
     s.add(PermissionRow(file_id=payroll.id, permission_id="anyoneWithLink", type="anyone", role="reader",
                         allow_file_discovery=False, exposure="anyone_with_link", raw={"type": "anyone"}))
 
