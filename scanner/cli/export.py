@@ -40,6 +40,8 @@ def export_group(ctx: click.Context, formats: tuple[str, ...], since: str | None
                f"audit event #{result.audit_event_seq}")
     for key, value in result.counts.items():
         click.echo(f"  {key}: {value}")
+    click.echo(f"to verify: sharescan export verify {result.directory} "
+               f"--public-key {public_key_path(app.settings.signing_key_path)} (give the auditor the .pub file)")
 
 
 @export_group.command("verify")
