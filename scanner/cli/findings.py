@@ -123,9 +123,22 @@ def findings_show(app: App, finding: str, fmt: str) -> None:
     if fmt == "json":
         render_record({**record, "evidence": evidence}, fmt)
         return
-    render_record(record, fmt, title=f"finding {record['id']}")
+    render_record(_readable(record), fmt, title=f"finding {record['id']}")
     render(evidence, EVIDENCE_COLUMNS, fmt, title="evidence (values are never stored)",
            empty="no content evidence (an exposure-only rule, or the content was not analysed)")
+
+
+def _readable(record: dict[str, Any]) -> dict[str, Any]:
+    """The table view: permissions and detector hits as short lines instead of nested mappings."""
+    perms = []
+    for p in record.get("matched_permissions") or []:
+        where = f", inherited from {p['inherited_from']}" if p.get("inherited") else ""
+        expiry = f", expires {p['expiration_time']}" if p.get("expiration_time") else ""
+        who = p.get("email_address") or p.get("domain") or p.get("type")
+        perms.append(f"{p.get('exposure')}: {who} {p.get('role')} (id {p.get('id')}{where}{expiry})")
+    hits = [f"{name}: {hit.get('count')} (best score {hit.get('best_score')})"
+            for name, hit in sorted((record.get("detectors") or {}).items())]
+    return {**record, "matched_permissions": "\n".join(perms), "detectors": "\n".join(hits)}
 
 
 @findings_group.command("accept")
