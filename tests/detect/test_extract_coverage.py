@@ -16,6 +16,7 @@ from collections.abc import Callable
 
 import pytest
 
+from scanner.drive import docx_text, extract_base, pptx_text
 from scanner.drive import extract as X
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
@@ -219,15 +220,15 @@ def _docx_paths(data: bytes) -> dict[str, list[X.Chunk]]:
     """Chunks from the direct reader and from the python-docx fallback."""
     limits = X.ExtractLimits()
     out = {}
-    for name, handler in (("direct", X._docx), ("python-docx", X._docx_library)):
-        out[name] = [c for c in handler(data, limits, X._Budget(limits)) if c.text.strip()]
+    for name, handler in (("direct", X._docx), ("python-docx", docx_text._docx_library)):
+        out[name] = [c for c in handler(data, limits, extract_base._Budget(limits)) if c.text.strip()]
     return out
 
 
 @pytest.mark.parametrize(("make", "marker", "part"), DOCX_CASES, ids=[c[1] for c in DOCX_CASES])
 def test_docx_hidden_text_read_once(make: Callable[[], bytes], marker: str, part: str) -> None:
     data = make()
-    assert X.read_docx_direct(data) is not None  # the fast path takes these files
+    assert docx_text.read_docx_direct(data) is not None  # the fast path takes these files
     result = X.extract(data, "", "x.docx")
     assert result.ok and not result.truncated
     assert _count(result.chunks, marker) == {part: 1}
@@ -311,10 +312,10 @@ PPTX_CASES = [
 @pytest.mark.parametrize("path", ["direct", "python-pptx"])
 def test_pptx_group_shapes_read_once(marker: str, part: str, path: str) -> None:
     data = pptx_groups()
-    assert X.read_pptx_direct(data) is not None
+    assert pptx_text.read_pptx_direct(data) is not None
     limits = X.ExtractLimits()
-    handler = X._pptx if path == "direct" else X._pptx_library
-    chunks = [c for c in handler(data, limits, X._Budget(limits)) if c.text.strip()]
+    handler = X._pptx if path == "direct" else pptx_text._pptx_library
+    chunks = [c for c in handler(data, limits, extract_base._Budget(limits)) if c.text.strip()]
     assert _count(chunks, marker) == {part: 1}
     if part.endswith("table"):
         table = next(c for c in chunks if c.part == part)

@@ -16,6 +16,7 @@ import pytest
 
 from scanner.detect.analyzer import disable_unused_tok2vec
 from scanner.detect.pipeline import ContentPipeline
+from scanner.drive import docx_text, extract_base, ooxml, pptx_text
 from scanner.drive import extract as X
 
 CORPUS = Path(__file__).parent.parent / "data" / "corpus"
@@ -24,7 +25,7 @@ CORPUS_DOCX = sorted(p.name for p in CORPUS.glob("*.docx"))
 
 def _chunks(handler: Callable[..., object], data: bytes) -> tuple[list[X.Chunk], str | None]:
     limits = X.ExtractLimits()
-    budget = X._Budget(limits)
+    budget = extract_base._Budget(limits)
     chunks = [c for c in handler(data, limits, budget) if c.text.strip()]  # type: ignore[attr-defined]
     return chunks, budget.truncated
 
@@ -84,15 +85,15 @@ def _with_broken_member(data: bytes, member: str) -> bytes:
 @pytest.mark.parametrize("name", CORPUS_DOCX)
 def test_direct_docx_reader_matches_python_docx_on_corpus(name: str) -> None:
     data = (CORPUS / name).read_bytes()
-    assert X.read_docx_direct(data) is not None  # the fast path is taken
-    assert _chunks(X._docx, data) == _chunks(X._docx_library, data)
+    assert docx_text.read_docx_direct(data) is not None  # the fast path is taken
+    assert _chunks(X._docx, data) == _chunks(docx_text._docx_library, data)
 
 
 def test_direct_docx_reader_matches_python_docx_on_sections_spans_breaks() -> None:
     data = _sections_gridspan_breaks()
-    assert X.read_docx_direct(data) is not None
+    assert docx_text.read_docx_direct(data) is not None
     chunks, _ = _chunks(X._docx, data)
-    assert chunks == _chunks(X._docx_library, data)[0]
+    assert chunks == _chunks(docx_text._docx_library, data)[0]
     assert [c.part for c in chunks] == ["header/footer", "body", "table 1"]
     assert chunks[0].text == "CONFIDENTIAL header\nFooter line\nSection three header"
     assert chunks[2].rows == (("Name", "Name"), ("two paragraphs",), ("", "", "z"))
@@ -112,7 +113,7 @@ def test_direct_docx_reader_matches_python_docx_on_sections_spans_breaks() -> No
 )
 def test_direct_docx_reader_defers_to_python_docx(make: Callable[[], bytes], reason: str | None) -> None:
     data = make()
-    assert X.read_docx_direct(data) is None
+    assert docx_text.read_docx_direct(data) is None
     result = X.extract(data, "", "x.docx")
     assert result.reason == reason
     assert result.ok is (reason is None)
@@ -145,8 +146,8 @@ CORPUS_PPTX = sorted(p.name for p in CORPUS.glob("*.pptx"))
 @pytest.mark.parametrize("name", CORPUS_PPTX)
 def test_direct_pptx_reader_matches_python_pptx_on_corpus(name: str) -> None:
     data = (CORPUS / name).read_bytes()
-    assert X.read_pptx_direct(data) is not None  # the fast path is taken
-    assert _chunks(X._pptx, data) == _chunks(X._pptx_library, data)
+    assert pptx_text.read_pptx_direct(data) is not None  # the fast path is taken
+    assert _chunks(X._pptx, data) == _chunks(pptx_text._pptx_library, data)
 
 
 def _deck_groups_notes_breaks() -> bytes:
@@ -178,9 +179,9 @@ def _deck_groups_notes_breaks() -> bytes:
 
 def test_direct_pptx_reader_matches_python_pptx_on_groups_notes_tables() -> None:
     data = _deck_groups_notes_breaks()
-    assert X.read_pptx_direct(data) is not None
+    assert pptx_text.read_pptx_direct(data) is not None
     chunks, _ = _chunks(X._pptx, data)
-    assert chunks == _chunks(X._pptx_library, data)[0]
+    assert chunks == _chunks(pptx_text._pptx_library, data)[0]
     # group-shape text (which python-pptx's top-level shapes skip) comes once, in its own chunk
     assert [c.part for c in chunks] == ["slide 1", "slide 1 group", "slide 2 table"]
     assert "line one\vline two" in chunks[0].text and "inside a group" not in chunks[0].text
@@ -202,14 +203,14 @@ def test_direct_pptx_reader_defers_to_python_pptx(member: str, reason: str) -> N
     good = (CORPUS / "conference_talk.pptx").read_bytes()
     assert X.extract(good, "", "x.pptx").ok  # well-formed parts of this template are now remembered
     data = _with_broken_member(good, member)
-    assert X.read_pptx_direct(data) is None
+    assert pptx_text.read_pptx_direct(data) is None
     result = X.extract(data, "", "x.pptx")
     assert (result.ok, result.reason) == (False, reason)
 
 
 def test_truncated_pptx_refused() -> None:
     data = (CORPUS / "roster_slide.pptx").read_bytes()[:20_000]
-    assert X.read_pptx_direct(data) is None
+    assert pptx_text.read_pptx_direct(data) is None
     result = X.extract(data, "", "x.pptx")
     assert result.reason == "not analysed: corrupt or truncated OOXML container (bad zip)"
 
@@ -220,7 +221,7 @@ def test_truncated_pptx_refused() -> None:
 def test_well_formed_memo_remembers_exact_content_only() -> None:
     from lxml import etree
 
-    memo = X._WellFormedMemo(max_bytes=8 * 1024, min_size=16)
+    memo = ooxml._WellFormedMemo(max_bytes=8 * 1024, min_size=16)
     parser = etree.XMLParser(resolve_entities=False)
     good = b"<a>" + b"<b/>" * 200 + b"</a>"
     memo.check(good, parser)
@@ -249,7 +250,7 @@ def test_the_memo_holds_template_parts_only_never_user_content() -> None:
     doc.add_paragraph(f"Contractor {secret}")
     buf = io.BytesIO()
     doc.save(buf)
-    assert X.read_docx_direct(buf.getvalue()) is not None
-    remembered = list(X._WELL_FORMED._seen)
+    assert docx_text.read_docx_direct(buf.getvalue()) is not None
+    remembered = list(ooxml._WELL_FORMED._seen)
     assert remembered, "the template's styles.xml should have been remembered"
     assert not any(secret.encode() in blob for blob in remembered)
