@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+from collections.abc import Callable
 from typing import Any
 
 from ..auth import DIRECTORY_SCOPES, GROUP_MEMBER_SCOPES
@@ -26,6 +27,21 @@ def _check_customer(ctx: Ctx, customer: str | None) -> None:
         raise ApiError(403, "forbidden", "Not Authorized to access this resource/api")
 
 
+def _list_response(ctx: Ctx, mask: Any, kind: str, key: str, items: Callable[[], list[dict[str, Any]]],
+                   next_token: str | None) -> Response:
+    """A Directory list body (kind, etag, the items, nextPageToken) with only what the mask asks for."""
+    out: dict[str, Any] = {}
+    if wants(mask, "kind"):
+        out["kind"] = kind
+    if wants(mask, "etag"):
+        out["etag"] = f'"{ctx.ws.version}"'
+    if wants(mask, key):
+        out[key] = items()
+    if next_token and wants(mask, "nextPageToken"):
+        out["nextPageToken"] = next_token
+    return Response.json(out)
+
+
 def users_list(ctx: Ctx, req: Request) -> Response:
     _need_admin(ctx)
     ws = ctx.ws
@@ -44,17 +60,9 @@ def users_list(ctx: Ctx, req: Request) -> Response:
         users.sort(key=lambda u: u.email if order == "email" else u.name.lower(),
                    reverse=(req.param("sortOrder") or "").upper() == "DESCENDING")
     page, next_token = paginate(req, query_key("users", customer, domain, order), users, page_size)
-    out: dict[str, Any] = {}
-    if wants(mask, "kind"):
-        out["kind"] = "admin#directory#users"
-    if wants(mask, "etag"):
-        out["etag"] = f'"{ws.version}"'
-    if wants(mask, "users"):
-        umask = sub_mask(mask, "users")
-        out["users"] = [masked(user_json(ws, u), umask) for u in page]
-    if next_token and wants(mask, "nextPageToken"):
-        out["nextPageToken"] = next_token
-    return Response.json(out)
+    umask = sub_mask(mask, "users")
+    return _list_response(ctx, mask, "admin#directory#users", "users",
+                          lambda: [masked(user_json(ws, u), umask) for u in page], next_token)
 
 
 def users_get(ctx: Ctx, req: Request, user_key: str) -> Response:
@@ -117,16 +125,9 @@ def members_list(ctx: Ctx, req: Request, group_key: str) -> Response:
     page_size = req.int_param("maxResults", 200, 200)
     mask = mask_for(req, {"kind": None, "etag": None, "members": None, "nextPageToken": None}, "Members", API)
     page, next_token = paginate(req, query_key("members", group.email, derived, roles), emails, page_size)
-    out: dict[str, Any] = {}
-    if wants(mask, "kind"):
-        out["kind"] = "admin#directory#members"
-    if wants(mask, "etag"):
-        out["etag"] = f'"{ws.version}"'
-    if wants(mask, "members"):
-        out["members"] = [masked(_member_json(ws, e), sub_mask(mask, "members")) for e in page]
-    if next_token and wants(mask, "nextPageToken"):
-        out["nextPageToken"] = next_token
-    return Response.json(out)
+    mmask = sub_mask(mask, "members")
+    return _list_response(ctx, mask, "admin#directory#members", "members",
+                          lambda: [masked(_member_json(ws, e), mmask) for e in page], next_token)
 
 
 ROUTES: list[Route] = [
