@@ -77,6 +77,9 @@ class GoogleSettings(_Section):
     groups: list[str] = Field(default_factory=list)
     users: list[str] = Field(default_factory=list)
     include_shared_drives: bool = True
+    #: Treat a group of the organisation as external sharing when any of its members (nested groups
+    #: included) is outside the organisation (needs the group.member.readonly scope).
+    expand_groups: bool = False
     http_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
 
 

@@ -248,7 +248,10 @@ class ScanService:
                     continue
                 file = row_to_file(row)
                 removed = row.removed_at is not None
-                exposure = FileExposure(file=file, exposed=()) if removed else classify(file, org_domains)
+                # the crawler's verdict on groups with outside members ([google] expand_groups) is kept
+                outside = frozenset((p.email_address or "").lower() for p in row.permissions
+                                    if p.type == "group" and p.exposure == "external_group")
+                exposure = FileExposure(file=file, exposed=()) if removed else classify(file, org_domains, outside)
                 ctx = FileContext(ancestors=_ancestors(s, row), now=self.clock())
                 needs_content = not removed and engine.needs_content(exposure, ctx)
                 cached = _cached_content(s, row, file.revision_key) if needs_content else None

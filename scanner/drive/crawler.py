@@ -33,7 +33,7 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
 from scanner.drive import changes as changes_feed
-from scanner.drive.exposure import classify, is_exposed, needs_publish_check, normalise_domains
+from scanner.drive.exposure import classify, email_domain, is_exposed, needs_publish_check, normalise_domains
 from scanner.drive.models import DriveFile, FileExposure
 from scanner.errors import GoogleApiError
 from scanner.google import directory
@@ -195,6 +195,8 @@ class Crawler:
         self._shortcut_lock = threading.Lock()
         self._shortcuts: dict[str, str] = {}
         self._domains: frozenset[str] = frozenset()
+        self._group_lock = threading.Lock()
+        self._outside_groups: dict[str, bool] = {}  # organisation group → has outside members (per run)
         self._totals = _Totals(0, time.monotonic())
         self._on_exposed: OnExposed | None = None
         self._run_id = 0
@@ -480,8 +482,28 @@ class Crawler:
         for f in files:
             if f.shortcut_target_id:
                 out.shortcut_targets.append((f.shortcut_target_id, subject))
-            out.exposures.append(classify(f, self._domains))
+            out.exposures.append(classify(f, self._domains, self._external_groups(f, tally)))
         return out
+
+    def _external_groups(self, f: DriveFile, tally: CallTally) -> frozenset[str]:
+        """The organisation's groups on this file that have members outside it (``expand_groups``);
+        each group's membership is read once per run."""
+        if not self.settings.google.expand_groups:
+            return frozenset()
+        out: set[str] = set()
+        for p in f.permissions:
+            email = (p.email_address or "").lower()
+            if p.type != "group" or p.deleted or email_domain(email) not in self._domains:
+                continue
+            with self._group_lock:
+                known = self._outside_groups.get(email)
+            if known is None:
+                known = directory.has_outside_members(self.clients, self.settings, email, self._domains, tally)
+                with self._group_lock:
+                    self._outside_groups[email] = known
+            if known:
+                out.add(email)
+        return frozenset(out)
 
     def _check_published(self, drive: Resource, files: list[DriveFile], out: _PageResult,
                          tally: CallTally) -> list[DriveFile]:

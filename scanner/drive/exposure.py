@@ -27,7 +27,8 @@ def email_domain(email: str | None) -> str | None:
     return normalise_domain(email.rsplit("@", 1)[1]) or None
 
 
-def classify_permission(permission: Permission, org_domains: frozenset[str]) -> Exposure | None:
+def classify_permission(permission: Permission, org_domains: frozenset[str],
+                        external_groups: frozenset[str] = frozenset()) -> Exposure | None:
     """The exposure class a permission grants, or None when it grants nobody access.
 
     A deleted account grants nothing. A user or group without a visible email address is
@@ -44,17 +45,21 @@ def classify_permission(permission: Permission, org_domains: frozenset[str]) -> 
     email_dom = email_domain(permission.email_address)
     internal = email_dom is not None and email_dom in org_domains
     if kind == "group":
-        return Exposure.INTERNAL if internal else Exposure.EXTERNAL_GROUP
+        # an organisation group with members outside it (``external_groups``) shares outside too
+        ours = internal and (permission.email_address or "").lower() not in external_groups
+        return Exposure.INTERNAL if ours else Exposure.EXTERNAL_GROUP
     return Exposure.INTERNAL if internal else Exposure.EXTERNAL_USER
 
 
-def classify(file: DriveFile, org_domains: Iterable[str]) -> FileExposure:
+def classify(file: DriveFile, org_domains: Iterable[str],
+             external_groups: frozenset[str] = frozenset()) -> FileExposure:
     """The exposure of a file: every permission that reaches beyond organisation users/groups
-    (``domain`` included), sorted widest first then by permission id for stable output."""
+    (``domain`` included), sorted widest first then by permission id for stable output.
+    ``external_groups``: the organisation's group emails (lower case) that have outside members."""
     domains = org_domains if isinstance(org_domains, frozenset) else normalise_domains(org_domains)
     exposed = []
     for permission in file.permissions:
-        exposure = classify_permission(permission, domains)
+        exposure = classify_permission(permission, domains, external_groups)
         if exposure is None or exposure is Exposure.INTERNAL:
             continue
         exposed.append(ExposedPermission(permission=permission, exposure=exposure))

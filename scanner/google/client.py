@@ -304,7 +304,8 @@ class GoogleClients:
         return self._resource(DRIVE_DOC, subject, DRIVE_WRITE_SCOPES if write else DRIVE_READ_SCOPES)
 
     def directory_scopes(self) -> tuple[str, ...]:
-        return DIRECTORY_SCOPES + ((DIRECTORY_GROUP_SCOPE,) if self.settings.google.groups else ())
+        g = self.settings.google
+        return DIRECTORY_SCOPES + ((DIRECTORY_GROUP_SCOPE,) if g.groups or g.expand_groups else ())
 
     def directory(self, subject: str) -> Resource:
         """Admin SDK Directory v1 as ``subject`` (an administrator)."""

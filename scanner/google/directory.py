@@ -56,22 +56,39 @@ def list_domains(clients: GoogleClients, settings: Settings, tally: CallTally | 
     return sorted(str(d["domainName"]).lower() for d in body.get("domains", []) if d.get("domainName"))
 
 
-def group_members(clients: GoogleClients, settings: Settings, group: str,
-                  tally: CallTally | None = None) -> set[str]:
-    """Emails of the users in ``group``, members of nested groups included (Google expands them with
-    ``includeDerivedMembership``); the nested groups themselves are not users and are left out."""
+def _group_users(clients: GoogleClients, settings: Settings, group: str, tally: CallTally | None) -> set[str]:
     directory = clients.directory(settings.google.admin_subject)
     pages = clients.pages(lambda token: directory.members().list(
         groupKey=group, maxResults=200, includeDerivedMembership=True, fields="members(email,type),nextPageToken",
         pageToken=token), tally=tally)
+    return {str(m["email"]).lower() for page in pages for m in page.get("members", [])
+            if m.get("email") and m.get("type", "USER") == "USER"}
+
+
+def group_members(clients: GoogleClients, settings: Settings, group: str,
+                  tally: CallTally | None = None) -> set[str]:
+    """Emails of the users in ``group``, members of nested groups included (Google expands them with
+    ``includeDerivedMembership``); the nested groups themselves are not users and are left out."""
     try:
-        return {str(m["email"]).lower() for page in pages for m in page.get("members", [])
-                if m.get("email") and m.get("type", "USER") == "USER"}
+        return _group_users(clients, settings, group, tally)
     except GoogleCallError as exc:
         if exc.status == 404:
             raise ConfigError(f"[google] groups: no group {group!r} in the directory (check the address; "
                               "aliases work, display names do not)") from exc
         raise
+
+
+def has_outside_members(clients: GoogleClients, settings: Settings, group: str, org_domains: frozenset[str],
+                        tally: CallTally | None = None) -> bool:
+    """Whether ``group`` (nested groups included) has a member outside ``org_domains``. A group the
+    directory does not know (deleted) grants nobody anything: False."""
+    try:
+        members = _group_users(clients, settings, group, tally)
+    except GoogleCallError as exc:
+        if exc.status == 404:
+            return False
+        raise
+    return any(email_domain(m) not in org_domains for m in members)
 
 
 def select_users(users: list[DirectoryUser], settings: Settings, group_emails: set[str]) -> list[DirectoryUser]:

@@ -225,3 +225,21 @@ def test_a_doc_published_from_a_shared_drive_is_found_and_unpublished(make_app, 
         assert (event.data["acting"], event.data["acted_as_admin"]) == (
             f"acted as {LIAM}, a member of the shared drive", False)
     assert not any(r.published for r in emulator.workspace.files[kickoff].revisions)
+
+
+def test_an_internal_doc_shared_with_a_group_holding_an_outsider_is_flagged(make_app, emulator) -> None:
+    from scanner.emulator.seeds.builder import group_perm
+    from scanner.emulator.seeds.demo import MAYA, fid
+
+    internal_copy = fid("client_brief_internal")  # the KESTREL brief, not flagged in the demo
+    ws = emulator.workspace
+    with ws.lock:
+        ws.add_group("vendors@tessera-labs.com", "Vendors", [MAYA, "labeler.one@partner-studio.example"])
+        mutate.add_permission(ws, internal_copy, MAYA, group_perm(ws, "vendors@tessera-labs.com"))
+    plain = make_app()
+    ScanService(plain).run(ScanOptions(full=True))
+    assert internal_copy not in risky_findings(plain)
+    expanded = make_app(google={"expand_groups": True})  # the same database: the next night, with the setting on
+    ScanService(expanded).run(ScanOptions(full=True))
+    [finding] = risky_findings(expanded)[internal_copy]
+    assert (finding.rule_id, finding.exposure) == ("external-client-confidential", "external_group")
