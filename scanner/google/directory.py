@@ -2,7 +2,9 @@
 
 from __future__ import annotations
 
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
+from typing import Any
 
 from scanner.config import Settings
 from scanner.drive.exposure import email_domain
@@ -122,14 +124,20 @@ def find_member(clients: GoogleClients, settings: Settings, drive_id: str, activ
     pages = clients.pages(lambda token: drive.permissions().list(
         fileId=drive_id, useDomainAdminAccess=True, supportsAllDrives=True, pageSize=100,
         fields=MEMBER_FIELDS, pageToken=token), tally=tally)
-    best: tuple[int, str] | None = None
-    for page in pages:
-        for p in page.get("permissions", []):
-            email = str(p.get("emailAddress") or "").lower()
-            if p.get("type") != "user" or p.get("deleted") or p.get("role") not in ROLE_PREFERENCE:
-                continue
-            if email not in active_users or email_domain(email) not in org_domains:
-                continue
-            rank = (ROLE_PREFERENCE.index(p["role"]), email)
-            best = rank if best is None or rank < best else best
-    return best[1] if best else None
+    members = ranked_members((p for page in pages for p in page.get("permissions", [])), org_domains)
+    return next((m for m in members if m in active_users), None)
+
+
+def ranked_members(permissions: Iterable[dict[str, Any]], org_domains: frozenset[str],
+                   roles: Sequence[str] = ROLE_PREFERENCE) -> list[str]:
+    """The organisation users among a shared drive's member permissions (API JSON) holding one of
+    ``roles``, most privileged first (then by email)."""
+    ranked = []
+    for p in permissions:
+        email = str(p.get("emailAddress") or "").lower()
+        if p.get("type") != "user" or p.get("deleted") or p.get("role") not in roles:
+            continue
+        if email_domain(email) not in org_domains:
+            continue
+        ranked.append((roles.index(str(p["role"])), email))
+    return [email for _rank, email in sorted(ranked)]

@@ -18,6 +18,7 @@ from typing import Any, Protocol
 
 from scanner.config import Settings
 from scanner.errors import SharescanError
+from scanner.google.directory import ranked_members
 
 PERMISSION_FIELDS = ("id,type,role,emailAddress,domain,allowFileDiscovery,expirationTime,deleted,pendingOwner,"
                      "permissionDetails")
@@ -284,13 +285,8 @@ class SharedDriveOps(_ChoosingOps):
 
     def members(self) -> list[str]:
         if self._members is None:
-            ranked: list[tuple[int, str]] = []
-            for p in self.admin_ops.list_permissions(self.drive_id):
-                email = str(p.get("emailAddress") or "").lower()
-                if (p.get("type") == "user" and not p.get("deleted") and p.get("role") in ACTING_MEMBER_ROLES
-                        and email.rpartition("@")[2] in self.org_domains):
-                    ranked.append((ACTING_MEMBER_ROLES.index(str(p["role"])), email))
-            self._members = [email for _rank, email in sorted(ranked)]
+            self._members = ranked_members(self.admin_ops.list_permissions(self.drive_id), self.org_domains,
+                                           ACTING_MEMBER_ROLES)
         return self._members
 
     def _call(self, name: str, file_id: str, *args: Any, **kwargs: Any) -> Any:

@@ -162,12 +162,17 @@ def add_permission(ws: Workspace, file_id: str, actor: str, perm: Permission) ->
     return perm
 
 
-def update_permission(ws: Workspace, file_id: str, perm_id: str, actor: str, *, role: str | None = None,
-                      expiration_time: str | None = None, remove_expiration: bool = False) -> Permission:
-    f = get_file(ws, file_id)
+def _direct_permission(f: DriveFile, perm_id: str) -> Permission:
     perm = next((p for p in f.permissions if p.id == perm_id), None)
     if perm is None:
         raise MutationError(404, "notFound", f"Permission not found: {perm_id}.")
+    return perm
+
+
+def update_permission(ws: Workspace, file_id: str, perm_id: str, actor: str, *, role: str | None = None,
+                      expiration_time: str | None = None, remove_expiration: bool = False) -> Permission:
+    f = get_file(ws, file_id)
+    perm = _direct_permission(f, perm_id)
     files = _affected(ws, f)
     before_snap = _snapshot(ws, files)
     before = _perm_json(ws, perm)
@@ -186,9 +191,7 @@ def update_permission(ws: Workspace, file_id: str, perm_id: str, actor: str, *, 
 
 def delete_permission(ws: Workspace, file_id: str, perm_id: str, actor: str) -> Permission:
     f = get_file(ws, file_id)
-    perm = next((p for p in f.permissions if p.id == perm_id), None)
-    if perm is None:
-        raise MutationError(404, "notFound", f"Permission not found: {perm_id}.")
+    perm = _direct_permission(f, perm_id)
     files = _affected(ws, f)
     before_snap = _snapshot(ws, files)
     f.permissions.remove(perm)
