@@ -76,6 +76,15 @@ def crawl(settings: Settings, clients: GoogleClients,
     return run
 
 
+def full_crawl(emulator: Emulator, tmp_path: Path, db: sessionmaker[Session], **google: Any) -> CrawlSummary:
+    """One full crawl with these ``[google]`` settings, its run marked completed."""
+    settings = make_settings(emulator, tmp_path / "sa.json", **google)
+    run_id = new_run(db)
+    summary = Crawler(settings, GoogleClients(settings, sleep=lambda _s: None), db).run(run_id, full=True)
+    finish_run(db, run_id)
+    return summary
+
+
 def exposures(sessions: sessionmaker[Session]) -> dict[str, str]:
     """file id -> widest exposure of every file not removed."""
     with sessions() as s:

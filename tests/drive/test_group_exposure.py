@@ -8,16 +8,14 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.drive.crawler import Crawler
 from scanner.drive.exposure import classify_permission
 from scanner.drive.models import Exposure, Permission
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.builder import group_perm
 from scanner.emulator.seeds.demo import DELIVERY_GROUP, MAYA, fid
 from scanner.emulator.state import mutate
-from scanner.google.client import GoogleClients
 
-from .conftest import exposures, finish_run, make_settings, new_run
+from .conftest import exposures, full_crawl
 
 ORG = frozenset({"tessera-labs.com"})
 VENDORS = "vendors@tessera-labs.com"  # a contractor outside the domain is a member
@@ -46,19 +44,12 @@ def groups_with_outsiders(emulator: Emulator) -> None:
         mutate.add_permission(ws, fid("roster_sheet"), MAYA, group_perm(ws, ALL_STAFF))
 
 
-def _crawl(emulator: Emulator, tmp_path: Path, db: sessionmaker[Session], **google: object) -> dict[str, str]:
-    settings = make_settings(emulator, tmp_path / "sa.json", **google)
-    run_id = new_run(db)
-    Crawler(settings, GoogleClients(settings, sleep=lambda _s: None), db).run(run_id, full=True)
-    finish_run(db, run_id)
-    return exposures(db)
-
-
 def test_a_group_with_outside_members_is_external_sharing(
     emulator: Emulator, tmp_path: Path, db: sessionmaker[Session], groups_with_outsiders: None,
 ) -> None:
     emulator.reset_counters()
-    found = _crawl(emulator, tmp_path, db, expand_groups=True)
+    full_crawl(emulator, tmp_path, db, expand_groups=True)
+    found = exposures(db)
     assert found[fid(INTERNAL_DOC)] == "external_group"
     # the delivery team itself is all staff: sharing with it stays internal
     assert found[fid("orion_folder")] == "internal"
@@ -70,6 +61,7 @@ def test_without_expand_groups_organisation_groups_are_internal(
     emulator: Emulator, tmp_path: Path, db: sessionmaker[Session], groups_with_outsiders: None,
 ) -> None:
     emulator.reset_counters()
-    found = _crawl(emulator, tmp_path, db)
+    full_crawl(emulator, tmp_path, db)
+    found = exposures(db)
     assert found[fid(INTERNAL_DOC)] == "internal"
     assert emulator.counters.get("admin.members.list", 0) == 0

@@ -7,13 +7,11 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.drive.crawler import Crawler
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import ADMIN, DELIVERY_GROUP, JONAS, LIAM, MAYA, PRIYA, SAM
 from scanner.errors import SharescanError
-from scanner.google.client import GoogleClients
 
-from .conftest import finish_run, make_settings, new_run
+from .conftest import full_crawl
 
 LEADS_GROUP = "leads@tessera-labs.com"
 
@@ -38,10 +36,7 @@ def test_crawl_is_narrowed_to_the_selected_users(
     emulator: Emulator, tmp_path: Path, db: sessionmaker[Session], nested_group: str,
     selection: dict[str, list[str]], expected: set[str],
 ) -> None:
-    settings = make_settings(emulator, tmp_path / "sa.json", **selection)
-    run_id = new_run(db)
-    summary = Crawler(settings, GoogleClients(settings, sleep=lambda _s: None), db).run(run_id, full=True)
-    finish_run(db, run_id)
+    summary = full_crawl(emulator, tmp_path, db, **selection)
     assert {t.key for t in summary.targets if t.kind == "user"} == expected
     # shared drives are crawled once whatever the user selection
     assert len([t for t in summary.targets if t.kind == "drive"]) == 2
@@ -50,15 +45,11 @@ def test_crawl_is_narrowed_to_the_selected_users(
 def test_group_listing_asks_google_to_expand_nested_groups(
     emulator: Emulator, tmp_path: Path, db: sessionmaker[Session], nested_group: str,
 ) -> None:
-    settings = make_settings(emulator, tmp_path / "sa.json", groups=[nested_group])
     emulator.reset_counters()
-    run_id = new_run(db)
-    Crawler(settings, GoogleClients(settings, sleep=lambda _s: None), db).run(run_id, full=True)
+    full_crawl(emulator, tmp_path, db, groups=[nested_group])
     assert emulator.counters.get("admin.members.list") == 1
 
 
 def test_an_unknown_group_is_a_clear_error(emulator: Emulator, tmp_path: Path, db: sessionmaker[Session]) -> None:
-    settings = make_settings(emulator, tmp_path / "sa.json", groups=["nobody@tessera-labs.com"])
-    run_id = new_run(db)
     with pytest.raises(SharescanError, match=r"\[google\] groups: no group 'nobody@tessera-labs\.com'"):
-        Crawler(settings, GoogleClients(settings, sleep=lambda _s: None), db).run(run_id, full=True)
+        full_crawl(emulator, tmp_path, db, groups=["nobody@tessera-labs.com"])
