@@ -295,11 +295,10 @@ class Remediator:
                 target = session.scalars(select(CrawlTarget).where(CrawlTarget.kind == "drive",
                                                                    CrawlTarget.key == action.drive_id)).first()
                 drive_name = f'"{target.name}"' if target is not None and target.name else action.drive_id
-            outbox = Outbox(session, self.settings)
-            notes = outbox.add(batch=report.batch, run_id=plan.run_id, owner=action.owner or "", item=item,
-                               shared_drive=drive_name)
+            notes = Outbox(session, self.settings).add(batch=report.batch, run_id=plan.run_id,
+                                                       owner=action.owner or "", item=item, shared_drive=drive_name)
             row.status = "applied" if notes else "skipped"
-            row.detail = (f"queued for {outbox.recipient_for(action.owner or '')} on {len(notes)} channel(s)"
+            row.detail = (f"queued for {notes[0].recipient} on {len(notes)} channel(s)"
                           if notes else "no notification channel configured ([notifications] channels)")
             row.after = {"notification_ids": [n.id for n in notes]}
             row.completed_at = self.clock()
