@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 
 from .errors import ApiError, bad_request
@@ -34,6 +35,18 @@ def binary_content(f: DriveFile) -> bytes:
         return f.content
     lazy = _lazy(f)
     return lazy if isinstance(lazy, bytes) else b""
+
+
+def binary_size_md5(f: DriveFile) -> tuple[int, str]:
+    """Size and md5 of what a download of ``f`` returns; synthetic files' are derived without building
+    their bytes (a listing asks for them for every file)."""
+    if f.content is None and f.lazy is not None:
+        from .seeds.synthetic import NATIVE_KINDS, lazy_digest
+
+        if f.lazy[0].partition(":")[0] not in NATIVE_KINDS:
+            return lazy_digest(f.lazy[0], f.lazy[1])
+    data = binary_content(f)
+    return len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def native_content(f: DriveFile) -> NativeContent:

@@ -1,12 +1,15 @@
 """``synthetic:USERS:FILES[:SEED]``: a generated domain of any size, deterministic by seed.
 
 Content is not stored: each file carries ``lazy=(kind, seed)`` and :func:`generate_lazy` rebuilds the
-same bytes (or native document) whenever it is read.
+same bytes (or native document) whenever it is read. Listings ask for every binary file's ``size`` and
+``md5Checksum``: :func:`lazy_digest` derives both without building the file (a few shared bodies per
+kind, each file ending with its own tag), so the emulator serves the crawler's request at listing speed.
 """
 
 from __future__ import annotations
 
 import functools
+import hashlib
 import random
 from dataclasses import dataclass
 from typing import Any
@@ -69,9 +72,16 @@ def _text(rng: random.Random, sensitive: bool) -> str:
 
 @functools.lru_cache(maxsize=512)
 def generate_lazy(kind: str, seed: int) -> bytes | NativeContent:
-    """Rebuild a synthetic file's content; `kind` is ``<type>`` or ``<type>:s`` (sensitive)."""
+    """Rebuild a synthetic file's content; `kind` is ``<type>`` or ``<type>:s`` (sensitive).
+
+    Google-native kinds get a document of their own; binary kinds are one of a few bodies per kind
+    followed by a tag unique to the file (see :func:`lazy_digest`).
+    """
     base, _, flag = kind.partition(":")
     sensitive = flag == "s"
+    if base not in NATIVE_KINDS:
+        body, _ = _binary_body(base, sensitive, seed % BODY_VARIANTS)
+        return body + _tag(base, seed)
     rng = random.Random(seed)
     if base == "doc":
         return NativeContent(text=_text(rng, sensitive))
@@ -79,31 +89,66 @@ def generate_lazy(kind: str, seed: int) -> bytes | NativeContent:
         rows: list[list[Any]] = (_roster_rows(rng, 8) if sensitive
                                  else [["Week", "Items"], *[[f"W{i}", rng.randint(1, 999)] for i in range(1, 9)]])
         return NativeContent(sheets=[("Sheet1", rows)])
-    if base == "slides":
-        return NativeContent(slides=[_text(rng, sensitive), "Thank you"])
+    return NativeContent(slides=[_text(rng, sensitive), "Thank you"])
+
+
+NATIVE_KINDS = frozenset({"doc", "sheet", "slides"})
+#: Binary bodies per (kind, sensitivity): few enough to build once per process, many enough that
+#: neighbouring files differ. Each file appends its own tag, so no two files share bytes or md5.
+BODY_VARIANTS = 8
+TAG_LENGTH = 16
+ZIP_KINDS = frozenset({"docx", "xlsx", "pptx"})
+
+
+def _tag(base: str, seed: int) -> bytes:
+    """The file's own last bytes: where each format tolerates trailing text (a zip archive comment,
+    a PDF comment after ``%%EOF``, a last line of text or CSV)."""
+    tag = f"{seed & 0xFFFFFFFFFFFFFFFF:016x}".encode()
+    if base in ZIP_KINDS:
+        return tag
+    return tag + (b"\r\n" if base == "csv" else b"\n")
+
+
+@functools.cache
+def _binary_body(base: str, sensitive: bool, variant: int) -> tuple[bytes, Any]:
+    """(bytes before the file's tag, md5 state over them), built once per process."""
+    rng = random.Random(f"{base}:{int(sensitive)}:{variant}")
     text = _text(rng, sensitive)
-    if base in ("txt", "csv"):
-        if base == "csv":
-            rows = _roster_rows(rng, 8) if sensitive else [["item", "count"], ["a", 1], ["b", 2]]
-            text = "\r\n".join(",".join(str(c) for c in r) for r in rows) + "\r\n"
-        return text.encode()
-    if base == "pdf":
+    body: bytes
+    if base == "csv":
+        rows: list[list[Any]] = _roster_rows(rng, 8) if sensitive else [["item", "count"], ["a", 1], ["b", 2]]
+        body = ("\r\n".join(",".join(str(c) for c in r) for r in rows) + "\r\nref,").encode()
+    elif base == "pdf":
         from ..pdf import text_pdf
 
-        return text_pdf(text)
-    if base == "docx":
-        from ..office import docx_bytes
+        body = text_pdf(text) + b"%"
+    elif base in ZIP_KINDS:
+        from ..office import docx_bytes, pptx_bytes, xlsx_bytes
 
-        return docx_bytes(text.split("\n"))
-    if base == "xlsx":
-        from ..office import xlsx_bytes
+        if base == "docx":
+            archive = docx_bytes(text.split("\n"))
+        elif base == "xlsx":
+            archive = xlsx_bytes([("Sheet1", _roster_rows(rng, 8) if sensitive else [["a", 1], ["b", 2]])])
+        else:
+            archive = pptx_bytes([text])
+        # the end-of-central-directory record closes the archive with a 2-byte comment length
+        assert archive[-22:-18] == b"PK\x05\x06" and archive[-2:] == b"\x00\x00"
+        body = archive[:-2] + TAG_LENGTH.to_bytes(2, "little")
+    else:  # txt and anything else plain
+        body = (text + "\nref ").encode()
+    return body, hashlib.md5(body, usedforsecurity=False)
 
-        return xlsx_bytes([("Sheet1", _roster_rows(rng, 8) if sensitive else [["a", 1], ["b", 2]])])
-    if base == "pptx":
-        from ..office import pptx_bytes
 
-        return pptx_bytes([text])
-    return b""
+@functools.lru_cache(maxsize=1 << 18)
+def lazy_digest(kind: str, seed: int) -> tuple[int, str]:
+    """Size and md5 of a binary synthetic file without building it: the body's md5 state is shared
+    by every file of its variant, only the file's tag is hashed. Equal to ``generate_lazy``'s bytes."""
+    base, _, flag = kind.partition(":")
+    body, state = _binary_body(base, flag == "s", seed % BODY_VARIANTS)
+    tag = _tag(base, seed)
+    digest = state.copy()
+    digest.update(tag)
+    return len(body) + len(tag), digest.hexdigest()
 
 
 def _time(rng: random.Random) -> str:
