@@ -8,6 +8,7 @@ from typing import Any
 
 from .content import binary_content, binary_size_md5
 from .fields import Mask, apply_mask, sub_mask
+from .state.labels import AppliedLabel
 from .state.model import NATIVE_EDITORS, ROLE_RANK, SHORTCUT, DriveFile, Permission, Revision, SharedDrive, User
 from .state.workspace import EffectivePermission, Workspace
 
@@ -79,6 +80,7 @@ class FileRenderer:
         self.viewer = viewer
         self.keys = ws.user_keys(viewer)
         self.reader = reader
+        self.include_labels: frozenset[str] = frozenset()  # ``includeLabels``: the labels ``labelInfo`` shows
         self._owners: dict[tuple[str, int], tuple[Mask | None, list[dict[str, Any]]]] = {}
         self._perms: dict[tuple[Any, ...], tuple[Mask | None, dict[str, Any]]] = {}
 
@@ -186,6 +188,8 @@ class FileRenderer:
             out["permissionIds"] = [ep.perm.id for ep in ws.effective_permissions(f)]
         if want("permissions") and f.drive_id is None and role in ("owner", "writer"):
             out["permissions"] = self.permissions(f, sub_mask(w, "permissions") if w is not None else None)
+        if want("labelInfo"):
+            out["labelInfo"] = label_info(ws, f.id, self.include_labels)
         if want("exportLinks") and f.is_native:
             out["exportLinks"] = {m: f"https://docs.google.com/feeds/download/export?id={f.id}&exportFormat={m}"
                                   for m in ("text/plain", "application/pdf")}
@@ -230,7 +234,26 @@ def capabilities(f: DriveFile, role: str | None) -> dict[str, bool]:
         "canListChildren": f.is_folder and rank >= 1,
         "canRemoveChildren": f.is_folder and writer,
         "canChangeCopyRequiresWriterPermission": writer,
+        "canModifyLabels": writer,
+        "canReadLabels": rank >= 1,
     }
+
+
+def applied_label_json(ws: Workspace, applied: AppliedLabel) -> dict[str, Any]:
+    """A Drive v3 ``Label`` as applied to a file (``labelInfo.labels[]``, ``modifiedLabels[]``, listLabels)."""
+    d = ws.labels.labels.get(applied.label_id)
+    fields: dict[str, Any] = {}
+    for field_id, values in applied.values.items():
+        fdef = d.field(field_id) if d else None
+        kind = str(fdef.kind) if fdef else "text"
+        fields[field_id] = {"kind": "drive#labelField", "id": field_id, "valueType": kind, kind: list(values)}
+    return {"kind": "drive#label", "id": applied.label_id, "revisionId": applied.revision_id, "fields": fields}
+
+
+def label_info(ws: Workspace, file_id: str, include: frozenset[str]) -> dict[str, Any]:
+    """``labelInfo`` of a file: only the labels ``includeLabels`` names (by default none)."""
+    labels = [applied_label_json(ws, a) for lid, a in ws.labels.on_file(file_id).items() if lid in include]
+    return {"labels": labels} if labels else {}
 
 
 def revision_json(ws: Workspace, f: DriveFile, rev: Revision, viewer: str) -> dict[str, Any]:
