@@ -33,7 +33,8 @@ class DropConnection(Exception):
 
 
 class Emulator:
-    """Google Drive v3 + Admin Directory + OAuth on 127.0.0.1.
+    """Google Drive v3, Admin SDK Directory and Reports, Cloud Identity policies, Drive Labels and OAuth on
+    127.0.0.1.
 
     ``with Emulator(seed="demo") as emu:`` starts it; ``emu.endpoint`` is the base URL,
     ``emu.write_key_file(path)`` the service-account key, ``emu.counters`` / ``emu.events`` telemetry.

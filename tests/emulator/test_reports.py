@@ -279,3 +279,21 @@ def test_control_api_appends_access_events(client, emulator):
     resp, _ = http.request(emulator.endpoint + "/_emulator/audit", "POST", body=json.dumps({
         "access": [{"fileId": ID["sow_pdf"], "name": "teleport", "actor": "anonymous"}]}))
     assert resp.status == 400
+
+
+def test_synthetic_seed_has_history_within_retention(sa_key):
+    from scanner.emulator import Emulator
+
+    from .conftest import build_client
+
+    with Emulator(seed="synthetic:10:3000:3", key=sa_key) as emu:
+        stored = emu.workspace.audit.activities
+        cutoff = rfc3339(datetime.now(UTC) - timedelta(days=180))
+        assert any(a.time < cutoff for a in stored) and any(a.time >= cutoff for a in stored)
+        reports = build_client("reports", emu.endpoint, emu.service_account_info(), "admin@synthlabs.example",
+                               AUDIT_RO)
+        items = activities(reports)
+        assert len(items) == sum(a.time >= cutoff for a in stored)
+        names = {e["name"] for i in items for e in i["events"]}
+        assert {"change_document_visibility", "change_user_access", "view"} <= names
+        assert any("email" not in i["actor"] for i in items)  # anonymous viewers

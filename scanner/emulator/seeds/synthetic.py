@@ -12,9 +12,12 @@ import functools
 import hashlib
 import random
 from dataclasses import dataclass
+from datetime import UTC, datetime, timedelta
 from typing import Any
 
+from ..state.audit import ANONYMOUS, Audience
 from ..state.model import DOC, FOLDER, SHEET, SLIDES, DriveFile, NativeContent, SharedDrive
+from ..state.policies import EXTERNAL_SHARING, GENERAL_ACCESS_DEFAULT
 from ..state.workspace import Workspace
 from .builder import anyone_perm, domain_perm, drive_id, file_id, user_perm
 
@@ -223,4 +226,60 @@ def build(spec: SyntheticSpec) -> Workspace:
                 folders_by_drive[drive].append(fid)
             elif owner:
                 folders_by_owner[owner].append(fid)
+    _posture(ws)
+    _history(ws, spec, datetime.now(UTC))
     return ws
+
+
+#: Synthetic users are spread over these org units (round robin); see :func:`_posture`.
+ORG_UNITS = ("/", "/Engineering", "/Sales", "/Contractors")
+
+
+def _posture(ws: Workspace) -> None:
+    """Drive sharing posture at scale: the root allows external sharing and links, ``/Contractors``
+    keeps links and publishing on, ``/Sales`` shares with allowlisted domains only."""
+    for i, user in enumerate(ws.users.values()):
+        user.org_unit = ORG_UNITS[i % len(ORG_UNITS)]
+    store = ws.policies
+    for unit in ORG_UNITS:
+        store.ensure_unit(unit)
+    store.allowlisted_domains = [f"partner{n}.example.net" for n in range(1, 6)]
+    store.set(EXTERNAL_SHARING, {"externalSharingMode": "ALLOWED", "allowPublishingFiles": True,
+                                 "warnForExternalSharing": True, "allowReceivingExternalFiles": True})
+    store.set(EXTERNAL_SHARING, {"allowPublishingFiles": True, "warnForExternalSharing": False},
+              org_unit="/Contractors")
+    store.set(EXTERNAL_SHARING, {"externalSharingMode": "ALLOWLISTED_DOMAINS", "allowPublishingFiles": False},
+              org_unit="/Sales")
+    store.set(GENERAL_ACCESS_DEFAULT, {"defaultFileAccess": "PRIMARY_AUDIENCE_WITH_LINK"}, org_unit="/Contractors")
+
+
+def _history(ws: Workspace, spec: SyntheticSpec, now: datetime) -> None:
+    """Plausible audit history at a small cost: half of the files shared beyond the domain got their
+    sharing event at some point in the last 400 days (so some before the 180-day retention), and link-
+    shared files were opened by anonymous viewers or outside accounts now and then. A generator of its
+    own, so the files stay exactly what the seed made them."""
+    rng = random.Random(spec.seed * 7919 + 17)
+    internal = {d.lower() for d in ws.domains}
+    log = ws.audit
+    with log.bulk():
+        for f in ws.files.values():
+            exposing = [p for p in f.permissions if p.type == "anyone" or (
+                p.type in ("user", "group") and (p.email or "").rsplit("@", 1)[-1] not in internal) or (
+                p.type == "domain" and (p.domain or "").lower() not in internal)]
+            if not exposing or rng.random() < 0.5:
+                continue
+            perm = exposing[0]
+            audience = Audience.of(perm)
+            visibility = str(audience.visibility(frozenset(internal)))
+            after = {"type": perm.type, "role": perm.role, "emailAddress": perm.email, "domain": perm.domain,
+                     "allowFileDiscovery": perm.allow_file_discovery}
+            age = rng.uniform(1, 400)
+            log.record_sharing(ws, f.id, f.owner or "", before=None, after=after, time=now - timedelta(days=age),
+                               old_visibility="private", visibility=visibility)
+            if perm.type != "anyone":
+                continue
+            for _ in range(rng.choice((0, 0, 1, 1, 2, 3))):
+                seen = rng.uniform(0, min(age, 180))
+                who = ANONYMOUS if rng.random() < 0.7 else f"{rng.choice(FIRST).lower()}.{rng.randint(1, 99)}@gmail.com"
+                log.record_access(ws, f.id, "download" if rng.random() < 0.3 else "view", who,
+                                  time=now - timedelta(days=seen), visibility=visibility, history=True)
