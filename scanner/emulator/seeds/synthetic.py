@@ -83,7 +83,7 @@ def generate_lazy(kind: str, seed: int) -> bytes | NativeContent:
     base, _, flag = kind.partition(":")
     sensitive = flag == "s"
     if base not in NATIVE_KINDS:
-        body, _ = _binary_body(base, sensitive, seed % BODY_VARIANTS)
+        body, _ = _binary_body(base, sensitive, _variant(base, seed))
         return body + _tag(base, seed)
     rng = random.Random(seed)
     if base == "doc":
@@ -97,10 +97,16 @@ def generate_lazy(kind: str, seed: int) -> bytes | NativeContent:
 
 NATIVE_KINDS = frozenset({"doc", "sheet", "slides"})
 #: Binary bodies per (kind, sensitivity): few enough to build once per process, many enough that
-#: neighbouring files differ. Each file appends its own tag, so no two files share bytes or md5.
+#: neighbouring files differ (Office documents, slow to build, have fewer). Each file appends its own
+#: tag, so no two files share bytes or md5.
 BODY_VARIANTS = 8
+ZIP_BODY_VARIANTS = 3
 TAG_LENGTH = 16
 ZIP_KINDS = frozenset({"docx", "xlsx", "pptx"})
+
+
+def _variant(base: str, seed: int) -> int:
+    return seed % (ZIP_BODY_VARIANTS if base in ZIP_KINDS else BODY_VARIANTS)
 
 
 def _tag(base: str, seed: int) -> bytes:
@@ -147,7 +153,7 @@ def lazy_digest(kind: str, seed: int) -> tuple[int, str]:
     """Size and md5 of a binary synthetic file without building it: the body's md5 state is shared
     by every file of its variant, only the file's tag is hashed. Equal to ``generate_lazy``'s bytes."""
     base, _, flag = kind.partition(":")
-    body, state = _binary_body(base, flag == "s", seed % BODY_VARIANTS)
+    body, state = _binary_body(base, flag == "s", _variant(base, seed))
     tag = _tag(base, seed)
     digest = state.copy()
     digest.update(tag)
