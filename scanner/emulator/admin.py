@@ -56,7 +56,8 @@ def append_audit(ws: Workspace, body: dict[str, Any]) -> int:
 
     ``{"access": [{"fileId", "name": "view|download|copy|edit|preview|print", "actor": email or
     "anonymous", "time"?: RFC 3339, "ip"?, "visibility"?}], "sharing": [{"fileId", "actor", "before"?,
-    "after"?: permission resources, "time": RFC 3339, "oldVisibility"?, "visibility"?}]}``
+    "after"?: permission resources, "time": RFC 3339, "oldVisibility"?, "visibility"?}], "editors": [{"fileId",
+    "actor", "time", "oldValue": "writers", "newValue": "owner"}]}``
     """
     count = 0
     for item in body.get("access", []):
@@ -64,6 +65,10 @@ def append_audit(ws: Workspace, body: dict[str, Any]) -> int:
         ws.audit.record_access(ws, str(item["fileId"]), str(item["name"]), str(item.get("actor") or ANONYMOUS),
                                time=when, ip=item.get("ip"), visibility=item.get("visibility"),
                                history=when is not None)
+        count += 1
+    for item in body.get("editors", []):
+        ws.audit.record_editors_change(ws, str(item["fileId"]), str(item["actor"]), time=parse_time(item["time"]),
+                                       old=str(item["oldValue"]), new=str(item["newValue"]))
         count += 1
     for item in body.get("sharing", []):
         count += len(ws.audit.record_sharing(ws, str(item["fileId"]), str(item["actor"]), before=item.get("before"),

@@ -279,6 +279,18 @@ def test_control_api_appends_access_events(client, emulator):
     resp, _ = http.request(emulator.endpoint + "/_emulator/audit", "POST", body=json.dumps({
         "access": [{"fileId": ID["sow_pdf"], "name": "teleport", "actor": "anonymous"}]}))
     assert resp.status == 400
+    resp, content = http.request(emulator.endpoint + "/_emulator/audit", "POST", body=json.dumps({
+        "editors": [{"fileId": ID["sow_pdf"], "actor": LIAM, "time": when, "oldValue": "writers",
+                     "newValue": "owner"}],
+        "sharing": [{"fileId": ID["sow_pdf"], "actor": LIAM, "time": when, "after": {
+            "type": "user", "role": "reader", "emailAddress": "auditor@tessera-labs.com"}, "oldVisibility":
+            "people_with_link"}]}))
+    assert json.loads(content) == {"appended": 2}
+    editors = activities(client("reports"), eventName="change_acl_editors")
+    assert [(params(i["events"][0])["old_value"], params(i["events"][0])["new_value"]) for i in editors] == [
+        (["writers"], ["owner"])]
+    granted = activities(client("reports"), eventName="change_user_access", filters=f"doc_id=={ID['sow_pdf']}")
+    assert params(granted[0]["events"][0])["target_user"] == "auditor@tessera-labs.com"
 
 
 def test_synthetic_seed_has_history_within_retention(sa_key):

@@ -2,7 +2,7 @@
 
 Activities carry Google's Drive audit event names and parameters: ``acl_change`` events
 (``change_document_visibility``, ``change_document_access_scope``, ``change_user_access``,
-``change_owner``, ``publish_change``, ``shared_drive_membership_change`` and the
+``change_acl_editors``, ``change_owner``, ``publish_change``, ``shared_drive_membership_change`` and the
 ``*_hierarchy_reconciled`` fan-out to a folder's items) and ``access`` events (``view``,
 ``download``, ``copy``, ``edit``, ``trash``, ``untrash``, ``label_added``...).
 
@@ -281,6 +281,17 @@ class AuditLog:
         old = old_visibility or now_vis
         return self._sharing(ws, f, actor, before, after, iso(time), old, now_vis, reconciled=reconciled,
                              history=history)
+
+    def record_editors_change(self, ws: Workspace, file_id: str, actor: str, *, time: datetime, old: str,
+                              new: str) -> Activity:
+        """Append ``change_acl_editors`` (who may share the file: ``writers`` or ``owner``; the emulator's
+        Drive API has no ``writersCanShare``, so this event comes from seeds and tests only)."""
+        f = ws.files[file_id]
+        vis = file_visibility(ws, f)
+        params = [*_doc_params(ws, f), ("primary_event", True), ("billable", True), ("old_value", (old,)),
+                  ("new_value", (new,)), ("visibility", vis), ("old_visibility", vis), ("visibility_change", "none")]
+        return self.append(iso(time), actor, [AuditEvent("acl_change", "change_acl_editors", tuple(params))],
+                           ip=OFFICE_IP, owner_domain=ws.domain, history=True)
 
     # ---- the hook -------------------------------------------------------------------------------
     def observe(self, ws: Workspace, event: Event) -> None:
