@@ -6,7 +6,7 @@ from pathlib import Path
 
 import click
 
-from scanner.emulator import Emulator, build_seed
+from scanner.emulator import Emulator, Settings, build_seed
 from scanner.emulator.state.persist import load_file
 
 
@@ -23,13 +23,16 @@ def emulator() -> None:
               show_default=True, help="Where to write the service-account key (mode 0600).")
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Load this saved state instead of a seed (and save back to it on exit).")
-def serve(seed: str, host: str, port: int, key_file: Path, state: Path | None) -> None:
-    """Serve Drive v3, Admin Directory and OAuth on HOST:PORT until interrupted."""
+@click.option("--reports-lag", type=click.FloatRange(min=0), default=0.0, show_default=True,
+              help="Seconds before a Drive audit event shows in the Reports API (Google: minutes to hours).")
+def serve(seed: str, host: str, port: int, key_file: Path, state: Path | None, reports_lag: float) -> None:
+    """Serve Drive, Admin Directory and Reports, Cloud Identity policies, Drive labels and OAuth on HOST:PORT
+    until interrupted."""
     try:
         workspace = load_file(state) if state and state.exists() else build_seed(seed)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
-    emu = Emulator(workspace, host=host, port=port)
+    emu = Emulator(workspace, host=host, port=port, settings=Settings(reports_lag_seconds=reports_lag))
     endpoint = emu.start()
     emu.write_key_file(key_file)
     click.echo(f"SHARESCAN_GOOGLE_ENDPOINT={endpoint}")

@@ -1,4 +1,5 @@
-"""The emulator's own control API under /_emulator/ (counters, events, faults, mutations, state)."""
+"""The emulator's own control API under /_emulator/ (counters, events, faults, mutations, state, audit
+history, settings)."""
 
 from __future__ import annotations
 
@@ -10,7 +11,9 @@ from .errors import ApiError, bad_request
 from .faults import FaultPlan, FaultRule
 from .handlers.common import Request, Response
 from .state import mutate, persist
+from .state.audit import ANONYMOUS, parse_time
 from .state.mutate import MutationError
+from .state.workspace import Workspace
 
 if TYPE_CHECKING:
     from .server import Emulator
@@ -48,6 +51,33 @@ def _mutate(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
     raise bad_request(f"unknown mutate op {op!r}")
 
 
+def append_audit(ws: Workspace, body: dict[str, Any]) -> int:
+    """``POST /_emulator/audit``: append Drive audit activities (access events and back-dated sharing).
+
+    ``{"access": [{"fileId", "name": "view|download|copy|edit|preview|print", "actor": email or
+    "anonymous", "time"?: RFC 3339, "ip"?, "visibility"?}], "sharing": [{"fileId", "actor", "before"?,
+    "after"?: permission resources, "time": RFC 3339, "oldVisibility"?, "visibility"?}], "editors": [{"fileId",
+    "actor", "time", "oldValue": "writers", "newValue": "owner"}]}``
+    """
+    count = 0
+    for item in body.get("access", []):
+        when = parse_time(item["time"]) if item.get("time") else None
+        ws.audit.record_access(ws, str(item["fileId"]), str(item["name"]), str(item.get("actor") or ANONYMOUS),
+                               time=when, ip=item.get("ip"), visibility=item.get("visibility"),
+                               history=when is not None)
+        count += 1
+    for item in body.get("editors", []):
+        ws.audit.record_editors_change(ws, str(item["fileId"]), str(item["actor"]), time=parse_time(item["time"]),
+                                       old=str(item["oldValue"]), new=str(item["newValue"]))
+        count += 1
+    for item in body.get("sharing", []):
+        count += len(ws.audit.record_sharing(ws, str(item["fileId"]), str(item["actor"]), before=item.get("before"),
+                                             after=item.get("after"), time=parse_time(item["time"]),
+                                             old_visibility=item.get("oldVisibility"),
+                                             visibility=item.get("visibility")))
+    return count
+
+
 def handle(emu: Emulator, req: Request) -> Response:
     name = req.path[len("/_emulator/"):].strip("/")
     try:
@@ -79,6 +109,14 @@ def handle(emu: Emulator, req: Request) -> Response:
                                 {"Content-Type": "application/json"})
         if req.method == "GET" and name == "service-account":
             return Response.json(emu.service_account_info())
+        if req.method == "POST" and name == "audit":
+            with emu.workspace.lock:
+                return Response.json({"appended": append_audit(emu.workspace, body)})
+        if name == "settings":
+            if req.method == "POST" and "reportsLagSeconds" in body:
+                emu.settings.reports_lag_seconds = float(body["reportsLagSeconds"])
+            return Response.json({"reportsLagSeconds": emu.settings.reports_lag_seconds,
+                                  "exportLimit": emu.settings.export_limit})
     except MutationError as exc:
         raise ApiError(exc.code, exc.reason, exc.message) from exc
     except (KeyError, ValueError, TypeError) as exc:

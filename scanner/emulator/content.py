@@ -3,11 +3,13 @@
 from __future__ import annotations
 
 import csv
+import hashlib
 import io
 
 from .errors import ApiError, bad_request
 from .office import docx_bytes, pptx_bytes, xlsx_bytes
 from .pdf import text_pdf
+from .seeds.synthetic import NATIVE_KINDS, lazy_digest
 from .state.model import DOC, SHEET, SLIDES, DriveFile, NativeContent
 
 EXPORT_LIMIT = 10 * 1024 * 1024  # Google refuses exports larger than 10 MB
@@ -34,6 +36,15 @@ def binary_content(f: DriveFile) -> bytes:
         return f.content
     lazy = _lazy(f)
     return lazy if isinstance(lazy, bytes) else b""
+
+
+def binary_size_md5(f: DriveFile) -> tuple[int, str]:
+    """Size and md5 of what a download of ``f`` returns; synthetic files' are derived without building
+    their bytes (a listing asks for them for every file)."""
+    if f.content is None and f.lazy is not None and f.lazy[0].partition(":")[0] not in NATIVE_KINDS:
+        return lazy_digest(f.lazy[0], f.lazy[1])
+    data = binary_content(f)
+    return len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()
 
 
 def native_content(f: DriveFile) -> NativeContent:

@@ -75,3 +75,26 @@ def unauthenticated(message: str = "Request had invalid authentication credentia
 
 def insufficient_scopes() -> ApiError:
     return ApiError(403, "insufficientPermissions", "Request had insufficient authentication scopes.")
+
+
+@dataclass
+class RpcError(ApiError):
+    """An error of Google's newer (one-platform) APIs such as Cloud Identity and Drive Labels: the body
+    has ``code``, ``message``, ``status`` and ``details``, and no ``errors`` array."""
+
+    details: list[dict[str, Any]] = field(default_factory=list)
+
+    def body(self) -> dict[str, Any]:
+        error: dict[str, Any] = {"code": self.code, "message": self.message,
+                                 "status": _STATUS.get(self.code, "UNKNOWN")}
+        if self.details:
+            error["details"] = self.details
+        return {"error": error}
+
+
+def rpc_insufficient_scopes(service: str, method: str) -> RpcError:
+    """403 for a token without the method's scope, as one-platform APIs answer it."""
+    return RpcError(403, "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "Request had insufficient authentication scopes.",
+                    details=[{"@type": "type.googleapis.com/google.rpc.ErrorInfo",
+                              "reason": "ACCESS_TOKEN_SCOPE_INSUFFICIENT", "domain": "googleapis.com",
+                              "metadata": {"service": service, "method": method}}])

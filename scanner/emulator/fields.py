@@ -127,7 +127,7 @@ def apply_mask(value: Any, mask: Mask | None) -> Any:
     if "*" in mask:
         star = mask["*"]
         return {k: apply_mask(v, mask.get(k, star)) for k, v in value.items()}
-    return {k: apply_mask(value[k], sub) for k, sub in mask.items() if k in value}
+    return {k: value[k] if sub is None else apply_mask(value[k], sub) for k, sub in mask.items() if k in value}
 
 
 def validate(mask: Mask | None, schema: str, schemas: dict[str, Any], path: str = "") -> None:

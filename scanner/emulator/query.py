@@ -2,7 +2,9 @@
 
 Supported: ``and``/``or``/``not``/parentheses; ``name``/``fullText``/``mimeType`` with ``=``, ``!=``,
 ``contains``; ``modifiedTime``/``createdTime`` comparisons; ``trashed``/``starred``/``sharedWithMe``
-booleans; ``'x' in parents|owners|writers|readers``; ``visibility = '...'``.
+booleans; ``'x' in parents|owners|writers|readers``; ``visibility = '...'``; Drive labels:
+``'labels/ID' in labels`` and ``labels/ID.FIELD`` with ``=``, ``!=``, ``<``..``>=``, ``contains``,
+``IS NULL``, ``IS NOT NULL`` (the ``queryKey`` of a label field).
 """
 
 from __future__ import annotations
@@ -26,6 +28,9 @@ class QueryContext(Protocol):
     def visibility(self, f: DriveFile) -> str: ...
     def shared_with_me(self, f: DriveFile) -> bool: ...
     def full_text(self, f: DriveFile) -> str: ...
+    def labels(self, f: DriveFile) -> dict[str, dict[str, list[str]]]:
+        """Labels applied to the file: label id -> field id -> values."""
+        ...
 
 
 Predicate = Callable[[DriveFile, QueryContext], bool]
@@ -43,7 +48,7 @@ class Query:
 
 _TOKEN = re.compile(
     r"""\s*(?:(?P<str>'(?:[^'\\]|\\.)*')|(?P<op><=|>=|!=|=|<|>|\(|\))"""
-    r"""|(?P<word>[A-Za-z_][\w.]*)|(?P<num>-?\d+(?:\.\d+)?))"""
+    r"""|(?P<word>[A-Za-z_][\w.]*(?:/[\w.]+)?)|(?P<num>-?\d+(?:\.\d+)?))"""
 )
 
 
@@ -172,6 +177,8 @@ class _Parser:
         if kind != "word":
             raise _invalid(self.text)
         field = self.take()[1]
+        if field.startswith("labels/"):
+            return self.label_field(field)
         if field == "sharedWithMe" and self.peek()[1] not in ("=", "!="):
             return lambda f, c: c.shared_with_me(f)
         op_kind, op = self.take()
@@ -196,7 +203,52 @@ class _Parser:
             return lambda f, c: v in c.emails_with_role(f, "writer")
         if coll == "readers":
             return lambda f, c: v in c.emails_with_role(f, "reader")
+        if coll == "labels" and value.startswith("labels/") and len(value) > len("labels/"):
+            label_id = value[len("labels/"):]
+            return lambda f, c: label_id in c.labels(f)
         raise _invalid(self.text)
+
+    def label_field(self, key: str) -> Predicate:
+        """``labels/LABEL.FIELD <op> value`` or ``labels/LABEL.FIELD IS [NOT] NULL``."""
+        label_id, dot, field_id = key[len("labels/"):].partition(".")
+        if not (label_id and dot and field_id):
+            raise _invalid(self.text)
+
+        def values(f: DriveFile, c: QueryContext) -> list[str]:
+            return c.labels(f).get(label_id, {}).get(field_id, [])
+
+        if self.keyword("is"):
+            negate = self.keyword("not")
+            if not self.keyword("null"):
+                raise _invalid(self.text)
+            return (lambda f, c: bool(values(f, c))) if negate else (lambda f, c: not values(f, c))
+        op_kind, op = self.take()
+        if op_kind == "word" and op.lower() == "contains":
+            op = "contains"
+        elif op_kind != "op" or op not in _CMP:
+            raise _invalid(self.text)
+        operand = self.value()
+        if isinstance(operand, bool):
+            raise _invalid(self.text)
+        if op == "contains":
+            needle = str(operand).lower()
+            return lambda f, c: any(needle in v.lower() for v in values(f, c))
+        if op in ("=", "!="):
+            wanted = str(int(operand)) if isinstance(operand, float) and operand.is_integer() else str(operand)
+            return (lambda f, c: wanted in values(f, c)) if op == "=" else (lambda f, c: wanted not in values(f, c))
+        cmp = _CMP[op]
+
+        def ordered(f: DriveFile, c: QueryContext) -> bool:
+            for v in values(f, c):
+                try:
+                    if cmp(float(v), float(operand)):
+                        return True
+                except ValueError:
+                    if cmp(v, str(operand)):
+                        return True
+            return False
+
+        return ordered
 
     def membership_of_me(self, coll: str) -> Predicate:
         if coll == "owners":

@@ -6,7 +6,9 @@ import hashlib
 from collections.abc import Callable
 from typing import Any
 
-from .fields import Mask, apply_mask, sub_mask, wants
+from .content import binary_content, binary_size_md5
+from .fields import Mask, apply_mask, sub_mask
+from .state.labels import AppliedLabel
 from .state.model import NATIVE_EDITORS, ROLE_RANK, SHORTCUT, DriveFile, Permission, Revision, SharedDrive, User
 from .state.workspace import EffectivePermission, Workspace
 
@@ -64,6 +66,8 @@ def user_ref(ws: Workspace, email: str, viewer: str) -> dict[str, Any]:
 
 
 def content_size_md5(ws: Workspace, f: DriveFile, reader: Callable[[DriveFile], bytes]) -> tuple[int, str]:
+    if reader is binary_content:
+        return binary_size_md5(f)
     data = reader(f)
     return len(data), hashlib.md5(data, usedforsecurity=False).hexdigest()
 
@@ -76,16 +80,44 @@ class FileRenderer:
         self.viewer = viewer
         self.keys = ws.user_keys(viewer)
         self.reader = reader
+        self.include_labels: frozenset[str] = frozenset()  # ``includeLabels``: the labels ``labelInfo`` shows
+        self._owners: dict[tuple[str, int], tuple[Mask | None, list[dict[str, Any]]]] = {}
+        self._perms: dict[tuple[Any, ...], tuple[Mask | None, dict[str, Any]]] = {}
 
     def role(self, f: DriveFile) -> str | None:
         return self.ws.role_of(self.viewer, f, self.keys)
+
+    def owners(self, owner: str, mask: Mask | None) -> list[dict[str, Any]]:
+        """``owners`` of a file (rendered once per owner and mask: a listing repeats them)."""
+        key = (owner, id(mask))
+        hit = self._owners.get(key)
+        if hit is None or hit[0] is not mask:
+            hit = (mask, apply_mask([user_ref(self.ws, owner, self.viewer)], mask))
+            self._owners[key] = hit
+        return hit[1]
+
+    def permissions(self, f: DriveFile, mask: Mask | None) -> list[dict[str, Any]]:
+        """The file's effective permissions; equal permissions render once per listing (most files
+        of a domain carry the same few: the owner, "anyone with the link", the domain)."""
+        out = []
+        in_drive = f.drive_id is not None
+        for ep in self.ws.effective_permissions(f):
+            p = ep.perm
+            key = (p.id, p.type, ep.role, p.email, p.domain, p.allow_file_discovery, p.expiration_time,
+                   p.pending_owner, p.display_name, in_drive,
+                   tuple((d.permission_type, d.role, d.inherited, d.inherited_from) for d in ep.details), id(mask))
+            hit = self._perms.get(key)
+            if hit is None or hit[0] is not mask:
+                hit = (mask, apply_mask(effective_json(self.ws, f, ep), mask))
+                self._perms[key] = hit
+            out.append(hit[1])
+        return out
 
     def render(self, f: DriveFile, mask: Mask | None) -> dict[str, Any]:
         ws, w = self.ws, mask
         out: dict[str, Any] = {}
 
-        def want(key: str) -> bool:
-            return wants(w, key)
+        want: Callable[[str], bool] = _everything if w is None or "*" in w else w.__contains__
 
         if want("kind"):
             out["kind"] = "drive#file"
@@ -134,7 +166,7 @@ class FileRenderer:
         if want("fileExtension") and binary and "." in f.name:
             out["fileExtension"] = f.name.rsplit(".", 1)[1]
         if want("owners") and f.owner:
-            out["owners"] = apply_mask([user_ref(ws, f.owner, self.viewer)], sub_mask(w, "owners"))
+            out["owners"] = self.owners(f.owner, sub_mask(w, "owners"))
         if want("ownedByMe"):
             out["ownedByMe"] = f.owner == self.viewer
         if want("lastModifyingUser") and (f.last_modifier or f.owner):
@@ -155,8 +187,9 @@ class FileRenderer:
         if want("permissionIds"):
             out["permissionIds"] = [ep.perm.id for ep in ws.effective_permissions(f)]
         if want("permissions") and f.drive_id is None and role in ("owner", "writer"):
-            perms = [effective_json(ws, f, ep) for ep in ws.effective_permissions(f)]
-            out["permissions"] = apply_mask(perms, sub_mask(w, "permissions") if w is not None else None)
+            out["permissions"] = self.permissions(f, sub_mask(w, "permissions") if w is not None else None)
+        if want("labelInfo"):
+            out["labelInfo"] = label_info(ws, f.id, self.include_labels)
         if want("exportLinks") and f.is_native:
             out["exportLinks"] = {m: f"https://docs.google.com/feeds/download/export?id={f.id}&exportFormat={m}"
                                   for m in ("text/plain", "application/pdf")}
@@ -166,6 +199,10 @@ class FileRenderer:
                                                                    "capabilities", "shortcutDetails"):
                     out[key] = apply_mask(out[key], sub)
         return out
+
+
+def _everything(key: str) -> bool:
+    return True
 
 
 def _web_view_link(f: DriveFile) -> str:
@@ -197,7 +234,26 @@ def capabilities(f: DriveFile, role: str | None) -> dict[str, bool]:
         "canListChildren": f.is_folder and rank >= 1,
         "canRemoveChildren": f.is_folder and writer,
         "canChangeCopyRequiresWriterPermission": writer,
+        "canModifyLabels": writer,
+        "canReadLabels": rank >= 1,
     }
+
+
+def applied_label_json(ws: Workspace, applied: AppliedLabel) -> dict[str, Any]:
+    """A Drive v3 ``Label`` as applied to a file (``labelInfo.labels[]``, ``modifiedLabels[]``, listLabels)."""
+    d = ws.labels.labels.get(applied.label_id)
+    fields: dict[str, Any] = {}
+    for field_id, values in applied.values.items():
+        fdef = d.field(field_id) if d else None
+        kind = str(fdef.kind) if fdef else "text"
+        fields[field_id] = {"kind": "drive#labelField", "id": field_id, "valueType": kind, kind: list(values)}
+    return {"kind": "drive#label", "id": applied.label_id, "revisionId": applied.revision_id, "fields": fields}
+
+
+def label_info(ws: Workspace, file_id: str, include: frozenset[str]) -> dict[str, Any]:
+    """``labelInfo`` of a file: only the labels ``includeLabels`` names (by default none)."""
+    labels = [applied_label_json(ws, a) for lid, a in ws.labels.on_file(file_id).items() if lid in include]
+    return {"labels": labels} if labels else {}
 
 
 def revision_json(ws: Workspace, f: DriveFile, rev: Revision, viewer: str) -> dict[str, Any]:

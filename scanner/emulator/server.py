@@ -16,7 +16,8 @@ from . import admin, batch
 from .auth import ServiceAccountKey, TokenError, TokenIssuer
 from .errors import ApiError, unauthenticated
 from .faults import FaultPlan, FaultRule
-from .handlers import changes, directory, drives, files, permissions, revisions
+from .handlers import changes, directory, drives, files, labels, orgunits, permissions, policies, reports, revisions
+from .handlers import discovery as discovery_docs
 from .handlers.common import Ctx, ListCache, Request, Response, Route, Settings
 from .state import persist
 from .state.mutate import MutationError
@@ -24,7 +25,7 @@ from .state.workspace import Workspace
 from .telemetry import CallCounters
 
 ROUTES: list[Route] = [*files.ROUTES, *permissions.ROUTES, *revisions.ROUTES, *drives.ROUTES, *changes.ROUTES,
-                       *directory.ROUTES]
+                       *directory.ROUTES, *reports.ROUTES, *policies.ROUTES, *labels.ROUTES, *orgunits.ROUTES]
 
 
 class DropConnection(Exception):
@@ -32,7 +33,8 @@ class DropConnection(Exception):
 
 
 class Emulator:
-    """Google Drive v3 + Admin Directory + OAuth on 127.0.0.1.
+    """Google Drive v3, Admin SDK Directory and Reports, Cloud Identity policies, Drive Labels and OAuth on
+    127.0.0.1.
 
     ``with Emulator(seed="demo") as emu:`` starts it; ``emu.endpoint`` is the base URL,
     ``emu.write_key_file(path)`` the service-account key, ``emu.counters`` / ``emu.events`` telemetry.
@@ -163,6 +165,8 @@ class Emulator:
                 return admin.handle(self, req)
             if req.path == "/token" and req.method == "POST":
                 return self._token(req)
+            if req.path.startswith("/discovery/"):
+                return discovery_docs.serve(self.base_url, req)
             if req.path == "/batch/drive/v3" and req.method == "POST":
                 self._counters.hit("batch")
                 self._inject("batch")
@@ -178,7 +182,11 @@ class Emulator:
             ws = self.workspace
             with ws.lock:
                 ctx = Ctx(ws, grant.subject, grant.scopes, self.settings, self._cache)
-                return route.handler(ctx, req, **params)
+                ws.audit.api_client = self.key.client_id  # audit events of this call name the API client
+                try:
+                    return route.handler(ctx, req, **params)
+                finally:
+                    ws.audit.api_client = None
         except ApiError as exc:
             return Response(exc.code, exc.payload(),
                             {"Content-Type": "application/json; charset=UTF-8", **exc.extra_headers})

@@ -9,6 +9,7 @@ from ..errors import ApiError, invalid
 from ..fields import sub_mask, wants
 from ..resources import FILE_DEFAULT, FileRenderer
 from .common import Ctx, Request, Response, Route, mask_for, route
+from .labels import include_labels
 
 CHANGE_DEFAULT = {"kind": None, "changeType": None, "time": None, "removed": None, "fileId": None,
                   "file": FILE_DEFAULT, "driveId": None, "teamDriveId": None}
@@ -84,6 +85,7 @@ def changes_list(ctx: Ctx, req: Request) -> Response:
         cmask = sub_mask(mask, "changes")
         fmask = sub_mask(cmask, "file")
         renderer = FileRenderer(ws, ctx.email, binary_content)
+        renderer.include_labels = include_labels(req)
         changes = []
         for seq, fid, removed in page:
             record = ws.changes[seq - 1]

@@ -88,6 +88,8 @@ class Response:
 @dataclass
 class Settings:
     export_limit: int = EXPORT_LIMIT
+    #: Seconds before a Drive audit activity shows in the Reports API (Google: minutes to hours).
+    reports_lag_seconds: float = 0.0
 
 
 class ListCache:

@@ -24,6 +24,7 @@ from .common import (
     route,
     visible_file,
 )
+from .labels import include_labels
 
 LIST_DEFAULT = {"kind": None, "incompleteSearch": None, "nextPageToken": None, "files": FILE_DEFAULT}
 
@@ -67,6 +68,9 @@ class SearchContext:
 
     def full_text(self, f: DriveFile) -> str:
         return searchable_text(f)
+
+    def labels(self, f: DriveFile) -> dict[str, dict[str, list[str]]]:
+        return {lid: a.values for lid, a in self.ctx.ws.labels.on_file(f.id).items()}
 
 
 _ORDER_KEYS = {"name", "name_natural", "modifiedTime", "createdTime", "folder", "quotaBytesUsed", "recency",
@@ -162,6 +166,7 @@ def files_list(ctx: Ctx, req: Request) -> Response:
         out["incompleteSearch"] = False
     if wants(mask, "files"):
         renderer = FileRenderer(ws, ctx.email, binary_content)
+        renderer.include_labels = include_labels(req)
         fmask = sub_mask(mask, "files")
         out["files"] = [renderer.render(ws.files[i], fmask) for i in page]
     return Response.json(out)
@@ -210,7 +215,9 @@ def files_get(ctx: Ctx, req: Request, file_id: str) -> Response:
     if req.param("alt") == "media":
         return _download(ctx, req, f)
     mask = mask_for(req, FILE_DEFAULT, "File")
-    return Response.json(FileRenderer(ws, ctx.email, binary_content).render(f, mask))
+    renderer = FileRenderer(ws, ctx.email, binary_content)
+    renderer.include_labels = include_labels(req)
+    return Response.json(renderer.render(f, mask))
 
 
 def files_export(ctx: Ctx, req: Request, file_id: str) -> Response:

@@ -3,9 +3,10 @@
 Clients (see rules/dictionaries/client_codenames.txt): Halcyon Motors (KESTREL), Orion Health (BLUEFIN),
 Vantablack Retail (PEREGRINE). All people, emails, phone numbers and keys here are fictional.
 
-Users: admin@ (admin), maya.chen@ (ops), liam.novak@ (delivery PM), priya.raman@ (marketing),
-jonas.weber@ (engineer), sam.ortiz@ (suspended). Group delivery-team@. Shared drives "Client Delivery"
-and "Operations".
+Users: admin@ (admin, /IT), maya.chen@ (runs the contractor programme, /Contractors), liam.novak@
+(delivery PM, /Delivery), priya.raman@ (marketing), jonas.weber@ (engineer), sam.ortiz@ (suspended).
+Group delivery-team@. Shared drives "Client Delivery" and "Operations". Drive posture per org unit
+and the "Confidential" label: :mod:`.demo_posture`; audit history: :mod:`.demo_audit`.
 
 What a scan should find (`EXPECTED`, keyed by a short name; `flagged` = exposed beyond the organisation
 AND sensitive):
@@ -44,12 +45,15 @@ payroll_xlsx (drive)        internal                        yes        no
 from __future__ import annotations
 
 from dataclasses import dataclass
+from datetime import UTC, datetime
 
 from ..office import docx_bytes, pptx_bytes, xlsx_bytes
 from ..pdf import text_pdf
 from ..state.model import DOC, FOLDER, SHEET, SHORTCUT, SLIDES, NativeContent, Revision, SharedDrive
 from ..state.workspace import Workspace
 from .builder import anyone_perm, domain_perm, drive_id, file_id, group_perm, make_file, user_perm
+from .demo_audit import seed_history
+from .demo_posture import CONTRACTORS_OU, seed_labels, seed_posture
 
 DOMAIN = "tessera-labs.com"
 ADMIN = "admin@tessera-labs.com"
@@ -116,7 +120,7 @@ def build() -> Workspace:
     ws = Workspace(org_name="Tessera Labeling", domain=DOMAIN, customer_id="C03tessera",
                    domains=[DOMAIN, "tessera-labeling.com"])
     ws.add_user(ADMIN, "Amara Okafor", is_admin=True, org_unit="/IT")
-    ws.add_user(MAYA, "Maya Chen", org_unit="/Operations")
+    ws.add_user(MAYA, "Maya Chen", org_unit=CONTRACTORS_OU)
     ws.add_user(LIAM, "Liam Novak", org_unit="/Delivery")
     ws.add_user(PRIYA, "Priya Raman", org_unit="/Marketing")
     ws.add_user(JONAS, "Jonas Weber", org_unit="/Engineering")
@@ -242,6 +246,10 @@ def build() -> Workspace:
     make_file(ws, fid=fid("payroll_xlsx"), name="Contractor payroll Q1 2026.xlsx",
               mime="application/vnd.openxmlformats-officedocument.spreadsheetml.sheet", drive=OPERATIONS,
               parents=[OPERATIONS], created=t2, content=xlsx_bytes([("Payroll", [ROSTER_HEADER, *ROSTER_ROWS])]))
+    seed_posture(ws, DELIVERY_GROUP)
+    seed_labels(ws, fid, ADMIN)
+    seed_history(ws, fid, {"maya": MAYA, "liam": LIAM, "priya": PRIYA, "jonas": JONAS, "sam": SAM,
+                           "external": EXTERNAL_USER}, datetime.now(UTC))
     ws.changes.clear()  # seeding is not history
     return ws
 

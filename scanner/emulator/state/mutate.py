@@ -238,3 +238,13 @@ def set_published(ws: Workspace, file_id: str, revision_id: str, actor: str, *, 
         "revision.published" if rev.published and not before["published"] else "revision.updated")
     ws.new_event(kind, actor, file_id, {"revisionId": rev.id, **before}, {"revisionId": rev.id, **after})
     return rev
+
+
+def record_file_change(ws: Workspace, file_id: str) -> DriveFile:
+    """A change to a file's metadata that does not move its access (labels): its version moves and the
+    Changes feed reports it."""
+    f = get_file(ws, file_id)
+    before = _snapshot(ws, [f])
+    f.version += 1
+    _record(ws, [f], before)
+    return f

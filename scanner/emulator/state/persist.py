@@ -7,7 +7,10 @@ import json
 from pathlib import Path
 from typing import Any
 
+from .audit import AuditLog
+from .labels import LabelStore
 from .model import Change, DriveFile, Event, NativeContent, Permission, Revision, SharedDrive, User
+from .policies import PolicyStore
 from .workspace import Workspace
 
 FORMAT = 1
@@ -49,6 +52,7 @@ def dump(ws: Workspace) -> dict[str, Any]:
                      "change_type": c.change_type, "before": sorted(c.before), "removed": c.removed}
                     for c in ws.changes],
         "events": [e.to_json() for e in ws.events],
+        "audit": ws.audit.dump(), "policies": ws.policies.dump(), "labels": ws.labels.dump(),
     }
 
 
@@ -83,6 +87,9 @@ def load(data: dict[str, Any]) -> Workspace:
                   for c in data["changes"]]
     ws.events = [Event(time=e["time"], kind=e["kind"], actor=e["actor"], file_id=e["fileId"],
                        before=e["before"], after=e["after"]) for e in data["events"]]
+    ws.audit = AuditLog.load(data.get("audit", {}))
+    ws.policies = PolicyStore.load(data.get("policies", {}))
+    ws.labels = LabelStore.load(data.get("labels", {}))
     return ws
 
 

@@ -8,6 +8,8 @@ from collections.abc import Iterable
 from dataclasses import dataclass, field
 from datetime import UTC, datetime
 
+from .audit import AuditLog
+from .labels import LabelStore
 from .model import (
     FOLDER,
     ROLE_RANK,
@@ -19,6 +21,7 @@ from .model import (
     SharedDrive,
     User,
 )
+from .policies import PolicyStore
 
 
 def now_iso() -> str:
@@ -76,6 +79,9 @@ class Workspace:
     files: dict[str, DriveFile] = field(default_factory=dict)
     changes: list[Change] = field(default_factory=list)
     events: list[Event] = field(default_factory=list)
+    audit: AuditLog = field(default_factory=AuditLog, repr=False)  # the Reports API's Drive audit log
+    policies: PolicyStore = field(default_factory=PolicyStore, repr=False)  # org units, Cloud Identity policies
+    labels: LabelStore = field(default_factory=LabelStore, repr=False)  # Drive labels and files' labels
     lock: threading.RLock = field(default_factory=threading.RLock, repr=False, compare=False)
     version: int = 0
     _children: dict[str, list[str]] = field(default_factory=dict, repr=False)
@@ -148,6 +154,7 @@ class Workspace:
     def new_event(self, kind: str, actor: str, file_id: str, before: dict | None, after: dict | None) -> Event:
         event = Event(time=now_iso(), kind=kind, actor=actor, file_id=file_id, before=before, after=after)
         self.events.append(event)
+        self.audit.observe(self, event)
         return event
 
     # ---- principals -----------------------------------------------------------------------
