@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from scanner.anchors import anchor_now
 from scanner.app import App
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
@@ -199,6 +200,7 @@ class ScanService:
             run.finished_at = self.clock()
             run.error = error
             run.stats = result.as_dict()
+        anchor_now(self.app.sessions, self.settings, reason=f"scan {run_id} {status}")
 
     # ------------------------------------------------------------------ content + policy
     def _candidate_ids(self, run_id: int) -> list[str]:

@@ -38,7 +38,7 @@ from scanner.export.model import (
     Metrics,
     RunRecord,
 )
-from scanner.store.audit import head_hash, verify_chain
+from scanner.store.audit import head, verify_chain
 from scanner.store.models import (
     CrawlTarget,
     DriveFileRow,
@@ -102,7 +102,7 @@ class ExportData:
         self.statuses = list(statuses)
         self.breach_deadline_hours = breach_deadline_hours
         chain = verify_chain(session)
-        self.audit_head_hash = head_hash(session)
+        self.audit_head_seq, self.audit_head_hash = head(session)
         self.audit_events = chain.events
         self.audit_chain_ok = chain.ok
         self.actions_total = self._count(self._action_query(select(func.count(RemediationAction.id))))

@@ -11,6 +11,7 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.anchors import anchor_now
 from scanner.app import App
 from scanner.config import Settings
 from scanner.errors import ConfigError
@@ -114,7 +115,8 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
         "filters": {"since": since.isoformat().replace("+00:00", "Z") if since else None, "status": statuses,
                     "formats": chosen},
         "ocsf_version": OCSF_VERSION if "ocsf" in chosen else None,
-        "audit": {"head_hash": data.audit_head_hash, "events": data.audit_events, "chain_ok": data.audit_chain_ok},
+        "audit": {"head_seq": data.audit_head_seq, "head_hash": data.audit_head_hash, "events": data.audit_events,
+                  "chain_ok": data.audit_chain_ok},
         "counts": data.counts(),
         "files": file_entries(out_dir, files),
     }
@@ -129,6 +131,8 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
                   "key_id": manifest["signature"]["key_id"]},
         )
         seq = event.seq
+    # the export.created event is anchored at once: cutting it from the log is detected
+    anchor_now(sessions, settings, reason=f"export {out_dir.name}")
     return ExportResult(
         directory=out_dir, files=sorted(files), manifest_path=out_dir / MANIFEST, manifest_sha256=manifest_sha,
         audit_head_hash=data.audit_head_hash, audit_event_seq=seq, key_id=manifest["signature"]["key_id"],

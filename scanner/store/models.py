@@ -342,7 +342,8 @@ class Notification(Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained: hash = sha256(prev_hash + canonical JSON of this event)."""
+    """Append-only, hash-chained: hash = HMAC-SHA256(audit key, prev_hash + canonical JSON of this event)
+    (version 2), or sha256 of the same (version 1, the unkeyed events written before the chain was keyed)."""
 
     __tablename__ = "audit_events"
 
@@ -357,6 +358,8 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: 1: sha256 link (legacy prefix); 2: HMAC-SHA256 link under the audit key.
+    chain_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class RunLock(Base):

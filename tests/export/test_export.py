@@ -185,7 +185,8 @@ def test_manifest_and_audit_event(sessions: sessionmaker[Session], story: Story,
         head_before = audit.head_hash(s)
     result = export(sessions, settings, ["csv", "ocsf"], tmp_path / "out", now=NOW, actor="auditor@t")
     manifest = json.loads((tmp_path / "out/manifest.json").read_text())
-    assert manifest["audit"] == {"head_hash": head_before, "events": 3, "chain_ok": True}
+    # 3 events the story records, and the state events of its 4 findings, 3 actions and 2 exemptions
+    assert manifest["audit"] == {"head_seq": 12, "head_hash": head_before, "events": 12, "chain_ok": True}
     assert manifest["counts"]["findings"] == 4 and manifest["counts"]["breach_candidates"] == 2
     assert manifest["tool"]["name"] == "sharescan" and manifest["filters"]["formats"] == ["csv", "ocsf"]
     assert manifest["signature"]["algorithm"] == "ed25519"
