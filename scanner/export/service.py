@@ -19,12 +19,19 @@ from scanner.export.collect import collect
 from scanner.export.html_report import HtmlWriter
 from scanner.export.ocsf import OCSF_VERSION, OcsfWriter
 from scanner.export.signing import (
+    ALLOWED_SIGNERS,
     MANIFEST,
     MANIFEST_FORMAT,
+    SUMS_SIG,
+    allowed_signers_line,
+    allowed_signers_path,
     file_entries,
     private_key,
     sign_manifest,
+    sshsig_sign,
+    verify_command,
     write_manifest,
+    write_sums,
 )
 from scanner.export.writers import CsvWriter, JsonlWriter, Writer
 from scanner.store import audit
@@ -50,12 +57,14 @@ class ExportResult:
     key_id: str
     public_key: str
     counts: dict[str, int]
+    #: The check with standard tools (sha256sum, ssh-keygen), against the installation's allowed_signers.
+    verify_command: str = ""
 
     def as_dict(self) -> dict[str, Any]:
         return {"directory": str(self.directory), "files": self.files, "manifest": str(self.manifest_path),
                 "manifest_sha256": self.manifest_sha256, "audit_head_hash": self.audit_head_hash,
                 "audit_event_seq": self.audit_event_seq, "key_id": self.key_id, "public_key": self.public_key,
-                "counts": self.counts}
+                "counts": self.counts, "verify_command": self.verify_command}
 
 
 def default_directory(settings: Settings, now: dt.datetime) -> Path:
@@ -107,6 +116,10 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
                 files.extend(w.finish(data, out_dir))
         session.rollback()
 
+    # the signer's allowed-signers entry, for ssh-keygen -Y verify (compare its key with the one the
+    # installation published: ``sharescan export public-key``)
+    (out_dir / ALLOWED_SIGNERS).write_text(allowed_signers_line(signer.public_key()) + "\n", encoding="ascii")
+    files.append(ALLOWED_SIGNERS)
     body = {
         "format": MANIFEST_FORMAT,
         "tool": {"name": "sharescan", "version": data.tool_version},
@@ -122,6 +135,8 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
     }
     manifest = sign_manifest(body, signer)
     manifest_sha = write_manifest(out_dir, manifest)
+    sums = write_sums(out_dir, [*files, MANIFEST])
+    (out_dir / SUMS_SIG).write_text(sshsig_sign(signer, sums), encoding="ascii")
 
     with sessions.begin() as session:
         event = audit.record(
@@ -137,4 +152,5 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
         directory=out_dir, files=sorted(files), manifest_path=out_dir / MANIFEST, manifest_sha256=manifest_sha,
         audit_head_hash=data.audit_head_hash, audit_event_seq=seq, key_id=manifest["signature"]["key_id"],
         public_key=manifest["signature"]["public_key"], counts=data.counts(),
+        verify_command=verify_command(out_dir.resolve(), allowed_signers_path(settings.signing_key_path).resolve()),
     )

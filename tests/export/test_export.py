@@ -43,7 +43,7 @@ def full_export(sessions: sessionmaker[Session], story: Story, settings: Setting
 def test_files_written(full_export: Path) -> None:
     names = sorted(p.relative_to(full_export).as_posix() for p in full_export.rglob("*") if p.is_file())
     assert names == [
-        "csv/actions.csv", "csv/breach_candidates.csv", "csv/content_gaps.csv", "csv/coverage.csv",
+        "SHA256SUMS", "SHA256SUMS.sig", "allowed_signers", "csv/actions.csv", "csv/breach_candidates.csv", "csv/content_gaps.csv", "csv/coverage.csv",
         "csv/exemptions.csv", "csv/findings.csv", "csv/metrics_by_severity.csv", "csv/scan_runs.csv",
         "jsonl/actions.jsonl", "jsonl/breach_candidates.jsonl", "jsonl/content_gaps.jsonl", "jsonl/exemptions.jsonl",
         "jsonl/findings.jsonl", "jsonl/metrics.json", "jsonl/scan_runs.jsonl", "manifest.json",

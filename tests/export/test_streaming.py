@@ -25,7 +25,7 @@ ALL = ["csv", "jsonl", "ocsf", "html"]
 
 def _files(root: Path) -> dict[str, bytes]:
     return {p.relative_to(root).as_posix(): p.read_bytes() for p in sorted(root.rglob("*"))
-            if p.is_file() and p.name != "manifest.json"}
+            if p.is_file() and p.name not in ("manifest.json", "SHA256SUMS", "SHA256SUMS.sig")}
 
 
 def test_chunk_size_does_not_change_a_byte(sessions: sessionmaker[Session], story: Story, settings: Settings,
