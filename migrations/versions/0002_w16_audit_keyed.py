@@ -1,7 +1,8 @@
-"""keyed audit chain: chain_version per event; baseline state events for existing rows
+"""keyed audit chain: chain_version per event; baseline state events for existing rows; acted_as
 
 Events already in the log stay version 1 (unkeyed SHA-256 links) and keep verifying; new events
-are version 2 (HMAC under the audit key). Every finding, remediation action and exemption that
+are version 2 (HMAC under the audit key). remediation_actions.acted_as records the Google identity
+a change was made as. Every finding, remediation action and exemption that
 exists gets one baseline state event, so the state of every row is provable from the chain.
 
 Revision ID: w16_audit_keyed
@@ -23,10 +24,14 @@ depends_on: str | Sequence[str] | None = None
 def upgrade() -> None:
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.add_column(sa.Column('chain_version', sa.Integer(), server_default='1', nullable=False))
+    with op.batch_alter_table('remediation_actions', schema=None) as batch_op:
+        batch_op.add_column(sa.Column('acted_as', sa.String(length=320), nullable=True))
     _baseline()
 
 
 def downgrade() -> None:
+    with op.batch_alter_table('remediation_actions', schema=None) as batch_op:
+        batch_op.drop_column('acted_as')
     with op.batch_alter_table('audit_events', schema=None) as batch_op:
         batch_op.drop_column('chain_version')
 

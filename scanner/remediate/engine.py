@@ -253,6 +253,8 @@ class Remediator:
                 row.after = outcome.after
                 row.detail = f"{outcome.detail} ({note})" if note and outcome.status != "failed" else outcome.detail
                 row.completed_at = self.clock()
+                # the Google identity the change was made as (owner, drive member or admin)
+                row.acted_as = getattr(ctx.ops, "acting_subject", None)
                 # acted_as_admin: the owner could not be impersonated; acting: who acted when not the owner
                 self._record(session, row, f"remediation.{outcome.status}",
                              acted_as_admin=bool(getattr(ctx.ops, "owner_unavailable", False)), acting=note)

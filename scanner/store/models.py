@@ -311,7 +311,10 @@ class RemediationAction(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
+    #: Who started the action (the scan's or the operator's identity).
     actor: Mapped[str] = mapped_column(String(320))
+    #: The Google identity the change was made as (impersonated owner, shared-drive member or admin).
+    acted_as: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[dt.datetime | None]
     #: For restore actions: the action whose change was undone (and the reverse link).

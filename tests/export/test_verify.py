@@ -32,7 +32,7 @@ def _trusted(settings: Settings):  # type: ignore[no-untyped-def]
 
 def test_intact_export_verifies(exported: Path, settings: Settings) -> None:
     report = verify_export(exported, _trusted(settings))
-    assert report.ok and report.signature_ok and report.trusted_key and report.files_checked == 18  # with allowed_signers
+    assert report.ok and report.signature_ok and report.trusted_key and report.files_checked == 28  # 8 compliance summaries, coverage.jsonl, compliance.ocsf.jsonl, allowed_signers
     assert report.sums_ok and report.ssh_signature_ok
 
 
@@ -95,12 +95,15 @@ def _cli(args: list[str], env_settings: Settings, url: str) -> subprocess.Comple
 def test_cli_export_and_verify(sessions: sessionmaker[Session], story: Story, settings: Settings,
                                migrated_url: str, tmp_path: Path) -> None:
     out = tmp_path / "cli-out"
-    proc = _cli(["export", "--format", "csv", "--format", "html", "--status", "open", "--output", str(out)],
-                settings, migrated_url)
+    proc = _cli(["export", "--format", "csv", "--format", "html", "--status", "open", "--framework", "gdpr",
+                 "--output", str(out)], settings, migrated_url)
     assert proc.returncode == 0, proc.stderr
     assert "findings: 1" in proc.stdout
-    assert sorted(p.name for p in out.iterdir()) == ["SHA256SUMS", "SHA256SUMS.sig", "allowed_signers", "csv",
-                                                     "manifest.json", "report.html"]
+    assert sorted(p.name for p in out.iterdir()) == ["SHA256SUMS", "SHA256SUMS.sig", "allowed_signers",
+                                                     "compliance", "csv", "manifest.json", "report.html"]
+    assert sorted(p.name for p in (out / "compliance").iterdir()) == ["gdpr.csv", "gdpr.json"]
+    # the open payroll finding evidences Art. 32, 33 and 34 (its rule maps them): all three fail
+    assert "controls (gdpr): 3 failing, 0 warning, 0 passing, 0 without findings -> compliance/gdpr.csv" in proc.stdout
     command = proc.stdout.splitlines()[-1].strip()
     assert command.startswith(f"cd {out} && sha256sum -c SHA256SUMS && ssh-keygen -Y verify -n sharescan-export -f ")
     if shutil.which("ssh-keygen") and shutil.which("sha256sum"):
