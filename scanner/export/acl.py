@@ -66,6 +66,8 @@ def change(action: str, status: str, before: dict[str, Any] | None, after: dict[
         return Change("not published", "published to the web again" if after.get("revisions") else "restored")
     if not done:
         return Change(describe(perm), "not changed")
+    if status == "already_gone" and not perm:
+        return Change("already removed", "nothing to change")
     if action == "revoke":
         return Change(describe(perm), "removed")
     if action == "downgrade":

@@ -205,8 +205,8 @@ def test_demo_report_prints_every_column(demo_report: Path, tmp_path: Path) -> N
     html = demo_report.read_text(encoding="utf-8")
     actions = _section(html, "actions")
     # who acted: the impersonated owner (or a shared drive's member), on behalf of the demo's run
-    assert re.search(r'<td data-label="acted as">[a-z.]+@tessera-labs\.com</td><td data-label="on behalf of">'
-                     r"sharescan-demo</td>", actions)
+    assert re.search(r'<td class="long" data-label="acted as">[a-z.]+@tessera-labs\.com</td>'
+                     r'<td class="long" data-label="on behalf of">sharescan-demo</td>', actions)
     assert "→</span>removed" in actions or "→</span>people at tessera-labs.com" in actions
     findings = _section(html, "findings")
     assert '<span class="arrow">→</span>internal only' in findings or '<span class="arrow">→</span>the whole' \
