@@ -7,6 +7,7 @@ from __future__ import annotations
 
 import datetime as dt
 import json
+import os
 import threading
 from pathlib import Path
 
@@ -365,3 +366,59 @@ def test_concurrent_writers_never_fork_the_chain(sessions: sessionmaker[Session]
 def test_other_signer_key_for_anchor(tmp_path: Path) -> None:
     """The helper key used by the forged-checkpoint test is a real Ed25519 key, unlike the installation's."""
     assert isinstance(private_key(tmp_path / "k"), Ed25519PrivateKey)
+
+
+def test_processes_appending_at_once_never_fork_the_chain(migrated_url: str, sessions: sessionmaker[Session],
+                                                         anchors: Path, keys: Path, tmp_path: Path) -> None:
+    """Three processes append 10 events each to the same database at the same time."""
+    import subprocess
+    import sys
+
+    script = tmp_path / "append.py"
+    script.write_text(
+        "import sys\n"
+        "from scanner.store import audit\n"
+        "from scanner.store.db import make_engine, make_sessionmaker\n"
+        "from tests.conftest import TEST_AUDIT_KEY\n"
+        "sessions = make_sessionmaker(make_engine(sys.argv[1]), audit_key=TEST_AUDIT_KEY)\n"
+        "for i in range(10):\n"
+        "    with sessions.begin() as s:\n"
+        "        audit.record(s, 'scan.heartbeat', actor='process-' + sys.argv[2], data={'i': i})\n")
+    root = Path(__file__).resolve().parents[2]
+    procs = [subprocess.Popen([sys.executable, str(script), migrated_url, str(n)], cwd=root,
+                              env={**os.environ, "PYTHONPATH": str(root)}, stderr=subprocess.PIPE, text=True)
+             for n in range(3)]
+    for p in procs:
+        assert p.wait(timeout=120) == 0, p.stderr.read() if p.stderr else ""
+    result = _verify(sessions, anchors, keys)
+    assert result.chain.ok and result.chain.events == 30 and result.chain.keyed_events == 30
+
+
+def test_checkpoints_also_go_to_a_webhook(sessions: sessionmaker[Session], anchors: Path, keys: Path) -> None:
+    from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+
+    got: list[dict[str, object]] = []
+
+    class Hook(BaseHTTPRequestHandler):
+        def do_POST(self) -> None:  # noqa: N802
+            got.append(json.loads(self.rfile.read(int(self.headers["Content-Length"]))))
+            self.send_response(204)
+            self.end_headers()
+
+        def log_message(self, *args: object) -> None:
+            return None
+
+    server = ThreadingHTTPServer(("127.0.0.1", 0), Hook)
+    thread = threading.Thread(target=server.serve_forever, daemon=True)
+    thread.start()
+    try:
+        _seed(sessions, ["scan.completed"] * 3)
+        settings = AuditSettings(anchor_webhook_url=f"http://127.0.0.1:{server.server_address[1]}/anchors")
+        with sessions() as s:
+            anchor = write_checkpoint(s, settings, anchors, keys, reason="scan 7 completed")
+    finally:
+        server.shutdown()
+        server.server_close()
+    assert anchor is not None and len(got) == 1
+    assert (got[0]["seq"], got[0]["head_hash"], got[0]["reason"]) == (3, anchor.head_hash, "scan 7 completed")
+    assert json.loads(Path(anchor.source).read_text()) == got[0]  # the same signed document
