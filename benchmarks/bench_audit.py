@@ -21,14 +21,14 @@ import time
 from pathlib import Path
 from typing import Any
 
-from sqlalchemy import event
-from sqlalchemy.orm import Session
+from sqlalchemy.orm import sessionmaker
 
 from scanner.anchors import write_checkpoint
 from scanner.config import AuditSettings
 from scanner.export.auditlog import verify_log
 from scanner.export.signing import private_key
 from scanner.store import migrate, statechain
+from scanner.store.audit import AUDIT_KEY_INFO
 from scanner.store.db import make_engine, make_sessionmaker
 from scanner.store.models import DriveFileRow, Finding
 
@@ -38,18 +38,15 @@ NOW = dt.datetime(2026, 3, 10, 12, 0, tzinfo=dt.UTC)
 
 
 def _hooks(on: bool) -> None:
-    installed = event.contains(Session, "after_flush", statechain._collect)  # noqa: SLF001 - the benchmark's switch
-    if on and not installed:
+    if on:
         statechain.install()
-    if not on and installed:
-        event.remove(Session, "after_flush", statechain._collect)  # noqa: SLF001
-        event.remove(Session, "after_flush_postexec", statechain._append)  # noqa: SLF001
-        event.remove(Session, "after_rollback", statechain._discard)  # noqa: SLF001
+    else:
+        statechain.uninstall()
 
 
 def _work(url: str, findings: int) -> float:
     engine = make_engine(url)
-    sessions = make_sessionmaker(engine, audit_key=KEY)
+    sessions = sessionmaker(engine, expire_on_commit=False, info={AUDIT_KEY_INFO: KEY})  # keeps the hooks as set
     started = time.perf_counter()
     for start in range(0, findings, 100):
         with sessions.begin() as s:

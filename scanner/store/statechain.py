@@ -161,6 +161,14 @@ def install() -> None:
         event.listen(Session, "after_rollback", _discard)
 
 
+def uninstall() -> None:
+    """Remove the hooks (benchmarks compare the store with and without state events)."""
+    if event.contains(Session, "after_flush", _collect):
+        event.remove(Session, "after_flush", _collect)
+        event.remove(Session, "after_flush_postexec", _append)
+        event.remove(Session, "after_rollback", _discard)
+
+
 install()
 
 
