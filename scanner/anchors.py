@@ -206,8 +206,9 @@ def check_anchor(session: Session, anchor: Anchor, *, genesis: str | None, last_
     stored = audit.hash_at(session, anchor.seq)
     if stored is None:
         if last_seq < anchor.seq:
+            cut = anchor.seq - last_seq
             return (f"truncated: the log ends at seq {last_seq} but the anchor recorded seq {anchor.seq} "
-                    f"({anchor.seq - last_seq} events removed from the end)")
+                    f"({cut} event{'s' if cut != 1 else ''} removed from the end)")
         return f"event seq {anchor.seq} is missing"
     if stored != anchor.head_hash:
         return (f"event seq {anchor.seq} differs from the anchor (hash {stored[:12]}… instead of "

@@ -23,11 +23,11 @@ import datetime as dt
 import hashlib
 import hmac
 import json
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import func, insert, select, text
+from sqlalchemy import Table, func, select, text
 from sqlalchemy.orm import Session
 
 from scanner.store.models import AuditEvent, utcnow
@@ -77,30 +77,57 @@ def lock_head(session: Session) -> None:
         session.connection().execute(text("SELECT pg_advisory_xact_lock(:k)"), {"k": PG_AUDIT_LOCK})
 
 
-def append(session: Session, event_type: str, *, actor: str, subject_type: str = "", subject_id: str = "",
-           data: dict[str, Any] | None = None, ts: dt.datetime | None = None) -> tuple[int, int, str]:
-    """Append one event with Core statements on the session's connection (safe inside flush hooks).
+@dataclass(frozen=True)
+class NewEvent:
+    """One event to append (see :func:`append_many`)."""
 
-    Keyed (version 2) when the session carries the audit key, else a legacy version-1 event.
-    Returns (id, seq, hash)."""
+    event_type: str
+    actor: str
+    subject_type: str = ""
+    subject_id: str = ""
+    data: dict[str, Any] | None = None
+    ts: dt.datetime | None = None
+
+
+_HEAD = select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)
+_INSERT = cast(Table, AuditEvent.__table__).insert()
+
+
+def append_many(session: Session, events: Sequence[NewEvent]) -> list[tuple[int, str]]:
+    """Append events in order with Core statements on the session's connection (safe inside flush hooks):
+    the head is read once, under the lock, and the rows are inserted in one executemany.
+
+    Keyed (version 2) when the session carries the audit key, else legacy version-1 events.
+    Returns (seq, hash) of each."""
+    if not events:
+        return []
     conn = session.connection()
     lock_head(session)
-    head = conn.execute(select(AuditEvent.seq, AuditEvent.hash).order_by(AuditEvent.seq.desc()).limit(1)).first()
-    seq, prev = (head[0] + 1, head[1]) if head else (1, GENESIS)
-    # Round-trip through JSON so what is hashed is exactly what is stored.
-    payload = json.loads(json.dumps(data or {}, default=str))
-    when = ts or utcnow()
+    head = conn.execute(_HEAD).first()
+    seq, prev = (int(head[0]), str(head[1])) if head else (0, GENESIS)
     key = audit_key(session)
     version = KEYED_VERSION if key is not None else LEGACY_VERSION
-    digest = event_hash(prev, seq=seq, ts=when, actor=actor, event_type=event_type, subject_type=subject_type,
-                        subject_id=str(subject_id), data=payload, version=version, key=key)
-    result = conn.execute(insert(AuditEvent).values(
-        seq=seq, ts=when, actor=actor, event_type=event_type, subject_type=subject_type,
-        subject_id=str(subject_id), data=payload, prev_hash=prev, hash=digest, chain_version=version,
-    ))
-    pk = result.inserted_primary_key
-    assert pk is not None
-    return int(pk[0]), seq, digest
+    rows: list[dict[str, Any]] = []
+    for e in events:
+        seq += 1
+        # Round-trip through JSON so what is hashed is exactly what is stored.
+        payload = json.loads(json.dumps(e.data or {}, default=str))
+        when = e.ts or utcnow()
+        digest = event_hash(prev, seq=seq, ts=when, actor=e.actor, event_type=e.event_type,
+                            subject_type=e.subject_type, subject_id=str(e.subject_id), data=payload, version=version,
+                            key=key)
+        rows.append({"seq": seq, "ts": when, "actor": e.actor, "event_type": e.event_type,
+                     "subject_type": e.subject_type, "subject_id": str(e.subject_id), "data": payload,
+                     "prev_hash": prev, "hash": digest, "chain_version": version})
+        prev = digest
+    conn.execute(_INSERT, rows)
+    return [(r["seq"], r["hash"]) for r in rows]
+
+
+def append(session: Session, event_type: str, *, actor: str, subject_type: str = "", subject_id: str = "",
+           data: dict[str, Any] | None = None, ts: dt.datetime | None = None) -> tuple[int, str]:
+    """Append one event (see :func:`append_many`); returns its (seq, hash)."""
+    return append_many(session, [NewEvent(event_type, actor, subject_type, str(subject_id), data, ts)])[0]
 
 
 def record(session: Session, event_type: str, *, actor: str, subject_type: str = "", subject_id: str = "",
@@ -109,10 +136,9 @@ def record(session: Session, event_type: str, *, actor: str, subject_type: str =
 
     Pending changes are flushed first, so the state events they cause precede this event."""
     session.flush()
-    event_id, _, _ = append(session, event_type, actor=actor, subject_type=subject_type, subject_id=subject_id,
-                            data=data, ts=ts)
-    event = session.get(AuditEvent, event_id)
-    assert event is not None
+    seq, _ = append(session, event_type, actor=actor, subject_type=subject_type, subject_id=subject_id,
+                    data=data, ts=ts)
+    event = session.scalars(select(AuditEvent).where(AuditEvent.seq == seq)).one()
     return event
 
 

@@ -112,23 +112,26 @@ def _current(obj: Any) -> Callable[[str], Any]:
 
 
 def _collect(session: Session, flush_context: Any) -> None:
-    """after_flush: which covered rows this flush created, changed (in a covered field) or deleted."""
-    pending: list[tuple[str, Coverage, Any, str, dict[str, Any] | None]] = session.info.setdefault(_PENDING, [])
+    """after_flush: the new state of each covered row this flush created, changed (in a covered field) or
+    deleted (rows are written by now: ids and defaults are set)."""
+    pending: list[tuple[str, Coverage, str, dict[str, Any] | None, dict[str, Any] | None]] = \
+        session.info.setdefault(_PENDING, [])
     for obj in session.new:
         cov = BY_MODEL.get(type(obj))
         if cov is not None:
-            pending.append(("created", cov, obj, str(obj.id), None))
+            pending.append(("created", cov, str(obj.id), None, state_of(cov, _current(obj))))
     for obj in session.dirty:
         cov = BY_MODEL.get(type(obj))
         if cov is None or not session.is_modified(obj, include_collections=False):
             continue
         before = _old_state(cov, obj)
-        if before is None or state_digest(before) != state_digest(state_of(cov, _current(obj))):
-            pending.append(("changed", cov, obj, str(obj.id), before))
+        after = state_of(cov, _current(obj))
+        if before is None or state_digest(before) != state_digest(after):
+            pending.append(("changed", cov, str(obj.id), before, after))
     for obj in session.deleted:
         cov = BY_MODEL.get(type(obj))
         if cov is not None:
-            pending.append(("deleted", cov, obj, str(obj.id), None))
+            pending.append(("deleted", cov, str(obj.id), None, None))
 
 
 def _append(session: Session, flush_context: Any) -> None:
@@ -137,16 +140,16 @@ def _append(session: Session, flush_context: Any) -> None:
     if not pending:
         return
     actor = str(session.info.get(audit.AUDIT_ACTOR_INFO) or "sharescan")
-    for change, cov, obj, subject_id, before in pending:
-        if change == "deleted":
-            data: dict[str, Any] = {"change": "deleted", "digest": None, "state": None}
+    events = []
+    for change, cov, subject_id, before, state in pending:
+        if state is None:
+            data: dict[str, Any] = {"change": change, "digest": None, "state": None}
         else:
-            state = state_of(cov, _current(obj))
             data = {"change": change, "digest": state_digest(state), "state": state}
             if before is not None:
                 data["changed"] = sorted(k for k in state if state[k] != before.get(k))
-        audit.append(session, cov.event_type, actor=actor, subject_type=cov.subject_type, subject_id=subject_id,
-                     data=data)
+        events.append(audit.NewEvent(cov.event_type, actor, cov.subject_type, subject_id, data))
+    audit.append_many(session, events)
 
 
 def _discard(session: Session, *args: Any) -> None:

@@ -132,7 +132,7 @@ def test_cli_export_and_verify(sessions: sessionmaker[Session], story: Story, se
         s.execute(delete(AuditEvent).where(AuditEvent.event_type == "export.created"))
     cut = _cli(["audit", "verify", "--format", "json"], settings, migrated_url)
     assert cut.returncode == 7
-    assert "truncated: the log ends at seq 12 but the anchor recorded seq 13 (1 events removed from the end)" in cut.stderr
+    assert "truncated: the log ends at seq 12 but the anchor recorded seq 13 (1 event removed from the end)" in cut.stderr
 
 
 def test_cli_default_directory(sessions: sessionmaker[Session], settings: Settings, migrated_url: str,

@@ -105,7 +105,7 @@ def test_truncation_is_detected_against_the_checkpoint(sessions: sessionmaker[Se
     [problem] = result.anchor_problems
     assert problem.source.endswith(".json") and Path(problem.source).parent == anchors
     assert problem.problem == (f"truncated: the log ends at seq {40 - cut} but the anchor recorded seq 40 "
-                               f"({cut} events removed from the end)")
+                               f"({cut} event{'s' if cut > 1 else ''} removed from the end)")
 
 
 def test_truncation_is_detected_against_an_export_manifest(sessions: sessionmaker[Session], anchors: Path,
