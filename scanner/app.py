@@ -12,6 +12,7 @@ from sqlalchemy import Engine
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.keys import ensure_key
 from scanner.store import migrate
 from scanner.store.db import make_engine, make_sessionmaker
 
@@ -29,7 +30,7 @@ class App:
     def sessions(self) -> sessionmaker[Session]:
         """Sessions on a database that is known to be at the head revision."""
         migrate.ensure_at_head(self.engine, self.settings.database_url)
-        return make_sessionmaker(self.engine)
+        return make_sessionmaker(self.engine, audit_key=ensure_key(self.settings.audit_key_path), actor=self.actor)
 
     def init_database(self) -> str | None:
         migrate.upgrade(self.settings.database_url)

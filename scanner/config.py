@@ -181,6 +181,19 @@ class ExportSettings(_Section):
     breach_deadline_hours: Annotated[int, Field(ge=1)] = 72
 
 
+class AuditSettings(_Section):
+    #: HMAC key of the audit chain; empty = <data dir>/audit.key (created 0600). Keep it outside the database.
+    key_file: str = ""
+    #: Directory where a signed checkpoint of the chain head is written after every scan and export
+    #: (put it where the database's users cannot rewrite it: another host, a write-once mount);
+    #: empty = <data dir>/audit-anchors.
+    anchor_path: str = ""
+    #: Also send every checkpoint to the local syslog (facility AUTHPRIV), e.g. to a remote log server.
+    anchor_syslog: bool = False
+    #: Also POST every checkpoint (JSON) to this URL; empty = off.
+    anchor_webhook_url: str = ""
+
+
 class Settings(_Section):
     organisation: OrganisationSettings = OrganisationSettings()
     google: GoogleSettings = GoogleSettings()
@@ -192,6 +205,7 @@ class Settings(_Section):
     schedule: ScheduleSettings = ScheduleSettings()
     notifications: NotificationSettings = NotificationSettings()
     export: ExportSettings = ExportSettings()
+    audit: AuditSettings = AuditSettings()
     #: Where the settings came from (None = defaults only). Not a config key.
     source: str | None = Field(default=None, exclude=True)
 
@@ -213,6 +227,14 @@ class Settings(_Section):
         if self.export.signing_key_file:
             return Path(self.export.signing_key_file).expanduser()
         return self.data_dir / "export-signing.key"
+
+    @property
+    def audit_key_path(self) -> Path:
+        return Path(self.audit.key_file).expanduser() if self.audit.key_file else self.data_dir / "audit.key"
+
+    @property
+    def anchor_dir(self) -> Path:
+        return Path(self.audit.anchor_path).expanduser() if self.audit.anchor_path else self.data_dir / "audit-anchors"
 
     def with_overrides(self, **sections: dict[str, Any]) -> Settings:
         """A copy with some keys replaced, e.g. ``with_overrides(remediation={"mode": "enforce"})``."""

@@ -73,6 +73,7 @@ def demo_settings(output: Path, endpoint: str, key_file: Path, *, webhook_url: s
         # domains, default 50%) would refuse it, so the demo allows acting on every finding.
         "remediation": {"mode": "enforce", "max_actions_per_run": 50, "max_actions_share": 1.0},
         "export": {"signing_key_file": str(output / "keys" / "export-signing.key")},
+        "audit": {"key_file": str(output / "keys" / "audit.key"), "anchor_path": str(output / "audit-anchors")},
     })
 
 

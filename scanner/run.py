@@ -32,6 +32,7 @@ from typing import Any
 from sqlalchemy import func, or_, select
 from sqlalchemy.orm import Session
 
+from scanner.anchors import anchor_now
 from scanner.app import App
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
@@ -44,7 +45,7 @@ from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
 from scanner.schedule.jobs import run_lock_for
 from scanner.schedule.lock import RunLock
-from scanner.store.models import DriveFileRow, Evidence, Finding, ScanRun, utcnow
+from scanner.store.models import CrawlTarget, DriveFileRow, Evidence, Finding, ScanCoverage, ScanRun, utcnow
 from scanner.store.repo import FindingRepo
 from scanner.store.snapshot import row_to_file
 
@@ -199,6 +200,7 @@ class ScanService:
             run.finished_at = self.clock()
             run.error = error
             run.stats = result.as_dict()
+        anchor_now(self.app.sessions, self.settings, reason=f"scan {run_id} {status}")
 
     # ------------------------------------------------------------------ content + policy
     def _candidate_ids(self, run_id: int) -> list[str]:
@@ -241,6 +243,7 @@ class ScanService:
         with self.app.sessions() as s:
             engine = PolicyEngine(rules.rules, exemptions=FindingRepo(s, self.app.actor).active_exemptions())
         evaluated: set[str] = set()
+        analysed_per_target: Counter[tuple[str, str]] = Counter()
         for file_id in ids:
             with self.app.sessions() as s:
                 row = s.get(DriveFileRow, file_id)
@@ -262,6 +265,8 @@ class ScanService:
                 fresh = self._analyse(fetcher, subjects, file)
                 if fresh.analysed:
                     result.files_analysed += 1
+                    analysed_per_target[("drive", file.drive_id) if file.drive_id
+                                        else ("user", (file.owner_email or "").lower())] += 1
                 else:
                     result.files_not_analysed += 1
             content = cached if cached is not None else fresh
@@ -277,6 +282,8 @@ class ScanService:
             evaluated.add(file_id)
             if progress is not None:
                 progress.advance()
+        with self.app.sessions.begin() as s:
+            _count_analysed(s, run_id, analysed_per_target)
         return evaluated
 
     def _analyse(self, fetcher: Any, subjects: _Subjects, file: Any) -> ContentResult:
@@ -406,6 +413,20 @@ class _Subjects:
             except GoogleApiError:
                 self._members[drive_id] = None
         return self._members[drive_id]
+
+
+def _count_analysed(session: Session, run_id: int, per_target: Counter[tuple[str, str]]) -> None:
+    """files_analysed of this run's coverage rows: the files of each target (a shared drive, or the owner's
+    My Drive) whose content this run read."""
+    if not per_target:
+        return
+    rows = session.execute(select(ScanCoverage, CrawlTarget.kind, CrawlTarget.key)
+                           .join(CrawlTarget, CrawlTarget.id == ScanCoverage.target_id)
+                           .where(ScanCoverage.run_id == run_id)).all()
+    for coverage, kind, key in rows:
+        n = per_target.get((kind, key if kind == "drive" else key.lower()), 0)
+        if n:
+            coverage.files_analysed = (coverage.files_analysed or 0) + n
 
 
 def _count(session: Session, condition: Any) -> int:

@@ -26,6 +26,9 @@ from scanner.store.db import make_engine, make_sessionmaker, normalise_url
 PG_ENV = "SHARESCAN_TEST_DATABASE_URL"
 REQUIRE_ENV = "SHARESCAN_REQUIRE_POSTGRES"
 CI_PG_URL = "postgresql://postgres@127.0.0.1:5432/test"
+#: The audit key of the ``sessions`` fixture and of every App in tests: events are keyed (HMAC), as an
+#: installation's are.
+TEST_AUDIT_KEY = bytes(range(32))
 
 
 @pytest.fixture(autouse=True)
@@ -33,6 +36,10 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """No test reads the developer's config, data dir or Google endpoint."""
     data = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("SHARESCAN_DATA_DIR", str(data))
+    # the App's audit key (<data dir>/audit.key) is the ``sessions`` fixture's: both write one keyed chain
+    fd = os.open(data / "audit.key", os.O_CREAT | os.O_WRONLY, 0o600)
+    with os.fdopen(fd, "w") as fh:
+        fh.write(TEST_AUDIT_KEY.hex() + "\n")
     for var in ("SHARESCAN_CONFIG", "SHARESCAN_DATABASE_URL", "SHARESCAN_GOOGLE_ENDPOINT"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(data)
@@ -99,7 +106,7 @@ def migrated_url(db_url: str) -> str:
 def sessions(migrated_url: str) -> Iterator[sessionmaker[Session]]:
     engine = make_engine(migrated_url)
     try:
-        yield make_sessionmaker(engine)
+        yield make_sessionmaker(engine, audit_key=TEST_AUDIT_KEY)
     finally:
         engine.dispose()
 

@@ -13,6 +13,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Iterable, Iterator, Sequence
+from dataclasses import dataclass
 from typing import Any, TypeVar
 
 from sqlalchemy import Select, and_, case, func, or_, select
@@ -20,7 +21,9 @@ from sqlalchemy.orm import Session
 
 from scanner import __version__
 from scanner.drive.models import GOOGLE_FOLDER
+from scanner.export.acl import change
 from scanner.export.metrics import (
+    ComplianceTally,
     MetricsAccumulator,
     breach_candidate,
     is_breach_candidate,
@@ -31,6 +34,7 @@ from scanner.export.model import (
     ActionRecord,
     BreachCandidate,
     ContentGap,
+    ControlSummary,
     CoverageRecord,
     EntityCount,
     ExemptionRecord,
@@ -38,7 +42,9 @@ from scanner.export.model import (
     Metrics,
     RunRecord,
 )
-from scanner.store.audit import head_hash, verify_chain
+from scanner.policy.compliance import Framework
+from scanner.policy.schema import Rule
+from scanner.store.audit import head, verify_chain
 from scanner.store.models import (
     CrawlTarget,
     DriveFileRow,
@@ -64,12 +70,14 @@ _FILE_COLUMNS = (DriveFileRow.name.label("file_name"), DriveFileRow.web_view_lin
                  DriveFileRow.content_revision.label("file_content_revision"))
 
 
-def _action(a: Any) -> ActionRecord:
+def _action(a: Any, file_name: str = "", file_link: str | None = None) -> ActionRecord:
+    sharing = change(a.action, a.status, a.before, a.after)
     return ActionRecord(
         id=a.id, run_id=a.run_id, finding_id=a.finding_id, file_id=a.file_id, action=a.action,
         permission_id=a.permission_id, target_file_id=a.target_file_id, mode=a.mode, status=a.status,
         actor=a.actor, created_at=a.created_at, completed_at=a.completed_at, before=a.before, after=a.after,
-        detail=a.detail, restores_action_id=a.restores_action_id,
+        detail=a.detail, restores_action_id=a.restores_action_id, acted_as=a.acted_as, file_name=file_name,
+        file_link=file_link, sharing_before=sharing.before, sharing_after=sharing.after,
     )
 
 
@@ -94,15 +102,16 @@ class ExportData:
     :meth:`scan_findings` (the single pass over the findings)."""
 
     def __init__(self, session: Session, *, since: dt.datetime | None, statuses: Sequence[str], now: dt.datetime,
-                 breach_deadline_hours: int) -> None:
+                 breach_deadline_hours: int, mapping: ComplianceMapping | None = None) -> None:
         self.session = session
+        self.mapping = mapping or ComplianceMapping({}, [])
         self.generated_at = now
         self.tool_version = __version__
         self.since = since
         self.statuses = list(statuses)
         self.breach_deadline_hours = breach_deadline_hours
         chain = verify_chain(session)
-        self.audit_head_hash = head_hash(session)
+        self.audit_head_seq, self.audit_head_hash = head(session)
         self.audit_events = chain.events
         self.audit_chain_ok = chain.ok
         self.actions_total = self._count(self._action_query(select(func.count(RemediationAction.id))))
@@ -120,6 +129,7 @@ class ExportData:
         self.breach_overdue = 0
         self.new_per_run: Counter[int | None] = Counter()
         self._metrics: Metrics | None = None
+        self._controls: list[ControlSummary] | None = None
 
     # --- queries -------------------------------------------------------------------------------------------------
 
@@ -165,8 +175,9 @@ class ExportData:
         actions: dict[int, list[ActionRecord]] = {}
         query = (select(RemediationAction.__table__).where(RemediationAction.finding_id.in_([r.id for r in rows]))
                  .order_by(RemediationAction.id))
+        names = {r.id: (r.file_name, r.file_link) for r in rows}
         for a in self.session.execute(query) if with_actions else ():
-            actions.setdefault(a.finding_id, []).append(_action(a))
+            actions.setdefault(a.finding_id, []).append(_action(a, *names.get(a.finding_id, ("", None))))
         return [FindingRecord(
             id=f.id, fingerprint=f.fingerprint, rule_id=f.rule_id, title=f.title, severity=f.severity,
             status=f.status, detection_state=f.detection_state, file_id=f.file_id, file_name=f.file_name,
@@ -179,6 +190,7 @@ class ExportData:
             remediated_at=f.remediated_at, resolved_at=f.resolved_at, status_changed_at=f.status_changed_at,
             accepted_until=f.accepted_until, recurrence_count=f.recurrence_count,
             first_run_id=f.first_run_id, last_run_id=f.last_run_id, actions=actions.get(f.id, []),
+            compliance=list(self.mapping.controls_by_rule.get(f.rule_id, ())),
         ) for f in rows]
 
     def _finding_rows(self) -> Select[Any]:
@@ -202,11 +214,13 @@ class ExportData:
         """The one pass over the findings: feed each sink every record, and compute the aggregates."""
         sinks = list(sinks)
         acc = MetricsAccumulator(self.generated_at)
+        controls = ComplianceTally(self.mapping.frameworks, self.mapping.rules_by_control())
         total = breach = overdue = 0
         per_run: Counter[int | None] = Counter()
         for f in self.findings():
             total += 1
             acc.add(f)
+            controls.add(f)
             per_run[f.first_run_id] += 1
             if is_breach_candidate(f):
                 breach += 1
@@ -216,6 +230,7 @@ class ExportData:
         self.findings_total, self.breach_total, self.breach_overdue = total, breach, overdue
         self.new_per_run = per_run
         self._metrics = acc.result()
+        self._controls = controls.rows()
 
     def _overdue(self, f: FindingRecord) -> bool:
         end = f.remediated_at or f.resolved_at
@@ -228,6 +243,13 @@ class ExportData:
         if self._metrics is None:
             raise RuntimeError("metrics are known after scan_findings()")
         return self._metrics
+
+    @property
+    def controls(self) -> list[ControlSummary]:
+        """Per control of the chosen frameworks: the findings that evidence it (after scan_findings())."""
+        if self._controls is None:
+            raise RuntimeError("control summaries are known after scan_findings()")
+        return self._controls
 
     def breach_candidates(self) -> Iterator[BreachCandidate]:
         """Personal data exposed outside the organisation: overdue first, then by notification deadline
@@ -260,13 +282,15 @@ class ExportData:
     def actions(self) -> Iterator[ActionRecord]:
         last = 0
         while True:
-            rows = self.session.execute(self._action_query(select(RemediationAction.__table__))
-                                        .where(RemediationAction.id > last)
+            query = (select(RemediationAction.__table__, DriveFileRow.name.label("file_name"),
+                            DriveFileRow.web_view_link.label("file_link"))
+                     .outerjoin(DriveFileRow, DriveFileRow.id == RemediationAction.file_id))
+            rows = self.session.execute(self._action_query(query).where(RemediationAction.id > last)
                                         .order_by(RemediationAction.id).limit(5 * CHUNK)).all()
             if not rows:
                 return
             for a in rows:
-                yield _action(a)
+                yield _action(a, a.file_name or "", a.file_link)
             last = rows[-1].id
 
     def runs(self) -> Iterator[RunRecord]:
@@ -339,10 +363,30 @@ class ExportData:
         }
 
 
+@dataclass(frozen=True)
+class ComplianceMapping:
+    """Which controls each rule evidences (``framework:control``), and the frameworks to summarise."""
+
+    controls_by_rule: dict[str, list[str]]
+    frameworks: list[Framework]
+
+    @classmethod
+    def of(cls, rules: Iterable[Rule], frameworks: Sequence[Framework]) -> ComplianceMapping:
+        return cls({r.id: r.controls() for r in rules}, list(frameworks))
+
+    def rules_by_control(self) -> dict[str, list[str]]:
+        out: dict[str, list[str]] = {}
+        for rule_id, refs in self.controls_by_rule.items():
+            for ref in refs:
+                out.setdefault(ref, []).append(rule_id)
+        return out
+
+
 def collect(session: Session, *, since: dt.datetime | None = None, statuses: Sequence[str] = (),
-            now: dt.datetime | None = None, breach_deadline_hours: int = 72) -> ExportData:
+            now: dt.datetime | None = None, breach_deadline_hours: int = 72,
+            mapping: ComplianceMapping | None = None) -> ExportData:
     """The export's view of ``session``. ``since`` keeps findings seen or changed since then, and runs,
     actions and exemptions created since then; ``statuses`` filters findings (and their actions).
     Call :meth:`ExportData.scan_findings` before reading the aggregates."""
     return ExportData(session, since=since, statuses=statuses, now=now or dt.datetime.now(dt.UTC),
-                      breach_deadline_hours=breach_deadline_hours)
+                      breach_deadline_hours=breach_deadline_hours, mapping=mapping)

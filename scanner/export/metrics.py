@@ -13,11 +13,13 @@ from scanner.export.model import (
     PERSONAL_DATA_CATEGORIES,
     SEVERITIES,
     BreachCandidate,
+    ControlSummary,
     DurationStats,
     FindingRecord,
     Metrics,
     SeverityMetrics,
 )
+from scanner.policy.compliance import Framework
 
 AGE_BUCKETS: tuple[tuple[str, dt.timedelta | None], ...] = (
     ("<1d", dt.timedelta(days=1)),
@@ -134,6 +136,36 @@ class MetricsAccumulator:
             reshared_findings=self.reshared,
             reshares_total=self.reshares,
         )
+
+
+class ComplianceTally:
+    """Findings per control (one streaming pass); rows for every control of the chosen frameworks."""
+
+    def __init__(self, frameworks: Sequence[Framework], rules_by_control: dict[str, list[str]]) -> None:
+        self.frameworks = list(frameworks)
+        self.rules_by_control = rules_by_control
+        self.counts: dict[str, Counter[str]] = {}
+
+    def add(self, f: FindingRecord) -> None:
+        for ref in f.compliance:
+            tally = self.counts.setdefault(ref, Counter())
+            tally["findings"] += 1
+            tally[f.status] += 1
+            tally["open_critical_high"] += f.status in OPEN_STATUSES and f.severity in ("critical", "high")
+
+    def rows(self) -> list[ControlSummary]:
+        out = []
+        for fw in self.frameworks:
+            for c in fw.controls:
+                n = self.counts.get(c.ref, Counter())
+                state = ("fail" if n["open"] else "warning" if n["accepted"] else "pass" if n["findings"]
+                         else "none")
+                out.append(ControlSummary(
+                    framework=fw.id, framework_title=fw.title, control=c.id, title=c.title,
+                    rules=sorted(self.rules_by_control.get(c.ref, [])), findings=n["findings"], open=n["open"],
+                    open_critical_high=n["open_critical_high"], accepted=n["accepted"], remediated=n["remediated"],
+                    resolved=n["resolved"], state=state))
+        return out
 
 
 def compute_metrics(findings: Iterable[FindingRecord], now: dt.datetime) -> Metrics:

@@ -68,6 +68,14 @@ class ActionRecord(Record):
     after: dict[str, Any] | None
     detail: str | None
     restores_action_id: int | None
+    #: The Google identity the change was made as (impersonated owner, drive member or admin); ``actor``
+    #: is on whose behalf (the scan or the operator).
+    acted_as: str | None = None
+    file_name: str = ""
+    file_link: str | None = None
+    #: The sharing before and after, in words ("anyone with the link (reader)" → "removed").
+    sharing_before: str = ""
+    sharing_after: str = ""
 
 
 @dataclass(frozen=True)
@@ -102,6 +110,8 @@ class FindingRecord(Record):
     first_run_id: int | None
     last_run_id: int | None
     actions: list[ActionRecord] = field(default_factory=list)
+    #: Controls the finding's rule evidences, as ``framework:control`` (e.g. ``iso27001:A.8.12``).
+    compliance: list[str] = field(default_factory=list)
 
     @property
     def time_to_detect(self) -> dt.timedelta | None:
@@ -204,6 +214,25 @@ class BreachCandidate(Record):
     deadline_state: str  # overdue | due | closed (exposure ended before the export)
     hours_to_deadline: float
     status: str
+
+
+@dataclass(frozen=True)
+class ControlSummary(Record):
+    """One control of a framework: the findings that evidence it, by workflow status."""
+
+    framework: str
+    framework_title: str
+    control: str
+    title: str
+    rules: list[str]
+    findings: int
+    open: int
+    open_critical_high: int
+    accepted: int
+    remediated: int
+    resolved: int
+    #: fail: open findings; warning: only accepted ones; pass: findings, all closed; none: no finding.
+    state: str
 
 
 @dataclass(frozen=True)

@@ -1,28 +1,39 @@
-"""OCSF export: one Data Security Finding (class_uid 2006, category Findings) per finding.
+"""OCSF export: one Data Security Finding (class_uid 2006, category Findings) per finding, and one
+Compliance Finding (class_uid 2003) per control a finding evidences.
 
-Mapped against OCSF schema 1.4 (``events/findings/data_security_finding.json`` extending
-``finding.json`` and ``base_event.json``; objects ``finding_info``, ``data_security`` (with the
-``data_classification`` attributes), ``metadata``, ``product``, ``file``, ``resource_details``).
-Timestamps are OCSF ``timestamp_t``: milliseconds since the epoch. The JSON Schema the tests
-validate every record against is ``tests/export/ocsf_data_security_finding.schema.json``.
+Mapped against OCSF schema 1.4.0 (``data_security_finding`` and ``compliance_finding`` extending
+``finding`` and ``base_event``; objects ``finding_info``, ``data_security``, ``compliance``,
+``metadata``, ``product``, ``file``, ``resource_details``). Data Security Finding has no
+``compliance`` attribute: the control ids travel in ``unmapped.sharescan.compliance``. Timestamps
+are OCSF ``timestamp_t``: milliseconds since the epoch. The tests validate every record against
+the JSON Schema generated from the official 1.4.0 schema (``ocsf-json-schema``, which bundles
+schema.ocsf.io's export of it).
 """
 
 from __future__ import annotations
 
 import datetime as dt
 import json
-from collections.abc import Callable
+from collections.abc import Callable, Iterator
 from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
 from scanner.cli.render import to_jsonable
+from scanner.drive.models import GOOGLE_FOLDER
 from scanner.export.collect import ExportData
 from scanner.export.model import PERSONAL_DATA_CATEGORIES, FindingRecord
+from scanner.policy.compliance import frameworks
 
 OCSF_VERSION = "1.4.0"
 CLASS_UID = 2006
+COMPLIANCE_CLASS_UID = 2003
 CATEGORY_UID = 2
+#: file.type_id: 1 Regular File, 2 Folder.
+FILE_TYPE = {True: (2, "Folder"), False: (1, "Regular File")}
+#: compliance.status_id: 1 Pass, 2 Warning, 3 Fail.
+COMPLIANCE_STATUS = {"open": (3, "Fail"), "accepted": (2, "Warning"), "remediated": (1, "Pass"),
+                     "resolved": (1, "Pass")}
 
 ACTIVITY = {1: "Create", 2: "Update", 3: "Close"}
 SEVERITY_ID = {"info": 1, "low": 2, "medium": 3, "high": 4, "critical": 5}
@@ -71,6 +82,22 @@ def _drop_none(value: Any) -> Any:
     return value
 
 
+def _user(email: str | None) -> dict[str, Any] | None:
+    # the user object needs one of account, name or uid: a Workspace user is identified by the address
+    return {"uid": email, "email_addr": email, "type_id": 1, "type": "User"} if email else None
+
+
+def _product(data: ExportData) -> dict[str, Any]:
+    return {"name": "sharescan", "vendor_name": "sharescan", "version": data.tool_version,
+            "feature": {"name": "Google Drive sharing scanner"}}
+
+
+def _file(f: FindingRecord, owner: dict[str, Any] | None) -> dict[str, Any]:
+    type_id, type_name = FILE_TYPE[f.mime_type == GOOGLE_FOLDER]
+    return {"uid": f.file_id, "name": f.file_name, "type_id": type_id, "type": type_name,
+            "mime_type": f.mime_type or None, "owner": owner}
+
+
 def finding_to_ocsf(f: FindingRecord, data: ExportData) -> dict[str, Any]:
     activity = _activity(f)
     severity = SEVERITY_ID.get(f.severity, 0)
@@ -78,9 +105,8 @@ def finding_to_ocsf(f: FindingRecord, data: ExportData) -> dict[str, Any]:
     confidence = _confidence(f.best_score)
     category = _category(f)
     closed_at = f.remediated_at or f.resolved_at
-    product = {"name": "sharescan", "vendor_name": "sharescan", "version": data.tool_version,
-               "feature": {"name": "Google Drive sharing scanner"}}
-    owner = {"email_addr": f.owner_email, "type_id": 1, "type": "User"} if f.owner_email else None
+    product = _product(data)
+    owner = _user(f.owner_email)
     record: dict[str, Any] = {
         "activity_id": activity,
         "activity_name": ACTIVITY[activity],
@@ -137,14 +163,7 @@ def finding_to_ocsf(f: FindingRecord, data: ExportData) -> dict[str, Any]:
             "detection_pattern": ", ".join(sorted({e.detector for e in f.entities})) or None,
             "policy": {"uid": f.rule_id, "name": f.title or f.rule_id},
         },
-        "file": {
-            "uid": f.file_id,
-            "name": f.file_name,
-            "type_id": 1,
-            "type": "Regular File",
-            "mime_type": f.mime_type or None,
-            "owner": owner,
-        },
+        "file": _file(f, owner),
         "actor": {"user": owner} if owner else None,
         "resources": [{
             "uid": f.file_id,
@@ -168,6 +187,7 @@ def finding_to_ocsf(f: FindingRecord, data: ExportData) -> dict[str, Any]:
                 "remediated_at": to_jsonable(f.remediated_at),
                 "resolved_at": to_jsonable(f.resolved_at),
                 "recurrence_count": f.recurrence_count,
+                "compliance": f.compliance,
                 "actions": [{"id": a.id, "action": a.action, "status": a.status, "mode": a.mode, "actor": a.actor,
                              "permission_id": a.permission_id, "completed_at": to_jsonable(a.completed_at)}
                             for a in f.actions],
@@ -179,6 +199,53 @@ def finding_to_ocsf(f: FindingRecord, data: ExportData) -> dict[str, Any]:
     return out
 
 
+def compliance_to_ocsf(f: FindingRecord, data: ExportData) -> Iterator[dict[str, Any]]:
+    """One Compliance Finding per control the finding evidences: the control fails while the finding is
+    open, warns while its risk is accepted, and passes once it is remediated or resolved."""
+    status_id, status = COMPLIANCE_STATUS.get(f.status, (99, "Other"))
+    severity = SEVERITY_ID.get(f.severity, 0)
+    activity = _activity(f)
+    time = ms(max(f.last_seen, f.status_changed_at))
+    owner = _user(f.owner_email)
+    for ref in f.compliance:
+        framework_id, _, control_id = ref.partition(":")
+        fw = next((fw for fw in data.mapping.frameworks if fw.id == framework_id), None)
+        fw = fw or frameworks().get(framework_id)
+        control = fw.control(control_id) if fw else None
+        record: dict[str, Any] = {
+            "activity_id": activity, "activity_name": ACTIVITY[activity],
+            "category_uid": CATEGORY_UID, "category_name": "Findings",
+            "class_uid": COMPLIANCE_CLASS_UID, "class_name": "Compliance Finding",
+            "type_uid": COMPLIANCE_CLASS_UID * 100 + activity,
+            "type_name": f"Compliance Finding: {ACTIVITY[activity]}",
+            "severity_id": severity, "severity": SEVERITY_CAPTION[severity],
+            "status_id": STATUS_ID.get(f.status, 99),
+            "status": STATUS_CAPTION.get(STATUS_ID.get(f.status, 99), f.status),
+            "message": f"{control_id} {control.title if control else ''}: {f.title or f.rule_id}".strip(),
+            "time": time, "timezone_offset": 0,
+            "metadata": {"version": OCSF_VERSION, "product": _product(data),
+                         "uid": f"{f.fingerprint}:{ref}:{time}", "log_name": "sharescan-compliance",
+                         "logged_time": ms(data.generated_at)},
+            "finding_info": {"uid": f"{f.fingerprint}:{ref}", "title": f.title or f.rule_id,
+                             "types": ["Compliance", framework_id],
+                             "first_seen_time": ms(f.first_seen), "last_seen_time": ms(f.last_seen),
+                             "src_url": f.file_link, "related_events": [{"uid": f.fingerprint}],
+                             "analytic": {"uid": f.rule_id, "name": f.rule_id, "type_id": 1, "type": "Rule"}},
+            "compliance": {"standards": [fw.title if fw else framework_id], "control": control_id,
+                           "requirements": [ref], "status_id": status_id, "status": status,
+                           "status_detail": f"sharescan finding {f.id} is {f.status}"},
+            "resources": [{"uid": f.file_id, "name": f.file_name, "type": "Google Drive File", "owner": owner}],
+            "unmapped": {"sharescan": {"finding_id": f.id, "rule_id": f.rule_id, "framework": framework_id}},
+        }
+        out = _drop_none(record)
+        assert isinstance(out, dict)
+        yield out
+
+
+def _line(record: dict[str, Any]) -> str:
+    return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
+
+
 class OcsfWriter:
     name = "ocsf"
 
@@ -186,11 +253,13 @@ class OcsfWriter:
         target = out_dir / "ocsf"
         target.mkdir(exist_ok=True)
         fh = files.enter_context((target / "findings.ocsf.jsonl").open("w", encoding="utf-8", newline=""))
+        compliance = files.enter_context((target / "compliance.ocsf.jsonl").open("w", encoding="utf-8", newline=""))
 
         def write(f: FindingRecord) -> None:
-            fh.write(json.dumps(finding_to_ocsf(f, data), ensure_ascii=False, sort_keys=True,
-                                separators=(",", ":")) + "\n")
+            fh.write(_line(finding_to_ocsf(f, data)))
+            for record in compliance_to_ocsf(f, data):
+                compliance.write(_line(record))
         return write
 
     def finish(self, data: ExportData, out_dir: Path) -> list[str]:
-        return ["ocsf/findings.ocsf.jsonl"]
+        return ["ocsf/compliance.ocsf.jsonl", "ocsf/findings.ocsf.jsonl"]

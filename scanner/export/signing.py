@@ -30,6 +30,10 @@ from scanner.keys import ensure_key, load_key
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "sharescan-export-manifest/1"
 ALGORITHM = "ed25519"
+#: Checked with standard tools: ``sha256sum -c SHA256SUMS`` and ``ssh-keygen -Y verify`` (OpenSSH's SSHSIG).
+SUMS, SUMS_SIG, ALLOWED_SIGNERS = "SHA256SUMS", "SHA256SUMS.sig", "allowed_signers"
+SSH_NAMESPACE = "sharescan-export"
+SSH_PRINCIPAL = "sharescan"
 
 
 def _seed(key: bytes) -> bytes:
@@ -39,16 +43,48 @@ def _seed(key: bytes) -> bytes:
 def private_key(key_path: Path, *, create: bool = True) -> Ed25519PrivateKey:
     key = ensure_key(key_path) if create else load_key(key_path)
     signer = Ed25519PrivateKey.from_private_bytes(_seed(key))
-    pub_path = public_key_path(key_path)
-    pub_hex = public_hex(signer.public_key())
-    if not pub_path.exists() or pub_path.read_text(encoding="ascii").strip() != pub_hex:
-        pub_path.write_text(pub_hex + "\n", encoding="ascii")
-        os.chmod(pub_path, 0o644)
+    public = signer.public_key()
+    _write_public(public_key_path(key_path), public_hex(public) + "\n")
+    _write_public(ssh_public_key_path(key_path), ssh_public_key(public) + "\n")
+    _write_public(allowed_signers_path(key_path), allowed_signers_line(public) + "\n")
     return signer
 
 
 def public_key_path(key_path: Path) -> Path:
     return key_path.with_name(key_path.name + ".pub")
+
+
+def ssh_public_key_path(key_path: Path) -> Path:
+    return key_path.with_name(key_path.name + ".ssh.pub")
+
+
+def allowed_signers_path(key_path: Path) -> Path:
+    return key_path.with_name(key_path.name + "." + ALLOWED_SIGNERS)
+
+
+def ssh_public_key(key: Ed25519PublicKey) -> str:
+    """The key in OpenSSH format (``ssh-ed25519 AAAA… sharescan``)."""
+    return key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode() + f" {SSH_PRINCIPAL}"
+
+
+def allowed_signers_line(key: Ed25519PublicKey) -> str:
+    """An ``ssh-keygen -Y verify`` allowed-signers entry: principal, namespace restriction, key."""
+    openssh = key.public_bytes(Encoding.OpenSSH, PublicFormat.OpenSSH).decode()
+    return f'{SSH_PRINCIPAL} namespaces="{SSH_NAMESPACE}" {openssh}'
+
+
+def ssh_fingerprint(key: Ed25519PublicKey) -> str:
+    """As ``ssh-keygen -l`` prints it: SHA256:<base64 without padding>."""
+    import base64
+
+    blob = _ssh_string(b"ssh-ed25519") + _ssh_string(key.public_bytes(Encoding.Raw, PublicFormat.Raw))
+    return "SHA256:" + base64.b64encode(hashlib.sha256(blob).digest()).decode().rstrip("=")
+
+
+def _write_public(path: Path, text: str) -> None:
+    if not path.exists() or path.read_text(encoding="ascii") != text:
+        path.write_text(text, encoding="ascii")
+        os.chmod(path, 0o644)
 
 
 def public_hex(key: Ed25519PublicKey) -> str:
@@ -104,6 +140,92 @@ def file_entries(out_dir: Path, relpaths: list[str]) -> list[dict[str, Any]]:
             for rel in sorted(relpaths)]
 
 
+# --------------------------------------------------------------------------- SHA256SUMS + SSHSIG
+def write_sums(out_dir: Path, relpaths: list[str]) -> bytes:
+    """``SHA256SUMS`` in the format ``sha256sum -c`` reads (hash, two spaces, path); returns its bytes."""
+    text = "".join(f"{sha256_file(out_dir / rel)}  {rel}\n" for rel in sorted(relpaths))
+    data = text.encode("utf-8")
+    (out_dir / SUMS).write_bytes(data)
+    return data
+
+
+def _ssh_string(data: bytes) -> bytes:
+    return len(data).to_bytes(4, "big") + data
+
+
+def _read_string(buf: bytes, pos: int) -> tuple[bytes, int]:
+    if pos + 4 > len(buf):
+        raise ValueError("truncated SSH signature")
+    n = int.from_bytes(buf[pos:pos + 4], "big")
+    if pos + 4 + n > len(buf):
+        raise ValueError("truncated SSH signature")
+    return buf[pos + 4:pos + 4 + n], pos + 4 + n
+
+
+_SSHSIG_MAGIC = b"SSHSIG"
+_SSHSIG_HASH = b"sha512"
+
+
+def _sshsig_signed_data(message: bytes, namespace: str) -> bytes:
+    return (_SSHSIG_MAGIC + _ssh_string(namespace.encode()) + _ssh_string(b"")
+            + _ssh_string(_SSHSIG_HASH) + _ssh_string(hashlib.sha512(message).digest()))
+
+
+def sshsig_sign(signer: Ed25519PrivateKey, message: bytes, namespace: str = SSH_NAMESPACE) -> str:
+    """A detached signature of ``message`` in OpenSSH's SSHSIG format (PROTOCOL.sshsig), armored —
+    what ``ssh-keygen -Y sign`` writes and ``ssh-keygen -Y verify`` checks."""
+    import base64
+    import textwrap
+
+    public = signer.public_key().public_bytes(Encoding.Raw, PublicFormat.Raw)
+    pub_blob = _ssh_string(b"ssh-ed25519") + _ssh_string(public)
+    signature = signer.sign(_sshsig_signed_data(message, namespace))
+    sig_blob = _ssh_string(b"ssh-ed25519") + _ssh_string(signature)
+    blob = (_SSHSIG_MAGIC + (1).to_bytes(4, "big") + _ssh_string(pub_blob) + _ssh_string(namespace.encode())
+            + _ssh_string(b"") + _ssh_string(_SSHSIG_HASH) + _ssh_string(sig_blob))
+    body = "\n".join(textwrap.wrap(base64.b64encode(blob).decode(), 70))
+    return f"-----BEGIN SSH SIGNATURE-----\n{body}\n-----END SSH SIGNATURE-----\n"
+
+
+def sshsig_verify(armored: str, message: bytes, namespace: str = SSH_NAMESPACE) -> Ed25519PublicKey:
+    """Check an armored SSHSIG signature of ``message``; return the key that made it. Raises ValueError."""
+    import base64
+
+    lines = [line.strip() for line in armored.strip().splitlines()]
+    if len(lines) < 3 or lines[0] != "-----BEGIN SSH SIGNATURE-----" or lines[-1] != "-----END SSH SIGNATURE-----":
+        raise ValueError("not an armored SSH signature")
+    blob = base64.b64decode("".join(lines[1:-1]), validate=True)
+    if not blob.startswith(_SSHSIG_MAGIC) or int.from_bytes(blob[6:10], "big") != 1:
+        raise ValueError("not an SSHSIG version 1 signature")
+    pub_blob, pos = _read_string(blob, 10)
+    ns, pos = _read_string(blob, pos)
+    _, pos = _read_string(blob, pos)  # reserved
+    hash_alg, pos = _read_string(blob, pos)
+    sig_blob, _ = _read_string(blob, pos)
+    if ns.decode() != namespace:
+        raise ValueError(f"signature namespace {ns.decode()!r}, expected {namespace!r}")
+    key_type, p = _read_string(pub_blob, 0)
+    raw_key, _ = _read_string(pub_blob, p)
+    sig_type, p = _read_string(sig_blob, 0)
+    raw_sig, _ = _read_string(sig_blob, p)
+    if key_type != b"ssh-ed25519" or sig_type != b"ssh-ed25519" or hash_alg != _SSHSIG_HASH:
+        raise ValueError("only ssh-ed25519 signatures over sha512 are expected")
+    key = Ed25519PublicKey.from_public_bytes(raw_key)
+    try:
+        key.verify(raw_sig, _sshsig_signed_data(message, namespace))
+    except InvalidSignature:
+        raise ValueError("bad signature") from None
+    return key
+
+
+def verify_command(directory: Path, allowed_signers: Path) -> str:
+    """The standard-tools check of an export, as a shell command (coreutils and OpenSSH 8.1 or later)."""
+    import shlex
+
+    return (f"cd {shlex.quote(str(directory))} && sha256sum -c {SUMS} && ssh-keygen -Y verify -n {SSH_NAMESPACE} "
+            f"-f {shlex.quote(str(allowed_signers))} -I {SSH_PRINCIPAL} -s {SUMS_SIG} < {SUMS}")
+
+
 @dataclass
 class VerifyReport:
     directory: str
@@ -114,6 +236,10 @@ class VerifyReport:
     files_checked: int = 0
     audit_head_hash: str | None = None
     manifest_sha256: str | None = None
+    #: SHA256SUMS lists every file with its hash, and SHA256SUMS.sig (SSHSIG) is the trusted key's signature
+    #: over it (None: the export predates them).
+    sums_ok: bool | None = None
+    ssh_signature_ok: bool | None = None
     problems: list[str] = field(default_factory=list)
 
     def as_dict(self) -> dict[str, Any]:
@@ -163,7 +289,7 @@ def verify_export(out_dir: Path, trusted: Ed25519PublicKey | None) -> VerifyRepo
             report.problems.append(f"{rel}: path outside the export directory")
             continue
         listed[rel] = str(entry.get("sha256", ""))
-    present = _listed_files(out_dir) - {MANIFEST}
+    present = _listed_files(out_dir) - {MANIFEST, SUMS, SUMS_SIG}
     for rel, expected in sorted(listed.items()):
         file = out_dir / rel
         if not file.is_file():
@@ -174,5 +300,37 @@ def verify_export(out_dir: Path, trusted: Ed25519PublicKey | None) -> VerifyRepo
             report.problems.append(f"{rel}: modified (SHA-256 differs)")
     for rel in sorted(present - set(listed)):
         report.problems.append(f"{rel}: added (not in the manifest)")
+    _check_sums(out_dir, set(listed) | {MANIFEST}, trusted, report)
     report.ok = not report.problems
     return report
+
+
+def _check_sums(out_dir: Path, expected: set[str], trusted: Ed25519PublicKey | None, report: VerifyReport) -> None:
+    """What ``sha256sum -c SHA256SUMS`` and ``ssh-keygen -Y verify`` would say, without them."""
+    sums, sig = out_dir / SUMS, out_dir / SUMS_SIG
+    if not sums.exists() and not sig.exists():
+        return  # an export written before SHA256SUMS existed
+    try:
+        data = sums.read_bytes()
+        entries: dict[str, str] = {}
+        for line in data.decode("utf-8").splitlines():
+            digest, rel = line.split("  ", 1)
+            entries[rel] = digest
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        report.sums_ok = False
+        report.problems.append(f"{SUMS}: missing or malformed ({type(exc).__name__})")
+        return
+    bad = [rel for rel, digest in sorted(entries.items())
+           if not (out_dir / rel).is_file() or sha256_file(out_dir / rel) != digest]
+    report.sums_ok = not bad and set(entries) == expected
+    report.problems += [f"{SUMS}: {rel} does not match" for rel in bad]
+    report.problems += [f"{SUMS}: {rel} not listed" for rel in sorted(expected - set(entries))]
+    try:
+        signer = sshsig_verify(sig.read_text(encoding="ascii"), data)
+    except (OSError, UnicodeDecodeError, ValueError) as exc:
+        report.ssh_signature_ok = False
+        report.problems.append(f"{SUMS_SIG}: {exc}")
+        return
+    report.ssh_signature_ok = trusted is not None and public_hex(signer) == public_hex(trusted)
+    if trusted is not None and not report.ssh_signature_ok:
+        report.problems.append(f"{SUMS_SIG}: signed by key {key_id(public_hex(signer))}, not by the trusted key")

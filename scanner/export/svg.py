@@ -5,12 +5,15 @@ from __future__ import annotations
 from collections.abc import Sequence
 from html import escape
 
+from scanner.safetext import display
+
 PALETTE = ("#2f5fd0", "#d2452f", "#e59b1f", "#2e8b57", "#7a4cc2", "#4d8fd6", "#8a94a6", "#b5651d")
 SEVERITY_COLOURS = {"critical": "#8e1b1b", "high": "#d2452f", "medium": "#e59b1f", "low": "#4d8fd6",
                     "info": "#8a94a6"}
 
 
 def _label(text: str, limit: int = 22) -> str:
+    text = display(text)
     return escape(text if len(text) <= limit else text[: limit - 1] + "…")
 
 

@@ -192,6 +192,8 @@ class Rule(_Model):
     per_permission: bool = False
     #: Data categories this rule reports even when no detector names one (e.g. "exposure").
     categories: list[str] = Field(default_factory=list)
+    #: Controls a finding of this rule evidences: framework id → control ids (``rules/compliance/controls.yaml``).
+    compliance: dict[str, list[str]] = Field(default_factory=dict)
     tests: RuleTests = RuleTests()
     #: Where the rule came from (set by the loader; not a YAML key).
     source: str = Field(default="", exclude=True)
@@ -203,12 +205,43 @@ class Rule(_Model):
             raise ValueError("rule ids are lower-case letters, digits, '-', '_' or '.', 2-128 characters")
         return value
 
+    @field_validator("compliance", mode="before")
+    @classmethod
+    def _ids_as_text(cls, value: Any) -> Any:
+        # YAML reads an id such as 3.1 as a number: control ids are text
+        if isinstance(value, dict):
+            return {k: [str(i) if isinstance(i, int | float) and not isinstance(i, bool) else i for i in v]
+                    if isinstance(v, list) else v for k, v in value.items()}
+        return value
+
+    @field_validator("compliance")
+    @classmethod
+    def _controls_known(cls, value: dict[str, list[str]]) -> dict[str, list[str]]:
+        from scanner.policy.compliance import problems
+
+        found = problems(value)
+        if found:
+            raise ValueError("; ".join(found))
+        return {fid: list(dict.fromkeys(ids)) for fid, ids in value.items()}
+
+    def controls(self) -> list[str]:
+        """The controls this rule evidences as ``framework:id``."""
+        return [f"{fid}:{cid}" for fid, ids in self.compliance.items() for cid in ids]
+
 
 def rule_json_schema() -> dict[str, Any]:
     schema = Rule.model_json_schema()
     schema["properties"].pop("source", None)
     schema["$schema"] = "https://json-schema.org/draft/2020-12/schema"
     schema["title"] = "sharescan rule"
+    from scanner.policy.compliance import frameworks
+
+    schema["properties"]["compliance"] = {
+        "title": "Compliance", "type": "object", "additionalProperties": False,
+        "description": "Controls a finding of this rule evidences (framework id -> control ids).",
+        "properties": {fw.id: {"type": "array", "title": fw.title, "uniqueItems": True,
+                               "items": {"enum": [c.id for c in fw.controls]}} for fw in frameworks().values()},
+    }
     return _yaml_schema(schema)
 
 

@@ -40,6 +40,10 @@ class DriveOps(Protocol):
     @property
     def acting_note(self) -> str | None: ...
 
+    #: The Google identity the last call ran as (the impersonated user), None before any call.
+    @property
+    def acting_subject(self) -> str | None: ...
+
     def get_file(self, file_id: str) -> dict[str, Any] | None: ...
     def get_permission(self, file_id: str, permission_id: str) -> dict[str, Any] | None: ...
     def list_permissions(self, file_id: str) -> list[dict[str, Any]]: ...
@@ -72,6 +76,10 @@ class GoogleDriveOps:
     @property
     def acting_note(self) -> str | None:
         return None
+
+    @property
+    def acting_subject(self) -> str | None:
+        return self.subject
 
     @property
     def drive(self) -> Any:
@@ -219,6 +227,10 @@ class OwnerOrAdminOps(_ChoosingOps):
         self.owner_unavailable = False
 
     @property
+    def acting_subject(self) -> str | None:
+        return self.admin if self.owner_unavailable else self.owner
+
+    @property
     def acting_note(self) -> str | None:
         if not self.owner_unavailable:
             return None
@@ -278,10 +290,15 @@ class SharedDriveOps(_ChoosingOps):
         self.org_domains = org_domains
         self._members: list[str] | None = None
         self._note: str | None = None
+        self._subject: str | None = None
 
     @property
     def acting_note(self) -> str | None:
         return self._note
+
+    @property
+    def acting_subject(self) -> str | None:
+        return self._subject
 
     def members(self) -> list[str]:
         if self._members is None:
@@ -295,12 +312,14 @@ class SharedDriveOps(_ChoosingOps):
             try:
                 result = getattr(self.member_ops(member), name)(file_id, *args, **kwargs)
                 self._note = f"acted as {member}, a member of the shared drive"
+                self._subject = member
                 return result
             except Exception as exc:
                 if not cannot_impersonate(exc):
                     raise
                 self.members().pop(0)  # suspended or deleted: the next member
         self._note = None
+        self._subject = self.admin_ops.subject
         return getattr(self.admin_ops, name)(file_id, *args, **kwargs)
 
 

@@ -22,7 +22,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from scanner.config import Settings
-from scanner.drive.models import GOOGLE_FOLDER
+from scanner.drive.models import GOOGLE_FOLDER, Exposure
 from scanner.errors import RemediationRefused
 from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
@@ -32,7 +32,7 @@ from scanner.remediate.drive_ops import OpsFactory, OwnerUnavailable, google_ops
 from scanner.remediate.locks import FileLocks
 from scanner.remediate.plan import ENFORCE, PlannedAction, RemediationPlan, build_plan, describe_principal
 from scanner.store import audit
-from scanner.store.models import CrawlTarget, DriveFileRow, Finding, RemediationAction, utcnow
+from scanner.store.models import CrawlTarget, DriveFileRow, Finding, PermissionRow, RemediationAction, utcnow
 from scanner.store.repo import FindingRepo
 
 if TYPE_CHECKING:
@@ -253,6 +253,8 @@ class Remediator:
                 row.after = outcome.after
                 row.detail = f"{outcome.detail} ({note})" if note and outcome.status != "failed" else outcome.detail
                 row.completed_at = self.clock()
+                # the Google identity the change was made as (owner, drive member or admin)
+                row.acted_as = getattr(ctx.ops, "acting_subject", None)
                 # acted_as_admin: the owner could not be impersonated; acting: who acted when not the owner
                 self._record(session, row, f"remediation.{outcome.status}",
                              acted_as_admin=bool(getattr(ctx.ops, "owner_unavailable", False)), acting=note)
@@ -322,10 +324,28 @@ class Remediator:
             return
         with self.sessions() as session:
             finding = session.get_one(Finding, finding_id)
+            done = [a for a, s, _ in drive if s in DONE_STATUSES]
             FindingRepo(session, self.actor, clock=self.clock).mark_remediated(
-                finding, action_ids=[i for _, _, i in drive])
+                finding, action_ids=[i for _, _, i in drive], exposure_after=exposure_after(session, finding, done))
             session.commit()
         report.remediated_findings.append(finding_id)
+
+
+def exposure_after(session: Session, finding: Finding, done: Sequence[PlannedAction]) -> str:
+    """The file's widest exposure once ``done`` (verified or already gone) took effect: its stored permissions
+    without the ones removed, a downgrade's domain permission, publishing unless unpublished."""
+    removed = {str((a.permission or {}).get("id")) for a in done if a.action in ("revoke", "downgrade")}
+    classes = {Exposure(p.exposure) for p in session.scalars(select(PermissionRow).where(
+        PermissionRow.file_id == finding.file_id)) if p.permission_id not in removed and p.exposure in _EXPOSURES}
+    if any(a.action == "downgrade" for a in done):
+        classes.add(Exposure.DOMAIN)
+    file_row = finding.file
+    if file_row is not None and file_row.published and not any(a.action == "unpublish" for a in done):
+        classes.add(Exposure.PUBLISHED)
+    return min(classes, key=lambda e: e.rank).value if classes else Exposure.INTERNAL.value
+
+
+_EXPOSURES = frozenset(e.value for e in Exposure)
 
 
 def places(session: Session, item_ids: Collection[str]) -> dict[str, str]:

@@ -136,6 +136,7 @@ class Restorer:
                 permission_id=action.permission_id, target_file_id=target, mode="enforce", status="restored",
                 before=live_before, after=outcome_after, detail=detail, actor=self.actor, created_at=self.clock(),
                 completed_at=self.clock(), restores_action_id=action_id,
+                acted_as=getattr(ops, "acting_subject", None),
             )
             session.add(row)
             session.flush()

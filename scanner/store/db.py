@@ -88,5 +88,17 @@ def snapshot_reads(session: Session) -> None:
     session.connection(execution_options=options)
 
 
-def make_sessionmaker(engine: Engine) -> sessionmaker[Session]:
-    return sessionmaker(engine, expire_on_commit=False)
+def make_sessionmaker(engine: Engine, *, audit_key: bytes | None = None, actor: str = "") -> sessionmaker[Session]:
+    """Sessions on ``engine``. ``audit_key`` keys the audit chain (HMAC); without it, events are
+    appended unkeyed, which a keyed log refuses after its first keyed event. ``actor`` names who
+    made the changes the state events record."""
+    from scanner.store import statechain
+    from scanner.store.audit import AUDIT_ACTOR_INFO, AUDIT_KEY_INFO
+
+    statechain.install()
+    info: dict[str, Any] = {}
+    if audit_key is not None:
+        info[AUDIT_KEY_INFO] = audit_key
+    if actor:
+        info[AUDIT_ACTOR_INFO] = actor
+    return sessionmaker(engine, expire_on_commit=False, info=info)

@@ -311,7 +311,10 @@ class RemediationAction(Base):
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     detail: Mapped[str | None] = mapped_column(Text)
+    #: Who started the action (the scan's or the operator's identity).
     actor: Mapped[str] = mapped_column(String(320))
+    #: The Google identity the change was made as (impersonated owner, shared-drive member or admin).
+    acted_as: Mapped[str | None] = mapped_column(String(320))
     created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     completed_at: Mapped[dt.datetime | None]
     #: For restore actions: the action whose change was undone (and the reverse link).
@@ -342,7 +345,8 @@ class Notification(Base):
 
 
 class AuditEvent(Base):
-    """Append-only, hash-chained: hash = sha256(prev_hash + canonical JSON of this event)."""
+    """Append-only, hash-chained: hash = HMAC-SHA256(audit key, prev_hash + canonical JSON of this event)
+    (version 2), or sha256 of the same (version 1, the unkeyed events written before the chain was keyed)."""
 
     __tablename__ = "audit_events"
 
@@ -357,6 +361,8 @@ class AuditEvent(Base):
     data: Mapped[dict[str, Any]] = mapped_column(default=dict)
     prev_hash: Mapped[str] = mapped_column(String(64))
     hash: Mapped[str] = mapped_column(String(64), unique=True)
+    #: 1: sha256 link (legacy prefix); 2: HMAC-SHA256 link under the audit key.
+    chain_version: Mapped[int] = mapped_column(Integer, default=1, server_default="1")
 
 
 class RunLock(Base):

@@ -131,6 +131,7 @@ class FindingRepo:
             previous = self._set_status(finding, OPEN, now)
             finding.recurrence_count += 1
             finding.resolved_at = None
+            finding.exposure_after = None  # exposed again
             self.session.flush()
             self._audit("finding.reopened", finding, previous=previous, recurrence_count=finding.recurrence_count,
                         run_id=run_id)
@@ -243,15 +244,20 @@ class FindingRepo:
             return
         previous = self._set_status(finding, OPEN, self.clock())
         finding.remediated_at = None if previous == REMEDIATED else finding.remediated_at
+        finding.exposure_after = None
         self.session.flush()
         self._audit("finding.reopened", finding, previous=previous, reason=reason)
 
-    def mark_remediated(self, finding: Finding, *, action_ids: Sequence[int]) -> None:
+    def mark_remediated(self, finding: Finding, *, action_ids: Sequence[int],
+                        exposure_after: str | None = None) -> None:
+        """Remediated by our verified actions; ``exposure_after`` is the file's widest exposure once they took
+        effect (what the findings' "after" column shows)."""
         if finding.status == REMEDIATED:
             return
         now = self.clock()
         previous = self._set_status(finding, REMEDIATED, now)
         finding.remediated_at = now
+        finding.exposure_after = exposure_after or finding.exposure_after
         self.session.flush()
         self._audit("finding.remediated", finding, previous=previous, action_ids=list(action_ids))
 

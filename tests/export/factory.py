@@ -114,7 +114,7 @@ def build(s: Session) -> Story:
     _evidence(s, memo.id, "client_codename", "CLIENT_CODENAME", 2, 1.0, "BLU****", ["client_confidential"])
 
     f_roster = Finding(
-        fingerprint="a" * 64, rule_id="public-link-contractor-pii", title="Anyone-with-link file holds contractor PII",
+        fingerprint="a" * 64, rule_id="public-contractor-pii", title="Anyone-with-link file holds contractor PII",
         severity="critical", file_id=roster.id, owner_email=roster.owner_email, principal="anyone",
         detection_state="inactive", status="remediated", exposure="anyone_with_link", exposure_after="internal",
         matched_permissions=[{"id": "anyoneWithLink", "type": "anyone", "exposure": "anyone_with_link"}],
@@ -123,7 +123,7 @@ def build(s: Session) -> Story:
         exposed_since=t(4), remediated_at=t(3, -2.5), status_changed_at=t(3, -2.5), first_run_id=runs[0].id,
         last_run_id=runs[0].id)
     f_payroll = Finding(
-        fingerprint="b" * 64, rule_id="published-bank-data", title="Published file holds bank data",
+        fingerprint="b" * 64, rule_id="public-government-id-or-bank", title="Published file holds bank data",
         severity="high", file_id=payroll.id, owner_email=payroll.owner_email, principal="anyone",
         status="open", exposure="published", matched_permissions=[], detectors={"bank_data": {"count": 25}},
         data_categories=["contractor_pii", "financial"], first_seen=t(4), last_seen=t(1, -2), exposed_since=t(5),
@@ -145,8 +145,10 @@ def build(s: Session) -> Story:
     s.add(RemediationAction(
         run_id=runs[0].id, finding_id=f_roster.id, file_id=roster.id, action="revoke", permission_id="anyoneWithLink",
         target_file_id=roster.id, mode="enforce", status="verified",
-        before={"id": "anyoneWithLink", "type": "anyone", "role": "reader", "allowFileDiscovery": False},
-        after=None, detail="permission deleted and re-read: gone", actor="sharescan@scanner-1",
+        before={"permission": {"id": "anyoneWithLink", "type": "anyone", "role": "reader", "allowFileDiscovery": False},
+                "file_id": roster.id},
+        after={"permission": None}, detail="permission removed", actor="sharescan@scanner-1",
+        acted_as="maria@tessera-labs.com",
         created_at=t(3, -2.4), completed_at=t(3, -2.5)))
     s.add(RemediationAction(
         run_id=runs[0].id, finding_id=f_roster.id, file_id=roster.id, action="notify", mode="enforce",

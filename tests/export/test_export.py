@@ -11,6 +11,7 @@ from typing import Any
 
 import jsonschema
 import pytest
+from ocsf_json_schema import OcsfJsonSchemaEmbedded, get_ocsf_schema
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
@@ -22,7 +23,10 @@ from scanner.store import audit
 from scanner.store.models import AuditEvent
 from tests.export.factory import FORMULA_NAME, NOW, SCRIPT_NAME, Story
 
-SCHEMA = json.loads(Path(__file__).with_name("ocsf_data_security_finding.schema.json").read_text())
+#: The official OCSF 1.4.0 schema (schema.ocsf.io's export, bundled by ocsf-json-schema) as JSON Schema.
+OCSF = OcsfJsonSchemaEmbedded(get_ocsf_schema("1.4.0"))
+SCHEMA = OCSF.get_class_schema("data_security_finding")
+COMPLIANCE_SCHEMA = OCSF.get_class_schema("compliance_finding")
 
 
 def _csv(path: Path) -> list[dict[str, str]]:
@@ -43,11 +47,14 @@ def full_export(sessions: sessionmaker[Session], story: Story, settings: Setting
 def test_files_written(full_export: Path) -> None:
     names = sorted(p.relative_to(full_export).as_posix() for p in full_export.rglob("*") if p.is_file())
     assert names == [
+        "SHA256SUMS", "SHA256SUMS.sig", "allowed_signers",
+        "compliance/cis_gws.csv", "compliance/cis_gws.json", "compliance/gdpr.csv", "compliance/gdpr.json",
+        "compliance/iso27001.csv", "compliance/iso27001.json", "compliance/soc2.csv", "compliance/soc2.json",
         "csv/actions.csv", "csv/breach_candidates.csv", "csv/content_gaps.csv", "csv/coverage.csv",
         "csv/exemptions.csv", "csv/findings.csv", "csv/metrics_by_severity.csv", "csv/scan_runs.csv",
-        "jsonl/actions.jsonl", "jsonl/breach_candidates.jsonl", "jsonl/content_gaps.jsonl", "jsonl/exemptions.jsonl",
-        "jsonl/findings.jsonl", "jsonl/metrics.json", "jsonl/scan_runs.jsonl", "manifest.json",
-        "ocsf/findings.ocsf.jsonl", "report.html",
+        "jsonl/actions.jsonl", "jsonl/breach_candidates.jsonl", "jsonl/content_gaps.jsonl", "jsonl/coverage.jsonl",
+        "jsonl/exemptions.jsonl", "jsonl/findings.jsonl", "jsonl/metrics.json", "jsonl/scan_runs.jsonl",
+        "manifest.json", "ocsf/compliance.ocsf.jsonl", "ocsf/findings.ocsf.jsonl", "report.html",
     ]
 
 
@@ -59,7 +66,7 @@ def test_findings_csv(full_export: Path, story: Story) -> None:
     assert roster["data_categories"] == "contractor_pii; government_id"
     assert roster["entity_counts"] == "EMAIL_ADDRESS=38; PERSON=38; US_SSN=12"
     assert (roster["severity"], roster["status"], roster["rule"]) == ("critical", "remediated",
-                                                                     "public-link-contractor-pii")
+                                                                     "public-contractor-pii")
     assert (roster["first_seen"], roster["exposed_since"], roster["remediated_at"]) == (
         "2026-03-07T14:00:00Z", "2026-03-06T12:00:00Z", "2026-03-07T14:30:00Z")
     assert (roster["time_to_detect_hours"], roster["time_to_remediate_hours"]) == ("26.0", "0.5")
@@ -128,18 +135,70 @@ def test_metrics(full_export: Path) -> None:
 def test_runs_coverage_actions_exemptions(full_export: Path, story: Story) -> None:
     runs = _jsonl(full_export / "jsonl/scan_runs.jsonl")
     assert [r["id"] for r in runs] == story.runs
-    assert [len(r["coverage"]) for r in runs] == [4, 4, 4]
-    failed = [c for r in runs for c in r["coverage"] if c["status"] == "failed"]
+    coverage = _jsonl(full_export / "jsonl/coverage.jsonl")
+    assert [sum(c["run_id"] == r["id"] for c in coverage) for r in runs] == [4, 4, 4]
+    failed = [c for c in coverage if c["status"] == "failed"]
     assert len(failed) == 1 and failed[0]["reasons"]["target"] == "403 insufficientFilePermissions"
     assert [r["new_findings"] for r in runs] == [2, 1, 0]
     actions = _jsonl(full_export / "jsonl/actions.jsonl")
     revoke = actions[0]
     assert (revoke["action"], revoke["status"], revoke["actor"]) == ("revoke", "verified", "sharescan@scanner-1")
-    assert revoke["before"]["type"] == "anyone" and revoke["after"] is None
+    assert revoke["before"]["permission"]["type"] == "anyone" and revoke["after"] == {"permission": None}
+    assert (revoke["sharing_before"], revoke["sharing_after"]) == ("anyone with the link (reader)", "removed")
+    assert (revoke["file_name"], revoke["acted_as"]) == (SCRIPT_NAME, "maria@tessera-labs.com")
     ex = {e["scope"]: e for e in _jsonl(full_export / "jsonl/exemptions.jsonl")}
     assert (ex["finding"]["state"], ex["folder"]["state"]) == ("active", "expired")
     gaps = _csv(full_export / "csv/content_gaps.csv")
     assert [(g["file_id"], g["reason"]) for g in gaps] == [("1VideoEEE", "too_large: 2.1 GB > 25 MB")]
+
+
+def test_csv_and_jsonl_carry_the_same_fields(full_export: Path) -> None:
+    """Every table has one set of fields: the CSV header is the key set of each JSONL line."""
+    for table in ("findings", "actions", "scan_runs", "coverage", "exemptions", "content_gaps", "breach_candidates"):
+        header = next(csv.reader((full_export / f"csv/{table}.csv").open(newline="", encoding="utf-8")))
+        lines = _jsonl(full_export / f"jsonl/{table}.jsonl")
+        assert lines, table
+        assert all(sorted(line) == sorted(header) and len(header) == len(set(header)) for line in lines), table
+
+
+def test_compliance_mapping_travels(full_export: Path, story: Story) -> None:
+    findings = {f["finding_id"]: f for f in _jsonl(full_export / "jsonl/findings.jsonl")}
+    roster = findings[story.findings["roster"]]
+    assert roster["compliance"][:3] == ["gdpr:Art.32", "gdpr:Art.33", "gdpr:Art.34"]
+    assert "soc2:CC6.7" in roster["compliance"] and "cis_gws:3.1.2.1.1.2" in roster["compliance"]
+    assert findings[story.findings["memo"]]["compliance"] == []  # its rule is not installed: no mapping
+    rows = {r["finding_id"]: r for r in _csv(full_export / "csv/findings.csv")}
+    assert rows[str(story.findings["deck"])]["compliance"] == (
+        "iso27001:A.5.14; iso27001:A.8.12; soc2:CC6.1; soc2:CC6.7; cis_gws:3.1.2.1.1.1; cis_gws:3.1.2.1.1.3")
+    ocsf = {r["finding_info"]["uid"]: r for r in _jsonl(full_export / "ocsf/findings.ocsf.jsonl")}
+    assert ocsf["a" * 64]["unmapped"]["sharescan"]["compliance"] == roster["compliance"]
+    gdpr = {r["control"]: r for r in json.loads((full_export / "compliance/gdpr.json").read_text())}
+    # roster (remediated) and payroll (open) evidence Art. 32/33: open -> the control fails
+    assert {k: gdpr["Art.33"][k] for k in ("findings", "open", "remediated", "state", "rules")} == {
+        "findings": 2, "open": 1, "remediated": 1, "state": "fail",
+        "rules": ["external-contractor-pii", "external-government-id-or-bank", "public-contractor-pii",
+                  "public-government-id-or-bank"]}
+    soc2 = {r["control"]: r for r in _csv(full_export / "compliance/soc2.csv")}
+    assert (soc2["CC6.7"]["findings"], soc2["CC6.7"]["accepted"]) == ("3", "1")
+
+
+def test_ocsf_compliance_findings_validate(full_export: Path, story: Story) -> None:
+    """One Compliance Finding (2003) per control a finding evidences, valid against the official schema."""
+    records = _jsonl(full_export / "ocsf/compliance.ocsf.jsonl")
+    validator = jsonschema.Draft202012Validator(COMPLIANCE_SCHEMA)
+    for record in records:
+        errors = sorted(validator.iter_errors(record), key=str)
+        assert not errors, [e.message for e in errors]
+    by_finding: dict[int, list[dict[str, Any]]] = {}
+    for r in records:
+        by_finding.setdefault(r["unmapped"]["sharescan"]["finding_id"], []).append(r)
+    roster = by_finding[story.findings["roster"]]
+    assert len(roster) == 10 and {r["compliance"]["status"] for r in roster} == {"Pass"}
+    art33 = next(r for r in by_finding[story.findings["payroll"]] if r["compliance"]["control"] == "Art.33")
+    assert art33["compliance"]["standards"] == ["GDPR (Regulation (EU) 2016/679)"]
+    assert (art33["compliance"]["status_id"], art33["class_uid"], art33["type_uid"]) == (3, 2003, 200302)
+    assert {r["compliance"]["status"] for r in by_finding[story.findings["deck"]]} == {"Warning"}
+    assert story.findings["memo"] not in by_finding
 
 
 def test_ocsf_records_validate(full_export: Path, story: Story) -> None:
@@ -165,11 +224,13 @@ def test_ocsf_records_validate(full_export: Path, story: Story) -> None:
     "mutate",
     [
         {"class_uid": 2001},
-        {"type_uid": 200601, "activity_id": 3},
+        {"type_uid": 200605},
+        {"file": {"name": "x", "type_id": 42}},
         {"severity_id": 7},
         {"finding_info": {"title": "no uid"}},
         {"metadata": {"version": "1.4.0"}},
-        {"data_security": {"detection_system_id": 4}},
+        {"data_security": {"data_lifecycle_state_id": 42}},
+        {"actor": {"user": {"email_addr": "x@y"}}},  # a user needs account, name or uid
         {"not_an_ocsf_attribute": 1},
         {"time": "2026-03-01T00:00:00Z"},
     ],
@@ -185,7 +246,8 @@ def test_manifest_and_audit_event(sessions: sessionmaker[Session], story: Story,
         head_before = audit.head_hash(s)
     result = export(sessions, settings, ["csv", "ocsf"], tmp_path / "out", now=NOW, actor="auditor@t")
     manifest = json.loads((tmp_path / "out/manifest.json").read_text())
-    assert manifest["audit"] == {"head_hash": head_before, "events": 3, "chain_ok": True}
+    # 3 events the story records, and the state events of its 4 findings, 3 actions and 2 exemptions
+    assert manifest["audit"] == {"head_seq": 12, "head_hash": head_before, "events": 12, "chain_ok": True}
     assert manifest["counts"]["findings"] == 4 and manifest["counts"]["breach_candidates"] == 2
     assert manifest["tool"]["name"] == "sharescan" and manifest["filters"]["formats"] == ["csv", "ocsf"]
     assert manifest["signature"]["algorithm"] == "ed25519"
@@ -213,7 +275,7 @@ def test_manifest_and_audit_event(sessions: sessionmaker[Session], story: Story,
 def test_filters(sessions: sessionmaker[Session], story: Story, settings: Settings, tmp_path: Path,
                  since: Any, statuses: list[str], expected: list[str]) -> None:
     export(sessions, settings, ["jsonl"], tmp_path / "o", since=since, status=statuses, now=NOW)
-    ids = [f["id"] for f in _jsonl(tmp_path / "o/jsonl/findings.jsonl")]
+    ids = [f["finding_id"] for f in _jsonl(tmp_path / "o/jsonl/findings.jsonl")]
     assert ids == sorted(story.findings[name] for name in expected)
 
 

@@ -50,6 +50,19 @@ def test_rule_files_match_the_json_schema(path: Path) -> None:
     jsonschema.validate(yaml.safe_load(path.read_text()), rule_json_schema())
 
 
+def test_every_builtin_rule_evidences_controls() -> None:
+    """The mapping lives in the rule files; the schema knows the catalogue's ids."""
+    rules = {r.id: r for r in load_rules([builtin_rules_dir()])}
+    assert all(r.compliance for r in rules.values())
+    assert rules["public-contractor-pii"].controls() == [
+        "gdpr:Art.32", "gdpr:Art.33", "gdpr:Art.34", "iso27001:A.5.12", "iso27001:A.5.14", "iso27001:A.5.34",
+        "iso27001:A.8.12", "soc2:CC6.1", "soc2:CC6.7", "cis_gws:3.1.2.1.1.2"]
+    schema = rule_json_schema()["properties"]["compliance"]
+    assert schema["properties"]["soc2"]["items"] == {"enum": ["CC6.1", "CC6.7"]}
+    with pytest.raises(jsonschema.ValidationError):
+        jsonschema.validate({"soc2": ["CC9.9"]}, schema)
+
+
 @pytest.mark.parametrize(("text", "expected"), [
     (GOOD.replace("severity: high", "severity: severe"),
      "r.yaml:3: severity: Input should be 'critical', 'high', 'medium', 'low' or 'info' (got 'severe')"),
@@ -65,6 +78,11 @@ def test_rule_files_match_the_json_schema(path: Path) -> None:
     (GOOD.replace("  - notify: owner", "  - downgrade: domain"),
      "r.yaml:9: actions: revoke and downgrade act on the same permissions: choose one"),
     ("id: [unclosed\n", "r.yaml:2: invalid YAML"),
+    (GOOD + "compliance:\n  iso27001: [A.5.12, A.9.99]\n",
+     "r.yaml:12: compliance: iso27001: unknown control 'A.9.99' (expected one of A.5.12, A.5.14, A.5.15, A.5.34, "
+     "A.8.12)"),
+    (GOOD + "compliance:\n  hipaa: [164.312]\n",
+     "r.yaml:12: compliance: unknown framework 'hipaa' (expected one of gdpr, iso27001, soc2, cis_gws)"),
 ])
 def test_errors_name_file_line_and_key(text: str, expected: str) -> None:
     rule, problems = parse_rule_text(text, "r.yaml", DETECTORS)

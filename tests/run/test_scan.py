@@ -12,7 +12,15 @@ from scanner.emulator.seeds.demo import EXPECTED
 from scanner.emulator.state import mutate
 from scanner.errors import RunLockedError
 from scanner.run import ScanOptions, ScanProgress, ScanService
-from scanner.store.models import AuditEvent, DriveFileRow, Finding, Notification, RemediationAction, ScanRun
+from scanner.store.models import (
+    AuditEvent,
+    DriveFileRow,
+    Finding,
+    Notification,
+    RemediationAction,
+    ScanCoverage,
+    ScanRun,
+)
 
 FLAGGED = {e.file_id for e in EXPECTED.values() if e.flagged}
 NOT_FLAGGED = {e.file_id for e in EXPECTED.values() if not e.flagged}
@@ -59,7 +67,28 @@ def test_enforce_changes_only_risky_sharing_and_the_next_run_sees_it_fixed(make_
     assert not touched & {EXPECTED[k].file_id for k in ("marketing_one_pager", "offsite_recipe", "blog_draft")}
     with app.sessions() as s:
         remediated = s.scalar(select(func.count()).select_from(Finding).where(Finding.status == "remediated"))
+        # what the fix left: the widest exposure once the verified actions took effect
+        after = dict(s.execute(select(Finding.rule_id, Finding.exposure_after)
+                               .where(Finding.status == "remediated")).all())
+        verified = s.scalars(select(RemediationAction).where(RemediationAction.status == "verified")).all()
+        analysed = s.scalar(select(func.sum(ScanCoverage.files_analysed)).where(ScanCoverage.run_id == first.run_id))
     assert remediated and remediated >= 5
+    assert after and all(e in ("internal", "domain") for e in after.values()), after
+    assert after.get("public-client-confidential") == "domain"  # downgraded to the organisation
+    # who acted: the impersonated owner, or a member of the shared drive; on behalf of the scan's actor
+    assert verified and all(a.acted_as and a.acted_as.endswith("@tessera-labs.com") for a in verified)
+    # files_analysed per target adds up to what the scan reports
+    assert analysed == first.files_analysed > 0
+    # the scan anchored the audit log: the chain, its checkpoint and the tables' state events all verify
+    from scanner.export.auditlog import verify_log
+    from scanner.export.signing import private_key
+
+    trusted = private_key(app.settings.signing_key_path, create=False).public_key()
+    with app.sessions() as s:
+        check = verify_log(s, anchor_dir=app.settings.anchor_dir, trusted=trusted)
+    assert check.ok, check.problems()
+    assert check.latest is not None
+    assert check.latest.reason == f"scan {first.run_id} completed"
 
     events_before = len(emulator.events)
     second = ScanService(app).run(ScanOptions(full=True, apply=True))

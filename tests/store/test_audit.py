@@ -79,6 +79,7 @@ def test_rolled_back_event_leaves_no_gap(sessions: sessionmaker[Session]) -> Non
         ("data", {"n": 3, "name": "tampered"}),
         ("actor", "mallory@example.com"),
         ("event_type", "finding.accepted"),
+        ("chain_version", 1),
         ("subject_id", "999"),
         ("subject_type", "action"),
         ("ts", T0 + dt.timedelta(days=1)),
@@ -91,19 +92,21 @@ def test_edited_field_is_named(sessions: sessionmaker[Session], column: str, val
     report = _verify(sessions)
     assert not report.ok and report.problem is not None
     assert report.problem.seq == 3
-    assert "edited" in report.problem.problem
+    assert "edited" in report.problem.problem or "unkeyed event after keyed" in report.problem.problem
 
 
-def test_edit_with_recomputed_hash_is_caught_at_the_next_event(sessions: sessionmaker[Session]) -> None:
+def test_edit_with_recomputed_hash_is_caught_at_that_event(sessions: sessionmaker[Session]) -> None:
+    """Without the audit key, a recomputed link (plain SHA-256, or HMAC under a guessed key) does not fit."""
     _seed(sessions)
     with sessions.begin() as s:
         ev = s.scalars(select(AuditEvent).where(AuditEvent.seq == 3)).one()
         ev.data = {"n": 3, "forged": True}
         ev.hash = audit.event_hash(ev.prev_hash, seq=ev.seq, ts=ev.ts, actor=ev.actor, event_type=ev.event_type,
-                                   subject_type=ev.subject_type, subject_id=ev.subject_id, data=ev.data)
+                                   subject_type=ev.subject_type, subject_id=ev.subject_id, data=ev.data,
+                                   version=2, key=b"guessed key of 32 bytes........")
     report = _verify(sessions)
     assert report.problem is not None
-    assert (report.problem.seq, report.problem.problem) == (4, "prev_hash does not match the previous event")
+    assert report.problem.seq == 3 and "HMAC mismatch" in report.problem.problem
 
 
 def test_deleted_event_is_named(sessions: sessionmaker[Session]) -> None:
@@ -213,8 +216,9 @@ def test_cli_verify_ok_json(sessions: sessionmaker[Session], cli_env: str) -> No
     result = CliRunner().invoke(cli, ["audit", "verify", "--format", "json"])
     assert result.exit_code == 0, result.output
     out = json.loads(result.output)
-    assert out == {"ok": True, "events": 3, "head_hash": hashes[-1], "first_bad_seq": None,
-                   "first_bad_event_id": None, "problem": None}
+    assert {k: out[k] for k in ("ok", "events", "head_seq", "head_hash", "keyed_events", "first_bad_seq",
+                                "problems")} == {"ok": True, "events": 3, "head_seq": 3, "head_hash": hashes[-1],
+                                                 "keyed_events": 3, "first_bad_seq": None, "problems": []}
 
 
 def test_cli_verify_broken_exits_nonzero_naming_event(sessions: sessionmaker[Session], cli_env: str,

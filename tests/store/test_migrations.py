@@ -5,11 +5,11 @@ from __future__ import annotations
 import stat
 from pathlib import Path
 
-from sqlalchemy import inspect, text
+from sqlalchemy import inspect, select, text
 
 from scanner.store import migrate
 from scanner.store.db import make_engine
-from scanner.store.models import Base
+from scanner.store.models import AuditEvent, Base
 
 
 def test_upgrade_downgrade_upgrade_and_check(db_url: str) -> None:
@@ -55,3 +55,52 @@ def test_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
     with pytest.raises(DatabaseError, match="not initialised: run `sharescan init`"):
         migrate.ensure_at_head(engine, url)
     engine.dispose()
+
+
+def test_upgrade_baselines_existing_rows_in_the_chain(db_url: str, tmp_path: Path) -> None:
+    """A database from before the keyed chain: its events keep verifying (unkeyed prefix), each existing
+    finding and action gets a baseline state event, and keyed events continue the chain."""
+    import datetime as dt
+
+    from sqlalchemy import insert
+
+    from scanner.export.auditlog import verify_log
+    from scanner.store import audit
+    from scanner.store.db import make_sessionmaker
+    from scanner.store.models import DriveFileRow, Finding, RemediationAction
+
+    migrate.upgrade(db_url, "0001")
+    engine = make_engine(db_url)
+    now = dt.datetime(2026, 3, 1, tzinfo=dt.UTC)
+    try:
+        with engine.begin() as conn:
+            prev = audit.GENESIS
+            for seq in (1, 2):
+                digest = audit.event_hash(prev, seq=seq, ts=now, actor="old", event_type="scan.completed",
+                                          subject_type="", subject_id="", data={})
+                conn.execute(text("INSERT INTO audit_events (seq, ts, actor, event_type, subject_type, subject_id, "
+                                  "data, prev_hash, hash) VALUES (:seq, :ts, 'old', 'scan.completed', '', '', '{}', "
+                                  ":prev, :hash)"), {"seq": seq, "ts": now, "prev": prev, "hash": digest})
+                prev = digest
+            conn.execute(insert(DriveFileRow.__table__).values(
+                id="F1", name="f", mime_type="", parents=[], exposure="public", exposure_classes=[],
+                first_seen=now, last_seen=now, trashed=False, published=False, content_status="pending",
+                data_categories=[], content_hits={}))
+            conn.execute(insert(Finding.__table__).values(
+                fingerprint="f" * 64, rule_id="r", title="", severity="high", file_id="F1", detection_state="active",
+                status="open", exposure="public", matched_permissions=[], detectors={}, data_categories=[],
+                first_seen=now, last_seen=now, status_changed_at=now, recurrence_count=0))
+            conn.execute(insert(RemediationAction.__table__).values(
+                file_id="F1", action="revoke", mode="enforce", status="verified", actor="a", created_at=now))
+        migrate.upgrade(db_url)
+        sessions = make_sessionmaker(engine, audit_key=b"k" * 32)
+        with sessions.begin() as s:
+            audit.record(s, "scan.completed", actor="new")
+        with sessions() as s:
+            result = verify_log(s, anchor_dir=tmp_path / "none", trusted=None)
+            kinds = [e.event_type for e in s.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+        assert result.ok, result.problems()
+        assert (result.chain.legacy_events, result.chain.keyed_events, result.rows_checked) == (4, 1, 2)
+        assert kinds == ["scan.completed", "scan.completed", "finding.state", "action.state", "scan.completed"]
+    finally:
+        engine.dispose()

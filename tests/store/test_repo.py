@@ -57,7 +57,47 @@ def runs(session: Session, n: int) -> list[int]:
 
 
 def events(session: Session) -> list[str]:
-    return [e.event_type for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))]
+    """Workflow events (the state events the store appends on every covered change are tested apart)."""
+    return [e.event_type for e in session.scalars(select(AuditEvent).order_by(AuditEvent.seq))
+            if not e.event_type.endswith(".state")]
+
+
+def state_events(session: Session) -> list[tuple[str, str, list[str]]]:
+    return [(e.data["change"], e.data["state"]["status"] if e.data["state"] else "", e.data.get("changed", []))
+            for e in session.scalars(select(AuditEvent).where(AuditEvent.event_type == "finding.state")
+                                     .order_by(AuditEvent.seq))]
+
+
+def test_state_events_follow_workflow_changes_not_bookkeeping(sessions: sessionmaker[Session]) -> None:
+    """Each change to a covered field appends one state event in the same transaction; an unchanged
+    night (same match, new last_seen/last_run_id) appends none."""
+    clock = Clock()
+    with sessions() as s:
+        r1, r2, r3, r4 = runs(s, 4)
+        repo = FindingRepo(s, "scanner@test", clock=clock)
+        f = repo.upsert(match(), r1)
+        s.commit()
+        assert state_events(s) == [("created", "open", [])]
+        for run in (r2, r3):  # two unchanged nights
+            clock.advance(days=1)
+            repo.upsert(match(name="renamed.csv"), run)
+            s.commit()
+        assert len(state_events(s)) == 1
+        repo.mark_remediated(f, action_ids=[7])
+        s.commit()
+        clock.advance(days=1)
+        repo.upsert(match(), r4)  # back: reopened
+        s.commit()
+        assert state_events(s) == [
+            ("created", "open", []),
+            ("changed", "remediated", ["remediated_at", "status"]),
+            ("changed", "open", ["recurrence_count", "status"]),
+        ]
+        last = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "finding.state")
+                         .order_by(AuditEvent.seq.desc())).first()
+        assert last is not None and (last.subject_type, last.subject_id, last.actor) == ("finding", str(f.id),
+                                                                                         "sharescan")
+        assert verify_chain(s).ok
 
 
 def test_lifecycle(sessions: sessionmaker[Session]) -> None:
