@@ -131,7 +131,8 @@ class ScanService:
         if not s.organisation.domains:
             raise ConfigError(f"{where}: [organisation] domains: required to scan (your organisation's domains)")
         if not s.google.service_account_file:
-            raise ConfigError(f"{where}: [google] service_account_file: required to scan (the scanning key)")
+            raise ConfigError(f"{where}: [google] service_account_file: required to scan (the scanning key; "
+                              "or set SHARESCAN_GOOGLE_KEY_FILE)")
         if not s.google.admin_subject:
             raise ConfigError(f"{where}: [google] admin_subject: required to scan (an admin user to impersonate)")
 

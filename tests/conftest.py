@@ -33,7 +33,8 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     """No test reads the developer's config, data dir or Google endpoint."""
     data = tmp_path_factory.mktemp("data")
     monkeypatch.setenv("SHARESCAN_DATA_DIR", str(data))
-    for var in ("SHARESCAN_CONFIG", "SHARESCAN_DATABASE_URL", "SHARESCAN_GOOGLE_ENDPOINT"):
+    for var in ("SHARESCAN_CONFIG", "SHARESCAN_DATABASE_URL", "SHARESCAN_GOOGLE_ENDPOINT", "SHARESCAN_GOOGLE_KEY_FILE",
+                "SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE", "SHARESCAN_ACTOR", "SHARESCAN_LOG_FORMAT", "COLUMNS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(data)
 

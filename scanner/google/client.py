@@ -251,7 +251,8 @@ class GoogleClients:
         with self._lock:
             if self._key_info is None:
                 if not self.credentials_file:
-                    raise ConfigError("[google] service_account_file: required to call Google APIs")
+                    raise ConfigError("[google] service_account_file: required to call Google APIs "
+                                      "(or set SHARESCAN_GOOGLE_KEY_FILE)")
                 try:
                     with open(self.credentials_file, encoding="utf-8") as fh:
                         info = json.load(fh)
