@@ -9,6 +9,7 @@ contract in :class:`scanner.errors.ExitCode` (tracebacks only with ``--debug``).
 from __future__ import annotations
 
 import importlib
+import logging
 import sys
 from collections.abc import Mapping
 from dataclasses import dataclass
@@ -18,6 +19,7 @@ import click
 
 from scanner.cli.context import State, validate_actor
 from scanner.errors import ExitCode, SharescanError
+from scanner.ops.logs import CONTEXT as LOG_CONTEXT
 from scanner.ops.logs import LogFormat
 from scanner.ops.logs import configure as configure_logging
 
@@ -165,10 +167,18 @@ def cli(ctx: click.Context, config: str | None, verbose: int, debug: bool, log_f
     ctx.call_on_close(state.close)
 
 
+def report_error(message: str, exit_code: int) -> None:
+    """One line on stderr: plain text, or a JSON record like every other line with ``--log-format json``."""
+    if LOG_CONTEXT.format is LogFormat.JSON:
+        logging.getLogger("scanner.cli").error(message, extra={"event": "error", "exit_code": int(exit_code)})
+    else:
+        click.echo(message, err=True)
+
+
 def main(argv: list[str] | None = None) -> Any:
     debug = "--debug" in (argv if argv is not None else sys.argv[1:])
     try:
-        return cli.main(args=argv, prog_name="sharescan", standalone_mode=False)
+        code = cli.main(args=argv, prog_name="sharescan", standalone_mode=False)
     except click.exceptions.Exit as exc:
         sys.exit(exc.exit_code)
     except click.Abort:
@@ -180,7 +190,7 @@ def main(argv: list[str] | None = None) -> Any:
     except SharescanError as exc:
         if debug:
             raise
-        click.echo(f"error: {exc}", err=True)
+        report_error(f"error: {exc}", exc.exit_code)
         sys.exit(exc.exit_code)
     except KeyboardInterrupt:
         click.echo("interrupted", err=True)
@@ -188,8 +198,12 @@ def main(argv: list[str] | None = None) -> Any:
     except Exception as exc:  # noqa: BLE001 - the CLI's last line of defence
         if debug:
             raise
-        click.echo(f"error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", err=True)
+        report_error(f"error: {type(exc).__name__}: {exc} (run with --debug for a traceback)", ExitCode.ERROR)
         sys.exit(int(ExitCode.ERROR))
+    # click returns the code of an Exit raised by a command (e.g. 10 from `scan --fail-on`) instead of exiting
+    if isinstance(code, int) and code != 0:
+        sys.exit(code)
+    return code
 
 
 if __name__ == "__main__":  # pragma: no cover

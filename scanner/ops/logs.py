@@ -40,6 +40,8 @@ class LogContext:
 
     def __init__(self) -> None:
         self.invocation = os.urandom(6).hex()
+        #: The format :func:`configure` chose (the CLI reports its own errors in it too).
+        self.format = LogFormat.TEXT
         self._run_id: int | None = None
         self._lock = threading.Lock()
 
@@ -71,7 +73,8 @@ class ContextFilter(logging.Filter):
 
     def filter(self, record: logging.LogRecord) -> bool:
         record.invocation = self.context.invocation
-        record.run_id = self.context.run_id
+        if getattr(record, "run_id", None) is None:  # a record may name its run itself (e.g. a run's summary)
+            record.run_id = self.context.run_id
         return True
 
 
@@ -137,7 +140,8 @@ def configure(*, verbose: int = 0, fmt: LogFormat | str = LogFormat.TEXT,
             root.removeHandler(handler)
     handler = _OurHandler(stream)
     handler.addFilter(ContextFilter())
-    handler.setFormatter(JsonFormatter() if LogFormat(fmt) is LogFormat.JSON else TextFormatter())
+    CONTEXT.format = LogFormat(fmt)
+    handler.setFormatter(JsonFormatter() if CONTEXT.format is LogFormat.JSON else TextFormatter())
     root.addHandler(handler)
     root.setLevel(logging.DEBUG if verbose >= 2 else logging.INFO if verbose == 1 else logging.WARNING)
     logging.getLogger(PROGRESS_LOGGER).setLevel(logging.INFO)
