@@ -23,13 +23,20 @@ def emulator() -> None:
               show_default=True, help="Where to write the service-account key (mode 0600).")
 @click.option("--state", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Load this saved state instead of a seed (and save back to it on exit).")
-def serve(seed: str, host: str, port: int, key_file: Path, state: Path | None) -> None:
+@click.option("--refuse-scope", "refused", multiple=True, metavar="SCOPE[:SUBJECT]",
+              help="Answer token requests for SCOPE (for SUBJECT only, if given) with unauthorized_client, as "
+                   "Google does when the Admin console's domain-wide delegation lacks it (try `sharescan doctor`).")
+def serve(seed: str, host: str, port: int, key_file: Path, state: Path | None, refused: tuple[str, ...]) -> None:
     """Serve Drive v3, Admin Directory and OAuth on HOST:PORT until interrupted."""
     try:
         workspace = load_file(state) if state and state.exists() else build_seed(seed)
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     emu = Emulator(workspace, host=host, port=port)
+    auth = "https://www.googleapis.com/auth/"
+    for item in refused:
+        scope, _, subject = item.removeprefix(auth).partition(":")
+        emu.delegation.refuse(auth + scope, subject or "*")
     endpoint = emu.start()
     emu.write_key_file(key_file)
     click.echo(f"SHARESCAN_GOOGLE_ENDPOINT={endpoint}")

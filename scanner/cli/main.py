@@ -39,6 +39,9 @@ REGISTRY: dict[str, LazyCommand] = {
                         "Create the database (or bring it to the latest schema) and the installation keys."),
     "db": LazyCommand("scanner.cli.db",
                       "Database schema: upgrade, downgrade, current revision, check models against migrations."),
+    "doctor": LazyCommand("scanner.cli.doctor",
+                          "Preflight: check keys, delegated scopes, admin subject, domains, database, rules and "
+                          "clock before the first scan."),
     "scan": LazyCommand("scanner.cli.scan",
                         "Scan the domain: crawl (incremental unless --full), analyse exposed files, record "
                         "findings, remediate per policy and notify owners."),
