@@ -92,3 +92,12 @@ def test_wheel_in_a_clean_venv_runs_the_demo_and_the_rule_tests(wheel: Path, tmp
     story = json.loads(demo.stdout)
     assert story["manifest_verified"] is True and story["findings"] and story["sharing_changes"]
     assert Path(story["report"]).is_file()
+
+
+def test_ci_runs_the_readme_commands_exactly() -> None:
+    readme = (REPO / "README.md").read_text(encoding="utf-8")
+    ci = (REPO / ".ci" / "run").read_text(encoding="utf-8").splitlines()
+    for section in ("## Set up and see it work (two commands)", "## Run the tests (one command)"):
+        block = readme.split(section, 1)[1].split("```bash\n", 1)[1].split("```", 1)[0]
+        for command in block.strip().splitlines():
+            assert any(line == command or line == command + " -q" for line in ci), command

@@ -3,8 +3,6 @@
 from __future__ import annotations
 
 import functools
-import getpass
-import socket
 from collections.abc import Callable
 from typing import TYPE_CHECKING, Any, TypeVar
 
@@ -17,6 +15,9 @@ F = TypeVar("F", bound=Callable[..., Any])
 
 
 def default_actor() -> str:
+    import getpass
+    import socket
+
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers

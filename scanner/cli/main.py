@@ -12,8 +12,7 @@ import importlib
 import logging
 import sys
 from collections.abc import Mapping
-from dataclasses import dataclass
-from typing import Any
+from typing import Any, NamedTuple
 
 import click
 
@@ -24,8 +23,7 @@ from scanner.ops.logs import LogFormat
 from scanner.ops.logs import configure as configure_logging
 
 
-@dataclass(frozen=True)
-class LazyCommand:
+class LazyCommand(NamedTuple):
     """Where a top-level command lives, and its one-line help (shown without importing it)."""
 
     module: str  # whose ``COMMANDS`` holds it
