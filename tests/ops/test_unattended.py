@@ -98,3 +98,10 @@ def test_metrics_file_says_how_a_failed_run_ended(sharescan: Run, tmp_path: Path
     assert samples["sharescan_last_run_exit_code[]"] == 2
     # the last success is still the first run's
     assert samples["sharescan_last_success_timestamp_seconds[]"] > 0
+
+
+def test_scheduler_run_once_logs_progress_too(sharescan: Run) -> None:
+    result = sharescan("--log-format", "json", "schedule", "run", "--once", "--full", "--progress-interval", "0.05")
+    assert result.returncode == 0, result.stderr
+    phases = {r.get("phase") for r in records(result.stderr) if r.get("event") == "progress"}
+    assert {"crawling", "analysing exposed files"} <= phases
