@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -40,8 +41,12 @@ def serve(seed: str, host: str, port: int, key_file: Path, state: Path | None, r
     endpoint = emu.start()
     emu.write_key_file(key_file)
     click.echo(f"SHARESCAN_GOOGLE_ENDPOINT={endpoint}")
-    click.echo(f"SHARESCAN_GOOGLE_KEY_FILE={key_file}")
+    click.echo(f"SHARESCAN_GOOGLE_KEY_FILE={key_file.resolve()}")
+    admins = sorted(u.email for u in workspace.users.values() if u.is_admin and not u.suspended)
     click.echo(f"# {len(workspace.users)} users, {len(workspace.files)} files; Ctrl-C to stop", err=True)
+    click.echo(f"# in sharescan.toml: [organisation] domains = {json.dumps(sorted(workspace.domains))}, "
+               f"[google] admin_subject = {json.dumps(admins[0])}" if admins
+               else "# (no administrator in this workspace)", err=True)
     try:
         emu.serve_forever()
     finally:
