@@ -40,7 +40,7 @@ from scanner.drive.models import FileExposure
 from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
 from scanner.google.client import GoogleClients
 from scanner.keys import ensure_key
-from scanner.ops.logs import bind_run
+from scanner.logs import bind_run
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
 from scanner.schedule.jobs import run_lock_for

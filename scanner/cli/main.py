@@ -18,9 +18,9 @@ import click
 
 from scanner.cli.context import State, validate_actor
 from scanner.errors import ExitCode, SharescanError
-from scanner.ops.logs import CONTEXT as LOG_CONTEXT
-from scanner.ops.logs import LogFormat
-from scanner.ops.logs import configure as configure_logging
+from scanner.logs import CONTEXT as LOG_CONTEXT
+from scanner.logs import LogFormat
+from scanner.logs import configure as configure_logging
 
 
 class LazyCommand(NamedTuple):

@@ -6,6 +6,7 @@ import logging
 import sys
 from collections.abc import Iterator
 from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
@@ -38,7 +39,7 @@ def summary_line(r: ScanResult) -> str:
 
 def log_summary(result: ScanResult, exit_code: int) -> None:
     """The run's summary as one log record (a JSON object with ``--log-format json``): counts only."""
-    from scanner.ops.logs import PROGRESS_LOGGER
+    from scanner.logs import PROGRESS_LOGGER
 
     fields = {k: v for k, v in result.as_dict().items() if k != "api_calls_by_method"}
     logging.getLogger(PROGRESS_LOGGER).info(
@@ -61,23 +62,32 @@ def progress_for(show: bool | None, interval: float) -> AbstractContextManager[A
     return LoggedProgress(interval)
 
 
+@dataclass
+class Outcome:
+    """How the command ends: the run it made (if any) and its exit code (None until known)."""
+
+    run_id: int | None = None
+    exit_code: int | None = None
+
+
 @contextmanager
-def metrics_after(app: App, path: Path | None, outcome: dict[str, Any]) -> Iterator[None]:
-    """Write the metrics file when the block ends, however it ends (``outcome`` holds run id and exit code)."""
+def metrics_after(app: App, path: Path | None) -> Iterator[Outcome]:
+    """Write the metrics file when the block ends, however it ends (an error sets the exit code it maps to)."""
+    outcome = Outcome()
     try:
-        yield
+        yield outcome
     except SharescanError as exc:
-        outcome.setdefault("exit_code", exc.exit_code)
+        outcome.exit_code = exc.exit_code
         raise
     except KeyboardInterrupt:
-        outcome.setdefault("exit_code", int(ExitCode.INTERRUPTED))
+        outcome.exit_code = int(ExitCode.INTERRUPTED)
         raise
     except Exception:
-        outcome.setdefault("exit_code", int(ExitCode.ERROR))
+        outcome.exit_code = int(ExitCode.ERROR)
         raise
     finally:
         if path is not None:
-            write_metrics(app, path, run_id=outcome.get("run_id"), exit_code=outcome.get("exit_code"))
+            write_metrics(app, path, run_id=outcome.run_id, exit_code=outcome.exit_code)
 
 
 def write_metrics(app: App, path: Path, *, run_id: int | None, exit_code: int | None) -> None:
@@ -129,17 +139,16 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, p
     from scanner.ops.outcome import open_findings_at_or_above, scan_exit_code
     from scanner.run import run_scan
 
-    outcome: dict[str, Any] = {}
-    with metrics_after(app, metrics_file, outcome):
+    with metrics_after(app, metrics_file) as outcome:
         with progress_for(show_progress, progress_interval) as progress:
             result = run_scan(app, full=full, apply=apply, progress=progress)
-        outcome["run_id"] = result.run_id
+        outcome.run_id = result.run_id
         over = 0
         if fail_on is not None:
             with app.sessions() as session:
                 over = open_findings_at_or_above(session, fail_on)
         code = scan_exit_code(result, findings_at_or_above=over)
-        outcome["exit_code"] = int(code)
+        outcome.exit_code = int(code)
     if not sys.stderr.isatty():  # unattended: the log gets the summary too (JSON with --log-format json)
         log_summary(result, code)
     if fmt == "json":

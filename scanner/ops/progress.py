@@ -17,7 +17,7 @@ from types import TracebackType
 from typing import Any
 
 from scanner.drive.crawler import CrawlProgressSnapshot
-from scanner.ops.logs import CONTEXT, PROGRESS_LOGGER
+from scanner.logs import CONTEXT, PROGRESS_LOGGER
 from scanner.run import ScanProgress
 
 log = logging.getLogger(PROGRESS_LOGGER)
