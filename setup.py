@@ -19,7 +19,8 @@ setup(
     package_dir={"scanner.rules": "rules", "scanner.migrations": "migrations"},
     package_data={
         "scanner": ["py.typed"],
-        "scanner.rules": _tree("rules"),
+        # every rule's test samples (any format) ship beside the rules: `sharescan rules test` runs from a wheel
+        "scanner.rules": [*_tree("rules"), "samples/*"],
         "scanner.migrations": _tree("migrations"),
         "scanner.emulator": _tree("scanner/emulator"),
         "scanner.export": _tree("scanner/export"),

@@ -10,8 +10,10 @@ Where the configuration comes from, first match wins:
 
 Environment variables override the file: ``SHARESCAN_DATABASE_URL`` (database.url),
 ``SHARESCAN_GOOGLE_ENDPOINT`` (google.endpoint: every Google API and the OAuth token endpoint
-go to an emulator, like STORAGE_EMULATOR_HOST for Cloud Storage) and ``SHARESCAN_DATA_DIR``
-(where the default SQLite database and keys live).
+go to an emulator, like STORAGE_EMULATOR_HOST for Cloud Storage), ``SHARESCAN_GOOGLE_KEY_FILE``
+(google.service_account_file, the scanning key; ``sharescan emulator serve`` prints it),
+``SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE`` (google.remediation_service_account_file) and
+``SHARESCAN_DATA_DIR`` (where the default SQLite database and keys live).
 
 Every validation problem is reported as one :class:`ConfigError` naming the file, the line,
 the key and what was expected.
@@ -35,6 +37,8 @@ ENV_CONFIG = "SHARESCAN_CONFIG"
 ENV_DATABASE_URL = "SHARESCAN_DATABASE_URL"
 ENV_GOOGLE_ENDPOINT = "SHARESCAN_GOOGLE_ENDPOINT"
 ENV_DATA_DIR = "SHARESCAN_DATA_DIR"
+ENV_GOOGLE_KEY_FILE = "SHARESCAN_GOOGLE_KEY_FILE"
+ENV_GOOGLE_REMEDIATION_KEY_FILE = "SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE"
 
 RemediationMode = Literal["off", "dry-run", "enforce"]
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
@@ -288,6 +292,8 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, env: dict[str, 
     overrides = {
         ENV_DATABASE_URL: ("database", "url"),
         ENV_GOOGLE_ENDPOINT: ("google", "endpoint"),
+        ENV_GOOGLE_KEY_FILE: ("google", "service_account_file"),
+        ENV_GOOGLE_REMEDIATION_KEY_FILE: ("google", "remediation_service_account_file"),
     }
     for var, (section, key) in overrides.items():
         value = environ.get(var)

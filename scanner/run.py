@@ -26,7 +26,7 @@ import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator
-from dataclasses import asdict, dataclass, field
+from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import func, or_, select
@@ -41,6 +41,7 @@ from scanner.drive.models import FileExposure
 from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
 from scanner.google.client import GoogleClients
 from scanner.keys import ensure_key
+from scanner.logs import bind_run
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
 from scanner.schedule.jobs import run_lock_for
@@ -90,6 +91,8 @@ class ScanResult:
     findings_resolved: int = 0
     actions: dict[str, int] = field(default_factory=dict)
     remediation_refused: str | None = None
+    #: Why remediation stopped before finishing its plan (kill switch, error rate), None when it did not.
+    remediation_stopped: str | None = None
     notifications: dict[str, int] = field(default_factory=dict)
     targets_done: int = 0
     targets_skipped: int = 0
@@ -98,9 +101,12 @@ class ScanResult:
     elapsed_seconds: float = 0.0
     resumed_from: int | None = None
     nlp_mode: str = ""
+    #: API calls of the scanning key per method (``drive.files.list``...), for the metrics file.
+    api_calls_by_method: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
-        return asdict(self)
+        # a plain dict copy first: asdict() would rebuild a live Counter from (key, value) pairs
+        return asdict(replace(self, api_calls_by_method=dict(self.api_calls_by_method)))
 
 
 class ScanService:
@@ -123,7 +129,10 @@ class ScanService:
 
         lock = run_lock_for(self.app)
         with lock, _Heartbeat(lock.heartbeat, interval=max(5.0, lock.stale_after.total_seconds() / 4)):
-            return self._run_locked(options, progress, lock)
+            try:
+                return self._run_locked(options, progress, lock)
+            finally:
+                bind_run(None)
 
     # ------------------------------------------------------------------ the run
     def _check_settings(self) -> None:
@@ -132,7 +141,8 @@ class ScanService:
         if not s.organisation.domains:
             raise ConfigError(f"{where}: [organisation] domains: required to scan (your organisation's domains)")
         if not s.google.service_account_file:
-            raise ConfigError(f"{where}: [google] service_account_file: required to scan (the scanning key)")
+            raise ConfigError(f"{where}: [google] service_account_file: required to scan (the scanning key; "
+                              "or set SHARESCAN_GOOGLE_KEY_FILE)")
         if not s.google.admin_subject:
             raise ConfigError(f"{where}: [google] admin_subject: required to scan (an admin user to impersonate)")
 
@@ -152,10 +162,12 @@ class ScanService:
             s.flush()
             run_id = run.id
         lock.heartbeat(run_id)  # the lock names the run that holds it
+        bind_run(run_id)  # every log record of this run carries its id
         result = ScanResult(run_id=run_id, kind=kind, status="running")
         try:
             rules = load_configured_rules(self.settings)
             clients = self._clients or GoogleClients(self.settings)
+            result.api_calls_by_method = clients.stats.by_method  # live: as_dict() copies it when the run ends
             summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
             self._absorb_crawl(result, summary)
             evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress)
@@ -342,6 +354,7 @@ class ScanService:
         result.actions = dict(report.status_counts)
         if report.stopped:
             result.remediation_refused = f"stopped: {report.stopped}"
+            result.remediation_stopped = report.stopped
 
     def _notify(self, run_id: int, result: ScanResult) -> None:
         from scanner.notify.deliver import Deliverer

@@ -40,7 +40,8 @@ def _isolated_env(tmp_path_factory: pytest.TempPathFactory, monkeypatch: pytest.
     fd = os.open(data / "audit.key", os.O_CREAT | os.O_WRONLY, 0o600)
     with os.fdopen(fd, "w") as fh:
         fh.write(TEST_AUDIT_KEY.hex() + "\n")
-    for var in ("SHARESCAN_CONFIG", "SHARESCAN_DATABASE_URL", "SHARESCAN_GOOGLE_ENDPOINT"):
+    for var in ("SHARESCAN_CONFIG", "SHARESCAN_DATABASE_URL", "SHARESCAN_GOOGLE_ENDPOINT", "SHARESCAN_GOOGLE_KEY_FILE",
+                "SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE", "SHARESCAN_ACTOR", "SHARESCAN_LOG_FORMAT", "COLUMNS"):
         monkeypatch.delenv(var, raising=False)
     monkeypatch.chdir(data)
 

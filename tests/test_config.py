@@ -74,6 +74,15 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     assert settings.google.endpoint == "http://127.0.0.1:9"
 
 
+def test_key_files_from_the_environment_as_the_emulator_prints_them(tmp_path: Path) -> None:
+    path = write(tmp_path, '[organisation]\ndomains = ["a.com"]\n[google]\nservice_account_file = "file.json"\n')
+    settings = load_settings(path, env={"SHARESCAN_GOOGLE_KEY_FILE": "/keys/scan.json",
+                                        "SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE": "/keys/fix.json"})
+    assert settings.google.service_account_file == "/keys/scan.json"
+    assert settings.google.remediation_service_account_file == "/keys/fix.json"
+    assert load_settings(path, env={}).google.service_account_file == "file.json"
+
+
 def test_sharescan_config_env_var_selects_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:
     path = write(tmp_path, '[organisation]\ndomains = ["from-env.com"]\n')
     monkeypatch.setenv("SHARESCAN_CONFIG", str(path))

@@ -3,20 +3,21 @@
 from __future__ import annotations
 
 import functools
-import getpass
-import socket
 from collections.abc import Callable
-from typing import Any, TypeVar
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
-from scanner.app import App
-from scanner.config import load_settings
+if TYPE_CHECKING:  # the App (SQLAlchemy) is imported when a command first needs it, not for --help
+    from scanner.app import App
 
 F = TypeVar("F", bound=Callable[..., Any])
 
 
 def default_actor() -> str:
+    import getpass
+    import socket
+
     try:
         user = getpass.getuser()
     except Exception:  # noqa: BLE001 - no passwd entry in some containers
@@ -24,19 +25,39 @@ def default_actor() -> str:
     return f"{user}@{socket.gethostname()}"
 
 
+#: The audit log's actor column holds at most this many characters.
+MAX_ACTOR_LENGTH = 320
+
+
+def validate_actor(value: str) -> str:
+    """An actor name from ``--actor``/``$SHARESCAN_ACTOR``: printable, one line, at most 320 characters."""
+    actor = value.strip()
+    if not actor:
+        raise ValueError("the actor is empty (e.g. --actor alice@example.org)")
+    if len(actor) > MAX_ACTOR_LENGTH:
+        raise ValueError(f"the actor is {len(actor)} characters long (at most {MAX_ACTOR_LENGTH})")
+    if not actor.isprintable():
+        raise ValueError("the actor holds control characters")
+    return actor
+
+
 class State:
     """What the root group passes to commands via ``ctx.obj``."""
 
-    def __init__(self, config: str | None, verbose: int, debug: bool) -> None:
+    def __init__(self, config: str | None, verbose: int, debug: bool, *, actor: str | None = None) -> None:
         self.config_path = config
         self.verbose = verbose
         self.debug = debug
+        self.actor = actor or default_actor()
         self._app: App | None = None
 
     @property
     def app(self) -> App:
         if self._app is None:
-            self._app = App(load_settings(self.config_path), actor=default_actor())
+            from scanner.app import App
+            from scanner.config import load_settings
+
+            self._app = App(load_settings(self.config_path), actor=self.actor)
         return self._app
 
     def close(self) -> None:

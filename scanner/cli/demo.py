@@ -8,8 +8,9 @@ from pathlib import Path
 
 import click
 
+from scanner.cli.progress import rich_scan_progress
 from scanner.cli.render import dumps, make_console, render
-from scanner.cli.scan import rich_scan_progress, summary_line
+from scanner.cli.scan import summary_line
 
 
 @click.command()

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import click
@@ -25,7 +26,11 @@ def emulator() -> None:
               help="Load this saved state instead of a seed (and save back to it on exit).")
 @click.option("--reports-lag", type=click.FloatRange(min=0), default=0.0, show_default=True,
               help="Seconds before a Drive audit event shows in the Reports API (Google: minutes to hours).")
-def serve(seed: str, host: str, port: int, key_file: Path, state: Path | None, reports_lag: float) -> None:
+@click.option("--refuse-scope", "refused", multiple=True, metavar="SCOPE[:SUBJECT]",
+              help="Answer token requests for SCOPE (for SUBJECT only, if given) with unauthorized_client, as "
+                   "Google does when the Admin console's domain-wide delegation lacks it (try `sharescan doctor`).")
+def serve(seed: str, host: str, port: int, key_file: Path, state: Path | None, reports_lag: float,
+          refused: tuple[str, ...]) -> None:
     """Serve Drive, Admin Directory and Reports, Cloud Identity policies, Drive labels and OAuth on HOST:PORT
     until interrupted."""
     try:
@@ -33,11 +38,19 @@ def serve(seed: str, host: str, port: int, key_file: Path, state: Path | None, r
     except (ValueError, OSError) as exc:
         raise click.ClickException(str(exc)) from exc
     emu = Emulator(workspace, host=host, port=port, settings=Settings(reports_lag_seconds=reports_lag))
+    auth = "https://www.googleapis.com/auth/"
+    for item in refused:
+        scope, _, subject = item.removeprefix(auth).partition(":")
+        emu.delegation.refuse(auth + scope, subject or "*")
     endpoint = emu.start()
     emu.write_key_file(key_file)
     click.echo(f"SHARESCAN_GOOGLE_ENDPOINT={endpoint}")
-    click.echo(f"SHARESCAN_GOOGLE_KEY_FILE={key_file}")
+    click.echo(f"SHARESCAN_GOOGLE_KEY_FILE={key_file.resolve()}")
+    admins = sorted(u.email for u in workspace.users.values() if u.is_admin and not u.suspended)
     click.echo(f"# {len(workspace.users)} users, {len(workspace.files)} files; Ctrl-C to stop", err=True)
+    click.echo(f"# in sharescan.toml: [organisation] domains = {json.dumps(sorted(workspace.domains))}, "
+               f"[google] admin_subject = {json.dumps(admins[0])}" if admins
+               else "# (no administrator in this workspace)", err=True)
     try:
         emu.serve_forever()
     finally:

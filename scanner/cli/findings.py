@@ -10,8 +10,8 @@ from sqlalchemy.orm import selectinload
 
 from scanner.app import App
 from scanner.cli.context import pass_app
-from scanner.cli.render import format_option, render, render_record
-from scanner.errors import SharescanError
+from scanner.cli.render import Col, format_option, render, render_record
+from scanner.errors import ExitCode, SharescanError
 from scanner.policy.schema import ExposureName, Severity, parse_duration
 from scanner.store.models import Finding, utcnow
 from scanner.store.repo import (
@@ -27,8 +27,12 @@ from scanner.timeparse import TimeParseError, parse_instant, parse_since
 
 SEVERITIES: tuple[str, ...] = get_args(Severity)
 EXPOSURES: tuple[str, ...] = get_args(ExposureName)
-LIST_COLUMNS = ["id", "severity", "status", "state", "rule_id", "exposure", "file", "owner", "categories",
-                "first_seen", "last_seen", "recurrences"]
+#: At 80 columns: id, severity, status, rule, exposure and file; wider terminals get the rest, in drop order.
+LIST_COLUMNS = [Col("id", min_width=4), Col("severity", min_width=8), Col("status", min_width=8),
+                Col("state", drop=6, min_width=8), Col("rule_id", drop=2, min_width=14),
+                Col("exposure", drop=3, min_width=10), Col("file", min_width=14), Col("owner", drop=4, min_width=14),
+                Col("categories", drop=7, min_width=14), Col("first_seen", drop=8, min_width=19),
+                Col("last_seen", drop=5, min_width=19), Col("recurrences", drop=9, min_width=11)]
 
 
 def parse_future(value: str | None) -> dt.datetime | None:
@@ -91,11 +95,13 @@ def findings_group() -> None:
               help="Detection state.")
 @click.option("--since", help="Last seen at or after (ISO date/time, or an age like 30m, 12h, 7d, 2w).")
 @click.option("--limit", type=int, default=None)
+@click.option("--fail-on", type=click.Choice(SEVERITIES), default=None,
+              help="Exit 10 when the list holds an open, active finding at or above this severity (for CI gates).")
 @format_option()
 @pass_app
 def findings_list(app: App, statuses: tuple[str, ...], severities: tuple[str, ...], rule_ids: tuple[str, ...],
                   owners: tuple[str, ...], exposures: tuple[str, ...], states: tuple[str, ...], since: str | None,
-                  limit: int | None, fmt: str) -> None:
+                  limit: int | None, fail_on: str | None, fmt: str) -> None:
     """List findings. Scopes: none (reads the database)."""
     flt = FindingFilter(statuses=statuses, severities=severities, rule_ids=rule_ids, owners=owners,
                         exposures=exposures, detection_states=states, since=parse_since(since), limit=limit)
@@ -103,8 +109,17 @@ def findings_list(app: App, statuses: tuple[str, ...], severities: tuple[str, ..
         stmt = FindingRepo(session, app.actor).query(flt).options(selectinload(Finding.file))
         rows = [finding_row(f) for f in session.scalars(stmt)]
     render(rows, LIST_COLUMNS, fmt, title="findings", empty="no findings")
+    if fail_on is not None:
+        from scanner.ops.outcome import severities_at_or_above
+
+        gate = set(severities_at_or_above(fail_on))
+        if any(r["status"] == "open" and r["state"] == "active" and r["severity"] in gate for r in rows):
+            raise click.exceptions.Exit(int(ExitCode.FINDINGS))
 
 
+ACCEPTANCE_COLUMNS = (Col("id", min_width=4), Col("state", min_width=7), Col("reason", min_width=20),
+                      Col("actor", min_width=14), Col("created_at", drop=2, min_width=19),
+                      Col("expires_at", min_width=19), Col("revoked_at", drop=3, min_width=19))
 EVIDENCE_COLUMNS = ("detector", "entity_type", "count", "distinct", "best_score", "location", "masked_preview",
                     "value_hash")
 
@@ -116,16 +131,21 @@ EVIDENCE_COLUMNS = ("detector", "entity_type", "count", "distinct", "best_score"
 def findings_show(app: App, finding: str, fmt: str) -> None:
     """Show one finding (id or fingerprint prefix) and its evidence: entity types, counts, locations,
     masked previews — never the values. Scopes: none."""
+    now = utcnow()
     with app.sessions() as session:
-        found = FindingRepo(session, app.actor).resolve_ref(finding)
+        repo = FindingRepo(session, app.actor)
+        found = repo.resolve_ref(finding)
         record = finding_detail(found)
         evidence = finding_evidence(session, found)
+        acceptances = [exemption_row(e, now) for e in repo.acceptances(found)]
     if fmt == "json":
-        render_record({**record, "evidence": evidence}, fmt)
+        render_record({**record, "evidence": evidence, "acceptances": acceptances}, fmt)
         return
     render_record(_readable(record), fmt, title=f"finding {record['id']}")
     render(evidence, EVIDENCE_COLUMNS, fmt, title="evidence (values are never stored)",
            empty="no content evidence (an exposure-only rule, or the content was not analysed)")
+    if acceptances:
+        render(acceptances, ACCEPTANCE_COLUMNS, fmt, title="acceptances of this risk")
 
 
 def _readable(record: dict[str, Any]) -> dict[str, Any]:
@@ -157,8 +177,12 @@ def findings_accept(app: App, finding: str, reason: str, expires: str | None, no
         click.echo(f"finding {row.id} accepted " + (f"until {until.isoformat()}" if until else "with no expiry"))
 
 
-EXEMPTION_COLUMNS = ["id", "state", "rule_id", "file_id", "folder_id", "reason", "actor", "created_at", "expires_at",
-                     "revoked_at"]
+EXEMPTION_COLUMNS = [Col("id", min_width=4), Col("kind", drop=3, min_width=10), Col("state", min_width=7),
+                     Col("finding_id", drop=4, min_width=7), Col("rule_id", drop=2, min_width=14),
+                     Col("file_id", drop=6, min_width=10), Col("folder_id", drop=7, min_width=10),
+                     Col("reason", min_width=16), Col("actor", drop=5, min_width=14),
+                     Col("created_at", drop=8, min_width=19), Col("expires_at", drop=1, min_width=19),
+                     Col("revoked_at", drop=9, min_width=19)]
 
 
 @findings_group.command("exempt")
@@ -191,14 +215,16 @@ def findings_exempt(app: App, rule_id: str | None, file_id: str | None, folder_i
 
 
 @findings_group.command("exemptions")
-@click.option("--all", "show_all", is_flag=True, help="Include expired and revoked exemptions.")
+@click.option("--all", "show_all", is_flag=True,
+              help="Include expired and revoked exemptions, and the acceptances of single findings.")
 @format_option()
 @pass_app
 def findings_exemptions(app: App, show_all: bool, fmt: str) -> None:
-    """List people-made exemptions (in force now; --all for every one). Scopes: none."""
+    """List people-made exemptions (in force now; --all for every one, with finding acceptances). Scopes: none."""
     now = utcnow()
     with app.sessions() as session:
-        rows = [exemption_row(e, now) for e in FindingRepo(session, app.actor).exemptions(include_inactive=show_all)]
+        rows = [exemption_row(e, now) for e in FindingRepo(session, app.actor).exemptions(
+            include_inactive=show_all, include_acceptances=show_all)]
     render(rows, EXEMPTION_COLUMNS, fmt, title="exemptions", empty="no exemptions")
 
 

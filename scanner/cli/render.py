@@ -2,6 +2,13 @@
 
 Commands build plain rows (dicts of JSON-able values) and call :func:`render`; nothing else
 in the CLI decides how output looks.
+
+- JSON and CSV carry the same fields: every key of the rows (CSV joins lists with ``; `` and
+  mappings as ``key=value``, never JSON inside a cell).
+- A table shows the command's columns that fit the width (the terminal's, ``$COLUMNS`` when
+  piped, else 160): each :class:`Col` says how soon it leaves (``drop``) and how narrow it may be
+  cut; rows stay one line each, long cells end in an ellipsis.
+- ``--columns a,b,c`` picks the fields for every format.
 """
 
 from __future__ import annotations
@@ -10,14 +17,18 @@ import csv
 import datetime as dt
 import enum
 import json
+import os
 import sys
 from collections.abc import Callable, Iterable, Sequence
-from typing import Any, TypeVar
+from dataclasses import dataclass
+from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
-from rich.console import Console
-from rich.table import Table
-from rich.text import Text
+
+from scanner.safetext import display
+
+if TYPE_CHECKING:  # rich is imported when a table is drawn
+    from rich.console import Console
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -26,11 +37,52 @@ FORMATS = ("table", "json", "csv")
 _FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
-def format_option(default: str = "table", choices: Sequence[str] = FORMATS) -> Callable[[F], F]:
-    return click.option(
+#: Where ``--columns`` leaves its choice for :func:`render` (in the click context's ``meta``).
+COLUMNS_META = "sharescan.columns"
+#: Table width when output is piped and ``$COLUMNS`` is not set.
+PIPED_WIDTH = 160
+
+
+@dataclass(frozen=True)
+class Col:
+    """A table column: ``drop`` 0 always stays, higher numbers leave first when the table does not fit;
+    ``min_width`` is how narrow it may be cut (with an ellipsis) before it must leave instead."""
+
+    name: str
+    drop: int = 0
+    min_width: int = 12
+
+
+def _store_columns(ctx: click.Context, param: click.Parameter, value: str | None) -> None:
+    if value:
+        names = [n.strip().replace("-", "_") for n in value.split(",") if n.strip()]
+        ctx.meta[COLUMNS_META] = names
+
+
+def format_option(default: str = "table", choices: Sequence[str] = FORMATS, *,
+                  columns: bool | None = None) -> Callable[[F], F]:
+    """``--format``, and for listings (``columns``; default: when CSV is offered) ``--columns``."""
+    fmt = click.option(
         "--format", "fmt", type=click.Choice(list(choices)), default=default, show_default=True,
         help="Output format: a readable table, or JSON/CSV for scripts.",
     )
+    if not (columns if columns is not None else "csv" in choices):
+        return fmt
+    pick = click.option(
+        "--columns", "columns", expose_value=False, callback=_store_columns, metavar="NAME,...",
+        help="Fields to show, in this order (every format). Default: the table shows what fits the width; "
+             "JSON and CSV carry every field.",
+    )
+
+    def decorate(func: F) -> F:
+        return fmt(pick(func))
+
+    return decorate
+
+
+def chosen_columns() -> list[str] | None:
+    ctx = click.get_current_context(silent=True)
+    return ctx.meta.get(COLUMNS_META) if ctx is not None else None
 
 
 def to_jsonable(value: Any) -> Any:
@@ -62,18 +114,39 @@ def csv_safe(value: Any) -> str:
     return value
 
 
+def flat(value: Any) -> Any:
+    """A listing cell for CSV: lists joined with ``; ``, mappings as ``key=value``, the rest as it is."""
+    value = to_jsonable(value)
+    if isinstance(value, list):
+        return "; ".join(str(flat(v)) if not isinstance(v, dict) else json.dumps(v, ensure_ascii=False)
+                         for v in value)
+    if isinstance(value, dict):
+        return "; ".join(f"{k}={flat(v)}" for k, v in value.items())
+    return value
+
+
 def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], stream: Any) -> None:
     writer = csv.writer(stream)
     writer.writerow(columns)
     for row in rows:
-        writer.writerow([csv_safe(row.get(c)) for c in columns])
+        writer.writerow([csv_safe(flat(row.get(c))) for c in columns])
+
+
+def fields_of(rows: Sequence[dict[str, Any]], fallback: Sequence[str]) -> list[str]:
+    """Every key of the rows, in first-seen order (the fallback when there are no rows)."""
+    out: dict[str, None] = {}
+    for row in rows:
+        out.update(dict.fromkeys(row))
+    return list(out) or list(fallback)
 
 
 def make_console(*, stderr: bool = False) -> Console:
-    """A console; when output is piped or captured, wide enough that tables are not squeezed to 80."""
+    """A console as wide as the terminal; when piped, ``$COLUMNS`` wide, else :data:`PIPED_WIDTH`."""
+    from rich.console import Console
+
     console = Console(stderr=stderr)
-    if not console.is_terminal:
-        console.width = max(console.width, 160)
+    if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
+        console.width = PIPED_WIDTH
     return console
 
 
@@ -90,32 +163,102 @@ def _cell(value: Any) -> str:
     return str(value)
 
 
+def as_cols(columns: Sequence[str | Col]) -> list[Col]:
+    """Plain names become columns that leave right to left (the first one always stays)."""
+    out = []
+    for index, column in enumerate(columns):
+        out.append(column if isinstance(column, Col) else Col(column, drop=0 if index == 0 else 100 + index))
+    return out
+
+
+#: Characters a rich table spends per column (padding and border) and once (the left border).
+_PER_COLUMN = 3
+
+
+def _natural(col: Col, rows: Sequence[dict[str, Any]]) -> int:
+    return max([len(col.name)] + [len(display(_cell(r.get(col.name)))) for r in rows])
+
+
+def _narrowest(col: Col, natural: int) -> int:
+    return min(natural, max(col.min_width, len(col.name)))
+
+
+def fit_columns(columns: Sequence[Col], rows: Sequence[dict[str, Any]], width: int) -> list[tuple[Col, int]]:
+    """The columns that fit ``width`` and the width each gets.
+
+    Columns leave by ``drop`` rank until the rest fit at their narrowest acceptable widths; then the
+    widest columns give up characters first, none below its narrowest."""
+    natural = {c.name: _natural(c, rows) for c in columns}
+    kept = list(columns)
+    while sum(_narrowest(c, natural[c.name]) + _PER_COLUMN for c in kept) + 1 > width:
+        droppable = [c for c in kept if c.drop > 0]
+        if not droppable:
+            break
+        kept.remove(max(droppable, key=lambda c: (c.drop, kept.index(c))))
+    widths = {c.name: natural[c.name] for c in kept}
+    excess = sum(widths.values()) + _PER_COLUMN * len(kept) + 1 - width
+    while excess > 0:
+        shrinkable = [c for c in kept if widths[c.name] > _narrowest(c, natural[c.name])]
+        if not shrinkable:
+            break
+        widest = max(shrinkable, key=lambda c: widths[c.name] - _narrowest(c, natural[c.name]))
+        widths[widest.name] -= 1
+        excess -= 1
+    return [(c, widths[c.name]) for c in kept]
+
+
+def _pick(names: Sequence[str], known: Sequence[str]) -> list[str]:
+    unknown = [n for n in names if n not in known]
+    if unknown:
+        raise click.BadParameter(f"unknown column(s) {', '.join(unknown)} (known: {', '.join(known)})",
+                                 param_hint="--columns")
+    return list(names)
+
+
 def render(
     rows: list[dict[str, Any]],
-    columns: Sequence[str],
+    columns: Sequence[str | Col],
     fmt: str,
     *,
     title: str | None = None,
     console: Console | None = None,
     empty: str = "nothing to show",
 ) -> None:
+    cols = as_cols(columns)
+    fields = fields_of(rows, [c.name for c in cols])
+    chosen = chosen_columns()
+    if chosen:
+        known = list(dict.fromkeys([c.name for c in cols] + fields))
+        fields = _pick(chosen, known)
+        by_name = {c.name: c for c in cols}
+        cols = [Col(n, drop=0, min_width=by_name[n].min_width if n in by_name else 12) for n in fields]
     if fmt == "json":
-        click.echo(dumps(rows))
+        click.echo(dumps([{f: row.get(f) for f in fields} for row in rows] if chosen else rows))
         return
     if fmt == "csv":
-        write_csv(rows, columns, sys.stdout)
+        write_csv(rows, fields, sys.stdout)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     console = console or make_console()
     if not rows:
         console.print(f"[dim]{empty}[/dim]")
         return
+    shown = fit_columns(cols, rows, console.width)
     table = Table(title=title, show_lines=False, header_style="bold")
-    for column in columns:
-        table.add_column(column.replace("_", " "), overflow="fold")
+    for column, width in shown:
+        table.add_column(column.name.replace("_", " "), no_wrap=True, overflow="ellipsis", width=width)
     for row in rows:
         # Text, not markup: file names are attacker-controlled ("[link=...]" must print as typed).
-        table.add_row(*(Text(_cell(row.get(c))) for c in columns))
+        # One line per row: display() flattens line breaks and shows bidi/control characters.
+        table.add_row(*(Text(display(_cell(row.get(c.name)))) for c, _ in shown))
     console.print(table)
+    names = {c.name for c, _ in shown}
+    hidden = [c.name for c in cols if c.name not in names]
+    if hidden and console.is_terminal:
+        console.print(f"[dim]{len(hidden)} more column(s) with a wider terminal or --columns: "
+                      f"{', '.join(hidden)}[/dim]")
 
 
 def render_record(record: dict[str, Any], fmt: str, *, title: str | None = None) -> None:
@@ -126,6 +269,9 @@ def render_record(record: dict[str, Any], fmt: str, *, title: str | None = None)
     if fmt == "csv":
         write_csv([record], list(record), sys.stdout)
         return
+    from rich.table import Table
+    from rich.text import Text
+
     table = Table(title=title, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")

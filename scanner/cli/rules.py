@@ -66,15 +66,26 @@ def rules_schema() -> None:
 @format_option()
 @pass_app
 def rules_test(app: App, rule_ids: tuple[str, ...], fmt: str) -> None:
-    """Run every rule's tests: samples through the real content pipeline (no Google access, no scopes)."""
-    rules = [r for r in load_configured_rules(app.settings) if not rule_ids or r.id in rule_ids]
+    """Run every rule's tests: samples through the real content pipeline (no Google access, no scopes).
+
+    Exits 2 when a sample fails or is missing, or when --rule names a rule that does not exist."""
+    loaded = load_configured_rules(app.settings)
+    unknown = sorted(set(rule_ids) - {r.id for r in loaded})
+    if unknown:
+        raise RuleError(f"unknown rule(s): {', '.join(unknown)} (see `sharescan rules list`)")
+    rules = [r for r in loaded if not rule_ids or r.id in rule_ids]
     results = run_rule_tests(rules, key_path=app.settings.evidence_key_path, nlp=app.settings.detect.nlp)
     rows = [{"rule": r.rule_id, "sample": r.sample, "expect": r.expect, "result": r.outcome,
              "detectors": r.detectors} for r in results]
     render(rows, ["rule", "sample", "expect", "result", "detectors"], fmt, title="rule tests")
     failed = [r for r in results if r.outcome == "FAIL"]
-    if failed:
-        raise RuleError(f"{len(failed)} rule test(s) failed")
+    missing = [r for r in results if r.outcome == "MISSING"]
+    if failed or missing:
+        parts = [f"{len(failed)} rule test(s) failed"] if failed else []
+        if missing:
+            parts.append(f"{len(missing)} sample(s) missing (paths are relative to the rule file), "
+                         f"e.g. {missing[0].rule_id}: {missing[0].sample}")
+        raise RuleError("; ".join(parts))
 
 
 COMMANDS: list[click.Command] = [rules_group]

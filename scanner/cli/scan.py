@@ -2,53 +2,27 @@
 
 from __future__ import annotations
 
+import logging
 import sys
 from collections.abc import Iterator
-from contextlib import contextmanager, nullcontext
-from typing import Any
+from contextlib import AbstractContextManager, contextmanager, nullcontext
+from dataclasses import dataclass
+from pathlib import Path
+from typing import TYPE_CHECKING, Any
 
 import click
-from rich.console import Console
-from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
-from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import dumps, format_option
-from scanner.drive.crawler import CrawlProgressSnapshot
-from scanner.run import ScanProgress, ScanResult, run_scan
+from scanner.errors import ExitCode, SharescanError
 
+if TYPE_CHECKING:
+    from scanner.app import App
+    from scanner.run import ScanResult
 
-class RichScanProgress(ScanProgress):
-    """Crawl counters (users/drives done, files seen, exposed, API calls, rate), then a bar per phase."""
+log = logging.getLogger(__name__)
 
-    def __init__(self, progress: Progress) -> None:
-        self.progress = progress
-        self.crawl = progress.add_task("crawling", total=None, stats="")
-        self.current: Any = None
-
-    def update(self, snapshot: CrawlProgressSnapshot) -> None:
-        stats = (f"targets {snapshot.targets_done}/{snapshot.targets_total} · files {snapshot.files_seen:,} · "
-                 f"exposed {snapshot.files_exposed:,} · API calls {snapshot.api_calls:,} · "
-                 f"{snapshot.files_per_second:,.0f} files/s")
-        self.progress.update(self.crawl, total=snapshot.targets_total or None, completed=snapshot.targets_done,
-                             stats=stats)
-
-    def phase(self, name: str, total: int) -> None:
-        self.progress.update(self.crawl, completed=self.progress.tasks[self.crawl].total or 0)
-        self.current = self.progress.add_task(name, total=total, stats="")
-
-    def advance(self, amount: int = 1) -> None:
-        if self.current is not None:
-            self.progress.advance(self.current, amount)
-
-
-@contextmanager
-def rich_scan_progress(console: Console) -> Iterator[RichScanProgress]:
-    """A live progress display on ``console`` for one scan."""
-    columns = (SpinnerColumn(), TextColumn("[bold]{task.description}"), BarColumn(), MofNCompleteColumn(),
-               TimeElapsedColumn(), TextColumn("{task.fields[stats]}"))
-    with Progress(*columns, console=console) as progress:
-        yield RichScanProgress(progress)
+SEVERITY_CHOICES = ("critical", "high", "medium", "low", "info")
 
 
 def summary_line(r: ScanResult) -> str:
@@ -63,16 +37,92 @@ def summary_line(r: ScanResult) -> str:
     return line
 
 
+def log_summary(result: ScanResult, exit_code: int) -> None:
+    """The run's summary as one log record (a JSON object with ``--log-format json``): counts only."""
+    from scanner.logs import PROGRESS_LOGGER
+
+    fields = {k: v for k, v in result.as_dict().items() if k != "api_calls_by_method"}
+    logging.getLogger(PROGRESS_LOGGER).info(
+        "scan summary: %s", summary_line(result),
+        extra={"event": "summary", "run_id": result.run_id, "exit_code": int(exit_code), "summary": fields})
+
+
+def progress_for(show: bool | None, interval: float) -> AbstractContextManager[Any]:
+    """The rich display on a terminal, plain log lines every ``interval`` seconds otherwise, or nothing."""
+    if show is False:
+        return nullcontext()
+    if sys.stderr.isatty():
+        from rich.console import Console
+
+        from scanner.cli.progress import rich_scan_progress
+
+        return rich_scan_progress(Console(stderr=True))
+    from scanner.ops.progress import LoggedProgress
+
+    return LoggedProgress(interval)
+
+
+@dataclass
+class Outcome:
+    """How the command ends: the run it made (if any) and its exit code (None until known)."""
+
+    run_id: int | None = None
+    exit_code: int | None = None
+
+
+@contextmanager
+def metrics_after(app: App, path: Path | None) -> Iterator[Outcome]:
+    """Write the metrics file when the block ends, however it ends (an error sets the exit code it maps to)."""
+    outcome = Outcome()
+    try:
+        yield outcome
+    except SharescanError as exc:
+        outcome.exit_code = exc.exit_code
+        raise
+    except KeyboardInterrupt:
+        outcome.exit_code = int(ExitCode.INTERRUPTED)
+        raise
+    except Exception:
+        outcome.exit_code = int(ExitCode.ERROR)
+        raise
+    finally:
+        if path is not None:
+            write_metrics(app, path, run_id=outcome.run_id, exit_code=outcome.exit_code)
+
+
+def write_metrics(app: App, path: Path, *, run_id: int | None, exit_code: int | None) -> None:
+    from scanner.ops.metrics import Family, render, scan_metrics, write_atomically
+
+    try:
+        with app.sessions() as session:
+            text = scan_metrics(session, run_id=run_id, exit_code=exit_code)
+    except Exception as exc:  # noqa: BLE001 - the database may be what failed; still say how the run ended
+        log.warning("metrics file %s: database not readable (%s); writing the exit code only", path,
+                    type(exc).__name__)
+        text = render([Family("last_run_exit_code", "Exit code of the last scan (see `sharescan --help`).")
+                       .add(exit_code if exit_code is not None else int(ExitCode.ERROR))])
+    write_atomically(path, text)
+
+
 @click.command()
 @click.option("--full", is_flag=True, help="Re-crawl everything instead of only what changed since the last run.")
 @click.option("--apply/--dry-run", "apply", default=None,
               help="Enforce remediation for this run (--apply) or only record what would be done (--dry-run). "
                    "Default: [remediation] mode and each rule's mode.")
 @click.option("--progress/--no-progress", "show_progress", default=None,
-              help="Show a progress display (default: when stderr is a terminal).")
+              help="Progress on stderr: a live display on a terminal, otherwise a plain log line every "
+                   "--progress-interval seconds (default: on).")
+@click.option("--progress-interval", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
+              help="Seconds between plain progress lines when stderr is not a terminal.")
+@click.option("--fail-on", type=click.Choice(SEVERITY_CHOICES), default=None,
+              help="Exit 10 when open findings at or above this severity remain after the run.")
+@click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
+              help="Write Prometheus metrics here after the run (atomically; for node_exporter's textfile "
+                   "collector, name it *.prom).")
 @format_option(choices=("table", "json"))
 @pass_app
-def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, fmt: str) -> None:
+def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, progress_interval: float,
+         fail_on: str | None, metrics_file: Path | None, fmt: str) -> None:
     """Scan the domain: crawl (incremental unless --full), analyse exposed files, record findings,
     remediate per policy and notify owners.
 
@@ -80,20 +130,38 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, f
     Scopes: the scanning key needs drive.metadata.readonly, drive.readonly,
     admin.directory.user.readonly and admin.directory.domain.readonly (+ group.member.readonly
     with [google] groups); enforcing (--apply or mode = "enforce") also uses the remediation key
-    (scope drive). Exits 75 if another scan holds the run lock.
+    (scope drive).
+    \b
+    Exit codes: 0 done; 9 partial (users/drives skipped or failed); 10 open findings at or
+    above --fail-on; 11 remediation stopped early; 5 remediation refused by a safety limit;
+    75 another scan holds the run lock (see `sharescan --help` for all).
     """
-    console = Console(stderr=True)
-    if show_progress is None:
-        show_progress = sys.stderr.isatty()
-    with rich_scan_progress(console) if show_progress else nullcontext() as progress:
-        result = run_scan(app, full=full, apply=apply, progress=progress)
+    from scanner.ops.outcome import open_findings_at_or_above, scan_exit_code
+    from scanner.run import run_scan
+
+    with metrics_after(app, metrics_file) as outcome:
+        with progress_for(show_progress, progress_interval) as progress:
+            result = run_scan(app, full=full, apply=apply, progress=progress)
+        outcome.run_id = result.run_id
+        over = 0
+        if fail_on is not None:
+            with app.sessions() as session:
+                over = open_findings_at_or_above(session, fail_on)
+        code = scan_exit_code(result, findings_at_or_above=over)
+        outcome.exit_code = int(code)
+    if not sys.stderr.isatty():  # unattended: the log gets the summary too (JSON with --log-format json)
+        log_summary(result, code)
     if fmt == "json":
-        click.echo(dumps(result.as_dict()))
+        click.echo(dumps({**result.as_dict(), "exit_code": int(code)}))
     else:
         click.echo(summary_line(result))
     if result.status == "partial":
-        console.print("[yellow]partial run: some users or drives were skipped or failed "
-                      f"(see `sharescan scans show {result.run_id}`); nothing about them was resolved[/yellow]")
+        log.warning("partial run: some users or drives were skipped or failed (see `sharescan scans show %s`); "
+                    "nothing about them was resolved", result.run_id)
+    if over:
+        log.warning("%d open finding(s) at or above %s (exit %d)", over, fail_on, int(ExitCode.FINDINGS))
+    if code != ExitCode.OK:
+        raise click.exceptions.Exit(int(code))
 
 
 COMMANDS: list[click.Command] = [scan]

@@ -21,14 +21,25 @@ def schedule_group() -> None:
 @schedule_group.command("run")
 @click.option("--once", is_flag=True, help="Run one scan now and exit (exit code 75 if another scan runs).")
 @click.option("--full", is_flag=True, help="With --once: a full crawl instead of an incremental one.")
+@click.option("--progress-interval", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
+              help="Seconds between progress log lines during each scan when stderr is not a terminal.")
 @pass_app
-def run_cmd(app: App, once: bool, full: bool) -> None:
+def run_cmd(app: App, once: bool, full: bool, progress_interval: float) -> None:
     """Stay in the foreground: sleep until each [schedule] cron fire time and run a scan.
 
     SIGTERM or Ctrl-C exits cleanly. A scan that finds another one running is skipped.
     """
+    import sys
+
     schedule = Schedule.from_settings(app.settings.schedule)
-    job = scan_job(app)
+    progress = None
+    if not sys.stderr.isatty():
+        from scanner.ops.progress import LoggedProgress
+
+        def progress() -> LoggedProgress:
+            return LoggedProgress(progress_interval)
+
+    job = scan_job(app, progress=progress)
     if once:
         from scanner.cli.scan import summary_line
         from scanner.run import ScanResult

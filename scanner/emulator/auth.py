@@ -91,6 +91,32 @@ class ServiceAccountKey:
         return key.public_key()
 
 
+UNAUTHORIZED_CLIENT = ("Client is unauthorized to retrieve access tokens using this method, or client not "
+                       "authorized for any of the scopes requested.")
+
+
+@dataclass
+class Delegation:
+    """Domain-wide delegation as an administrator set it up in the Admin console.
+
+    ``scopes`` is the client ID's list (None: every scope); ``refused`` takes scopes away for one
+    subject (``"*"``: everyone), so a test can make the token endpoint answer like Google does when a
+    scope is missing: ``unauthorized_client``.
+    """
+
+    scopes: frozenset[str] | None = None
+    refused: dict[str, set[str]] = field(default_factory=dict)
+
+    def refuse(self, scope: str, subject: str = "*") -> None:
+        self.refused.setdefault(subject.lower(), set()).add(scope)
+
+    def permits(self, subject: str, scopes: frozenset[str]) -> bool:
+        if self.scopes is not None and not scopes <= self.scopes:
+            return False
+        blocked = self.refused.get("*", set()) | self.refused.get(subject.lower(), set())
+        return not (scopes & blocked)
+
+
 @dataclass(frozen=True)
 class Grant:
     token: str
@@ -119,6 +145,7 @@ class TokenIssuer:
 
     key: ServiceAccountKey
     lifetime: int = 3600
+    delegation: Delegation = field(default_factory=Delegation)
     _tokens: dict[str, Grant] = field(default_factory=dict)
     _lock: threading.Lock = field(default_factory=threading.Lock)
 
@@ -139,6 +166,8 @@ class TokenIssuer:
         scopes = frozenset(str(claims.get("scope", "")).split())
         if not scopes:
             raise TokenError("invalid_scope", "Invalid OAuth scope or ID token audience provided.")
+        if subject != self.key.client_email and not self.delegation.permits(subject, scopes):
+            raise TokenError("unauthorized_client", UNAUTHORIZED_CLIENT)
         token = "ya29.emu-" + secrets.token_urlsafe(32)
         with self._lock:
             self._tokens[token] = Grant(token, subject.lower(), scopes, time.time() + self.lifetime)

@@ -13,7 +13,7 @@ from types import TracebackType
 from typing import Any
 
 from . import admin, batch
-from .auth import ServiceAccountKey, TokenError, TokenIssuer
+from .auth import Delegation, ServiceAccountKey, TokenError, TokenIssuer
 from .errors import ApiError, unauthenticated
 from .faults import FaultPlan, FaultRule
 from .handlers import changes, directory, drives, files, labels, orgunits, permissions, policies, reports, revisions
@@ -136,6 +136,11 @@ class Emulator:
             plan = FaultPlan(plan)
         self.faults = plan
 
+    @property
+    def delegation(self) -> Delegation:
+        """Domain-wide delegation of the key's client ID: ``emu.delegation.refuse(scope, subject)``."""
+        return self.issuer.delegation
+
     def expire_tokens(self) -> int:
         return self.issuer.expire_all()
 
@@ -246,7 +251,7 @@ class Emulator:
         try:
             body = self.issuer.grant(req.body, known_user)
         except TokenError as exc:
-            status = 401 if exc.error == "invalid_client" else 400
+            status = 401 if exc.error in ("invalid_client", "unauthorized_client") else 400
             return Response(status, exc.body(), {"Content-Type": "application/json; charset=utf-8"})
         return Response.json(body)
 

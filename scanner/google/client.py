@@ -27,6 +27,7 @@ from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from importlib import resources
 from typing import Any
+from urllib.parse import urlsplit
 
 import google_auth_httplib2
 import httplib2
@@ -38,6 +39,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from scanner.config import Settings
 from scanner.errors import ConfigError, GoogleApiError
+from scanner.google.hints import http_hint, is_connection_refused, refresh_hint, refused_hint
 from scanner.google.quota import RateLimiter, method_cost
 
 log = logging.getLogger(__name__)
@@ -251,7 +253,8 @@ class GoogleClients:
         with self._lock:
             if self._key_info is None:
                 if not self.credentials_file:
-                    raise ConfigError("[google] service_account_file: required to call Google APIs")
+                    raise ConfigError("[google] service_account_file: required to call Google APIs "
+                                      "(or set SHARESCAN_GOOGLE_KEY_FILE)")
                 try:
                     with open(self.credentials_file, encoding="utf-8") as fh:
                         info = json.load(fh)
@@ -263,6 +266,34 @@ class GoogleClients:
                     info["token_uri"] = f"{self.endpoint}/token"
                 self._key_info = info
             return self._key_info
+
+    @property
+    def client_id(self) -> str:
+        """The key's OAuth client ID (what the Admin console's domain-wide delegation lists)."""
+        return str(self._key().get("client_id", ""))
+
+    def _delegation_of(self, request: HttpRequest) -> tuple[str, tuple[str, ...]]:
+        """The subject and scopes the request's credentials were made for."""
+        creds = getattr(request.http, "credentials", None)
+        with self._lock:
+            for (subject, scopes), cached in self._credentials.items():
+                if cached is creds:
+                    return subject, scopes
+        return "", ()
+
+    def describe_failure(self, error: BaseException, method: str, request: HttpRequest) -> GoogleCallError:
+        """The call error with what to change to fix it (setting or Admin console step) when that is known."""
+        failure = to_call_error(error, method)
+        if isinstance(error, auth_exceptions.RefreshError):
+            subject, scopes = self._delegation_of(request)
+            hint = refresh_hint(failure.reason, subject=subject, client_id=self.client_id, scopes=scopes)
+        elif is_connection_refused(error):
+            hint = refused_hint(self.endpoint)
+        else:
+            hint = http_hint(failure.status, failure.reason, method)
+        if hint:
+            failure.args = (f"{failure}: {hint}",)
+        return failure
 
     def credentials(self, subject: str, scopes: Sequence[str]) -> service_account.Credentials:
         """Delegated credentials for ``subject`` with ``scopes`` (cached)."""
@@ -352,10 +383,12 @@ class GoogleClients:
             except (auth_exceptions.GoogleAuthError, OSError, http.client.HTTPException,
                     httplib2.HttpLib2Error) as exc:
                 error = exc
-            if not is_retryable(error) or attempt >= self.max_retries:
-                raise to_call_error(error, method) from error
+            if not is_retryable(error) or attempt >= self.max_retries or is_connection_refused(error):
+                raise self.describe_failure(error, method, request) from error
             delay = self._backoff(attempt, error)
-            log.debug("retrying %s in %.2fs after %s", method, delay, type(error).__name__)
+            log.warning("retrying %s on %s in %.1fs after %s (retry %d of %d)", method,
+                        urlsplit(request.uri).netloc, delay, to_call_error(error, method).reason or "error",
+                        attempt + 1, self.max_retries)
             attempt += 1
             self._sleep(delay)
 
@@ -445,6 +478,10 @@ class GoogleClients:
             if not failed:
                 return
             delay = self._backoff(attempt, last_error)
+            log.warning("retrying %d batch part(s) on %s in %.1fs after %s (retry %d of %d)", len(failed),
+                        urlsplit(self.batch_uri(api)).netloc, delay,
+                        to_call_error(last_error, "batch").reason if last_error else "no response",
+                        attempt + 1, self.max_retries)
             attempt += 1
             self._sleep(delay)
             pending = failed

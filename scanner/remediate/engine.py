@@ -116,7 +116,8 @@ class Remediator:
         limits = self.settings.remediation
         problems = []
         if not self.settings.google.remediation_service_account_file and self._ops_factory is None:
-            problems.append("enforcing needs [google] remediation_service_account_file (a key with the drive scope)")
+            problems.append("enforcing needs [google] remediation_service_account_file (a key with the drive scope; "
+                            "or set SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE)")
         if len(acting) > limits.max_actions_per_run:
             problems.append(f"{len(acting)} actions exceed max_actions_per_run={limits.max_actions_per_run}")
         findings = len(plan.acting_finding_ids)

@@ -4,6 +4,9 @@ from __future__ import annotations
 
 import datetime as dt
 import logging
+from collections.abc import Callable
+from contextlib import AbstractContextManager, nullcontext
+from typing import Any
 
 from scanner.app import App
 from scanner.schedule.lock import RunLock
@@ -18,16 +21,18 @@ def run_lock_for(app: App, name: str = "scan", *, holder: str | None = None) -> 
                    stale_after=dt.timedelta(seconds=app.settings.schedule.stale_lock_seconds))
 
 
-def scan_job(app: App) -> Job:
+def scan_job(app: App, *, progress: Callable[[], AbstractContextManager[Any]] | None = None) -> Job:
     """A job that calls ``scanner.run.run_scan(app, full=..., apply=None)`` and logs its summary.
 
     The orchestrator takes the run lock itself (so ``sharescan scan`` and the scheduler
-    exclude each other) and raises RunLockedError when another scan holds it.
+    exclude each other) and raises RunLockedError when another scan holds it. ``progress`` makes
+    a progress reporter for each run (e.g. plain log lines when nobody watches a terminal).
     """
     from scanner import run
 
     def job(full: bool) -> object:
-        result = run.run_scan(app, full=full, apply=None)
+        with progress() if progress is not None else nullcontext() as reporter:
+            result = run.run_scan(app, full=full, apply=None, progress=reporter)
         if isinstance(result, run.ScanResult):
             log.info("scan %s %s (%s): %s", result.run_id, result.status, result.kind, result.as_dict())
         return result

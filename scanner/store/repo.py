@@ -331,14 +331,21 @@ class FindingRepo:
                            "reason": reason.strip() or None, "state_before": was})
         return row
 
-    def exemptions(self, *, include_inactive: bool = False) -> list[Exemption]:
-        """People-made exemptions (not finding acceptances): in force now, or all of them."""
-        stmt = select(Exemption).where(Exemption.finding_id.is_(None))
+    def exemptions(self, *, include_inactive: bool = False, include_acceptances: bool = False) -> list[Exemption]:
+        """People-made exemptions (and with ``include_acceptances`` finding acceptances): in force now, or all."""
+        stmt = select(Exemption)
+        if not include_acceptances:
+            stmt = stmt.where(Exemption.finding_id.is_(None))
         if not include_inactive:
             now = self.clock()
             stmt = stmt.where(Exemption.revoked_at.is_(None),
                               or_(Exemption.expires_at.is_(None), Exemption.expires_at > now))
         return list(self.session.scalars(stmt.order_by(Exemption.id)).all())
+
+    def acceptances(self, finding: Finding) -> list[Exemption]:
+        """Every acceptance of this finding's risk, oldest first (expired and revoked ones included)."""
+        return list(self.session.scalars(select(Exemption).where(Exemption.finding_id == finding.id)
+                                         .order_by(Exemption.id)).all())
 
     def active_exemptions(self) -> list[StoredExemption]:
         """Rule/file/folder exemptions (not finding acceptances) in force now, for the PolicyEngine."""
@@ -443,6 +450,7 @@ def exemption_state(e: Exemption, now: dt.datetime) -> str:
 
 
 def exemption_row(e: Exemption, now: dt.datetime) -> dict[str, Any]:
-    return {"id": e.id, "state": exemption_state(e, now), "rule_id": e.rule_id, "file_id": e.file_id,
+    return {"id": e.id, "kind": "acceptance" if e.finding_id is not None else "exemption",
+            "state": exemption_state(e, now), "finding_id": e.finding_id, "rule_id": e.rule_id, "file_id": e.file_id,
             "folder_id": e.folder_id, "reason": e.reason, "actor": e.actor, "created_at": e.created_at,
             "expires_at": e.expires_at, "revoked_at": e.revoked_at}

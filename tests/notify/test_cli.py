@@ -78,5 +78,6 @@ def test_list_and_flush_after_fixing_smtp(config: str, smtp: SmtpServer) -> None
     assert [rcpts for rcpts, _ in smtp.messages] == [["maya.chen@tessera-labs.com"], ["liam.novak@tessera-labs.com"]]
     assert listed("--status", "pending", "--status", "failed") == []
     csv_out = run("list", "--status", "sent", "--format", "csv").splitlines()
-    assert csv_out[0] == "id,created_at,run_id,channel,recipient,status,attempts,items,last_error,next_attempt_at,sent_at"
+    assert csv_out[0] == ("id,created_at,run_id,channel,recipient,status,attempts,items,subject,last_error,"
+                          "next_attempt_at,sent_at")  # the same fields as JSON
     assert len(csv_out) == 3

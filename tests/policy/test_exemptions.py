@@ -172,7 +172,7 @@ def test_exempt_commands(config: str) -> None:
     everything = json.loads(run("findings", "exemptions", "--all", "--format", "json"))
     assert [(r["id"], r["state"]) for r in everything] == [(1, "active"), (2, "active"), (3, "revoked")]
     assert run("findings", "exemptions", "--all", "--format", "csv").splitlines()[0] == \
-        "id,state,rule_id,file_id,folder_id,reason,actor,created_at,expires_at,revoked_at"
+        "id,kind,state,finding_id,rule_id,file_id,folder_id,reason,actor,created_at,expires_at,revoked_at"
 
     engine = make_engine(config)
     try:

@@ -65,7 +65,7 @@ def test_cli_flow(config: str, emulator: Emulator, scanner: MiniScanner, engine:
     shown = json.loads(run("findings", "show", str(rows[0]["id"]), "--format", "json"))
     assert shown["matched_permissions"][0]["id"] == "anyoneWithLink"
     csv_out = run("findings", "list", "--format", "csv")
-    assert csv_out.splitlines()[0].startswith("id,severity,status")
+    assert csv_out.splitlines()[0].startswith("id,fingerprint,rule_id,severity,status")  # the JSON fields
 
     before = len(drive_events(emulator))
     run("remediate", "--severity", "critical")  # plan only

@@ -147,7 +147,7 @@ def test_cli_run_foreground_exits_cleanly_on_sigterm(tmp_path: os.PathLike[str])
     """The real command in a subprocess: SIGTERM while sleeping → exit 0 with a summary line."""
     code = (
         "import scanner.run\n"
-        "scanner.run.run_scan = lambda app, full, apply=None: None\n"
+        "scanner.run.run_scan = lambda app, full, apply=None, progress=None: None\n"
         "from scanner.cli.main import main\n"
         "main(['schedule', 'run'])\n"
     )
@@ -165,7 +165,7 @@ def test_cli_run_once(raise_locked: bool, code: int) -> None:
     script = (
         "import scanner.run\n"
         "from scanner.errors import RunLockedError\n"
-        "def run_scan(app, full, apply=None):\n"
+        "def run_scan(app, full, apply=None, progress=None):\n"
         "    print('FULL' if full else 'INCR')\n"
         f"    if {raise_locked}: raise RunLockedError('another scan is running: held by h:1')\n"
         "scanner.run.run_scan = run_scan\n"

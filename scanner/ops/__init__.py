@@ -1,0 +1,1 @@
+"""Running sharescan unattended: logs, progress, metrics, the preflight check."""
