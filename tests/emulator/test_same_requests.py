@@ -29,6 +29,9 @@ def _requests(root: str) -> list[tuple[str, str, dict]]:
         drive.revisions().update(fileId="abc", revisionId="2", body={"published": False}),
         admin.users().list(customer="my_customer", maxResults=500, pageToken="t"),
         admin.domains().list(customer="my_customer"),
+        admin.domainAliases().list(customer="my_customer"),
+        drive.permissions().list(fileId="abc", includePermissionsForView="published"),
+        drive.files().update(fileId="abc", supportsAllDrives=True, body={"inheritedPermissionsDisabled": True}),
     ]
     out = []
     for r in reqs:
