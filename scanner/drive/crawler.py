@@ -458,7 +458,7 @@ class Crawler:
         need = [i for i in items if not api.has_permissions(i)]
         if need:
             results = self.clients.execute_batch(
-                [api.list_permissions(drive, i["id"]) for i in need], tally=tally)
+                [api.list_permissions(drive, i["id"], published_view=api.is_form(i)) for i in need], tally=tally)
             for item, res in zip(need, results, strict=True):
                 if res.error is not None:
                     if res.error.status == 404:
@@ -467,7 +467,8 @@ class Crawler:
                         out.failed[f"permissions.list: {_reason(res.error)}"] += 1
                     continue
                 items_perms, error = self._all_pages(
-                    res.response, "permissions", partial(api.list_permissions, drive, item["id"]), tally)
+                    res.response, "permissions",
+                    partial(api.list_permissions, drive, item["id"], published_view=api.is_form(item)), tally)
                 if error is not None:
                     out.failed[f"permissions.list: {_reason(error)}"] += 1
                     continue
