@@ -20,6 +20,7 @@ from scanner.policy.loader import load_configured_rules
 from scanner.policy.schema import Severity
 from scanner.remediate.engine import Remediator
 from scanner.remediate.restore import Restorer
+from scanner.safetext import display
 from scanner.store.models import Finding
 from scanner.store.repo import FindingRepo
 
@@ -76,12 +77,27 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
 
 @click.command("restore")
 @click.argument("action_id", type=int)
+@click.option("--reason", required=True, help="Why the sharing is put back (recorded with the restore and in "
+                                               "the audit log).")
+@click.option("--yes", is_flag=True, help="Do not ask before exposing a file with sensitive findings again.")
 @pass_app
-def restore(app: App, action_id: int) -> None:
+def restore(app: App, action_id: int, reason: str, yes: bool) -> None:
     """Re-create exactly what remediation action ACTION_ID removed (no notification e-mails).
 
+    Asks for confirmation (or --yes) when the restore exposes a file with sensitive findings again.
     Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file."""
-    result = Restorer(app.settings, app.sessions, app.actor).restore(action_id)
+    restorer = Restorer(app.settings, app.sessions, app.actor)
+    preview = restorer.preview(action_id)
+    if preview.needs_confirmation and not yes:
+        found = "; ".join(f"finding {fid} {rule} ({severity}: {', '.join(cats) or 'sensitive data'})"
+                          for fid, rule, severity, cats in preview.sensitive)
+        click.echo(f"restoring action {action_id} exposes {display(preview.file_name) or preview.file_id} again "
+                   f"({', '.join(preview.re_exposes)}) while it holds sensitive data: {found}", err=True)
+        try:
+            click.confirm("Restore anyway?", default=False, abort=True, err=True)
+        except click.Abort:
+            raise SharescanError("restore not confirmed: nothing changed (--yes confirms without asking)") from None
+    result = restorer.restore(action_id, reason=reason)
     click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {result.detail}")
 
 
