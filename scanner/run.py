@@ -39,16 +39,19 @@ from scanner.drive.exposure import classify, normalise_domains
 from scanner.drive.models import FileExposure
 from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
 from scanner.folder_scan import evaluate_folder_findings
+from scanner.google import directory
 from scanner.google.client import GoogleClients
+from scanner.google.directory import CustomerDomains
 from scanner.keys import ensure_key
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
 from scanner.remediate.plan import CHANGING_ACTIONS
+from scanner.remediate.sanity import DomainCheck, check_domains
 from scanner.schedule.jobs import run_lock_for
 from scanner.schedule.lock import RunLock
 from scanner.store.models import DriveFileRow, Evidence, Finding, RemediationAction, ScanRun, utcnow
 from scanner.store.repo import FindingRepo
-from scanner.store.snapshot import row_to_file
+from scanner.store.snapshot import external_grant_domains, row_to_file
 from scanner.store.tree import StoredTree
 
 log = logging.getLogger(__name__)
@@ -98,6 +101,9 @@ class ScanResult:
     #: Items below folders whose sharing changed, read again whatever the Changes feed listed.
     descendants_refreshed: int = 0
     remediation_refused: str | None = None
+    #: The organisation's domains checked against the Directory's and the external grants
+    #: (:class:`scanner.remediate.sanity.DomainCheck`); ``blocked`` says why enforcement stopped.
+    domain_check: dict[str, Any] | None = None
     notifications: dict[str, int] = field(default_factory=dict)
     targets_done: int = 0
     targets_skipped: int = 0
@@ -164,6 +170,7 @@ class ScanService:
         try:
             rules = load_configured_rules(self.settings)
             clients = self._clients or GoogleClients(self.settings)
+            owned, directory_error = self._directory_domains(clients)
             summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
             self._absorb_crawl(result, summary)
             evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress)
@@ -172,6 +179,7 @@ class ScanService:
                                                complete=summary.complete, clock=self.clock)
             self._close(run_id, summary, evaluated, result)
             result.findings_resolved += len(folders.resolved)
+            result.domain_check = self._domain_check(owned, directory_error).to_json()
             self._remediate(run_id, options, rules, result)
             self._notify(run_id, result)
             result.status = "completed" if summary.complete else "partial"
@@ -338,8 +346,11 @@ class ScanService:
                                  .order_by(Finding.id)))
         if not ids:
             return
-        remediator = Remediator(self.settings, self.app.sessions, self.app.actor, rules=rules.rules)
-        plan = remediator.plan(ids, apply=options.apply, run_id=run_id, only_changes=True)
+        remediator = Remediator(self.settings, self.app.sessions, self.app.actor, rules=rules.rules, clock=self.clock)
+        blocked = (result.domain_check or {}).get("blocked")
+        if blocked:
+            log.warning("enforcement stopped: %s", blocked)
+        plan = remediator.plan(ids, apply=options.apply, run_id=run_id, only_changes=True, blocked=blocked)
         result.actions_unchanged = plan.unchanged
         try:
             report = remediator.execute(plan)
@@ -351,6 +362,22 @@ class ScanService:
         if report.stopped:
             result.remediation_refused = f"stopped: {report.stopped}"
         result.findings_remediated = len(self.refresh_fixed(report.action_ids, run_id=run_id))
+
+    def _directory_domains(self, clients: GoogleClients) -> tuple[CustomerDomains | None, str | None]:
+        """What the Directory says the customer owns, or why it could not be read."""
+        try:
+            return directory.customer_domains(clients, self.settings), None
+        except GoogleApiError as exc:
+            return None, " ".join(str(exc).split())[:300]
+
+    def _domain_check(self, owned: CustomerDomains | None, error: str | None) -> DomainCheck:
+        with self.app.sessions() as s:
+            external = external_grant_domains(s)
+        check = check_domains(self.settings.organisation.domains, owned, directory_error=error, external=external)
+        if check.unconfigured:
+            log.warning("the customer owns %s, not in [organisation] domains: sharing there counts as external",
+                        ", ".join(check.unconfigured))
+        return check
 
     def refresh_fixed(self, action_ids: Sequence[int], *, run_id: int | None) -> list[int]:
         """After remediation: read again what the verified actions changed (for a folder, everything below

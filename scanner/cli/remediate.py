@@ -20,6 +20,7 @@ from scanner.policy.loader import load_configured_rules
 from scanner.policy.schema import Severity
 from scanner.remediate.engine import Remediator
 from scanner.remediate.restore import Restorer
+from scanner.remediate.sanity import enforcement_block
 from scanner.safetext import display
 from scanner.store.models import Finding
 from scanner.store.repo import FindingRepo
@@ -58,8 +59,10 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
                 stmt = stmt.where(Finding.rule_id.in_(rule_ids))
             ids += list(session.scalars(stmt.order_by(Finding.id)))
     remediator = Remediator(app.settings, app.sessions, app.actor, rules=rules)
+    # findings named one by one are a person's decision: a folder fix over max_actions_per_run is applied
     plan = remediator.plan(list(dict.fromkeys(ids)), apply=bool(apply), manual=True,
-                           fix_on_ancestor=fix_on_ancestor or None)
+                           fix_on_ancestor=fix_on_ancestor or None, explicit=bool(findings),
+                           blocked=enforcement_block(app.sessions))
     rows = [{"finding_id": a.finding_id, "file_name": a.file_name, "action": a.action, "mode": a.mode,
              "target_file_id": a.target_file_id, "what": a.describe(), "skip_reason": a.skip_reason}
             for a in plan.actions]
@@ -70,8 +73,14 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
     report = remediator.execute(plan)
     if apply:
         render(rows, PLAN_COLUMNS, fmt, title="remediation", empty="nothing to do")
+    closed: list[int] = []
+    if apply and report.action_ids:  # read the changed files again: what our change fixed closes as remediated
+        from scanner.run import ScanService
+
+        closed = ScanService(app).refresh_fixed(report.action_ids, run_id=None)
     counts = ", ".join(f"{k}={v}" for k, v in sorted(report.status_counts.items())) or "no actions"
-    click.echo(f"{counts}; findings remediated: {len(report.remediated_findings)}"
+    remediated = sorted(set(report.remediated_findings) | set(closed))
+    click.echo(f"{counts}; findings remediated: {len(remediated)}"
                + (f"; STOPPED: {report.stopped}" if report.stopped else ""), err=True)
 
 

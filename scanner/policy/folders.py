@@ -209,8 +209,10 @@ def _match(rule: Rule, tree: FolderTree, anchor_id: str, entry: _Anchor, org_dom
     if folder is None or not folder.is_folder:
         return None
     ctx = FileContext(ancestors=tree.ancestors(anchor_id), now=now)
-    if not metadata_matches(rule, folder, ctx) or rule_exemption(rule, folder, ctx) is not None \
-            or stored_exemption(rule, folder, ctx, exemptions) is not None:
+    # a folder exemption covers the folder itself as well as everything below it
+    with_self = FileContext(ancestors=(anchor_id, *ctx.ancestors), now=now)
+    if not metadata_matches(rule, folder, ctx) or rule_exemption(rule, folder, with_self) is not None \
+            or stored_exemption(rule, folder, with_self, exemptions) is not None:
         return None
     direct = rule.when.inherited == "direct"
     exposed = tuple(ep for ep in classify(folder, org_domains).exposed

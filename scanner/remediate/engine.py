@@ -308,7 +308,8 @@ class Remediator:
                 "rule_id": finding.rule_id, "rule_title": finding.title, "severity": finding.severity,
                 "categories": list(finding.data_categories or []),
                 "detectors": {k: int(v.get("count", 0)) for k, v in (finding.detectors or {}).items()},
-                "changes": changes, "pending": pending, **notice_extra(self.settings, action, finding),
+                "changes": changes, "pending": pending, "blast_radius": finding.blast_radius,
+                **notice_extra(self.settings, action, finding),
             }
             drive_name = None
             if not action.owner and action.drive_id:

@@ -280,6 +280,8 @@ def _justify(rule: Rule, finding: Finding, actions: list[PlannedAction],
     ask = next((a for a in actions if a.action == "justify"), None)
     if ask is None or ask.mode != ENFORCE:
         return actions
+    if ask.skip_reason is not None:  # nobody to ask: the changes are not held for an answer that cannot come
+        return actions
     deadline = context.justify_deadlines.get(finding.id)
     if deadline is not None and context.now >= deadline:
         return [a for a in actions if a.action != "justify"]  # time is up: the other actions run
@@ -291,6 +293,9 @@ def _justify(rule: Rule, finding: Finding, actions: list[PlannedAction],
             if deadline is None:  # the request is sent once
                 out.append(replace(a, params={**a.params, "deadline": until.isoformat()}))
             continue
+        if a.action == "notify" and deadline is None and a.skip_reason is None:
+            continue  # the request is the owner's notice
+
         if a.will_act:
             a = replace(a, hold=Hold.AWAITING_OWNER,
                         skip_reason=f"awaiting the owner's justification until {when}; then: {a.describe()}")

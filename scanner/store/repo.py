@@ -460,6 +460,7 @@ def finding_detail(f: Finding) -> dict[str, Any]:
         "resolved_at": f.resolved_at, "accepted_until": f.accepted_until, "status_changed_at": f.status_changed_at,
         "web_view_link": f.file.web_view_link if f.file is not None else None,
         "actions": [a.id for a in f.actions],
+        "folder_finding_id": f.folder_finding_id, "blast_radius": f.blast_radius,
     })
     return row
 

@@ -281,3 +281,21 @@ def heartbeat(session: Session, run_id: int, now: dt.datetime) -> None:
     run = session.get(ScanRun, run_id)
     if run is not None:
         run.heartbeat_at = now
+
+
+#: Exposure classes of grants to people outside the organisation (users, groups, domains).
+EXTERNAL_GRANTS = (Exposure.EXTERNAL_USER.value, Exposure.EXTERNAL_GROUP.value, Exposure.EXTERNAL_DOMAIN.value)
+
+
+def external_grant_domains(session: Session) -> dict[str, int]:
+    """How many stored grants of live files go to each external domain (a user's or group's email
+    domain, or the domain of a domain grant)."""
+    rows = session.execute(select(PermissionRow.email_address, PermissionRow.domain)
+                           .join(DriveFileRow, DriveFileRow.id == PermissionRow.file_id)
+                           .where(PermissionRow.exposure.in_(EXTERNAL_GRANTS), DriveFileRow.removed_at.is_(None)))
+    out: dict[str, int] = {}
+    for email, domain in rows:
+        name = (domain or (email or "").rpartition("@")[2]).strip().lower().rstrip(".")
+        if name:
+            out[name] = out.get(name, 0) + 1
+    return out
