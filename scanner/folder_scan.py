@@ -68,9 +68,10 @@ def evaluate_folder_findings(sessions: sessionmaker[Session], actor: str, rules:
             finding = repo.upsert(match, run_id)
             repo.link_to_folder(finding.id, match.covers)
             matched.add(finding.id)
-        # folder findings that no longer hold cover nothing
+        # a folder finding that no longer holds covers no active finding (closed ones keep their history)
         for child in s.scalars(select(Finding).where(Finding.folder_finding_id.is_not(None),
-                                                     Finding.folder_finding_id.not_in(matched))):
+                                                     Finding.folder_finding_id.not_in(matched),
+                                                     Finding.detection_state == ACTIVE)):
             child.folder_finding_id = None
         resolved: list[int] = []
         if complete:

@@ -191,10 +191,11 @@ class FindingRepo:
 
     def link_to_folder(self, folder_finding_id: int, covered: Collection[int]) -> None:
         """Point exactly these findings at the folder finding that covers them (a link, not a status
-        change: no audit event)."""
+        change: no audit event); inactive findings keep the folder finding they were closed with."""
         ids = set(covered)
         rows = self.session.scalars(select(Finding).where(
-            or_(Finding.id.in_(ids), Finding.folder_finding_id == folder_finding_id)))
+            or_(Finding.id.in_(ids), (Finding.folder_finding_id == folder_finding_id)
+                & (Finding.detection_state == ACTIVE))))
         for finding in rows:
             wanted = folder_finding_id if finding.id in ids else None
             if finding.folder_finding_id != wanted:
