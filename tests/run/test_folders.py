@@ -5,7 +5,6 @@ folder fixes applied by a person, limited access and its exact restore, attribut
 from __future__ import annotations
 
 import json
-from pathlib import Path
 
 from click.testing import CliRunner
 from sqlalchemy import func, select
@@ -49,7 +48,7 @@ def toml(data: dict, prefix: str = "") -> str:
 
 def cli_run(app, *args: str, **kw) -> str:
     """A sharescan command with the app's own settings."""
-    config = Path(app.settings.database_url.removeprefix("sqlite:///")).parent / "cli.toml"
+    config = app.settings.evidence_key_path.parent.parent / "cli.toml"  # the test's own directory
     config.write_text(toml(app.settings.model_dump()))
     result = CliRunner().invoke(cli, ["--config", str(config), *args],
                                 env={"SHARESCAN_DATABASE_URL": app.settings.database_url}, **kw)
