@@ -14,6 +14,7 @@ remediation, and whether the default policy fixes that exposure on its own (``au
 from __future__ import annotations
 
 from dataclasses import dataclass
+from typing import Any
 
 from ..office import docx_bytes, xlsx_bytes
 from ..state.model import DOC, FOLDER, FORM, SHEET, NativeContent, Revision, SharedDrive
@@ -65,8 +66,9 @@ def _roster_csv(rows: list[list[object]]) -> bytes:
 
 SSN_FORM = ("Contractor onboarding form\nFull name: Marcus Bell\nSSN: 536-22-8411\nStart date: 2026-03-02\n"
             "Payment: weekly\n")
-IBAN_SHEET = [["Worker", "Bank", "IBAN", "Amount"], ["Ana Costa", "Millennium", "PT50000201231234567890154", 1200],
-              ["Luca Bianchi", "Intesa", "IT60X0542811101000000123456", 980]]
+IBAN_SHEET: list[list[Any]] = [["Worker", "Bank", "IBAN", "Amount"],
+                               ["Ana Costa", "Millennium", "PT50000201231234567890154", 1200],
+                               ["Luca Bianchi", "Intesa", "IT60X0542811101000000123456", 980]]
 BENIGN = "The team met to discuss the labelling backlog and agreed to prioritise calibration rounds."
 
 
@@ -86,10 +88,10 @@ def build() -> Workspace:
     ws.add_drive(SharedDrive(id=FINANCE, name="Finance", created_time=T0,
                              members=[user_perm(ws, ANA, "organizer"), user_perm(ws, ACCOUNTANT, "reader")]))
 
-    def native(key: str, name: str, mime: str, content: NativeContent, **kw: object) -> None:
+    def native(key: str, name: str, mime: str, content: NativeContent, **kw: Any) -> None:
         make_file(ws, fid=fid(key), name=name, mime=mime, created=T0, modified=T1, native=content, **kw)
 
-    def binary(key: str, name: str, mime: str, data: bytes, **kw: object) -> None:
+    def binary(key: str, name: str, mime: str, data: bytes, **kw: Any) -> None:
         make_file(ws, fid=fid(key), name=name, mime=mime, created=T0, modified=T1, content=data, **kw)
 
     # --- shared drive "Client Projects": a handover folder anyone with the link can open ---------------
