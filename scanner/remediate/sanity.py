@@ -24,7 +24,8 @@ from scanner.store.models import ScanRun
 
 #: At most this many single-character edits (insert, delete, substitute, swap) make a near-miss...
 NEAR_MISS_DISTANCE = 2
-#: ...and fewer than a quarter of the domain's length (short domains differ by one letter legitimately).
+#: ...and fewer than a quarter of the length of the internal domain's first label (``tessera-labs`` of
+#: ``tessera-labs.com``): short names differ by one letter legitimately.
 NEAR_MISS_MAX_FRACTION = 0.25
 #: Enforcement stops when near-misses get at least this many external grants and this share of them.
 NEAR_MISS_MIN_GRANTS = 3
@@ -67,7 +68,8 @@ def near_misses(internal: Iterable[str], external: Mapping[str, int]) -> tuple[N
         if best is None:
             continue
         distance, looks_like = best
-        if 0 < distance <= NEAR_MISS_DISTANCE and distance < NEAR_MISS_MAX_FRACTION * len(looks_like):
+        label = looks_like.split(".", 1)[0]
+        if 0 < distance <= NEAR_MISS_DISTANCE and distance < NEAR_MISS_MAX_FRACTION * len(label):
             out.append(NearMiss(domain, looks_like, distance, grants))
     return tuple(out)
 
