@@ -293,8 +293,8 @@ def _justify(rule: Rule, finding: Finding, actions: list[PlannedAction],
             if deadline is None:  # the request is sent once
                 out.append(replace(a, params={**a.params, "deadline": until.isoformat()}))
             continue
-        if a.action == "notify" and deadline is None and a.skip_reason is None:
-            continue  # the request is the owner's notice
+        if a.action == "notify":
+            continue  # the request is the owner's notice (sent once); the changes' notice comes with them
 
         if a.will_act:
             a = replace(a, hold=Hold.AWAITING_OWNER,
@@ -360,7 +360,10 @@ def _plan_action(settings: Settings, action: Action, base: dict[str, Any], perms
         return [PlannedAction(**base, action="limit_access", target_file_id=base["file_id"])]
     if action.kind == "justify":
         delta = action.duration or dt.timedelta(days=14)
+        notices = settings.notifications
         skip = None if base["owner"] or base["drive_id"] else "no owner to ask"
+        if not (notices.enabled and notices.channels):
+            skip = "no notification channel configured ([notifications] channels): the owner cannot be asked"
         return [PlannedAction(**base, action="justify", target_file_id=base["file_id"], skip_reason=skip,
                               params={"duration": action.arg, "seconds": int(delta.total_seconds())})]
     if action.kind == "notify":

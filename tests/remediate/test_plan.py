@@ -78,6 +78,7 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 LINK = {"id": "anyoneWithLink", "type": "anyone", "role": "reader", "exposure": "anyone_with_link",
         "inherited": False, "inherited_from": None}
 SETTINGS = Settings.model_validate({"organisation": {"domains": ["tessera-labs.com"]},
+                                    "notifications": {"channels": ["webhook"]},
                                     "remediation": {"mode": "enforce", "max_actions_per_run": 5}})
 
 
@@ -144,8 +145,13 @@ def test_justify_asks_first_then_acts_after_the_deadline() -> None:
         return [(a.action, a.hold or ("act" if a.will_act else None)) for a in built.actions]
 
     assert plan(None) == [("justify", None), ("revoke", Hold.AWAITING_OWNER)]  # the request is the notice
-    assert plan(NOW + dt.timedelta(days=3)) == [("revoke", Hold.AWAITING_OWNER), ("notify", None)]
+    assert plan(NOW + dt.timedelta(days=3)) == [("revoke", Hold.AWAITING_OWNER)]
     assert plan(NOW - dt.timedelta(seconds=1)) == [("revoke", "act"), ("notify", None)]
+    # nobody can be asked without a notification channel: the changes are not held for an answer
+    silent = build_plan(SETTINGS.with_overrides(notifications={"channels": []}), [finding], [justify_rule],
+                        apply=None, manual=False, context=PlanContext(now=NOW))
+    assert [(a.action, a.will_act) for a in silent.actions] == [("justify", False), ("revoke", True),
+                                                                ("notify", False)]
 
 
 def test_the_plan_key_changes_with_its_inputs_only() -> None:
