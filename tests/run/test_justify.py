@@ -17,7 +17,7 @@ from scanner.remediate.restore import Restorer
 from scanner.run import ScanOptions, ScanService
 from scanner.store.models import Exemption, Finding, Notification, RemediationAction, utcnow
 
-from .test_folders import counts
+from .test_folders import cli_run, counts
 
 CONSULTANT = "r.alvarez.consult@gmail.com"
 RULE = """\
@@ -86,14 +86,13 @@ def test_justify_or_revoke(make_app, emulator, tmp_path: Path) -> None:
     assert counts(app) == before
 
     kept = finding_on(app, keep)
+    with app.sessions() as s, pytest.raises(SharescanError, match="token does not match"):
+        justify(s, app.settings, s.get(Finding, kept.id), given_token="0" * 32, reason="payroll vendor",
+                until=start + dt.timedelta(days=90), now=start + dt.timedelta(days=2))
+    out = cli_run(app, "findings", "justify", str(kept.id), "--token", item["justify"]["token"],
+                  "--reason", "payroll vendor onboarding", "--until", "90d")
+    assert f"finding {kept.id} kept by its owner until" in out
     with app.sessions() as s:
-        with pytest.raises(SharescanError, match="token does not match"):
-            justify(s, app.settings, s.get(Finding, kept.id), given_token="0" * 32, reason="payroll vendor",
-                    until=start + dt.timedelta(days=90), now=start + dt.timedelta(days=2))
-        justify(s, app.settings, s.get(Finding, kept.id), given_token=item["justify"]["token"],
-                reason="payroll vendor onboarding", until=start + dt.timedelta(days=90),
-                now=start + dt.timedelta(days=2))
-        s.commit()
         exemption = s.scalars(select(Exemption).where(Exemption.finding_id == kept.id)).one()
     assert (finding_on(app, keep).status, exemption.actor) == ("accepted", MAYA)
 
