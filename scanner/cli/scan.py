@@ -9,6 +9,7 @@ from typing import Any
 
 import click
 from rich.console import Console
+from rich.markup import escape
 from rich.progress import BarColumn, MofNCompleteColumn, Progress, SpinnerColumn, TextColumn, TimeElapsedColumn
 
 from scanner.app import App
@@ -16,6 +17,7 @@ from scanner.cli.context import pass_app
 from scanner.cli.render import dumps, format_option
 from scanner.drive.crawler import CrawlProgressSnapshot
 from scanner.run import ScanProgress, ScanResult, run_scan
+from scanner.safetext import display
 
 
 class RichScanProgress(ScanProgress):
@@ -58,6 +60,8 @@ def summary_line(r: ScanResult) -> str:
             f"{r.files_not_analysed:,} not analysed, {r.findings_new} new findings, {r.findings_active} active, "
             f"{r.findings_resolved} resolved; actions: {actions}; targets skipped {r.targets_skipped}, "
             f"failed {r.targets_failed}; {r.api_calls:,} API calls")
+    if r.actions_unchanged:
+        line += f"; {r.actions_unchanged} planned actions unchanged since recorded"
     if r.remediation_refused:
         line += f"; remediation refused: {r.remediation_refused}"
     return line
@@ -91,6 +95,9 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, f
         click.echo(dumps(result.as_dict()))
     else:
         click.echo(summary_line(result))
+    blocked = (result.domain_check or {}).get("blocked")
+    if blocked:
+        console.print(f"[yellow]enforcement stopped (nothing was changed in Drive): {escape(display(blocked))}[/yellow]")
     if result.status == "partial":
         console.print("[yellow]partial run: some users or drives were skipped or failed "
                       f"(see `sharescan scans show {result.run_id}`); nothing about them was resolved[/yellow]")
