@@ -97,7 +97,8 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, f
         click.echo(summary_line(result))
     blocked = (result.domain_check or {}).get("blocked")
     if blocked:
-        console.print(f"[yellow]enforcement stopped (nothing was changed in Drive): {escape(display(blocked))}[/yellow]")
+        console.print("[yellow]enforcement stopped (nothing was changed in Drive): "
+                      f"{escape(display(blocked))}[/yellow]")
     if result.status == "partial":
         console.print("[yellow]partial run: some users or drives were skipped or failed "
                       f"(see `sharescan scans show {result.run_id}`); nothing about them was resolved[/yellow]")
