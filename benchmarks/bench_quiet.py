@@ -127,12 +127,11 @@ def main(argv: list[str] | None = None) -> int:
                                          for r in rows[1:])}
     table = Table(title=f"quiet nights — {args.files:,} files, {args.users} users (load {load[0]:.2f} "
                         f"{load[1]:.2f} {load[2]:.2f})")
-    for col in ("night", "seconds", "files", "findings", "folders", "actions+", "audit+", "kept"):
+    for col in ("night", "seconds", "findings", "folders", "actions+", "audit+", "kept"):
         table.add_column(col, justify="right", no_wrap=True)
     for r in rows:
-        table.add_row(r["run"], f"{r['seconds']:.1f}", f"{r['files_seen']:,}", str(r["active_findings"]),
-                      str(r["folder_findings"]), str(r["actions_added"]), str(r["audit_events_added"]),
-                      str(r["plans_unchanged"]))
+        table.add_row(r["run"], f"{r['seconds']:.0f}", str(r["active_findings"]), str(r["folder_findings"]),
+                      str(r["actions_added"]), str(r["audit_events_added"]), str(r["plans_unchanged"]))
     console.print(table)
     console.print("actions+/audit+: remediation-action rows and audit events the night added; kept: plans left out "
                   "because they were recorded before (each used to be recorded again, with an audit event); "
