@@ -22,12 +22,19 @@ from scanner.store.repo import ACTIVE, OPEN, FindingRepo
 from scanner.store.tree import StoredTree
 
 
-def sensitive_findings(session: Session, file_rule_ids: Collection[str]) -> list[SensitiveFinding]:
-    """Open, active findings of file rules that found sensitive content and match an inherited grant."""
+def sensitive_findings(session: Session, file_rule_ids: Collection[str], *, run_id: int | None = None,
+                       closing: Collection[str] = ()) -> list[SensitiveFinding]:
+    """Open, active findings of file rules that found sensitive content and match an inherited grant.
+
+    ``closing``: files this run evaluated again; their findings it did not see again (``last_run_id``
+    is not ``run_id``) are about to close and do not count."""
     rows = session.scalars(select(Finding).where(Finding.status == OPEN, Finding.detection_state == ACTIVE,
                                                  Finding.rule_id.in_(list(file_rule_ids))).order_by(Finding.id))
+    closing = set(closing)
     out = []
     for f in rows:
+        if f.file_id in closing and f.last_run_id != run_id:
+            continue
         grants = grants_from_json(f.matched_permissions or [])
         if not f.detectors or not any(g.inherited for g in grants):
             continue
@@ -48,9 +55,12 @@ class FolderScan:
 
 def evaluate_folder_findings(sessions: sessionmaker[Session], actor: str, rules: Iterable[Rule], *,
                              run_id: int | None, org_domains: frozenset[str], complete: bool,
+                             evaluated: Collection[str] = (),
                              clock: Callable[[], dt.datetime] = utcnow) -> FolderScan:
     """Upsert the folder findings the stored findings call for. With ``complete`` (the run read every
-    target), the folder findings that no longer hold are resolved; a partial run resolves nothing."""
+    target), the folder findings that no longer hold are resolved, and the findings of ``evaluated``
+    files that the run did not see again (about to close) no longer call for one; a partial run
+    resolves nothing."""
     rules = tuple(rules)
     folder_rules = [r for r in rules if r.target == "folder"]
     if not folder_rules:
@@ -60,9 +70,10 @@ def evaluate_folder_findings(sessions: sessionmaker[Session], actor: str, rules:
         folder_rule_ids = [r.id for r in folder_rules]
         active = set(s.scalars(select(Finding.file_id).where(Finding.rule_id.in_(folder_rule_ids),
                                                              Finding.detection_state == ACTIVE)))
-        result = evaluate_folders(folder_rules, sensitive_findings(s, [r.id for r in rules if r.target == "file"]),
-                                  StoredTree(s), org_domains=org_domains, exemptions=repo.active_exemptions(),
-                                  now=clock(), also_evaluate=active)
+        sensitive = sensitive_findings(s, [r.id for r in rules if r.target == "file"], run_id=run_id,
+                                       closing=evaluated if complete else ())
+        result = evaluate_folders(folder_rules, sensitive, StoredTree(s), org_domains=org_domains,
+                                  exemptions=repo.active_exemptions(), now=clock(), also_evaluate=active)
         matched: set[int] = set()
         for match in result.matches:
             finding = repo.upsert(match, run_id)

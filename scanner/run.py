@@ -176,7 +176,7 @@ class ScanService:
             evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress)
             folders = evaluate_folder_findings(self.app.sessions, self.app.actor, rules.rules, run_id=run_id,
                                                org_domains=frozenset(summary.org_domains),
-                                               complete=summary.complete, clock=self.clock)
+                                               complete=summary.complete, evaluated=evaluated, clock=self.clock)
             self._close(run_id, summary, evaluated, result)
             result.findings_resolved += len(folders.resolved)
             result.domain_check = self._domain_check(owned, directory_error).to_json()

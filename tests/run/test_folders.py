@@ -178,3 +178,16 @@ def test_a_second_finding_fixed_by_the_same_unpublish_is_remediated_not_resolved
 
 
 RULES = __import__("pathlib").Path(__file__).resolve().parents[2] / "rules"
+
+
+def test_a_folder_finding_closes_the_night_its_last_sensitive_file_stops_being_sensitive(make_app, emulator) -> None:
+    app = make_app()
+    ScanService(app).run(ScanOptions(full=True))
+    assert findings_of(app, RECRUITING)[FOLDER_RULE].status == "open"
+    with emulator.workspace.lock:  # the shortlist is emptied of names: nothing sensitive below the folder
+        mutate.edit_content(emulator.workspace, SHORTLIST, MAYA, sheets=[("Shortlist", [["Role", "Openings"],
+                                                                                       ["Labeler", 4]])])
+    ScanService(app).run(ScanOptions(full=False))
+    assert {f.status for f in findings_of(app, SHORTLIST).values() if f.rule_id != "public-file-inventory"} == {
+        "resolved"}
+    assert findings_of(app, RECRUITING)[FOLDER_RULE].status == "resolved"
