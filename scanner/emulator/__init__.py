@@ -7,6 +7,8 @@
         emu.counters, emu.events          # calls per endpoint, permission/revision audit events
         emu.set_faults([FaultRule("drive.files.list", sequence=["429", "ok"])])
         emu.workspace                     # the state; mutate under emu.workspace.lock
+        emu.workspace.report_descendant_changes = False   # a folder's sharing change: the folder alone
+                                                          # in the Changes feed (POST /_emulator/changes-mode)
 """
 
 from .auth import ServiceAccountKey
