@@ -186,7 +186,8 @@ def _needs_a_person(app: App) -> list[dict[str, Any]]:
         rows = s.execute(
             select(RemediationAction, DriveFileRow.name)
             .join(DriveFileRow, DriveFileRow.id == RemediationAction.file_id)
-            .where(RemediationAction.status.in_(("planned", "skipped", "failed", "refused")),
+            .where(RemediationAction.status.in_(("planned", "skipped", "failed", "refused", "over_limit",
+                                                 "awaiting_owner")),
                    RemediationAction.action != "notify")
             .order_by(RemediationAction.id)
         ).all()

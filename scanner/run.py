@@ -25,7 +25,7 @@ import socket
 import threading
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator
+from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
@@ -36,19 +36,34 @@ from scanner.anchors import anchor_now
 from scanner.app import App
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
-from scanner.drive.exposure import classify
+from scanner.drive.exposure import classify, normalise_domains
 from scanner.drive.models import FileExposure
 from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
+from scanner.folder_scan import evaluate_folder_findings
+from scanner.google import directory
 from scanner.google.client import GoogleClients
+from scanner.google.directory import CustomerDomains
 from scanner.keys import ensure_key
 from scanner.logs import bind_run
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
+from scanner.remediate.plan import CHANGING_ACTIONS
+from scanner.remediate.sanity import DomainCheck, check_domains
 from scanner.schedule.jobs import run_lock_for
 from scanner.schedule.lock import RunLock
-from scanner.store.models import CrawlTarget, DriveFileRow, Evidence, Finding, ScanCoverage, ScanRun, utcnow
+from scanner.store.models import (
+    CrawlTarget,
+    DriveFileRow,
+    Evidence,
+    Finding,
+    RemediationAction,
+    ScanCoverage,
+    ScanRun,
+    utcnow,
+)
 from scanner.store.repo import FindingRepo
-from scanner.store.snapshot import row_to_file
+from scanner.store.snapshot import external_grant_domains, row_to_file
+from scanner.store.tree import StoredTree
 
 log = logging.getLogger(__name__)
 
@@ -90,9 +105,18 @@ class ScanResult:
     findings_new: int = 0
     findings_resolved: int = 0
     actions: dict[str, int] = field(default_factory=dict)
+    #: Planned actions left out because the same plan was recorded before (an unchanged night: all of them).
+    actions_unchanged: int = 0
+    #: Findings closed as remediated after their files were read again following our own changes.
+    findings_remediated: int = 0
+    #: Items below folders whose sharing changed, read again whatever the Changes feed listed.
+    descendants_refreshed: int = 0
     remediation_refused: str | None = None
     #: Why remediation stopped before finishing its plan (kill switch, error rate), None when it did not.
     remediation_stopped: str | None = None
+    #: The organisation's domains checked against the Directory's and the external grants
+    #: (:class:`scanner.remediate.sanity.DomainCheck`); ``blocked`` says why enforcement stopped.
+    domain_check: dict[str, Any] | None = None
     notifications: dict[str, int] = field(default_factory=dict)
     targets_done: int = 0
     targets_skipped: int = 0
@@ -168,10 +192,16 @@ class ScanService:
             rules = load_configured_rules(self.settings)
             clients = self._clients or GoogleClients(self.settings)
             result.api_calls_by_method = clients.stats.by_method  # live: as_dict() copies it when the run ends
+            owned, directory_error = self._directory_domains(clients)
             summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
             self._absorb_crawl(result, summary)
             evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress)
+            folders = evaluate_folder_findings(self.app.sessions, self.app.actor, rules.rules, run_id=run_id,
+                                               org_domains=frozenset(summary.org_domains),
+                                               complete=summary.complete, evaluated=evaluated, clock=self.clock)
             self._close(run_id, summary, evaluated, result)
+            result.findings_resolved += len(folders.resolved)
+            result.domain_check = self._domain_check(owned, directory_error).to_json()
             self._remediate(run_id, options, rules, result)
             self._notify(run_id, result)
             result.status = "completed" if summary.complete else "partial"
@@ -197,6 +227,7 @@ class ScanService:
         result.files_removed = summary.files_removed
         result.api_calls = summary.api_calls
         result.resumed_from = summary.resumed_from
+        result.descendants_refreshed = summary.descendants_refreshed
         statuses = Counter(t.status for t in summary.targets)
         result.targets_done, result.targets_skipped = statuses["done"], statuses["skipped"]
         result.targets_failed = statuses["failed"]
@@ -343,8 +374,12 @@ class ScanService:
                                  .order_by(Finding.id)))
         if not ids:
             return
-        remediator = Remediator(self.settings, self.app.sessions, self.app.actor, rules=rules.rules)
-        plan = remediator.plan(ids, apply=options.apply, run_id=run_id)
+        remediator = Remediator(self.settings, self.app.sessions, self.app.actor, rules=rules.rules, clock=self.clock)
+        blocked = (result.domain_check or {}).get("blocked")
+        if blocked:
+            log.warning("enforcement stopped: %s", blocked)
+        plan = remediator.plan(ids, apply=options.apply, run_id=run_id, only_changes=True, blocked=blocked)
+        result.actions_unchanged = plan.unchanged
         try:
             report = remediator.execute(plan)
         except RemediationRefused as exc:
@@ -355,6 +390,72 @@ class ScanService:
         if report.stopped:
             result.remediation_refused = f"stopped: {report.stopped}"
             result.remediation_stopped = report.stopped
+        result.findings_remediated = len(self.refresh_fixed(report.action_ids, run_id=run_id))
+
+    def _directory_domains(self, clients: GoogleClients) -> tuple[CustomerDomains | None, str | None]:
+        """What the Directory says the customer owns, or why it could not be read."""
+        try:
+            return directory.customer_domains(clients, self.settings), None
+        except GoogleApiError as exc:
+            return None, " ".join(str(exc).split())[:300]
+
+    def _domain_check(self, owned: CustomerDomains | None, error: str | None) -> DomainCheck:
+        with self.app.sessions() as s:
+            external = external_grant_domains(s)
+        check = check_domains(self.settings.organisation.domains, owned, directory_error=error, external=external)
+        if check.unconfigured:
+            log.warning("the customer owns %s, not in [organisation] domains: sharing there counts as external",
+                        ", ".join(check.unconfigured))
+        return check
+
+    def refresh_fixed(self, action_ids: Sequence[int], *, run_id: int | None) -> list[int]:
+        """After remediation: read again what the verified actions changed (for a folder, everything below
+        it), store it, evaluate it again with the content already analysed, and close as remediated the
+        findings whose condition is gone. A file whose current revision was not analysed keeps its
+        findings (no verdict without evidence). Returns the findings remediated."""
+        with self.app.sessions() as s:
+            done = s.scalars(select(RemediationAction).where(
+                RemediationAction.id.in_(list(action_ids)), RemediationAction.status == "verified",
+                RemediationAction.mode == "enforce", RemediationAction.action.in_(CHANGING_ACTIONS))).all()
+            targets = {a.target_file_id or a.file_id for a in done} | {a.file_id for a in done}
+            tree = StoredTree(s)
+            ids = set(targets) | {d for t in targets for d in tree.descendants(t)}
+            acted = [a.id for a in done]
+        if not ids:
+            return []
+        crawler = Crawler(self.settings, self._clients or GoogleClients(self.settings), self.app.sessions,
+                          clock=self.clock)
+        refreshed = crawler.refresh(run_id, sorted(ids))
+        rules = load_configured_rules(self.settings)
+        org_domains = normalise_domains(self.settings.organisation.domains)
+        remediated: list[int] = []
+        with self.app.sessions() as s:
+            engine = PolicyEngine(rules.rules, exemptions=FindingRepo(s, self.app.actor).active_exemptions())
+        file_rules = [r.id for r in rules.rules if r.target == "file"]
+        for file_id in [*refreshed.refreshed, *refreshed.removed]:
+            with self.app.sessions.begin() as s:
+                row = s.get(DriveFileRow, file_id)
+                if row is None:
+                    continue
+                file = row_to_file(row)
+                removed = row.removed_at is not None
+                outside = frozenset((p.email_address or "").lower() for p in row.permissions
+                                    if p.type == "group" and p.exposure == "external_group")
+                exposure = FileExposure(file=file, exposed=()) if removed else classify(file, org_domains, outside)
+                ctx = FileContext(ancestors=_ancestors(s, row), now=self.clock())
+                needs = not removed and engine.needs_content(exposure, ctx)
+                content = _cached_content(s, row, file.revision_key) if needs else None
+                if needs and content is None:
+                    continue  # this revision was not analysed: its findings stay as they are
+                repo = FindingRepo(s, self.app.actor, clock=self.clock)
+                seen = {repo.upsert(m, run_id).id for m in engine.evaluate(exposure, content, ctx)}
+                gone = s.scalars(select(Finding).where(Finding.file_id == file_id, Finding.rule_id.in_(file_rules),
+                                                       Finding.detection_state == "active",
+                                                       Finding.id.not_in(seen)).order_by(Finding.id)).all()
+                remediated += repo.close_fixed(gone, run_id=run_id, action_ids=acted)
+        evaluate_folder_findings(self.app.sessions, self.app.actor, rules.rules, run_id=run_id,
+                                 org_domains=org_domains, complete=True, clock=self.clock)
+        return remediated
 
     def _notify(self, run_id: int, result: ScanResult) -> None:
         from scanner.notify.deliver import Deliverer

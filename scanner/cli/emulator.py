@@ -17,7 +17,8 @@ def emulator() -> None:
 
 
 @emulator.command()
-@click.option("--seed", default="demo", show_default=True, help="demo | empty | synthetic:USERS:FILES[:SEED]")
+@click.option("--seed", default="demo", show_default=True,
+              help="demo | incident | empty | synthetic:USERS:FILES[:SEED]")
 @click.option("--host", default="127.0.0.1", show_default=True)
 @click.option("--port", default=8765, show_default=True, type=int, help="0 picks a free port.")
 @click.option("--key-file", type=click.Path(dir_okay=False, path_type=Path), default=Path("emulator-key.json"),

@@ -177,6 +177,29 @@ def findings_accept(app: App, finding: str, reason: str, expires: str | None, no
         click.echo(f"finding {row.id} accepted " + (f"until {until.isoformat()}" if until else "with no expiry"))
 
 
+@findings_group.command("justify")
+@click.argument("finding")
+@click.option("--token", required=True, help="The token in the owner's notice (proves it answers that request).")
+@click.option("--reason", required=True, help="Why the sharing is needed (recorded in the audit log).")
+@click.option("--until", "until_text", required=True,
+              help="Keep the sharing until: an ISO date (through that day) or 90d; at most a year.")
+@pass_app
+def findings_justify(app: App, finding: str, token: str, reason: str, until_text: str) -> None:
+    """Keep a sharing the owner was asked to justify: an acceptance until a date, recorded as the owner's.
+
+    The owner's notice names the finding, the token and the deadline; without a justification the
+    rule's actions run after the deadline. Scopes: none."""
+    from scanner.remediate.justify import justify
+
+    until = parse_expiry(until_text, False, "a justification")
+    assert until is not None
+    with app.sessions() as session:
+        row = FindingRepo(session, app.actor).resolve_ref(finding)
+        justify(session, app.settings, row, given_token=token, reason=reason, until=until, now=utcnow())
+        session.commit()
+        click.echo(f"finding {row.id} kept by its owner until {until.isoformat()}")
+
+
 EXEMPTION_COLUMNS = [Col("id", min_width=4), Col("kind", drop=3, min_width=10), Col("state", min_width=7),
                      Col("finding_id", drop=4, min_width=7), Col("rule_id", drop=2, min_width=14),
                      Col("file_id", drop=6, min_width=10), Col("folder_id", drop=7, min_width=10),

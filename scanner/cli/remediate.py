@@ -20,6 +20,8 @@ from scanner.policy.loader import load_configured_rules
 from scanner.policy.schema import Severity
 from scanner.remediate.engine import Remediator
 from scanner.remediate.restore import Restorer
+from scanner.remediate.sanity import enforcement_block
+from scanner.safetext import display
 from scanner.store.models import Finding
 from scanner.store.repo import FindingRepo
 
@@ -57,8 +59,10 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
                 stmt = stmt.where(Finding.rule_id.in_(rule_ids))
             ids += list(session.scalars(stmt.order_by(Finding.id)))
     remediator = Remediator(app.settings, app.sessions, app.actor, rules=rules)
+    # findings named one by one are a person's decision: a folder fix over max_actions_per_run is applied
     plan = remediator.plan(list(dict.fromkeys(ids)), apply=bool(apply), manual=True,
-                           fix_on_ancestor=fix_on_ancestor or None)
+                           fix_on_ancestor=fix_on_ancestor or None, explicit=bool(findings),
+                           blocked=enforcement_block(app.sessions))
     rows = [{"finding_id": a.finding_id, "file_name": a.file_name, "action": a.action, "mode": a.mode,
              "target_file_id": a.target_file_id, "what": a.describe(), "skip_reason": a.skip_reason}
             for a in plan.actions]
@@ -69,19 +73,40 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
     report = remediator.execute(plan)
     if apply:
         render(rows, PLAN_COLUMNS, fmt, title="remediation", empty="nothing to do")
+    closed: list[int] = []
+    if apply and report.action_ids:  # read the changed files again: what our change fixed closes as remediated
+        from scanner.run import ScanService
+
+        closed = ScanService(app).refresh_fixed(report.action_ids, run_id=None)
     counts = ", ".join(f"{k}={v}" for k, v in sorted(report.status_counts.items())) or "no actions"
-    click.echo(f"{counts}; findings remediated: {len(report.remediated_findings)}"
+    remediated = sorted(set(report.remediated_findings) | set(closed))
+    click.echo(f"{counts}; findings remediated: {len(remediated)}"
                + (f"; STOPPED: {report.stopped}" if report.stopped else ""), err=True)
 
 
 @click.command("restore")
 @click.argument("action_id", type=int)
+@click.option("--reason", required=True, help="Why the sharing is put back (recorded with the restore and in "
+                                               "the audit log).")
+@click.option("--yes", is_flag=True, help="Do not ask before exposing a file with sensitive findings again.")
 @pass_app
-def restore(app: App, action_id: int) -> None:
+def restore(app: App, action_id: int, reason: str, yes: bool) -> None:
     """Re-create exactly what remediation action ACTION_ID removed (no notification e-mails).
 
+    Asks for confirmation (or --yes) when the restore exposes a file with sensitive findings again.
     Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file."""
-    result = Restorer(app.settings, app.sessions, app.actor).restore(action_id)
+    restorer = Restorer(app.settings, app.sessions, app.actor)
+    preview = restorer.preview(action_id)
+    if preview.needs_confirmation and not yes:
+        found = "; ".join(f"finding {fid} {rule} ({severity}: {', '.join(cats) or 'sensitive data'})"
+                          for fid, rule, severity, cats in preview.sensitive)
+        click.echo(f"restoring action {action_id} exposes {display(preview.file_name) or preview.file_id} again "
+                   f"({', '.join(preview.re_exposes)}) while it holds sensitive data: {found}", err=True)
+        try:
+            click.confirm("Restore anyway?", default=False, abort=True, err=True)
+        except click.Abort:
+            raise SharescanError("restore not confirmed: nothing changed (--yes confirms without asking)") from None
+    result = restorer.restore(action_id, reason=reason)
     click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {result.detail}")
 
 

@@ -15,6 +15,7 @@ import click
 from scanner.cli.context import pass_app
 from scanner.cli.render import dumps, format_option
 from scanner.errors import ExitCode, SharescanError
+from scanner.safetext import display
 
 if TYPE_CHECKING:
     from scanner.app import App
@@ -32,6 +33,8 @@ def summary_line(r: ScanResult) -> str:
             f"{r.files_not_analysed:,} not analysed, {r.findings_new} new findings, {r.findings_active} active, "
             f"{r.findings_resolved} resolved; actions: {actions}; targets skipped {r.targets_skipped}, "
             f"failed {r.targets_failed}; {r.api_calls:,} API calls")
+    if r.actions_unchanged:
+        line += f"; {r.actions_unchanged} planned actions unchanged since recorded"
     if r.remediation_refused:
         line += f"; remediation refused: {r.remediation_refused}"
     return line
@@ -155,6 +158,9 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, p
         click.echo(dumps({**result.as_dict(), "exit_code": int(code)}))
     else:
         click.echo(summary_line(result))
+    blocked = (result.domain_check or {}).get("blocked")
+    if blocked:
+        log.warning("enforcement stopped (nothing was changed in Drive): %s", display(blocked))
     if result.status == "partial":
         log.warning("partial run: some users or drives were skipped or failed (see `sharescan scans show %s`); "
                     "nothing about them was resolved", result.run_id)

@@ -11,6 +11,8 @@ from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import dumps, format_option, render
 from scanner.errors import NotFoundError
+from scanner.remediate.sanity import DomainCheck
+from scanner.safetext import display
 from scanner.store.models import ScanRun
 from scanner.store.snapshot import coverage_mode, run_coverage
 
@@ -84,11 +86,29 @@ def show_run(app: App, run_id: int, fmt: str) -> None:
         if run is None:
             raise NotFoundError(f"scan run {run_id} not found (see `sharescan scans list`)")
     coverage = coverage_rows(app, run_id)
+    check = (run.stats or {}).get("domain_check")
     if fmt == "json":
-        click.echo(dumps({**_run_row(run, coverage), "stats": run.stats, "error": run.error, "coverage": coverage}))
+        click.echo(dumps({**_run_row(run, coverage), "stats": run.stats, "error": run.error,
+                          "domain_check": check, "coverage": coverage}))
         return
     render(coverage, COVERAGE_COLUMNS, fmt, title=f"scan {run.id} — {run.kind}, {run.status}",
            empty="no coverage recorded for this run")
+    if fmt == "table" and check:
+        for line in domain_check_lines(DomainCheck.from_json(check)):
+            click.echo(line)
+
+
+def domain_check_lines(check: DomainCheck) -> list[str]:
+    """The domain check as short lines for people."""
+    blocked = check.blocked
+    lines = [f"ENFORCEMENT STOPPED: {blocked}" if blocked else
+             f"domain check: ok ({', '.join(check.configured)} owned by the customer)"]
+    lines += [f"  near-miss: {n.domain} looks like {n.looks_like} ({n.grants} external grants)"
+              for n in check.near_misses]
+    if check.unconfigured:
+        lines.append(f"  note: the customer also owns {', '.join(check.unconfigured)} (not in [organisation] "
+                     "domains: sharing there counts as external)")
+    return [display(line) for line in lines]
 
 
 COMMANDS: list[click.Command] = [scans]

@@ -111,6 +111,19 @@ class CrawlSummary:
     elapsed_seconds: float
     resumed_from: int | None = None
     org_domains: tuple[str, ...] = ()
+    #: Items below folders whose sharing changed, read again whatever the Changes feed listed.
+    descendants_refreshed: int = 0
+
+
+@dataclass
+class RefreshResult:
+    """Files read again by id: those stored anew, those gone, those that could not be read."""
+
+    refreshed: list[str] = field(default_factory=list)
+    removed: list[str] = field(default_factory=list)
+    failed: int = 0
+    #: Items below refreshed folders whose sharing changed, read as well.
+    descendants: int = 0
 
 
 # --------------------------------------------------------------------------- internals
@@ -200,6 +213,9 @@ class Crawler:
         self._totals = _Totals(0, time.monotonic())
         self._on_exposed: OnExposed | None = None
         self._run_id = 0
+        self._active_users: set[str] | None = None
+        self._folders_lock = threading.Lock()
+        self._changed_folders: set[str] = set()
 
     # ------------------------------------------------------------------ entry point
     def run(self, run_id: int, *, full: bool, on_exposed: OnExposed | None = None) -> CrawlSummary:
@@ -229,6 +245,7 @@ class Crawler:
         with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
             results.extend(pool.map(self._run_job, jobs))
         self._resolve_shortcuts(overhead)
+        refreshed = self._refresh_descendants(overhead)
         results.sort(key=lambda r: (r.kind != "user", r.key))
         complete = all(r.status != "failed" and r.files_failed == 0 for r in results)
         t = self._totals
@@ -239,7 +256,7 @@ class Crawler:
             files_seen=sum(r.files_seen for r in results), files_exposed=sum(r.files_exposed for r in results),
             files_removed=t.files_removed, api_calls=self.clients.stats.calls - calls_before,
             elapsed_seconds=time.monotonic() - started, resumed_from=resumed_from,
-            org_domains=tuple(sorted(self._domains)),
+            org_domains=tuple(sorted(self._domains)), descendants_refreshed=refreshed,
         )
         self._report()
         return summary
@@ -360,8 +377,8 @@ class Crawler:
         try:
             self._set_status(job, "running")
             if job.kind == "drive":
-                job.subject = directory.find_member(self.clients, self.settings, job.key, self._active_users,
-                                                    self._domains, tally)
+                job.subject = directory.find_member(self.clients, self.settings, job.key,
+                                                    self._active_users or set(), self._domains, tally)
                 if job.subject is None:
                     raise _TargetSkipped("no active organisation member can list this shared drive")
             if job.mode == "partial":
@@ -458,7 +475,7 @@ class Crawler:
         need = [i for i in items if not api.has_permissions(i)]
         if need:
             results = self.clients.execute_batch(
-                [api.list_permissions(drive, i["id"]) for i in need], tally=tally)
+                [api.list_permissions(drive, i["id"], published_view=api.is_form(i)) for i in need], tally=tally)
             for item, res in zip(need, results, strict=True):
                 if res.error is not None:
                     if res.error.status == 404:
@@ -467,7 +484,8 @@ class Crawler:
                         out.failed[f"permissions.list: {_reason(res.error)}"] += 1
                     continue
                 items_perms, error = self._all_pages(
-                    res.response, "permissions", partial(api.list_permissions, drive, item["id"]), tally)
+                    res.response, "permissions",
+                    partial(api.list_permissions, drive, item["id"], published_view=api.is_form(item)), tally)
                 if error is not None:
                     out.failed[f"permissions.list: {_reason(error)}"] += 1
                     continue
@@ -566,6 +584,7 @@ class Crawler:
             cov.api_calls += tally.calls - job.calls_committed
             job.calls_committed = tally.calls
             cov.cursor = cursor
+            self._note_folder_changes(changes)
             self._notify(s, changes, removed)
             swept = []
             if finish is not None:
@@ -649,3 +668,101 @@ class Crawler:
             now = self.clock()
             with self.sessions.begin() as s:
                 self._notify(s, snapshot.upsert_files(s, page.exposures, run_id=self._run_id, now=now), ())
+
+    # ------------------------------------------------------------------ folders and refreshes by id
+    def _note_folder_changes(self, changes: Sequence[snapshot.FileChange]) -> None:
+        folders = {c.exposure.file.id for c in changes
+                   if c.exposure.file.is_folder and c.exposure_changed and not c.is_new}
+        if folders:
+            with self._folders_lock:
+                self._changed_folders |= folders
+
+    def _refresh_descendants(self, tally: CallTally) -> int:
+        """Everything below a folder whose sharing changed in this run is read again and stored, whether
+        or not the Changes feed listed it (Drive does not promise to); items this run already read are
+        not read twice."""
+        with self._folders_lock:
+            folders, self._changed_folders = sorted(self._changed_folders), set()
+        if not folders:
+            return 0
+        from scanner.store.tree import StoredTree
+
+        with self.sessions() as s:
+            tree = StoredTree(s)
+            below = {d for folder in folders for d in tree.descendants(folder)}
+            crawled = set(s.scalars(select(DriveFileRow.id).where(DriveFileRow.last_run_id == self._run_id)))
+        pending = sorted(below - crawled)
+        if pending:
+            self.refresh(self._run_id, pending, tally)
+        return len(pending)
+
+    def refresh(self, run_id: int | None, file_ids: Sequence[str], tally: CallTally | None = None) -> RefreshResult:
+        """Read these stored files again (files.get, their permissions and publishing, as the crawl does)
+        and store what Drive says now; a file its owner or its shared drive's member no longer sees is
+        marked removed. Folders whose sharing changed are followed down, like in a crawl."""
+        tally = tally or CallTally()
+        self._run_id = run_id or 0
+        if not self._domains:
+            self._domains = self._org_domains(tally)
+        with self.sessions() as s:
+            rows = s.execute(select(DriveFileRow.id, DriveFileRow.owner_email, DriveFileRow.drive_id)
+                             .where(DriveFileRow.id.in_(list(file_ids)), DriveFileRow.removed_at.is_(None))).all()
+        groups: dict[tuple[str, str], list[str]] = {}
+        for file_id, owner, drive_id in rows:
+            group = ("drive", drive_id) if drive_id else ("user", owner or "")
+            groups.setdefault(group, []).append(file_id)
+        result = RefreshResult()
+        for (kind, key), ids in sorted(groups.items()):
+            self._refresh_group(kind, key, ids, tally, result)
+        if run_id is not None:
+            result.descendants += self._refresh_descendants(tally)
+        return result
+
+    def _subject_for(self, kind: str, key: str, tally: CallTally) -> tuple[str | None, bool]:
+        """Who reads a group of files, and whether their 404 means the file is gone (owner, drive member)."""
+        if self._active_users is None:
+            self._active_users = {u.email for u in directory.list_users(self.clients, self.settings, tally)
+                                  if u.skip_reason is None}
+        if kind == "drive":
+            member = directory.find_member(self.clients, self.settings, key, self._active_users, self._domains, tally)
+            return member, member is not None
+        if key and key.lower() in self._active_users:
+            return key, True
+        return self.settings.google.admin_subject or None, False
+
+    def _refresh_group(self, kind: str, key: str, ids: list[str], tally: CallTally, result: RefreshResult) -> None:
+        try:
+            subject, authoritative = self._subject_for(kind, key, tally)
+        except GoogleCallError as exc:
+            result.failed += len(ids)
+            log.warning("cannot re-read %d files of %s %s: %s", len(ids), kind, key, _reason(exc))
+            return
+        if subject is None:
+            result.failed += len(ids)
+            return
+        drive = self.clients.drive(subject)
+        try:
+            answers = self.clients.execute_batch([api.get_file(drive, i) for i in ids], tally=tally)
+        except GoogleApiError as exc:
+            result.failed += len(ids)
+            log.warning("cannot re-read %d files as %s: %s", len(ids), subject, exc)
+            return
+        items, gone = [], []
+        for file_id, answer in zip(ids, answers, strict=True):
+            if answer.ok and answer.response:
+                items.append(answer.response)
+            elif answer.error is not None and answer.error.status == 404 and authoritative:
+                gone.append(file_id)
+            else:
+                result.failed += 1
+        page = self.enrich(drive, subject, items, tally)
+        result.failed += sum(page.failed.values())
+        now = self.clock()
+        with self.sessions.begin() as s:
+            changes = snapshot.upsert_files(s, page.exposures, run_id=self._run_id or None, now=now)
+            removed = snapshot.mark_removed(s, gone, run_id=self._run_id or None, now=now,
+                                            owner_email=key if kind == "user" else None,
+                                            drive_id=key if kind == "drive" else None) if gone else []
+            self._note_folder_changes(changes)
+        result.refreshed.extend(c.exposure.file.id for c in changes)
+        result.removed.extend(r.file.id for r in removed)

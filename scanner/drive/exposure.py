@@ -9,7 +9,10 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scanner.drive.models import DriveFile, ExposedPermission, Exposure, FileExposure, Permission
+from scanner.drive.models import PUBLISHED_VIEW, DriveFile, ExposedPermission, Exposure, FileExposure, Permission
+
+#: Who keeps reaching a folder with limited access through an inherited grant: shared-drive organizers.
+LIMITED_ACCESS_KEEPS = frozenset({"organizer"})
 
 
 def normalise_domain(domain: str) -> str:
@@ -33,12 +36,15 @@ def classify_permission(permission: Permission, org_domains: frozenset[str],
 
     A deleted account grants nothing. A user or group without a visible email address is
     treated as external (we cannot prove it is ours). Unknown permission types are treated
-    as external users for the same reason.
+    as external users for the same reason. A form's responder permission for anyone (the
+    ``published`` view) publishes the form: ``published``.
     """
     if permission.deleted:
         return None
     kind = permission.type
     if kind == "anyone":
+        if permission.view == PUBLISHED_VIEW:
+            return Exposure.PUBLISHED
         return Exposure.PUBLIC if permission.allow_file_discovery else Exposure.ANYONE_WITH_LINK
     if kind == "domain":
         return Exposure.DOMAIN if normalise_domain(permission.domain or "") in org_domains else Exposure.EXTERNAL_DOMAIN
@@ -55,10 +61,15 @@ def classify(file: DriveFile, org_domains: Iterable[str],
              external_groups: frozenset[str] = frozenset()) -> FileExposure:
     """The exposure of a file: every permission that reaches beyond organisation users/groups
     (``domain`` included), sorted widest first then by permission id for stable output.
-    ``external_groups``: the organisation's group emails (lower case) that have outside members."""
+    ``external_groups``: the organisation's group emails (lower case) that have outside members.
+    On a folder with limited access an inherited grant (other than a shared drive's organizers) reaches
+    nobody, whatever the API lists."""
     domains = org_domains if isinstance(org_domains, frozenset) else normalise_domains(org_domains)
     exposed = []
     for permission in file.permissions:
+        if file.inherited_permissions_disabled and permission.inherited_only \
+                and permission.role not in LIMITED_ACCESS_KEEPS:
+            continue
         exposure = classify_permission(permission, domains, external_groups)
         if exposure is None or exposure is Exposure.INTERNAL:
             continue

@@ -15,6 +15,9 @@ GOOGLE_SHEET = "application/vnd.google-apps.spreadsheet"
 GOOGLE_SLIDES = "application/vnd.google-apps.presentation"
 GOOGLE_FOLDER = "application/vnd.google-apps.folder"
 GOOGLE_SHORTCUT = "application/vnd.google-apps.shortcut"
+GOOGLE_FORM = "application/vnd.google-apps.form"
+#: A permission in this view lets its principal respond to a form, not open the file.
+PUBLISHED_VIEW = "published"
 #: Google Docs editor files, the only ones that can be "published to the web".
 GOOGLE_EDITOR_TYPES = frozenset({GOOGLE_DOC, GOOGLE_SHEET, GOOGLE_SLIDES})
 
@@ -55,17 +58,27 @@ class Permission:
     deleted: bool = False
     inherited: bool = False
     inherited_from: str | None = None
+    #: ``published`` for a form's responder permission (``permissions.list(includePermissionsForView=...)``).
+    view: str | None = None
     #: The permission exactly as Drive returned it (for restore and the audit trail).
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
     def principal(self) -> str:
-        """A stable name for who this permission grants access to."""
+        """A stable name for who this permission grants access to (a form's responders: ``#published``)."""
         if self.type == "anyone":
-            return "anyone"
-        if self.type == "domain":
-            return f"domain:{(self.domain or '').lower()}"
-        return f"{self.type}:{(self.email_address or '').lower()}"
+            base = "anyone"
+        elif self.type == "domain":
+            base = f"domain:{(self.domain or '').lower()}"
+        else:
+            base = f"{self.type}:{(self.email_address or '').lower()}"
+        return f"{base}#{self.view}" if self.view else base
+
+    @property
+    def inherited_only(self) -> bool:
+        """Every grant of this permission comes from an ancestor (none is set on the item itself)."""
+        details = self.raw.get("permissionDetails") or []
+        return all(d.get("inherited") for d in details) if details else self.inherited
 
     @classmethod
     def from_api(cls, data: dict[str, Any]) -> Permission:
@@ -83,6 +96,7 @@ class Permission:
             deleted=bool(data.get("deleted", False)),
             inherited=inherited,
             inherited_from=inherited_from,
+            view=data.get("view") or None,
             raw=dict(data),
         )
 
@@ -117,6 +131,8 @@ class DriveFile:
     permissions: tuple[Permission, ...] = ()
     published: bool = False
     labels: tuple[str, ...] = ()
+    #: A folder with limited access: permissions it would inherit do not reach it or what it holds.
+    inherited_permissions_disabled: bool = False
 
     @property
     def revision_key(self) -> str:
@@ -126,6 +142,14 @@ class DriveFile:
     @property
     def is_google_editor_file(self) -> bool:
         return self.mime_type in GOOGLE_EDITOR_TYPES
+
+    @property
+    def is_folder(self) -> bool:
+        return self.mime_type == GOOGLE_FOLDER
+
+    @property
+    def is_form(self) -> bool:
+        return self.mime_type == GOOGLE_FORM
 
 
 @dataclass(frozen=True)

@@ -11,6 +11,8 @@ Identity Policy API (Drive and Docs settings), the Drive Labels API v2, OAuth, a
         emu.workspace                     # the state; mutate under emu.workspace.lock
         emu.workspace.audit.record_access(emu.workspace, file_id, "view", ANONYMOUS)  # audit history
         emu.settings.reports_lag_seconds = 600   # Reports API lag (default 0)
+        emu.workspace.report_descendant_changes = False   # a folder's sharing change: the folder alone
+                                                          # in the Changes feed (POST /_emulator/changes-mode)
 """
 
 from .auth import ServiceAccountKey

@@ -42,6 +42,9 @@ def _mutate(emu: Emulator, body: dict[str, Any]) -> dict[str, Any]:
         if op == "delete":
             mutate.delete_file(ws, file_id, actor)
             return {}
+        if op == "limited_access":
+            mutate.set_limited_access(ws, file_id, actor, bool(body.get("enabled", True)))
+            return {}
         if op in ("publish", "unpublish"):
             f = mutate.get_file(ws, file_id)
             rev_id = str(body.get("revisionId") or (f.revisions[-1].id if f.revisions else ""))
@@ -96,6 +99,12 @@ def handle(emu: Emulator, req: Request) -> Response:
                 emu.set_faults(FaultPlan([FaultRule.from_json(r) for r in body.get("rules", [])],
                                          seed=int(body.get("seed", 0))))
             return Response.json({"rules": [r.to_json() for r in emu.faults.rules]})
+        if name == "changes-mode":
+            # {"report_descendant_changes": false}: a folder's sharing change lists the folder alone
+            if req.method == "POST":
+                with emu.workspace.lock:
+                    emu.workspace.report_descendant_changes = bool(body["report_descendant_changes"])
+            return Response.json({"report_descendant_changes": emu.workspace.report_descendant_changes})
         if req.method == "POST" and name == "expire-tokens":
             return Response.json({"expired": emu.expire_tokens()})
         if req.method == "POST" and name == "mutate":

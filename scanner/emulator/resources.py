@@ -37,6 +37,8 @@ def permission_json(ws: Workspace, perm: Permission, role: str | None = None,
         out["expirationTime"] = perm.expiration_time
     if perm.pending_owner:
         out["pendingOwner"] = True
+    if perm.view:
+        out["view"] = perm.view
     out["deleted"] = False
     if details is not None:
         out["permissionDetails"] = details
@@ -144,6 +146,8 @@ class FileRenderer:
             out["modifiedTime"] = f.modified_time
         if want("version"):
             out["version"] = str(f.version)
+        if want("inheritedPermissionsDisabled"):
+            out["inheritedPermissionsDisabled"] = f.is_folder and f.inherited_permissions_disabled
         if want("description") and f.description:
             out["description"] = f.description
         if want("starred"):
@@ -236,6 +240,9 @@ def capabilities(f: DriveFile, role: str | None) -> dict[str, bool]:
         "canChangeCopyRequiresWriterPermission": writer,
         "canModifyLabels": writer,
         "canReadLabels": rank >= 1,
+        # limited access: folders only, by the My Drive owner or a shared drive's organizer
+        "canDisableInheritedPermissions": f.is_folder and role == ("organizer" if f.drive_id else "owner"),
+        "canEnableInheritedPermissions": f.is_folder and role == ("organizer" if f.drive_id else "owner"),
     }
 
 

@@ -58,6 +58,49 @@ def list_domains(clients: GoogleClients, settings: Settings, tally: CallTally | 
     return sorted(str(d["domainName"]).lower() for d in body.get("domains", []) if d.get("domainName"))
 
 
+@dataclass(frozen=True)
+class CustomerDomains:
+    """What the Directory says the customer owns: verified primary and secondary domains, and aliases."""
+
+    primary: str
+    secondary: tuple[str, ...] = ()
+    aliases: tuple[str, ...] = ()
+    #: Domains added to the account but not verified: not (yet) the customer's.
+    unverified: tuple[str, ...] = ()
+
+    @property
+    def owned(self) -> frozenset[str]:
+        return frozenset({self.primary, *self.secondary, *self.aliases} - {""})
+
+
+def customer_domains(clients: GoogleClients, settings: Settings, tally: CallTally | None = None) -> CustomerDomains:
+    """``domains.list`` (primary and secondary domains, with their aliases) and ``domainAliases.list``."""
+    directory = clients.directory(settings.google.admin_subject)
+    customer = settings.organisation.customer_id
+    body = clients.execute(directory.domains().list(customer=customer), tally=tally)
+    primary, secondary, aliases, unverified = "", [], set(), []
+    alias_items = list(clients.execute(directory.domainAliases().list(customer=customer), tally=tally)
+                       .get("domainAliases", []))
+    for d in body.get("domains", []):
+        name = str(d.get("domainName") or "").lower()
+        if not name:
+            continue
+        alias_items.extend(d.get("domainAliases") or [])
+        if not d.get("verified", True):
+            unverified.append(name)
+        elif d.get("isPrimary"):
+            primary = name
+        else:
+            secondary.append(name)
+    for a in alias_items:
+        name = str(a.get("domainAliasName") or "").lower()
+        if name and a.get("verified", True):
+            aliases.add(name)
+        elif name:
+            unverified.append(name)
+    return CustomerDomains(primary, tuple(sorted(secondary)), tuple(sorted(aliases)), tuple(sorted(set(unverified))))
+
+
 def _group_users(clients: GoogleClients, settings: Settings, group: str, tally: CallTally | None) -> set[str]:
     directory = clients.directory(settings.google.admin_subject)
     pages = clients.pages(lambda token: directory.members().list(

@@ -11,16 +11,16 @@ from typing import Any
 from googleapiclient.discovery import Resource
 from googleapiclient.http import HttpRequest
 
-from scanner.drive.models import GOOGLE_SHORTCUT, DriveFile, Permission
+from scanner.drive.models import GOOGLE_FORM, GOOGLE_SHORTCUT, PUBLISHED_VIEW, DriveFile, Permission
 
 PERMISSION_FIELDS = (
-    "id,type,role,emailAddress,domain,allowFileDiscovery,expirationTime,deleted,"
+    "id,type,role,emailAddress,domain,allowFileDiscovery,expirationTime,deleted,view,"
     "permissionDetails(permissionType,role,inherited,inheritedFrom)"
 )
 FILE_FIELDS = (
     "id,name,mimeType,owners(emailAddress),parents,driveId,createdTime,modifiedTime,md5Checksum,"
     "headRevisionId,version,size,webViewLink,trashed,shortcutDetails(targetId,targetMimeType),"
-    f"permissions({PERMISSION_FIELDS})"
+    f"inheritedPermissionsDisabled,permissions({PERMISSION_FIELDS})"
 )
 FILES_LIST_FIELDS = f"nextPageToken,incompleteSearch,files({FILE_FIELDS})"
 CHANGES_LIST_FIELDS = f"nextPageToken,newStartPageToken,changes(changeType,removed,fileId,driveId,file({FILE_FIELDS}))"
@@ -59,8 +59,11 @@ def list_shared_drive(drive: Resource, drive_id: str, page_token: str | None) ->
 
 
 def list_permissions(drive: Resource, file_id: str, page_token: str | None = None,
-                     *, domain_admin: bool = False) -> HttpRequest:
+                     *, domain_admin: bool = False, published_view: bool = False) -> HttpRequest:
+    """``published_view``: also the responder permissions of a form (who can fill it in)."""
     kwargs: dict[str, Any] = {"useDomainAdminAccess": True} if domain_admin else {}
+    if published_view:
+        kwargs["includePermissionsForView"] = PUBLISHED_VIEW
     return drive.permissions().list(
         fileId=file_id, supportsAllDrives=True, pageSize=PERMISSIONS_PAGE_SIZE,
         fields=PERMISSIONS_LIST_FIELDS, pageToken=page_token, **kwargs,
@@ -121,10 +124,15 @@ def parse_file(data: dict[str, Any], *, permissions: tuple[Permission, ...] | No
         shortcut_target_id=shortcut.get("targetId") if data.get("mimeType") == GOOGLE_SHORTCUT else None,
         permissions=permissions if permissions is not None else parse_permissions(data.get("permissions")),
         published=published,
+        inherited_permissions_disabled=bool(data.get("inheritedPermissionsDisabled", False)),
     )
 
 
 def has_permissions(data: dict[str, Any]) -> bool:
     """files.list leaves ``permissions`` out for shared-drive items (and when the caller cannot see
-    the ACL): those need permissions.list."""
-    return "permissions" in data and not data.get("driveId")
+    the ACL), and never lists a form's responders: those need permissions.list."""
+    return "permissions" in data and not data.get("driveId") and not is_form(data)
+
+
+def is_form(data: dict[str, Any]) -> bool:
+    return data.get("mimeType") == GOOGLE_FORM

@@ -30,6 +30,7 @@ ACTION_LINES = {
     "downgrade": "limited {what} to people at {domain} (same {role} access)",
     "unpublish": "stopped publishing the document to the web",
     "expire": "{what} access now expires in {until}",
+    "limit_access": "made the folder a folder with limited access (inherited access no longer reaches it)",
 }
 
 
@@ -48,10 +49,19 @@ def item_text(item: dict[str, Any]) -> str:
         f"  why: {item.get('rule_title')} (severity {item.get('severity')})",
         f"  data found: {', '.join(item.get('categories') or []) or '-'}" + (f" ({counts})" if counts else ""),
     ]
+    radius = item.get("blast_radius") or {}
+    if radius:
+        lines.append(f"  folder: {radius.get('sensitive_descendants', 0)} of its {radius.get('descendants', 0)} "
+                     "items hold sensitive data")
     for change in item.get("changes") or []:
         lines.append(f"  changed: {change}")
     for pending in item.get("pending") or []:
         lines.append(f"  still to do: {pending}")
+    ask = item.get("justify") or {}
+    if ask:
+        lines.append(f"  to keep this sharing, give a reason by {ask.get('deadline')}: reply to the security team "
+                     f"with the token {ask.get('token')} (or run: {ask.get('command')}); otherwise the changes "
+                     "above are made then")
     return "\n".join(lines)
 
 

@@ -52,6 +52,21 @@ class DetectorMatch:
 
 
 @dataclass(frozen=True)
+class BlastRadius:
+    """What fixing a folder touches: its live descendants, those with sensitive findings, the items
+    that lose access through the fix, and the organisation's people or groups who lose access."""
+
+    descendants: int
+    sensitive_descendants: int
+    losing_access: int
+    internal_collaborators: int
+
+    def to_json(self) -> dict[str, int]:
+        return {"descendants": self.descendants, "sensitive_descendants": self.sensitive_descendants,
+                "losing_access": self.losing_access, "internal_collaborators": self.internal_collaborators}
+
+
+@dataclass(frozen=True)
 class Match:
     """A rule matched a file: what is exposed, what was found, how bad."""
 
@@ -65,6 +80,12 @@ class Match:
     categories: tuple[str, ...]
     #: Per-permission rules: who the matched permission grants access to ("anyone", "user:x@y", "published").
     principal: str | None = None
+    #: Folder rules: the worst sensitive descendant's severity when above the rule's.
+    severity_override: str | None = None
+    #: Folder rules: descendants, sensitive descendants, and who loses access when the folder is fixed.
+    blast_radius: BlastRadius | None = None
+    #: Folder rules: the descendants' finding ids this folder's finding covers.
+    covers: tuple[int, ...] = ()
 
     @property
     def rule_id(self) -> str:
@@ -72,7 +93,7 @@ class Match:
 
     @property
     def severity(self) -> str:
-        return self.rule.severity
+        return self.severity_override or self.rule.severity
 
     @property
     def exposures(self) -> tuple[Exposure, ...]:
@@ -254,8 +275,10 @@ def content_matches(rule: Rule, content: ContentResult | None) -> tuple[bool, tu
 
 # --------------------------------------------------------------------------- engine
 class PolicyEngine:
+    """File rules against one file (folder rules: :mod:`scanner.policy.folders`)."""
+
     def __init__(self, rules: Iterable[Rule], exemptions: Iterable[StoredExemption] = ()) -> None:
-        self.rules = tuple(rules)
+        self.rules = tuple(r for r in rules if r.target == "file")
         self.exemptions = tuple(exemptions)
 
     def _applies(self, rule: Rule, exposure: FileExposure, ctx: FileContext) -> bool:

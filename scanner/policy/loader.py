@@ -183,6 +183,46 @@ def _semantic_problems(rule: Rule, data: dict[str, Any], lines: dict[Loc, int], 
     if "revoke" in kinds and "downgrade" in kinds:
         out.append(RuleProblem(file, _nearest_line(lines, ("actions",)), "actions",
                                "revoke and downgrade act on the same permissions: choose one"))
+    if "justify" in kinds and not set(kinds) & {"revoke", "downgrade", "unpublish", "expire", "limit_access"}:
+        out.append(RuleProblem(file, _nearest_line(lines, ("actions",)), "actions",
+                               "justify waits for the owner before the rule's other actions: add the action to "
+                               "take when they do not answer (revoke, downgrade, expire...)"))
+    out.extend(_target_problems(rule, lines, file))
+    return out
+
+
+#: What a folder rule may do: change the folder's sharing (or its limited access), ask, notify.
+FOLDER_ACTIONS = frozenset({"revoke", "downgrade", "expire", "limit_access", "justify", "notify"})
+
+
+def _target_problems(rule: Rule, lines: dict[Loc, int], file: str) -> list[RuleProblem]:
+    """Keys that only make sense for file rules, or only for folder rules."""
+    out: list[RuleProblem] = []
+
+    def problem(loc: Loc, message: str) -> None:
+        out.append(RuleProblem(file, _nearest_line(lines, loc), _key_name(loc), message))
+
+    if rule.target == "file":
+        for index, action in enumerate(rule.actions):
+            if action.kind == "limit_access":
+                problem(("actions", index), "limit_access works on folders: use it in a rule with target: folder")
+        return out
+    if rule.content is not None:
+        problem(("content",), "a folder rule takes its sensitivity from its descendants' findings: remove content")
+    if rule.per_permission:
+        problem(("per_permission",), "folder rules have one finding per folder")
+    if rule.when.inherited == "any":
+        problem(("when", "inherited"), "folder rules say where the fix goes: direct (the folder the sharing is set "
+                                       "on) or inherited (the folder above sensitive files that inherits it)")
+    for index, action in enumerate(rule.actions):
+        if action.kind not in FOLDER_ACTIONS:
+            problem(("actions", index), f"{action.kind} does not apply to folders")
+        if action.kind == "limit_access" and rule.when.inherited != "inherited":
+            problem(("actions", index), "limited access only cuts what a folder inherits: use it with "
+                                        "when.inherited: inherited")
+        if action.kind in ("revoke", "downgrade", "expire") and rule.when.inherited == "inherited":
+            problem(("actions", index), f"{action.kind} cannot change an inherited permission on the folder that "
+                                        "inherits it: use limit_access, or a rule with when.inherited: direct")
     return out
 
 

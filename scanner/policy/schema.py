@@ -125,11 +125,23 @@ RevokeTarget = Literal["matched", "external", "public", "anyone_with_link", "ext
 REVOKE_TARGETS: tuple[str, ...] = get_args(RevokeTarget)
 
 
-class Action(_Model):
-    """One remediation action. Written in YAML as ``- revoke: matched``, ``- unpublish`` etc."""
+#: Drive refuses expiry dates more than a year ahead.
+MAX_EXPIRY = dt.timedelta(days=365)
+ActionKind = Literal["revoke", "downgrade", "unpublish", "expire", "limit_access", "justify", "notify"]
+#: Actions whose argument is a duration.
+DURATION_ACTIONS = frozenset({"expire", "justify"})
 
-    kind: Literal["revoke", "downgrade", "unpublish", "expire", "notify"]
-    #: revoke: which matched permissions; downgrade: "domain"; expire: "7d"; notify: "owner".
+
+class Action(_Model):
+    """One remediation action. Written in YAML as ``- revoke: matched``, ``- unpublish`` etc.
+
+    ``expire: 30d`` gives external users' and groups' access an end date instead of removing it (at
+    most a year: Drive's limit; anyone links cannot expire). ``justify: 14d`` asks the owner first: they
+    can keep the sharing with a reason until a date, otherwise the rule's other actions run after 14
+    days. ``limit_access`` turns a folder into a folder with limited access (folder rules)."""
+
+    kind: ActionKind
+    #: revoke: which matched permissions; downgrade: "domain"; expire/justify: "7d"; notify: "owner".
     arg: str = ""
 
     @model_validator(mode="before")
@@ -150,11 +162,15 @@ class Action(_Model):
             "revoke": REVOKE_TARGETS,
             "downgrade": ("domain",),
             "unpublish": ("",),
+            "limit_access": ("",),
             "notify": ("owner",),
         }
-        if self.kind == "expire":
-            if parse_duration(self.arg) is None:
-                raise ValueError(f"expire needs a duration like '7d' or '48h' (got {self.arg!r})")
+        if self.kind in DURATION_ACTIONS:
+            duration = parse_duration(self.arg)
+            if duration is None:
+                raise ValueError(f"{self.kind} needs a duration like '7d' or '48h' (got {self.arg!r})")
+            if self.kind == "expire" and duration > MAX_EXPIRY:
+                raise ValueError(f"expire: at most 365d, Drive's limit for expiry dates (got {self.arg!r})")
         elif self.arg not in allowed[self.kind]:
             want = " | ".join(a or "(no value)" for a in allowed[self.kind])
             raise ValueError(f"{self.kind}: expected {want} (got {self.arg!r})")
@@ -163,6 +179,11 @@ class Action(_Model):
     @property
     def expiry(self) -> dt.timedelta | None:
         return parse_duration(self.arg) if self.kind == "expire" else None
+
+    @property
+    def duration(self) -> dt.timedelta | None:
+        """expire: how long access remains; justify: how long the owner has to answer."""
+        return parse_duration(self.arg) if self.kind in DURATION_ACTIONS else None
 
     def label(self) -> str:
         return f"{self.kind}: {self.arg}" if self.arg else self.kind
@@ -175,11 +196,20 @@ class RuleTests(_Model):
     no_match: list[str] = Field(default_factory=list)
 
 
+RuleTarget = Literal["file", "folder"]
+
+
 class Rule(_Model):
     id: str
     title: str = Field(min_length=3)
     description: str = ""
+    #: Folder rules: the least severity of their findings (a folder finding takes its worst sensitive
+    #: descendant's severity when that is higher).
     severity: Severity
+    #: ``folder``: the rule matches folders whose sharing (``when``) exposes descendants with sensitive
+    #: findings; ``when.inherited`` says where: ``direct`` (the folder where the sharing is set) or
+    #: ``inherited`` (the folder just above sensitive files that inherits it, for ``limit_access``).
+    target: RuleTarget = "file"
     when: When
     content: Content | None = None
     exempt: list[ExemptEntry] = Field(default_factory=list)
@@ -249,13 +279,15 @@ def rule_json_schema() -> dict[str, Any]:
 _ACTION_YAML_SCHEMA: dict[str, Any] = {
     "title": "Action",
     "oneOf": [
-        {"type": "string", "enum": ["unpublish"]},
+        {"type": "string", "enum": ["unpublish", "limit_access"]},
         {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
          "properties": {
              "revoke": {"enum": list(REVOKE_TARGETS)},
              "downgrade": {"enum": ["domain"]},
              "unpublish": {"enum": [True, None]},
              "expire": {"type": "string", "pattern": _DURATION.pattern},
+             "justify": {"type": "string", "pattern": _DURATION.pattern},
+             "limit_access": {"enum": [True, None]},
              "notify": {"enum": ["owner"]},
          }},
     ],

@@ -52,8 +52,19 @@ class ActionContext:
         return inherited_skip(ancestor, self.place(ancestor) if ancestor else None)
 
 
+@dataclass(frozen=True)
+class Restored:
+    """What a restore changed: the live state before it, after it, and a line for people."""
+
+    before: dict[str, Any]
+    after: dict[str, Any]
+    detail: str
+
+
 class ActionHandler:
     name = ""
+    #: Whether ``sharescan restore`` can undo this action (:meth:`restore`).
+    restorable = False
 
     def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
         raise NotImplementedError
@@ -61,8 +72,14 @@ class ActionHandler:
     def apply(self, ctx: ActionContext, action: PlannedAction, prepared: Prepared) -> Outcome:
         raise NotImplementedError
 
+    def restore(self, ops: DriveOps, target: str, before: dict[str, Any], after: dict[str, Any]) -> Restored:
+        """Undo a verified action exactly, from what it stored (raises RestoreRefused when unsafe)."""
+        raise NotImplementedError
+
 
 REGISTRY: dict[str, ActionHandler] = {}
+#: Actions that live in a module of their own (imported when an action is first looked up).
+ACTION_MODULES = ("scanner.remediate.limit_access",)
 
 
 def register(handler: type[ActionHandler]) -> type[ActionHandler]:
@@ -70,9 +87,18 @@ def register(handler: type[ActionHandler]) -> type[ActionHandler]:
     return handler
 
 
+def registered() -> dict[str, ActionHandler]:
+    """Every action handler, those in their own modules included."""
+    import importlib
+
+    for module in ACTION_MODULES:
+        importlib.import_module(module)
+    return REGISTRY
+
+
 def handler_for(name: str) -> ActionHandler:
     try:
-        return REGISTRY[name]
+        return registered()[name]
     except KeyError:
         raise KeyError(f"no remediation action named {name!r}") from None
 

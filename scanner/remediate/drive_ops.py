@@ -24,6 +24,9 @@ PERMISSION_FIELDS = ("id,type,role,emailAddress,domain,allowFileDiscovery,expira
                      "permissionDetails")
 FILE_FIELDS = "id,name,mimeType,owners(emailAddress),driveId,trashed,parents"
 REVISION_FIELDS = "id,published,publishAuto,publishedOutsideDomain"
+#: What limited access needs to know about a folder.
+FOLDER_ACCESS_FIELDS = ("id,mimeType,inheritedPermissionsDisabled,"
+                        "capabilities(canDisableInheritedPermissions,canEnableInheritedPermissions)")
 INHERITED_REASONS = frozenset({"cannotModifyInheritedTeamDrivePermission", "cannotModifyInheritedPermission"})
 #: Token-request errors meaning "this user cannot be impersonated" (suspended, deleted, unknown).
 IMPERSONATION_REASONS = frozenset({"invalid_grant"})
@@ -54,6 +57,8 @@ class DriveOps(Protocol):
     def delete_permission(self, file_id: str, permission_id: str) -> bool: ...
     def list_revisions(self, file_id: str) -> list[dict[str, Any]]: ...
     def update_revision(self, file_id: str, revision_id: str, body: dict[str, Any]) -> dict[str, Any]: ...
+    def get_folder_access(self, file_id: str) -> dict[str, Any] | None: ...
+    def set_limited_access(self, file_id: str, limited: bool) -> dict[str, Any]: ...
 
 
 #: Builds the Drive operations for one file: (owner email or None, shared drive id or None) → DriveOps.
@@ -165,6 +170,22 @@ class GoogleDriveOps:
         return dict(self._run(self.drive.revisions().update(
             fileId=file_id, revisionId=revision_id, body=body, fields=REVISION_FIELDS)))
 
+    def get_folder_access(self, file_id: str) -> dict[str, Any] | None:
+        """A folder's limited access and whether this identity may change it (None: not found)."""
+        try:
+            return dict(self._run(self.drive.files().get(fileId=file_id, fields=FOLDER_ACCESS_FIELDS,
+                                                         supportsAllDrives=True)))
+        except Exception as exc:
+            if _is_404(exc):
+                return None
+            raise
+
+    def set_limited_access(self, file_id: str, limited: bool) -> dict[str, Any]:
+        """files.update ``inheritedPermissionsDisabled`` (folders; the owner or a shared drive's organizer)."""
+        return dict(self._run(self.drive.files().update(
+            fileId=file_id, body={"inheritedPermissionsDisabled": limited}, fields=FOLDER_ACCESS_FIELDS,
+            supportsAllDrives=True)))
+
 
 def cannot_impersonate(exc: BaseException) -> bool:
     return getattr(exc, "reason", None) in IMPERSONATION_REASONS and getattr(exc, "status", None) is None
@@ -208,6 +229,14 @@ class _ChoosingOps:
 
     def update_revision(self, file_id: str, revision_id: str, body: dict[str, Any]) -> dict[str, Any]:
         result: dict[str, Any] = self._call("update_revision", file_id, revision_id, body)
+        return result
+
+    def get_folder_access(self, file_id: str) -> dict[str, Any] | None:
+        result: dict[str, Any] | None = self._call("get_folder_access", file_id)
+        return result
+
+    def set_limited_access(self, file_id: str, limited: bool) -> dict[str, Any]:
+        result: dict[str, Any] = self._call("set_limited_access", file_id, limited)
         return result
 
 

@@ -29,8 +29,17 @@ from scanner.notify.templates import change_line
 from scanner.policy.schema import SEVERITY_RANK, Rule
 from scanner.remediate.actions import ActionContext, Outcome, Prepared, handler_for
 from scanner.remediate.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.remediate.justify import notice_extra, notice_record
 from scanner.remediate.locks import FileLocks
-from scanner.remediate.plan import ENFORCE, PlannedAction, RemediationPlan, build_plan, describe_principal
+from scanner.remediate.plan import (
+    ENFORCE,
+    NOTICE_ACTIONS,
+    PlannedAction,
+    RemediationPlan,
+    build_plan,
+    describe_principal,
+)
+from scanner.remediate.quiet import drop_recorded, plan_context
 from scanner.store import audit
 from scanner.store.models import CrawlTarget, DriveFileRow, Finding, PermissionRow, RemediationAction, utcnow
 from scanner.store.repo import FindingRepo
@@ -90,18 +99,28 @@ class Remediator:
 
     # ------------------------------------------------------------------ plan
     def plan(self, finding_ids: Sequence[int], *, apply: bool | None, manual: bool = False,
-             fix_on_ancestor: bool | None = None, run_id: int | None = None) -> RemediationPlan:
-        """The plan for these findings (see scanner.remediate.plan.decide_mode for the mode)."""
+             fix_on_ancestor: bool | None = None, run_id: int | None = None, explicit: bool = False,
+             blocked: str | None = None, only_changes: bool = False) -> RemediationPlan:
+        """The plan for these findings (see scanner.remediate.plan.decide_mode for the mode).
+
+        ``explicit``: a person named the findings; ``blocked``: why enforcement must not happen;
+        ``only_changes``: leave out actions that would not act and whose plan was recorded before."""
         with self.sessions() as session:
             found = session.scalars(select(Finding).where(Finding.id.in_(list(finding_ids)))
                                     .options(selectinload(Finding.file)).order_by(Finding.id)).all()
             # The most severe finding acts first: when a critical rule revokes a link that a high
             # rule would only downgrade, the revoke wins and the downgrade finds it already gone.
-            findings = sorted(found, key=lambda f: (SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK)), f.id))
+            # Folder findings act before their descendants' findings (which they fix).
+            findings = sorted(found, key=lambda f: (f.blast_radius is None,
+                                                    SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK)), f.id))
             ancestors = {str(p["inherited_from"]) for f in findings for p in f.matched_permissions or []
                          if p.get("inherited_from")}
-            return build_plan(self.settings, findings, self.rules, apply=apply, manual=manual,
-                              fix_on_ancestor=fix_on_ancestor, run_id=run_id, places=places(session, ancestors))
+            context = plan_context(session, self.rules, findings, now=self.clock(), explicit=explicit,
+                                   blocked=blocked)
+            plan = build_plan(self.settings, findings, self.rules, apply=apply, manual=manual,
+                              fix_on_ancestor=fix_on_ancestor, run_id=run_id, places=places(session, ancestors),
+                              context=context)
+            return drop_recorded(session, plan) if only_changes else plan
 
     def place(self, item_id: str) -> str | None:
         """How to name one Drive item to a person (see :func:`places`)."""
@@ -118,11 +137,12 @@ class Remediator:
         if not self.settings.google.remediation_service_account_file and self._ops_factory is None:
             problems.append("enforcing needs [google] remediation_service_account_file (a key with the drive scope; "
                             "or set SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE)")
-        if len(acting) > limits.max_actions_per_run:
-            problems.append(f"{len(acting)} actions exceed max_actions_per_run={limits.max_actions_per_run}")
+        weight = plan.acting_weight  # a folder fix counts 1 + the items below it that lose access
+        if weight > limits.max_actions_per_run and not plan.explicit:
+            problems.append(f"{weight} actions exceed max_actions_per_run={limits.max_actions_per_run}")
         findings = len(plan.acting_finding_ids)
         active = FindingRepo(session, self.actor).count_active_open()
-        if findings > SHARE_FLOOR and active and findings / active > limits.max_actions_share:
+        if findings > SHARE_FLOOR and active and findings / active > limits.max_actions_share and not plan.explicit:
             problems.append(f"acting on {findings} of {active} active findings ({findings / active:.0%}) exceeds "
                             f"max_actions_share={limits.max_actions_share:.0%}")
         if problems:
@@ -156,10 +176,10 @@ class Remediator:
         failed = 0
         for finding_id, actions in by_finding.items():
             results: list[tuple[PlannedAction, str, int]] = []
-            for action in sorted(actions, key=lambda a: a.action == "notify"):
+            for action in sorted(actions, key=lambda a: a.action in NOTICE_ACTIONS):
                 if report.stopped:
                     break
-                if action.action == "notify":
+                if action.action in NOTICE_ACTIONS:
                     status, action_id = self._notify(plan, action, results, report)
                     results.append((action, status, action_id))
                     continue
@@ -176,7 +196,7 @@ class Remediator:
                 status, action_id = self._run_one(plan, action)
                 if status == "failed":
                     failed += 1
-                if status == "verified" and action.action in ("revoke", "downgrade"):
+                if status == "verified":
                     report.removed.add(_key(action))
                 results.append((action, status, action_id))
                 report.action_ids.append(action_id)
@@ -199,7 +219,7 @@ class Remediator:
             run_id=plan.run_id, finding_id=action.finding_id, file_id=action.file_id, action=action.action,
             permission_id=str((action.permission or {}).get("id")) if action.permission else None,
             target_file_id=action.target_file_id, mode=action.mode, status=status, before=before, detail=detail,
-            actor=self.actor, created_at=self.clock(),
+            actor=self.actor, created_at=self.clock(), plan_key=action.plan_key or None,
         )
 
     def _record(self, session: Session, row: RemediationAction, event: str, **data: Any) -> None:
@@ -210,8 +230,8 @@ class Remediator:
 
     def _run_one(self, plan: RemediationPlan, action: PlannedAction) -> tuple[str, int]:
         """One action from planned to its final status; returns (status, action id)."""
-        if action.mode != ENFORCE or action.skip_reason is not None:
-            status = "planned" if action.skip_reason is None else "skipped"
+        if not action.will_act:
+            status = action.status_if_not_acting
             detail = action.skip_reason or f"dry run ({action.mode_reason}): would {action.describe()}"
             with self.sessions() as session:
                 row = self._new_row(plan, action, status, before={"permission": action.permission}
@@ -271,13 +291,13 @@ class Remediator:
         with self.sessions() as session:
             finding = session.get_one(Finding, action.finding_id)
             row = RemediationAction(
-                run_id=plan.run_id, finding_id=action.finding_id, file_id=action.file_id, action="notify",
+                run_id=plan.run_id, finding_id=action.finding_id, file_id=action.file_id, action=action.action,
                 target_file_id=action.file_id, mode=action.mode, status="planned", actor=self.actor,
-                created_at=self.clock(),
+                created_at=self.clock(), plan_key=action.plan_key or None,
             )
             if action.skip_reason or action.mode != ENFORCE:
                 row.status = "skipped" if action.skip_reason else "planned"
-                row.detail = action.skip_reason or f"dry run ({action.mode_reason}): would notify the owner"
+                row.detail = action.skip_reason or f"dry run ({action.mode_reason}): would {action.describe()}"
                 session.add(row)
                 session.flush()
                 self._record(session, row, f"remediation.{row.status}")
@@ -291,7 +311,8 @@ class Remediator:
                 "rule_id": finding.rule_id, "rule_title": finding.title, "severity": finding.severity,
                 "categories": list(finding.data_categories or []),
                 "detectors": {k: int(v.get("count", 0)) for k, v in (finding.detectors or {}).items()},
-                "changes": changes, "pending": pending,
+                "changes": changes, "pending": pending, "blast_radius": finding.blast_radius,
+                **notice_extra(self.settings, action, finding),
             }
             drive_name = None
             if not action.owner and action.drive_id:
@@ -303,7 +324,7 @@ class Remediator:
             row.status = "applied" if notes else "skipped"
             row.detail = (f"queued for {notes[0].recipient} on {len(notes)} channel(s)"
                           if notes else "no notification channel configured ([notifications] channels)")
-            row.after = {"notification_ids": [n.id for n in notes]}
+            row.after = {"notification_ids": [n.id for n in notes], **notice_record(action)}
             row.completed_at = self.clock()
             session.add(row)
             session.flush()
@@ -365,7 +386,10 @@ def places(session: Session, item_ids: Collection[str]) -> dict[str, str]:
 
 
 def _key(action: PlannedAction) -> tuple[str, str]:
-    return action.target_file_id, str((action.permission or {}).get("id", ""))
+    """What an action changes: a permission of its target, or the target's publishing / limited access."""
+    if action.permission is not None:
+        return action.target_file_id, str(action.permission.get("id", ""))
+    return action.target_file_id, action.action
 
 
 def _line_params(action: PlannedAction) -> dict[str, Any]:

@@ -14,12 +14,14 @@ from collections.abc import Callable
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.drive.exposure import classify_permission
+from scanner.drive.models import Permission
 from scanner.errors import NotFoundError, SharescanError
-from scanner.remediate.actions import ROLE_RANK, differences, is_inherited_only, principal_key
+from scanner.remediate.actions import ROLE_RANK, differences, is_inherited_only, principal_key, registered
 from scanner.remediate.drive_ops import DriveOps, OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.remediate.locks import FileLocks
 from scanner.store import audit
@@ -29,10 +31,33 @@ from scanner.store.repo import FindingRepo
 RESTORABLE = frozenset({"revoke", "downgrade", "unpublish", "expire"})
 
 
+def restorable(kind: str) -> bool:
+    return kind in RESTORABLE or (kind in registered() and registered()[kind].restorable)
+
+
 class RestoreRefused(SharescanError):
     """Restoring would be unsafe or impossible; nothing was changed."""
 
     exit_code = 5
+
+
+@dataclass(frozen=True)
+class RestorePreview:
+    """What a restore would bring back, and the sensitive findings of what it re-exposes: a person
+    confirms before a file with sensitive findings is exposed again."""
+
+    action_id: int
+    kind: str
+    file_id: str
+    file_name: str
+    #: The exposure classes the restore brings back (e.g. ``anyone_with_link``), widest first.
+    re_exposes: tuple[str, ...]
+    #: (finding id, rule id, severity, data categories) of the sensitive findings involved.
+    sensitive: tuple[tuple[int, str, str, tuple[str, ...]], ...]
+
+    @property
+    def needs_confirmation(self) -> bool:
+        return bool(self.re_exposes and self.sensitive)
 
 
 @dataclass(frozen=True)
@@ -85,7 +110,7 @@ class Restorer:
         action = session.get(RemediationAction, action_id)
         if action is None:
             raise NotFoundError(f"remediation action {action_id} not found")
-        if action.action not in RESTORABLE:
+        if not restorable(action.action):
             raise RestoreRefused(f"action {action_id} is a {action.action!r} action: nothing to restore")
         if action.mode != "enforce" or action.status != "verified":
             raise RestoreRefused(f"action {action_id} is {action.mode}/{action.status}: it changed nothing "
@@ -96,14 +121,35 @@ class Restorer:
             raise RestoreRefused(f"action {action_id} was already restored by action {done.id}")
         return action, session.get(DriveFileRow, action.file_id)
 
-    def restore(self, action_id: int) -> RestoreResult:
+    def preview(self, action_id: int) -> RestorePreview:
+        """What restoring this action would re-expose, and the sensitive findings concerned."""
+        with self.sessions() as session:
+            action, file_row = self._load(session, action_id)
+            ids = {action.finding_id} if action.finding_id is not None else set()
+            findings = [f for f in session.scalars(select(Finding).where(
+                or_(Finding.id.in_(ids), (Finding.file_id == action.file_id) & (Finding.detection_state == "active"))))
+                if f.detectors]
+            return RestorePreview(
+                action_id=action_id, kind=action.action, file_id=action.file_id,
+                file_name=file_row.name if file_row is not None else "",
+                re_exposes=_re_exposes(action.action, dict(action.before or {}), self._org_domains()),
+                sensitive=tuple((f.id, f.rule_id, f.severity, tuple(f.data_categories or ()))
+                                for f in sorted(findings, key=lambda f: f.id)))
+
+    def _org_domains(self) -> frozenset[str]:
+        return frozenset(d.lower() for d in self.settings.organisation.domains)
+
+    def restore(self, action_id: int, *, reason: str) -> RestoreResult:
+        """Undo action ``action_id``; ``reason`` (required) is recorded with the restore."""
+        if not reason.strip():
+            raise SharescanError("a restore needs a reason (it re-creates the sharing that was removed)")
         with self.sessions() as session:
             action = self._load(session, action_id)[0]
             target = action.target_file_id or action.file_id
         with self.locks.lock(target):
-            return self._restore_locked(action_id)
+            return self._restore_locked(action_id, reason.strip())
 
-    def _restore_locked(self, action_id: int) -> RestoreResult:
+    def _restore_locked(self, action_id: int, reason: str) -> RestoreResult:
         with self.sessions() as session:
             # Loaded again under the lock: another restore may have finished while we waited.
             action, file_row = self._load(session, action_id)
@@ -127,14 +173,16 @@ class Restorer:
         except RestoreRefused as exc:
             with self.sessions() as session:
                 audit.record(session, "remediation.restore_refused", actor=self.actor,
-                             subject_type="remediation_action", subject_id=str(action_id), data={"reason": str(exc)})
+                             subject_type="remediation_action", subject_id=str(action_id),
+                             data={"reason": str(exc), "requested_because": reason})
                 session.commit()
             raise
         with self.sessions() as session:
             row = RemediationAction(
                 run_id=None, finding_id=finding_id, file_id=action.file_id, action="restore",
                 permission_id=action.permission_id, target_file_id=target, mode="enforce", status="restored",
-                before=live_before, after=outcome_after, detail=detail, actor=self.actor, created_at=self.clock(),
+                before=live_before, after=outcome_after, detail=f"{detail}; reason: {reason}", actor=self.actor,
+                created_at=self.clock(),
                 completed_at=self.clock(), restores_action_id=action_id,
                 acted_as=getattr(ops, "acting_subject", None),
             )
@@ -143,7 +191,8 @@ class Restorer:
             audit.record(session, "remediation.restored", actor=self.actor, subject_type="remediation_action",
                          subject_id=str(row.id), data={"restores_action_id": action_id, "action": kind,
                                                        "file_id": action.file_id, "target_file_id": target,
-                                                       "finding_id": finding_id, "detail": detail})
+                                                       "finding_id": finding_id, "detail": detail,
+                                                       "reason": reason})
             if finding_id is not None:
                 finding = session.get(Finding, finding_id)
                 if finding is not None:
@@ -220,4 +269,21 @@ class Restorer:
             else:
                 live = ops.update_permission(target, str(perm["id"]), {}, remove_expiration=True)
             return {"permission": current}, {"permission": live}, "expiry set back to what it was"
+        handler = registered().get(kind)
+        if handler is not None and handler.restorable:
+            done = handler.restore(ops, target, before, after)
+            return done.before, done.after, done.detail
         raise RestoreRefused(f"cannot restore a {kind!r} action")
+
+
+def _re_exposes(kind: str, before: dict[str, Any], org_domains: frozenset[str]) -> tuple[str, ...]:
+    """The exposure classes a restore of this action brings back (none when only internal access returns)."""
+    if kind == "unpublish":
+        return ("published",) if before.get("revisions") else ()
+    if kind == "limit_access":
+        perms = [p for p in before.get("permissions") or [] if is_inherited_only(p)]
+    else:
+        perms = [before["permission"]] if before.get("permission") else []
+    found = {classify_permission(Permission.from_api(p), org_domains) for p in perms}
+    external = sorted((e for e in found if e is not None and e.is_external), key=lambda e: e.rank)
+    return tuple(e.value for e in external)

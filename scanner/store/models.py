@@ -24,6 +24,7 @@ from sqlalchemy import (
     Text,
     TypeDecorator,
     UniqueConstraint,
+    false,
 )
 from sqlalchemy.engine import Dialect
 from sqlalchemy.orm import DeclarativeBase, Mapped, mapped_column, relationship
@@ -157,6 +158,8 @@ class DriveFileRow(Base):
     size: Mapped[int | None] = mapped_column(BigInteger)
     trashed: Mapped[bool] = mapped_column(Boolean, default=False)
     published: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: A folder with limited access (Drive's ``inheritedPermissionsDisabled``).
+    inherited_permissions_disabled: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
     #: Widest exposure class now, and all of them.
     exposure: Mapped[str] = mapped_column(String(32), default="internal", index=True)
     exposure_classes: Mapped[list[Any]] = mapped_column(default=list)
@@ -267,6 +270,11 @@ class Finding(Base):
     recurrence_count: Mapped[int] = mapped_column(Integer, default=0)
     first_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
     last_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    #: A file finding whose exposure comes from a folder: the folder's finding (fixing it fixes this one).
+    folder_finding_id: Mapped[int | None] = mapped_column(ForeignKey("findings.id"), index=True)
+    #: Folder findings: descendants (all, sensitive) and who loses access if the folder is fixed
+    #: (``losing_access`` descendants, ``internal_collaborators``), as counts.
+    blast_radius: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     file: Mapped[DriveFileRow] = relationship()
     actions: Mapped[list[RemediationAction]] = relationship(
@@ -319,6 +327,9 @@ class RemediationAction(Base):
     completed_at: Mapped[dt.datetime | None]
     #: For restore actions: the action whose change was undone (and the reverse link).
     restores_action_id: Mapped[int | None] = mapped_column(ForeignKey("remediation_actions.id"))
+    #: What a plan was decided from (finding, file revision, sharing, rule, mode), hashed: an action that
+    #: did not act is recorded once per plan key, not again every night.
+    plan_key: Mapped[str | None] = mapped_column(String(64), index=True)
 
     finding: Mapped[Finding | None] = relationship(back_populates="actions")
 

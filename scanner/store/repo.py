@@ -110,6 +110,7 @@ class FindingRepo:
             "exposure": match.exposure.value, "matched_permissions": match.matched_permissions_json(),
             "detectors": match.detectors_json(), "data_categories": list(match.categories),
             "last_seen": now, "last_run_id": run_id,
+            "blast_radius": match.blast_radius.to_json() if match.blast_radius is not None else None,
         }
         if finding is None:
             finding = Finding(fingerprint=fp, status=OPEN, detection_state=ACTIVE, first_seen=now,
@@ -188,6 +189,58 @@ class FindingRepo:
                 self._audit("finding.inactive", finding, run_id=run_id, reason="condition no longer detected")
         self.session.flush()
         return CloseReport(tuple(resolved), tuple(deactivated))
+
+    def link_to_folder(self, folder_finding_id: int, covered: Collection[int]) -> None:
+        """Point exactly these findings at the folder finding that covers them (a link, not a status
+        change: no audit event); inactive findings keep the folder finding they were closed with."""
+        ids = set(covered)
+        rows = self.session.scalars(select(Finding).where(
+            or_(Finding.id.in_(ids), (Finding.folder_finding_id == folder_finding_id)
+                & (Finding.detection_state == ACTIVE))))
+        for finding in rows:
+            wanted = folder_finding_id if finding.id in ids else None
+            if finding.folder_finding_id != wanted:
+                finding.folder_finding_id = wanted
+        self.session.flush()
+
+    def resolve_unmatched(self, findings: Sequence[Finding], *, run_id: int | None, reason: str) -> list[int]:
+        """Findings a complete evaluation no longer matched (the caller chose them): inactive, and the
+        open ones resolved. Returns the ids resolved now."""
+        now = self.clock()
+        resolved: list[int] = []
+        for finding in findings:
+            if finding.detection_state == INACTIVE:
+                continue
+            finding.detection_state = INACTIVE
+            if finding.status == OPEN:
+                self._set_status(finding, RESOLVED, now)
+                finding.resolved_at = now
+                resolved.append(finding.id)
+                self._audit("finding.resolved", finding, run_id=run_id, reason=reason)
+            else:
+                self._audit("finding.inactive", finding, run_id=run_id, reason=reason)
+        self.session.flush()
+        return resolved
+
+    def close_fixed(self, findings: Sequence[Finding], *, run_id: int | None, action_ids: Sequence[int]) -> list[int]:
+        """Findings whose condition is gone after our own actions (the file was read again after them):
+        inactive, and the open ones remediated. Returns the ids remediated now."""
+        now = self.clock()
+        remediated: list[int] = []
+        for finding in findings:
+            if finding.detection_state == INACTIVE:
+                continue
+            finding.detection_state = INACTIVE
+            if finding.status == OPEN:
+                previous = self._set_status(finding, REMEDIATED, now)
+                finding.remediated_at = now
+                remediated.append(finding.id)
+                self._audit("finding.remediated", finding, previous=previous, action_ids=list(action_ids),
+                            run_id=run_id, reason="condition gone after remediation")
+            else:
+                self._audit("finding.inactive", finding, run_id=run_id, reason="condition gone after remediation")
+        self.session.flush()
+        return remediated
 
     # ------------------------------------------------------------------ workflow
     def get(self, finding_id: int) -> Finding:
@@ -421,6 +474,7 @@ def finding_detail(f: Finding) -> dict[str, Any]:
         "resolved_at": f.resolved_at, "accepted_until": f.accepted_until, "status_changed_at": f.status_changed_at,
         "web_view_link": f.file.web_view_link if f.file is not None else None,
         "actions": [a.id for a in f.actions],
+        "folder_finding_id": f.folder_finding_id, "blast_radius": f.blast_radius,
     })
     return row
 

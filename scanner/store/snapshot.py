@@ -39,8 +39,10 @@ def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
         yield ids[start : start + _IN_CHUNK]
 
 
-def _exposure_key(classes: Iterable[str], perms: Iterable[tuple[str, str]]) -> tuple[tuple[str, ...], tuple[Any, ...]]:
-    return tuple(sorted(classes)), tuple(sorted(perms))
+def _exposure_key(classes: Iterable[str], perms: Iterable[tuple[str, str]], *,
+                  limited: bool) -> tuple[tuple[str, ...], tuple[Any, ...], bool]:
+    """What makes a file's exposure: its classes, its exposing permissions, and (folders) limited access."""
+    return tuple(sorted(classes)), tuple(sorted(perms)), limited
 
 
 def upsert_files(
@@ -76,11 +78,13 @@ def upsert_files(
             old_key = _exposure_key(
                 row.exposure_classes or [],
                 ((p.permission_id, p.exposure) for p in row.permissions if p.exposure != Exposure.INTERNAL.value),
+                limited=bool(row.inherited_permissions_disabled),
             )
             old_revision = (row.md5_checksum, row.head_revision_id, row.modified_time)
         classes = sorted(c.value for c in exposure.classes)
         exposed_by_id = {e.permission.id: e.exposure for e in exposure.exposed}
-        new_key = _exposure_key(classes, ((pid, ex.value) for pid, ex in exposed_by_id.items()))
+        new_key = _exposure_key(classes, ((pid, ex.value) for pid, ex in exposed_by_id.items()),
+                                limited=f.inherited_permissions_disabled)
         _fill_row(row, f, exposure, classes, run_id=run_id, now=now)
         _sync_permissions(session, row, f.permissions, exposed_by_id, now)
         revision = (f.md5_checksum, f.head_revision_id, f.modified_time)
@@ -109,6 +113,7 @@ def _fill_row(row: DriveFileRow, f: DriveFile, exposure: FileExposure, classes: 
     row.size = f.size
     row.trashed = f.trashed
     row.published = f.published
+    row.inherited_permissions_disabled = f.inherited_permissions_disabled
     row.exposure = exposure.widest.value
     row.exposure_classes = classes
     external = exposure.widest.is_external
@@ -162,6 +167,7 @@ def row_to_file(row: DriveFileRow) -> DriveFile:
         parents=tuple(row.parents or ()), modified_time=row.modified_time, created_time=row.created_time,
         md5_checksum=row.md5_checksum, head_revision_id=row.head_revision_id, size=row.size,
         web_view_link=row.web_view_link, trashed=row.trashed, published=row.published,
+        inherited_permissions_disabled=bool(row.inherited_permissions_disabled),
         permissions=tuple(Permission.from_api(p.raw or {"id": p.permission_id, "type": p.type, "role": p.role})
                           for p in row.permissions),
     )
@@ -275,3 +281,21 @@ def heartbeat(session: Session, run_id: int, now: dt.datetime) -> None:
     run = session.get(ScanRun, run_id)
     if run is not None:
         run.heartbeat_at = now
+
+
+#: Exposure classes of grants to people outside the organisation (users, groups, domains).
+EXTERNAL_GRANTS = (Exposure.EXTERNAL_USER.value, Exposure.EXTERNAL_GROUP.value, Exposure.EXTERNAL_DOMAIN.value)
+
+
+def external_grant_domains(session: Session) -> dict[str, int]:
+    """How many stored grants of live files go to each external domain (a user's or group's email
+    domain, or the domain of a domain grant)."""
+    rows = session.execute(select(PermissionRow.email_address, PermissionRow.domain)
+                           .join(DriveFileRow, DriveFileRow.id == PermissionRow.file_id)
+                           .where(PermissionRow.exposure.in_(EXTERNAL_GRANTS), DriveFileRow.removed_at.is_(None)))
+    out: dict[str, int] = {}
+    for email, domain in rows:
+        name = (domain or (email or "").rpartition("@")[2]).strip().lower().rstrip(".")
+        if name:
+            out[name] = out.get(name, 0) + 1
+    return out

@@ -216,3 +216,36 @@ def test_shared_drive_permissions_past_the_first_page_are_read(
         assert row is not None
         # 3 inherited drive members + 121 direct: permissions.list pages at 100 in a shared drive
         assert (row.exposure, len(row.permissions)) == ("external_user", 124)
+
+
+def test_forms_responders_and_limited_access_folders_are_crawled(
+    crawl: Callable[..., CrawlSummary], emulator: Emulator, db: sessionmaker[Session]
+) -> None:
+    from scanner.emulator.seeds.builder import anyone_perm, make_file
+    from scanner.emulator.seeds.demo import LIAM, MAYA
+    from scanner.emulator.state.model import FOLDER, FORM
+
+    ws = emulator.workspace
+    form, limited, inside = fid("crawl_form"), fid("crawl_limited"), fid("crawl_inside")
+    with ws.lock:
+        responders = anyone_perm()
+        responders.view, responders.id = "published", responders.id + "Published"
+        make_file(ws, fid=form, name="Sign-up form", mime=FORM, owner=MAYA, created="2026-01-01T00:00:00.000Z",
+                  perms=[responders])
+        make_file(ws, fid=limited, name="Limited", mime=FOLDER, owner=MAYA, created="2026-01-01T00:00:00.000Z",
+                  parents=[fid("recruiting_folder")])
+        make_file(ws, fid=inside, name="notes.txt", mime="text/plain", owner=MAYA, content=b"x",
+                  created="2026-01-01T00:00:00.000Z", parents=[limited])
+        mutate.set_limited_access(ws, limited, LIAM, True)
+    emulator.reset_counters()
+    crawl(full=True)
+    with db() as s:
+        row = s.get(DriveFileRow, form)
+        assert row is not None and row.exposure == "published"
+        assert [(p.permission_id, p.exposure) for p in row.permissions if p.type == "anyone"] == [
+            ("anyoneWithLinkPublished", "published")]
+        folder, file = s.get(DriveFileRow, limited), s.get(DriveFileRow, inside)
+        assert folder is not None and folder.inherited_permissions_disabled and folder.exposure == "internal"
+        assert file is not None and file.exposure == "internal"  # Recruiting's anyone link stops at the folder
+    # responders are read with permissions.list (files.list never lists them): one call for the one form
+    assert emulator.counters.get("drive.permissions.list", 0) >= 1

@@ -35,6 +35,10 @@ def perm(**data: Any) -> Permission:
         ({"type": "group", "emailAddress": "eng@tessera-labs.com"}, Exposure.INTERNAL),
         ({"type": "group", "emailAddress": "partners@orion-health.org"}, Exposure.EXTERNAL_GROUP),
         ({"type": "user", "emailAddress": "bob@gmail.com", "deleted": True}, None),
+        # a form's responders (the published view): anyone can fill it in, i.e. the form is published
+        ({"type": "anyone", "view": "published"}, Exposure.PUBLISHED),
+        ({"type": "user", "emailAddress": "bob@gmail.com", "view": "published"}, Exposure.EXTERNAL_USER),
+        ({"type": "user", "emailAddress": "ana@tessera-labs.com", "view": "published"}, Exposure.INTERNAL),
     ],
 )
 def test_classify_permission(data: dict[str, Any], expected: Exposure | None) -> None:
@@ -91,3 +95,27 @@ def test_inherited_permissions_keep_their_ancestor_and_sort_after_direct() -> No
 )
 def test_needs_publish_check(mime: str, trashed: bool, expected: bool) -> None:
     assert needs_publish_check(DriveFile(id="f", name="n", mime_type=mime, trashed=trashed)) is expected
+
+
+INHERITED_LINK = {"type": "anyone", "permissionDetails": [{"inherited": True, "inheritedFrom": "parent"}]}
+
+
+@pytest.mark.parametrize(("limited", "perms", "expected"), [
+    (False, [INHERITED_LINK], {Exposure.ANYONE_WITH_LINK}),
+    (True, [INHERITED_LINK], {Exposure.INTERNAL}),  # limited access cuts what the folder inherits
+    (True, [{**INHERITED_LINK, "permissionDetails": [{"inherited": True}, {"inherited": False}]}],
+     {Exposure.ANYONE_WITH_LINK}),  # also set on the folder itself
+    (True, [{"type": "anyone"}], {Exposure.ANYONE_WITH_LINK}),
+    (True, [{"id": "m", "type": "user", "emailAddress": "x@gmail.com", "role": "organizer",
+             "permissionDetails": [{"inherited": True, "permissionType": "member"}]}],
+     {Exposure.EXTERNAL_USER}),  # shared-drive organizers keep access to limited folders
+])
+def test_limited_access_folders(limited: bool, perms: list[dict[str, Any]], expected: set[Exposure]) -> None:
+    folder = DriveFile(id="f", name="KESTREL", mime_type=GOOGLE_FOLDER, inherited_permissions_disabled=limited,
+                       permissions=tuple(perm(**p) for p in perms))
+    assert classify(folder, ORG).classes == expected
+
+
+def test_form_responder_principal_is_its_own() -> None:
+    responders, link = perm(type="anyone", view="published"), perm(type="anyone")
+    assert (responders.principal, link.principal) == ("anyone#published", "anyone")

@@ -43,6 +43,9 @@ def _requests(root: str) -> list[tuple[str, str, dict]]:
         drive.files().modifyLabels(fileId="abc", body={"labelModifications": []}),
         drive.files().listLabels(fileId="abc"),
         drive.files().get(fileId="abc", includeLabels="l1,l2", fields="labelInfo"),
+        admin.domainAliases().list(customer="my_customer"),
+        drive.permissions().list(fileId="abc", includePermissionsForView="published"),
+        drive.files().update(fileId="abc", supportsAllDrives=True, body={"inheritedPermissionsDisabled": True}),
     ]
     out = []
     for r in reqs:

@@ -31,6 +31,19 @@ actions:
 """
 
 
+FOLDER = """\
+id: folder-rule
+title: Folder rule
+severity: low
+target: folder
+when:
+  exposure: [anyone_with_link]
+  inherited: direct
+actions:
+  - downgrade: domain
+"""
+
+
 def test_known_detectors_are_the_pipelines() -> None:
     assert known_detectors() == DETECTORS
 
@@ -39,9 +52,9 @@ def test_builtin_rules_load() -> None:
     rules = load_rules([builtin_rules_dir()])
     assert sorted(r.id for r in rules) == [
         "exposed-credentials", "external-client-confidential", "external-contractor-pii",
-        "external-government-id-or-bank",
+        "external-government-id-or-bank", "external-shared-drive-folder",
         "public-client-confidential", "public-contractor-pii", "public-file-inventory",
-        "public-government-id-or-bank",
+        "public-folder-sensitive", "public-government-id-or-bank",
     ]
 
 
@@ -83,6 +96,21 @@ def test_every_builtin_rule_evidences_controls() -> None:
      "A.8.12)"),
     (GOOD + "compliance:\n  hipaa: [164.312]\n",
      "r.yaml:12: compliance: unknown framework 'hipaa' (expected one of gdpr, iso27001, soc2, cis_gws)"),
+    (GOOD.replace("  - notify: owner", "  - expire: 400d"),
+     "r.yaml:11: actions[1]: expire: at most 365d, Drive's limit for expiry dates (got '400d')"),
+    (GOOD.replace("  - revoke: matched\n", "  - justify: 14d\n"),
+     "r.yaml:9: actions: justify waits for the owner before the rule's other actions"),
+    (GOOD.replace("  - notify: owner", "  - limit_access"),
+     "r.yaml:11: actions[1]: limit_access works on folders: use it in a rule with target: folder"),
+    (FOLDER.replace("  inherited: direct\n", ""),
+     "r.yaml:5: when.inherited: folder rules say where the fix goes"),
+    (FOLDER.replace("  - downgrade: domain", "  - limit_access"),
+     "r.yaml:9: actions[0]: limited access only cuts what a folder inherits"),
+    (FOLDER.replace("inherited: direct", "inherited: inherited"),
+     "r.yaml:9: actions[0]: downgrade cannot change an inherited permission on the folder that inherits it"),
+    (FOLDER.replace("  - downgrade: domain", "  - unpublish"), "r.yaml:9: actions[0]: unpublish does not apply"),
+    (FOLDER + "content:\n  any:\n    - detector: credentials\n",
+     "r.yaml:10: content: a folder rule takes its sensitivity from its descendants' findings"),
 ])
 def test_errors_name_file_line_and_key(text: str, expected: str) -> None:
     rule, problems = parse_rule_text(text, "r.yaml", DETECTORS)

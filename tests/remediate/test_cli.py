@@ -7,6 +7,7 @@ from pathlib import Path
 
 import pytest
 from click.testing import CliRunner
+from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.cli.main import cli
@@ -18,6 +19,7 @@ from scanner.policy.evaluate import PolicyEngine
 from scanner.policy.loader import builtin_rules_dir, rule_files
 from scanner.store import migrate
 from scanner.store.db import make_engine, make_sessionmaker
+from scanner.store.models import AuditEvent
 from tests.remediate.conftest import MiniScanner, drive_events, scan
 
 
@@ -77,8 +79,22 @@ def test_cli_flow(config: str, emulator: Emulator, scanner: MiniScanner, engine:
     assert (revoke["action"], revoke["file_id"]) == ("revoke", fid("roster_csv"))
     detail = json.loads(run("actions", "show", str(revoke["id"]), "--format", "json"))
     assert detail["before"]["permission"]["type"] == "anyone"
-    assert "restored action" in run("restore", str(revoke["id"]))
+    missing = CliRunner().invoke(cli, ["restore", str(revoke["id"])])  # a reason is required
+    assert missing.exit_code == 2 and "--reason" in missing.output
+    # contractor PII back on the internet: a person confirms (here: declines, then confirms with --yes)
+    declined = CliRunner().invoke(cli, ["restore", str(revoke["id"]), "--reason", "owner asked"], input="n\n")
+    assert declined.exit_code == 1 and "holds sensitive data" in declined.output, declined.output
+    assert "(anyone_with_link)" in declined.output and "nothing changed" in str(declined.exception)
+    assert drive_events(emulator)[-1]["kind"] == "permission.deleted"
+    assert "restored action" in run("restore", str(revoke["id"]), "--reason", "payroll vendor onboarding", "--yes")
     assert drive_events(emulator)[-1]["kind"] == "permission.created"
+    audit_db = make_engine(config)
+    try:
+        with Session(audit_db) as s:
+            [event] = s.scalars(select(AuditEvent).where(AuditEvent.event_type == "remediation.restored")).all()
+            assert event.data["reason"] == "payroll vendor onboarding"
+    finally:
+        audit_db.dispose()
     again = json.loads(run("findings", "list", "--format", "json", "--severity", "critical"))
     assert again[0]["status"] == "open"
 
@@ -97,4 +113,4 @@ def test_rules_commands(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["rules", "validate", str(tmp_path)])
     assert isinstance(result.exception, RuleError) and result.exception.exit_code == 2
     assert f"{tmp_path / 'bad.yaml'}:5: when.exposure[0]: Input should be" in str(result.exception)
-    assert "1 rule(s) valid" in run("rules", "validate", str(Path("/work/main/rules/public-contractor-pii.yaml")))
+    assert "1 rule(s) valid" in run("rules", "validate", str(builtin_rules_dir() / "public-contractor-pii.yaml"))

@@ -151,7 +151,7 @@ def test_restore_brings_the_permission_back_exactly(emulator: Emulator, settings
     with sessions() as session:
         revoke = session.scalars(select(RemediationAction).where(RemediationAction.action == "revoke")).one()
         revoke_id, before = revoke.id, revoke.before
-    result = Restorer(settings, sessions, "test").restore(revoke_id)
+    result = Restorer(settings, sessions, "test").restore(revoke_id, reason="owner asked")
     assert result.status == "restored"
     restored = {p.id: p.raw for p in scanner.read("roster_sheet").permissions}
     assert before is not None and restored["anyoneWithLink"] == before["permission"]
@@ -163,7 +163,7 @@ def test_restore_brings_the_permission_back_exactly(emulator: Emulator, settings
         assert (row.action, row.restores_action_id, row.status) == ("restore", revoke_id, "restored")
     # Restoring twice, or when an equivalent permission exists, is refused.
     with pytest.raises(RestoreRefused, match="already restored"):
-        Restorer(settings, sessions, "test").restore(revoke_id)
+        Restorer(settings, sessions, "test").restore(revoke_id, reason="owner asked")
     created = [e for e in drive_events(emulator) if e["kind"] == "permission.created"]
     assert len(created) == 1 and created[0]["after"]["type"] == "anyone"
 
@@ -185,7 +185,7 @@ def test_restore_refuses_when_an_equivalent_permission_exists(
         mutate.add_permission(emulator.workspace, fid("roster_csv"), "maya.chen@tessera-labs.com",
                               anyone_perm("writer"))
     with pytest.raises(RestoreRefused, match="equivalent permission already exists"):
-        Restorer(settings, sessions, "test").restore(revoke_id)
+        Restorer(settings, sessions, "test").restore(revoke_id, reason="owner asked")
 
 
 def test_max_actions_refuses_before_any_change(emulator: Emulator, settings: Settings,

@@ -60,7 +60,7 @@ def test_admin_writer_acts_for_a_suspended_owner_and_can_restore(
         revoke_id = session.scalars(select(RemediationAction.id).where(RemediationAction.action == "revoke")).one()
         event = session.scalars(select(AuditEvent).where(AuditEvent.event_type == "remediation.verified")).one()
         assert event.data["acted_as_admin"] is True
-    result = remediator.restorer().restore(revoke_id)
+    result = remediator.restorer().restore(revoke_id, reason="owner asked")
     assert result.detail == f"re-created anyone reader permission ({note})"
     assert drive_events(emulator)[-1]["kind"] == "permission.created"
     assert any(p.type == "anyone" for p in scanner.read("old_roster_suspended").permissions)
@@ -101,7 +101,7 @@ def test_restore_refuses_when_the_admin_lost_access(
     with sessions() as session:
         revoke_id = session.scalars(select(RemediationAction.id).where(RemediationAction.action == "revoke")).one()
     with pytest.raises(RestoreRefused, match="nothing restored: owner .* cannot see the file"):
-        remediator.restorer().restore(revoke_id)
+        remediator.restorer().restore(revoke_id, reason="owner asked")
 
 
 def test_restore_waits_for_the_files_lock(emulator: Emulator, settings: Settings, sessions: sessionmaker[Session],
@@ -114,7 +114,7 @@ def test_restore_waits_for_the_files_lock(emulator: Emulator, settings: Settings
     results: list[str] = []
     lock = remediator.locks.lock(fid("roster_csv"))
     with lock:  # a remediation of the same file is in progress
-        worker = threading.Thread(target=lambda: results.append(remediator.restorer().restore(revoke_id).status))
+        worker = threading.Thread(target=lambda: results.append(remediator.restorer().restore(revoke_id, reason="owner asked").status))
         worker.start()
         time.sleep(0.3)
         assert worker.is_alive() and drive_events(emulator)[before:] == []

@@ -241,7 +241,8 @@ def test_a_doc_published_from_a_shared_drive_is_found_and_unpublished(make_app, 
     unpublished = [e for e in emulator.events if e["kind"] == "revision.unpublished" and e["fileId"] == kickoff]
     with app.sessions() as s:
         actions = [(a.action, a.status, a.detail) for a in s.scalars(
-            select(RemediationAction).where(RemediationAction.file_id == kickoff, RemediationAction.mode == "enforce"))]
+            select(RemediationAction).where(RemediationAction.file_id == kickoff, RemediationAction.mode == "enforce")
+            .order_by(RemediationAction.id))]
     assert len(unpublished) == 1, actions
     # the admin is not a member of Client Delivery: a member of the drive acted (Google has no domain-admin
     # access for files.get or revisions.update)

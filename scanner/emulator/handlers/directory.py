@@ -74,14 +74,42 @@ def users_get(ctx: Ctx, req: Request, user_key: str) -> Response:
     return Response.json(masked(user_json(ctx.ws, user), mask_for(req, {"*": None}, "User", API)))
 
 
+_CREATED = "1673254800000"
+
+
+def _alias_json(alias: str, parent: str) -> dict[str, Any]:
+    return {"kind": "admin#directory#domainAlias", "domainAliasName": alias, "parentDomainName": parent,
+            "verified": True, "creationTime": _CREATED}
+
+
 def domains_list(ctx: Ctx, req: Request, customer: str) -> Response:
+    """The primary and secondary domains, each with its aliases (``Domains2``)."""
     _need_admin(ctx)
     _check_customer(ctx, customer)
     ws = ctx.ws
-    domains = [{"kind": "admin#directory#domain", "domainName": d, "isPrimary": d == ws.domain,
-                "verified": True, "creationTime": "1673254800000"} for d in ws.domains]
+    domains = []
+    for d in ws.domains:
+        item: dict[str, Any] = {"kind": "admin#directory#domain", "domainName": d, "isPrimary": d == ws.domain,
+                                "verified": True, "creationTime": _CREATED}
+        aliases = [_alias_json(a, p) for a, p in sorted(ws.domain_aliases.items()) if p == d]
+        if aliases:
+            item["domainAliases"] = aliases
+        domains.append(item)
     body = {"kind": "admin#directory#domains", "etag": f'"{ws.version}"', "domains": domains}
     return Response.json(masked(body, mask_for(req, {"*": None}, "Domains2", API)))
+
+
+def domain_aliases_list(ctx: Ctx, req: Request, customer: str) -> Response:
+    """``domainAliases.list``: every alias, or those of ``parentDomainName``."""
+    _need_admin(ctx)
+    _check_customer(ctx, customer)
+    ws = ctx.ws
+    parent = (req.param("parentDomainName") or "").lower()
+    if parent and parent not in ws.domains:
+        raise ApiError(400, "invalid", "Invalid Input: parentDomainName")
+    aliases = [_alias_json(a, p) for a, p in sorted(ws.domain_aliases.items()) if not parent or p == parent]
+    body = {"kind": "admin#directory#domainAliases", "etag": f'"{ws.version}"', "domainAliases": aliases}
+    return Response.json(masked(body, mask_for(req, {"*": None}, "DomainAliases", API)))
 
 
 def _member_json(ws: Workspace, email: str) -> dict[str, Any]:
@@ -134,5 +162,7 @@ ROUTES: list[Route] = [
     route("GET", r"/admin/directory/v1/users", "admin.users.list", users_list),
     route("GET", r"/admin/directory/v1/users/(?P<user_key>[^/]+)", "admin.users.get", users_get),
     route("GET", r"/admin/directory/v1/customer/(?P<customer>[^/]+)/domains", "admin.domains.list", domains_list),
+    route("GET", r"/admin/directory/v1/customer/(?P<customer>[^/]+)/domainaliases", "admin.domainAliases.list",
+          domain_aliases_list),
     route("GET", r"/admin/directory/v1/groups/(?P<group_key>[^/]+)/members", "admin.members.list", members_list),
 ]

@@ -238,6 +238,12 @@ def files_update(ctx: Ctx, req: Request, file_id: str) -> Response:
         raise forbidden("insufficientFilePermissions", "The user does not have sufficient permissions for this "
                                                        "file.")
     body = req.json()
+    if "inheritedPermissionsDisabled" in body:
+        # only the My Drive owner or a shared drive's organizer may turn limited access on or off
+        if role != ("organizer" if f.drive_id else "owner"):
+            raise forbidden("insufficientFilePermissions", "The user does not have sufficient permissions for "
+                                                           "this file.")
+        mutate.set_limited_access(ctx.ws, f.id, ctx.email, bool(body["inheritedPermissionsDisabled"]))
     if "trashed" in body and bool(body["trashed"]) != f.trashed:
         mutate.set_trashed(ctx.ws, f.id, ctx.email, bool(body["trashed"]))
     if "name" in body or "description" in body:

@@ -47,12 +47,17 @@ def _target(ctx: Ctx, req: Request, file_id: str) -> tuple[DriveFile | None, str
                for m in drive.members]
         return None, role, eps
     f, role = visible_file(ctx, req, file_id)
-    return f, role, ws.effective_permissions(f)
+    return f, role, ws.effective_permissions(f) + ws.view_permissions(f)
 
 
 def permissions_list(ctx: Ctx, req: Request, file_id: str) -> Response:
     ctx.need_read()
+    view = req.param("includePermissionsForView")
+    if view not in (None, "", "published"):
+        raise invalid(f"Invalid value for includePermissionsForView: {view}", location="includePermissionsForView")
     f, role, eps = _target(ctx, req, file_id)
+    if view != "published":  # responder permissions of forms are listed only when asked for
+        eps = [ep for ep in eps if ep.perm.view is None]
     if f is not None and f.drive_id is None and role not in ("owner", "writer"):
         raise forbidden("insufficientFilePermissions", _NO_SHARE)
     # unspecified: 100 on shared drives, the whole list elsewhere; at most 100 a page (discovery doc)
@@ -120,7 +125,7 @@ def permissions_create(ctx: Ctx, req: Request, file_id: str) -> Response:
         if perm.type == "user" and perm.email == f.owner:
             raise forbidden("invalidSharingRequest", "The owner of a file already has access.")
         mutate.add_permission(ws, f.id, ctx.email, perm)
-    ep = _find(ws.effective_permissions(f), perm.id)
+    ep = _find(ws.effective_permissions(f) + ws.view_permissions(f), perm.id)
     return Response.json(masked(effective_json(ws, f, ep), mask_for(req, PERMISSION_DEFAULT, "Permission")))
 
 
@@ -168,7 +173,7 @@ def permissions_update(ctx: Ctx, req: Request, file_id: str, perm_id: str) -> Re
         mutate.update_permission(ws, f.id, perm_id, ctx.email, role=new_role,
                                  expiration_time=body.get("expirationTime"),
                                  remove_expiration=req.flag("removeExpiration"))
-    ep = _find(ws.effective_permissions(f), perm_id)
+    ep = _find(ws.effective_permissions(f) + ws.view_permissions(f), perm_id)
     return Response.json(masked(effective_json(ws, f, ep), mask_for(req, PERMISSION_DEFAULT, "Permission")))
 
 

@@ -9,7 +9,7 @@ Group delivery-team@. Shared drives "Client Delivery" and "Operations". Drive po
 and the "Confidential" label: :mod:`.demo_posture`; audit history: :mod:`.demo_audit`.
 
 What a scan should find (`EXPECTED`, keyed by a short name; `flagged` = exposed beyond the organisation
-AND sensitive):
+AND sensitive, or a folder whose link exposes sensitive files below it):
 
 ==========================  ==============================  =========  =======
 file                        exposure                        sensitive  flagged
@@ -17,7 +17,7 @@ file                        exposure                        sensitive  flagged
 roster_sheet                anyone_with_link                yes        yes
 roster_xlsx                 anyone_with_link                yes        yes
 roster_csv                  anyone_with_link                yes        yes
-recruiting_folder           anyone_with_link                no         no
+recruiting_folder           anyone_with_link                no         yes
 candidate_shortlist         anyone_with_link (inherited)    yes        yes
 old_roster_suspended        anyone_with_link                yes        yes
 client_brief_published      published                       yes        yes
@@ -34,7 +34,7 @@ blog_draft                  anyone_with_link                no         no
 onboarding_guide            anyone_with_link                no         no
 allhands_slides             domain                          no         no
 one_pager_shortcut          internal (target is public)     no         no
-kestrel_folder (drive)      anyone_with_link                no         no
+kestrel_folder (drive)      anyone_with_link                no         yes
 kestrel_qa_notes (drive)    anyone_with_link (inherited)    yes        yes
 kestrel_labels_csv (drive)  anyone_with_link (inherited)    yes        yes
 bluefin_kickoff (drive)     internal                        yes        no
@@ -259,7 +259,7 @@ def _expected() -> dict[str, ExpectedFile]:
         ("roster_sheet", "Contractor roster — March 2026", "anyone_with_link", True, True, False),
         ("roster_xlsx", "contractor_rates_2026.xlsx", "anyone_with_link", True, True, False),
         ("roster_csv", "contractor_contacts.csv", "anyone_with_link", True, True, False),
-        ("recruiting_folder", "Recruiting", "anyone_with_link", False, False, False),
+        ("recruiting_folder", "Recruiting", "anyone_with_link", False, True, False),
         ("candidate_shortlist", "Candidate shortlist", "anyone_with_link", True, True, True),
         ("old_roster_suspended", "Old roster (2024)", "anyone_with_link", True, True, False),
         ("client_brief_published", "Client brief — KESTREL", "published", True, True, False),
@@ -276,7 +276,7 @@ def _expected() -> dict[str, ExpectedFile]:
         ("onboarding_guide", "API onboarding guide", "anyone_with_link", False, False, False),
         ("allhands_slides", "All-hands — March 2026", "domain", False, False, False),
         ("one_pager_shortcut", "Shortcut to one-pager", "internal", False, False, False),
-        ("kestrel_folder", "KESTREL deliveries", "anyone_with_link", False, False, False),
+        ("kestrel_folder", "KESTREL deliveries", "anyone_with_link", False, True, False),
         ("kestrel_qa_notes", "KESTREL batch 14 — QA notes", "anyone_with_link", True, True, True),
         ("kestrel_labels_csv", "kestrel_batch14_labels.csv", "anyone_with_link", True, True, True),
         ("bluefin_kickoff", "BLUEFIN kickoff notes", "internal", True, False, False),

@@ -10,6 +10,7 @@ DOC = "application/vnd.google-apps.document"
 SHEET = "application/vnd.google-apps.spreadsheet"
 SLIDES = "application/vnd.google-apps.presentation"
 SHORTCUT = "application/vnd.google-apps.shortcut"
+FORM = "application/vnd.google-apps.form"
 NATIVE_EDITORS = (DOC, SHEET, SLIDES)
 
 FILE_ROLES = ("reader", "commenter", "writer", "fileOrganizer", "organizer", "owner")
@@ -52,6 +53,9 @@ class Permission:
     display_name: str | None = None
     expiration_time: str | None = None
     pending_owner: bool = False
+    #: ``published``: a form's responder permission (listed only with includePermissionsForView=published;
+    #: responders can fill the form in, not open the file).
+    view: str | None = None
 
 
 @dataclass(slots=True)
@@ -95,6 +99,9 @@ class DriveFile:
     shortcut_target: str | None = None
     last_modifier: str | None = None
     description: str | None = None
+    #: Limited access (folders only): inherited permissions stop here; only direct permissions, the
+    #: My Drive owner and shared-drive organizers reach the folder and what it holds.
+    inherited_permissions_disabled: bool = False
 
     @property
     def is_folder(self) -> bool:
@@ -103,6 +110,10 @@ class DriveFile:
     @property
     def is_native(self) -> bool:
         return self.mime_type in NATIVE_EDITORS
+
+    @property
+    def is_form(self) -> bool:
+        return self.mime_type == FORM
 
 
 @dataclass(slots=True)

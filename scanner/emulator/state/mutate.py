@@ -28,6 +28,12 @@ def _affected(ws: Workspace, f: DriveFile) -> list[DriveFile]:
     return [f, *(ws.files[i] for i in ws.descendants(f.id))]
 
 
+def _sharing_affected(ws: Workspace, f: DriveFile) -> list[DriveFile]:
+    """What a sharing change on ``f`` shows in the Changes feed: ``f`` and, unless the workspace is set
+    to report the folder alone (``report_descendant_changes``), everything below it."""
+    return _affected(ws, f) if ws.report_descendant_changes else [f]
+
+
 def _snapshot(ws: Workspace, files: list[DriveFile]) -> dict[str, frozenset[str]]:
     return {x.id: ws.corpus_keys(x) for x in files}
 
@@ -140,17 +146,53 @@ def make_permission(ws: Workspace, body: dict[str, Any]) -> Permission:
     discover = body.get("allowFileDiscovery") if ptype in ("domain", "anyone") else None
     if ptype in ("domain", "anyone"):
         discover = bool(discover)
+    view = body.get("view")
+    if view not in (None, "published"):
+        raise MutationError(400, "invalid", f"Invalid value for view: {view}")
+    if view is not None and role != "reader":
+        raise MutationError(400, "invalidSharingRequest", "Permissions in the published view must have the "
+                                                          "reader role.")
+    expiration = body.get("expirationTime")
+    if expiration:
+        check_expiration(ptype, str(expiration))
     email = email.lower() if email else None
-    return Permission(id=permission_id_for(ptype, email, domain, discover), type=ptype, role=role,
+    return Permission(id=permission_id_for(ptype, email, domain, discover, view), type=ptype, role=role,
                       email=email, domain=domain, allow_file_discovery=discover,
                       display_name=ws.display_name(email) if email else None,
-                      expiration_time=body.get("expirationTime"))
+                      expiration_time=expiration, view=view)
+
+
+#: Drive refuses expiry dates more than a year ahead.
+MAX_EXPIRATION_DAYS = 366
+
+
+def check_expiration(ptype: str, value: str) -> None:
+    """Drive's rules for ``expirationTime``: user and group permissions only, in the future, at most a
+    year ahead (RFC 3339)."""
+    from datetime import UTC, datetime, timedelta
+
+    if ptype not in ("user", "group"):
+        raise MutationError(403, "cannotSetExpiration", "Expiration dates cannot be set on this item.")
+    try:
+        when = datetime.fromisoformat(value.replace("Z", "+00:00"))
+    except ValueError:
+        raise MutationError(400, "invalid", f"Invalid value for expirationTime: {value}") from None
+    if when.tzinfo is None:
+        when = when.replace(tzinfo=UTC)
+    now = datetime.now(UTC)
+    if when <= now:
+        raise MutationError(400, "expirationDatesMustBeInTheFuture", "Expiration dates must be in the future.")
+    if when > now + timedelta(days=MAX_EXPIRATION_DAYS):
+        raise MutationError(400, "expirationDateTooFarInFuture",
+                            "Expiration dates cannot be more than a year in the future.")
 
 
 def add_permission(ws: Workspace, file_id: str, actor: str, perm: Permission) -> Permission:
     """Add (or, for an existing principal, replace) a direct permission."""
     f = get_file(ws, file_id)
-    files = _affected(ws, f)
+    if perm.view is not None and not f.is_form:
+        raise MutationError(400, "invalidSharingRequest", "The published view is only supported for forms.")
+    files = _sharing_affected(ws, f)
     before_snap = _snapshot(ws, files)
     old = next((p for p in f.permissions if p.id == perm.id), None)
     if old is not None:
@@ -173,9 +215,11 @@ def update_permission(ws: Workspace, file_id: str, perm_id: str, actor: str, *, 
                       expiration_time: str | None = None, remove_expiration: bool = False) -> Permission:
     f = get_file(ws, file_id)
     perm = _direct_permission(f, perm_id)
-    files = _affected(ws, f)
+    files = _sharing_affected(ws, f)
     before_snap = _snapshot(ws, files)
     before = _perm_json(ws, perm)
+    if expiration_time is not None:
+        check_expiration(perm.type, expiration_time)
     if role is not None:
         if role not in ROLE_RANK:
             raise MutationError(400, "invalid", f"Invalid permission role: {role}")
@@ -192,12 +236,28 @@ def update_permission(ws: Workspace, file_id: str, perm_id: str, actor: str, *, 
 def delete_permission(ws: Workspace, file_id: str, perm_id: str, actor: str) -> Permission:
     f = get_file(ws, file_id)
     perm = _direct_permission(f, perm_id)
-    files = _affected(ws, f)
+    files = _sharing_affected(ws, f)
     before_snap = _snapshot(ws, files)
     f.permissions.remove(perm)
     _record(ws, files, before_snap)
     ws.new_event("permission.deleted", actor, file_id, _perm_json(ws, perm), None)
     return perm
+
+
+def set_limited_access(ws: Workspace, file_id: str, actor: str, disabled: bool) -> DriveFile:
+    """Turn a folder's limited access on (``inheritedPermissionsDisabled=true``) or off."""
+    f = get_file(ws, file_id)
+    if not f.is_folder:
+        raise MutationError(400, "invalid", "Limited access is only available for folders.")
+    if f.inherited_permissions_disabled == disabled:
+        return f
+    files = _sharing_affected(ws, f)
+    before_snap = _snapshot(ws, files)
+    f.inherited_permissions_disabled = disabled
+    _record(ws, files, before_snap)
+    ws.new_event("file.inheritedPermissionsDisabled", actor, file_id, {"inheritedPermissionsDisabled": not disabled},
+                 {"inheritedPermissionsDisabled": disabled})
+    return f
 
 
 def transfer_ownership(ws: Workspace, file_id: str, new_owner: str, actor: str) -> None:

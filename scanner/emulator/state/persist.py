@@ -37,11 +37,12 @@ def dump(ws: Workspace) -> dict[str, Any]:
             "native": _native(f.native), "lazy": list(f.lazy) if f.lazy else None, "version": f.version,
             "revisions": [{k: getattr(r, k) for k in Revision.__slots__} for r in f.revisions],  # type: ignore
             "shortcut_target": f.shortcut_target, "last_modifier": f.last_modifier,
-            "description": f.description,
+            "description": f.description, "inherited_permissions_disabled": f.inherited_permissions_disabled,
         })
     return {
         "format": FORMAT, "org_name": ws.org_name, "domain": ws.domain, "customer_id": ws.customer_id,
-        "domains": ws.domains,
+        "domains": ws.domains, "domain_aliases": ws.domain_aliases,
+        "report_descendant_changes": ws.report_descendant_changes,
         "users": [{k: getattr(u, k) for k in User.__slots__} for u in ws.users.values()],  # type: ignore
         "groups": [{"email": g.email, "name": g.name, "members": g.members} for g in ws.groups.values()],
         "drives": [{"id": d.id, "name": d.name, "created_time": d.created_time,
@@ -60,7 +61,8 @@ def load(data: dict[str, Any]) -> Workspace:
     if data.get("format") != FORMAT:
         raise ValueError(f"unsupported emulator state format {data.get('format')!r}")
     ws = Workspace(org_name=data["org_name"], domain=data["domain"], customer_id=data["customer_id"],
-                   domains=list(data["domains"]))
+                   domains=list(data["domains"]), domain_aliases=dict(data.get("domain_aliases") or {}),
+                   report_descendant_changes=bool(data.get("report_descendant_changes", True)))
     for u in data["users"]:
         ws.users[u["email"]] = User(**u)
     for g in data["groups"]:
@@ -81,7 +83,8 @@ def load(data: dict[str, Any]) -> Workspace:
                                  slides=native["slides"]) if native else None,
             lazy=(f["lazy"][0], int(f["lazy"][1])) if f["lazy"] else None, version=f["version"],
             revisions=[Revision(**r) for r in f["revisions"]], shortcut_target=f["shortcut_target"],
-            last_modifier=f["last_modifier"], description=f["description"]))
+            last_modifier=f["last_modifier"], description=f["description"],
+            inherited_permissions_disabled=bool(f.get("inherited_permissions_disabled", False))))
     ws.changes = [Change(seq=c["seq"], time=c["time"], file_id=c["file_id"], drive_id=c["drive_id"],
                          change_type=c["change_type"], before=frozenset(c["before"]), removed=c["removed"])
                   for c in data["changes"]]

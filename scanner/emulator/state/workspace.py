@@ -34,13 +34,16 @@ def numeric_id(text: str, length: int = 20) -> str:
 
 
 def permission_id_for(ptype: str, email: str | None = None, domain: str | None = None,
-                      allow_file_discovery: bool | None = None) -> str:
-    """Google permission ids identify the principal, not the file."""
+                      allow_file_discovery: bool | None = None, view: str | None = None) -> str:
+    """Google permission ids identify the principal, not the file (a form's responder permission, in
+    the ``published`` view, is a principal of its own next to a plain one)."""
     if ptype == "anyone":
-        return "anyone" if allow_file_discovery else "anyoneWithLink"
-    if ptype == "domain":
-        return numeric_id("domain:" + (domain or "").lower()) + "k"
-    return numeric_id(f"{ptype}:{(email or '').lower()}")
+        base = "anyone" if allow_file_discovery else "anyoneWithLink"
+    elif ptype == "domain":
+        base = numeric_id("domain:" + (domain or "").lower()) + "k"
+    else:
+        base = numeric_id(f"{ptype}:{(email or '').lower()}")
+    return base + "Published" if view == "published" else base
 
 
 @dataclass(slots=True)
@@ -73,6 +76,11 @@ class Workspace:
     domain: str
     customer_id: str = "C01abcd23"
     domains: list[str] = field(default_factory=list)
+    #: Domain aliases the customer owns: alias -> its parent (primary or secondary) domain.
+    domain_aliases: dict[str, str] = field(default_factory=dict)
+    #: False: a folder's sharing change appears in the Changes feed for the folder only, not for the
+    #: items below it (Drive does not promise to list them; scanners must not rely on it).
+    report_descendant_changes: bool = True
     users: dict[str, User] = field(default_factory=dict)
     groups: dict[str, Group] = field(default_factory=dict)
     drives: dict[str, SharedDrive] = field(default_factory=dict)
@@ -200,6 +208,10 @@ class Workspace:
 
     # ---- effective permissions --------------------------------------------------------------
     def effective_permissions(self, f: DriveFile) -> list[EffectivePermission]:
+        """Who can open ``f``: its owner, its direct permissions, what it inherits from its folders and
+        shared drive. A folder with limited access (``inherited_permissions_disabled``) on the way up
+        stops inheritance from above it (shared-drive organizers keep access). Responder permissions
+        of forms (``view``) are not access to the file: see :meth:`view_permissions`."""
         cached = self._eff_cache.get(f.id)
         if cached is not None and cached[0] == self.version:
             return cached[1]
@@ -207,7 +219,7 @@ class Workspace:
         now = now_iso()
 
         def add(perm: Permission, detail: PermissionDetail) -> None:
-            if perm.expiration_time and perm.expiration_time <= now:
+            if perm.view is not None or (perm.expiration_time and perm.expiration_time <= now):
                 return
             ep = merged.get(perm.id)
             if ep is None:
@@ -227,9 +239,10 @@ class Workspace:
             merged[owner_perm.id] = EffectivePermission(perm=owner_perm, role="owner", details=[], owner=True)
         for perm in f.permissions:
             add(perm, PermissionDetail("file", perm.role, False, None))
-        # folder inheritance (My Drive and shared drives)
+        # folder inheritance (My Drive and shared drives), cut at the first folder with limited access
+        limited = f.is_folder and f.inherited_permissions_disabled
         seen: set[str] = set()
-        parent_ids = list(f.parents)
+        parent_ids = [] if limited else list(f.parents)
         while parent_ids:
             pid = parent_ids.pop(0)
             parent = self.files.get(pid)
@@ -238,13 +251,23 @@ class Workspace:
             seen.add(pid)
             for perm in parent.permissions:
                 add(perm, PermissionDetail("file", perm.role, True, parent.id))
+            if parent.inherited_permissions_disabled:
+                limited = True
+                continue
             parent_ids.extend(parent.parents[:1])
         if f.drive_id and f.drive_id in self.drives:
             for member in self.drives[f.drive_id].members:
+                if limited and member.role != "organizer":
+                    continue
                 add(member, PermissionDetail("member", member.role, True, f.drive_id))
         result = list(merged.values())
         self._eff_cache[f.id] = (self.version, result)
         return result
+
+    def view_permissions(self, f: DriveFile) -> list[EffectivePermission]:
+        """A form's responder permissions (the ``published`` view), direct only."""
+        return [EffectivePermission(perm=p, role=p.role, details=[PermissionDetail("file", p.role, False, None)])
+                for p in f.permissions if p.view is not None]
 
     def corpus_keys(self, f: DriveFile) -> frozenset[str]:
         keys: set[str] = set()

@@ -5,8 +5,8 @@ are version 2 (HMAC under the audit key). remediation_actions.acted_as records t
 a change was made as. Every finding, remediation action and exemption that
 exists gets one baseline state event, so the state of every row is provable from the chain.
 
-Revision ID: w16_audit_keyed
-Revises: 0001
+Revision ID: 0004
+Revises: 0002
 Create Date: 2026-11-29 07:00:00
 """
 
@@ -15,8 +15,8 @@ from collections.abc import Sequence
 import sqlalchemy as sa
 from alembic import op
 
-revision: str = 'w16_audit_keyed'
-down_revision: str | None = '0001'
+revision: str = '0004'
+down_revision: str | None = '0002'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

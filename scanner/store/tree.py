@@ -1,0 +1,97 @@
+"""The folder tree as the last crawl stored it: parents, children, permissions (no Drive calls).
+
+Used to find what lies below a folder whose sharing changed (its descendants are re-read and
+re-evaluated whatever the Changes feed listed) and to measure what fixing a folder touches.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable, Iterator, Sequence
+
+from sqlalchemy import select
+from sqlalchemy.orm import Session, selectinload
+
+from scanner.drive.models import DriveFile, Permission
+from scanner.store.models import DriveFileRow, PermissionRow
+from scanner.store.snapshot import row_to_file
+
+#: Deepest folder nesting followed (Drive allows 100 levels; loops in bad data stop here too).
+MAX_DEPTH = 100
+_IN_CHUNK = 900
+
+
+def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start:start + _IN_CHUNK]
+
+
+class StoredTree:
+    """Reads the snapshot in one session; the children map is built once, on first use."""
+
+    def __init__(self, session: Session) -> None:
+        self.session = session
+        self._files: dict[str, DriveFile | None] = {}
+        self._children: dict[str, list[str]] | None = None
+        self._parents: dict[str, tuple[str, ...]] = {}
+
+    def get(self, item_id: str) -> DriveFile | None:
+        if item_id not in self._files:
+            row = self.session.get(DriveFileRow, item_id, options=[selectinload(DriveFileRow.permissions)])
+            self._files[item_id] = row_to_file(row) if row is not None and row.removed_at is None else None
+        return self._files[item_id]
+
+    def _parents_of(self, item_id: str) -> tuple[str, ...]:
+        if item_id not in self._parents:
+            parents = self.session.scalar(select(DriveFileRow.parents).where(DriveFileRow.id == item_id))
+            self._parents[item_id] = tuple(parents or ())
+        return self._parents[item_id]
+
+    def ancestors(self, item_id: str) -> tuple[str, ...]:
+        """Parents first, then theirs (first parent each), up to the root or the shared drive."""
+        out: list[str] = []
+        current = item_id
+        while len(out) < MAX_DEPTH:
+            parents = self._parents_of(current)
+            if not parents or parents[0] in out or parents[0] == item_id:
+                break
+            out.append(parents[0])
+            current = parents[0]
+        return tuple(out)
+
+    def children_map(self) -> dict[str, list[str]]:
+        if self._children is None:
+            children: dict[str, list[str]] = {}
+            rows = self.session.execute(select(DriveFileRow.id, DriveFileRow.parents)
+                                        .where(DriveFileRow.removed_at.is_(None)))
+            for item_id, parents in rows:
+                for parent in parents or ():
+                    children.setdefault(parent, []).append(item_id)
+            self._children = children
+        return self._children
+
+    def descendants(self, folder_id: str) -> list[str]:
+        children = self.children_map()
+        out: list[str] = []
+        seen = {folder_id}
+        frontier = [folder_id]
+        while frontier:
+            for child in children.get(frontier.pop(), ()):
+                if child not in seen:
+                    seen.add(child)
+                    out.append(child)
+                    frontier.append(child)
+        return out
+
+    def inherited_holders(self, item_ids: Sequence[str], permission_ids: Iterable[str]) -> set[str]:
+        wanted = sorted(set(permission_ids))
+        if not wanted or not item_ids:
+            return set()
+        out: set[str] = set()
+        for chunk in _chunks(list(item_ids)):
+            rows = self.session.execute(select(PermissionRow.file_id, PermissionRow.raw, PermissionRow.inherited)
+                                        .where(PermissionRow.file_id.in_(chunk),
+                                               PermissionRow.permission_id.in_(wanted)))
+            for file_id, raw, inherited in rows:
+                if Permission.from_api(raw).inherited_only if raw else inherited:
+                    out.add(file_id)
+        return out
