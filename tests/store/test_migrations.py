@@ -62,12 +62,9 @@ def test_upgrade_baselines_existing_rows_in_the_chain(db_url: str, tmp_path: Pat
     finding and action gets a baseline state event, and keyed events continue the chain."""
     import datetime as dt
 
-    from sqlalchemy import insert
-
     from scanner.export.auditlog import verify_log
     from scanner.store import audit
     from scanner.store.db import make_sessionmaker
-    from scanner.store.models import DriveFileRow, Finding, RemediationAction
 
     migrate.upgrade(db_url, "0001")
     engine = make_engine(db_url)
@@ -82,16 +79,19 @@ def test_upgrade_baselines_existing_rows_in_the_chain(db_url: str, tmp_path: Pat
                                   "data, prev_hash, hash) VALUES (:seq, :ts, 'old', 'scan.completed', '', '', '{}', "
                                   ":prev, :hash)"), {"seq": seq, "ts": now, "prev": prev, "hash": digest})
                 prev = digest
-            conn.execute(insert(DriveFileRow.__table__).values(
-                id="F1", name="f", mime_type="", parents=[], exposure="public", exposure_classes=[],
-                first_seen=now, last_seen=now, trashed=False, published=False, content_status="pending",
-                data_categories=[], content_hits={}))
-            conn.execute(insert(Finding.__table__).values(
-                fingerprint="f" * 64, rule_id="r", title="", severity="high", file_id="F1", detection_state="active",
-                status="open", exposure="public", matched_permissions=[], detectors={}, data_categories=[],
-                first_seen=now, last_seen=now, status_changed_at=now, recurrence_count=0))
-            conn.execute(insert(RemediationAction.__table__).values(
-                file_id="F1", action="revoke", mode="enforce", status="verified", actor="a", created_at=now))
+            # rows as a 0001 database holds them: only the columns that schema had (the ORM models
+            # know columns later revisions add)
+            conn.execute(text("INSERT INTO files (id, name, mime_type, parents, exposure, exposure_classes, first_seen, "
+                              "last_seen, trashed, published, content_status, data_categories, content_hits) VALUES "
+                              "('F1', 'f', '', '[]', 'public', '[]', :now, :now, false, false, 'pending', '[]', '{}')"),
+                         {"now": now})
+            conn.execute(text("INSERT INTO findings (fingerprint, rule_id, title, severity, file_id, detection_state, "
+                              "status, exposure, matched_permissions, detectors, data_categories, first_seen, "
+                              "last_seen, status_changed_at, recurrence_count) VALUES (:fp, 'r', '', 'high', 'F1', "
+                              "'active', 'open', 'public', '[]', '{}', '[]', :now, :now, :now, 0)"),
+                         {"fp": "f" * 64, "now": now})
+            conn.execute(text("INSERT INTO remediation_actions (file_id, action, mode, status, actor, created_at) "
+                              "VALUES ('F1', 'revoke', 'enforce', 'verified', 'a', :now)"), {"now": now})
         migrate.upgrade(db_url)
         sessions = make_sessionmaker(engine, audit_key=b"k" * 32)
         with sessions.begin() as s:
