@@ -224,7 +224,8 @@ class FindingRepo:
 
     def close_fixed(self, findings: Sequence[Finding], *, run_id: int | None, action_ids: Sequence[int]) -> list[int]:
         """Findings whose condition is gone after our own actions (the file was read again after them):
-        inactive, and the open ones remediated. Returns the ids remediated now."""
+        inactive, and the open ones remediated, with the file's exposure as read again as what the fix left.
+        Returns the ids remediated now."""
         now = self.clock()
         remediated: list[int] = []
         for finding in findings:
@@ -234,6 +235,8 @@ class FindingRepo:
             if finding.status == OPEN:
                 previous = self._set_status(finding, REMEDIATED, now)
                 finding.remediated_at = now
+                if finding.file is not None:
+                    finding.exposure_after = finding.file.exposure
                 remediated.append(finding.id)
                 self._audit("finding.remediated", finding, previous=previous, action_ids=list(action_ids),
                             run_id=run_id, reason="condition gone after remediation")
