@@ -15,6 +15,7 @@ from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import dumps, format_option
 from scanner.drive.crawler import CrawlProgressSnapshot
+from scanner.errors import ExitCode
 from scanner.run import ScanProgress, ScanResult, run_scan
 
 
@@ -55,12 +56,24 @@ def summary_line(r: ScanResult) -> str:
     actions = ", ".join(f"{k} {v}" for k, v in sorted(r.actions.items())) or "none"
     line = (f"run {r.run_id} {r.status} ({r.kind}) in {r.elapsed_seconds:.1f}s: {r.files_seen:,} files seen, "
             f"{r.files_exposed:,} exposed, {r.files_analysed:,} analysed ({r.content_cache_hits:,} unchanged), "
-            f"{r.files_not_analysed:,} not analysed, {r.findings_new} new findings, {r.findings_active} active, "
+            f"{r.files_not_analysed:,} not analysed, {r.files_pending:,} pending, {r.files_unreadable:,} unreadable, "
+            f"{r.findings_new} new findings, {r.findings_active} active, "
             f"{r.findings_resolved} resolved; actions: {actions}; targets skipped {r.targets_skipped}, "
             f"failed {r.targets_failed}; {r.api_calls:,} API calls")
     if r.remediation_refused:
         line += f"; remediation refused: {r.remediation_refused}"
+    if r.remediation_stopped:
+        line += f"; remediation STOPPED: {r.remediation_stopped}"
     return line
+
+
+def exit_code(r: ScanResult) -> ExitCode:
+    """11 when remediation stopped early, else 9 when the run was partial, else 0."""
+    if r.remediation_stopped:
+        return ExitCode.REMEDIATION_STOPPED
+    if r.status == "partial":
+        return ExitCode.PARTIAL
+    return ExitCode.OK
 
 
 @click.command()
@@ -80,7 +93,9 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, f
     Scopes: the scanning key needs drive.metadata.readonly, drive.readonly,
     admin.directory.user.readonly and admin.directory.domain.readonly (+ group.member.readonly
     with [google] groups); enforcing (--apply or mode = "enforce") also uses the remediation key
-    (scope drive). Exits 75 if another scan holds the run lock.
+    (scope drive). Exits 75 if another scan (or remediate --apply / restore) holds the run lock,
+    9 if the run was partial (a target failed, or files a rule needed could not be read: see
+    `sharescan scans show RUN`), 11 if remediation stopped early (error-rate breaker, kill switch).
     """
     console = Console(stderr=True)
     if show_progress is None:
@@ -92,8 +107,14 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, f
     else:
         click.echo(summary_line(result))
     if result.status == "partial":
-        console.print("[yellow]partial run: some users or drives were skipped or failed "
-                      f"(see `sharescan scans show {result.run_id}`); nothing about them was resolved[/yellow]")
+        console.print(f"[yellow]partial run: a user or drive failed, or {result.files_pending} file(s) are pending "
+                      f"and {result.files_unreadable} unreadable (see `sharescan scans show {result.run_id}`); "
+                      "nothing about them was resolved[/yellow]")
+    if result.remediation_stopped:
+        console.print(f"[red]remediation stopped: {result.remediation_stopped}[/red]")
+    code = exit_code(result)
+    if code != ExitCode.OK:
+        raise click.exceptions.Exit(int(code))
 
 
 COMMANDS: list[click.Command] = [scan]
