@@ -169,6 +169,7 @@ class ScanService:
         try:
             rules = load_configured_rules(self.settings)
             clients = self._clients or GoogleClients(self.settings)
+            self._reconcile(run_id, result)
             summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
             self._absorb_crawl(result, summary)
             evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress)
@@ -186,6 +187,16 @@ class ScanService:
             raise
         self._finish(run_id, result, result.status, started)
         return result
+
+    def _reconcile(self, run_id: int, result: ScanResult) -> None:
+        """Before the crawl: remediation a killed process left half-recorded is checked against Drive and
+        finished (scanner.remediate.reconcile), so a fix we made is ``remediated`` before the crawl could
+        see the condition gone and call it ``resolved``."""
+        from scanner.remediate.reconcile import Reconciler
+
+        report = Reconciler(self.settings, self.app.sessions, self.app.actor, clock=self.clock,
+                            context=f"scan run {run_id}").run()
+        result.reconciled = dict(report.outcomes)
 
     def _mode_label(self, options: ScanOptions) -> str:
         if options.apply is True:
@@ -367,11 +378,14 @@ class ScanService:
     def _close(self, run_id: int, summary: CrawlSummary, evaluated: set[str], result: ScanResult) -> None:
         # A full crawl saw every file of the owners and drives it covered; an incremental one only
         # what changed, so only the files it re-evaluated can be closed.
+        from scanner.remediate.steps import fixing_actions
+
         owners, drives = (summary.covered_owners, summary.covered_drives) if summary.full else ((), ())
         with self.app.sessions.begin() as s:
             repo = FindingRepo(s, self.app.actor, clock=self.clock)
             report = repo.close_missing(run_id, complete=summary.complete, covered_owners=owners,
-                                        covered_drives=drives, evaluated_file_ids=evaluated)
+                                        covered_drives=drives, evaluated_file_ids=evaluated,
+                                        fixed_by=lambda finding: fixing_actions(s, finding))
             repo.expire_acceptances()
             result.findings_resolved = len(report.resolved)
             result.findings_new = _count(s, Finding.first_run_id == run_id)

@@ -15,11 +15,11 @@ from sqlalchemy import select
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render
-from scanner.errors import SharescanError
+from scanner.errors import ExitCode, SharescanError
 from scanner.policy.loader import load_configured_rules
 from scanner.policy.schema import Severity
-from scanner.remediate.engine import Remediator
-from scanner.remediate.restore import Restorer
+from scanner.remediate.reconcile import ReconcileReport
+from scanner.remediate.service import RemediationService
 from scanner.store.models import Finding
 from scanner.store.repo import FindingRepo
 
@@ -42,7 +42,10 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
     """Plan (and with --apply, take) the rules' actions for FINDINGS (ids or fingerprint prefixes).
 
     Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file.
-    Safety limits, the kill switch and per-rule `mode: off` apply as in scheduled scans."""
+    Safety limits, the kill switch and per-rule `mode: off` apply as in scheduled scans. With --apply
+    it takes the scans' run lock (exit 75 while a scan, remediate or restore runs) and first
+    reconciles actions an interrupted run left unfinished; exit 11 if it stopped early (error-rate
+    breaker, kill switch)."""
     if not (findings or severities or rule_ids):
         raise SharescanError("name findings, or select them with --severity / --rule")
     rules = load_configured_rules(app.settings)
@@ -56,22 +59,29 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
             if rule_ids:
                 stmt = stmt.where(Finding.rule_id.in_(rule_ids))
             ids += list(session.scalars(stmt.order_by(Finding.id)))
-    remediator = Remediator(app.settings, app.sessions, app.actor, rules=rules)
-    plan = remediator.plan(list(dict.fromkeys(ids)), apply=bool(apply), manual=True,
-                           fix_on_ancestor=fix_on_ancestor or None)
+    done = RemediationService(app).remediate(rules, list(dict.fromkeys(ids)), apply=bool(apply),
+                                             fix_on_ancestor=fix_on_ancestor or None)
+    plan, report = done.plan, done.report
+    if done.reconciled is not None and not done.reconciled.empty:
+        click.echo(reconciled_line(done.reconciled), err=True)
     rows = [{"finding_id": a.finding_id, "file_name": a.file_name, "action": a.action, "mode": a.mode,
              "target_file_id": a.target_file_id, "what": a.describe(), "skip_reason": a.skip_reason}
             for a in plan.actions]
     for finding_id, why in plan.ignored:
         rows.append({"finding_id": finding_id, "action": "-", "skip_reason": why})
-    if not apply:
-        render(rows, PLAN_COLUMNS, fmt, title="remediation plan (dry run: add --apply to act)", empty="nothing to do")
-    report = remediator.execute(plan)
-    if apply:
-        render(rows, PLAN_COLUMNS, fmt, title="remediation", empty="nothing to do")
+    title = "remediation" if apply else "remediation plan (dry run: add --apply to act)"
+    render(rows, PLAN_COLUMNS, fmt, title=title, empty="nothing to do")
     counts = ", ".join(f"{k}={v}" for k, v in sorted(report.status_counts.items())) or "no actions"
     click.echo(f"{counts}; findings remediated: {len(report.remediated_findings)}"
                + (f"; STOPPED: {report.stopped}" if report.stopped else ""), err=True)
+    if report.stopped:
+        raise click.exceptions.Exit(int(ExitCode.REMEDIATION_STOPPED))
+
+
+def reconciled_line(r: ReconcileReport) -> str:
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())) or "none"
+    return (f"reconciled an interrupted remediation: actions {outcomes}; steps finished {r.steps_finished}; "
+            f"findings remediated {len(r.remediated_findings)}; notices queued {len(r.notifications)}")
 
 
 @click.command("restore")
@@ -80,8 +90,12 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
 def restore(app: App, action_id: int) -> None:
     """Re-create exactly what remediation action ACTION_ID removed (no notification e-mails).
 
-    Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file."""
-    result = Restorer(app.settings, app.sessions, app.actor).restore(action_id)
+    Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file.
+    Takes the scans' run lock (exit 75 while a scan, remediate or restore runs) and first reconciles
+    actions an interrupted run left unfinished."""
+    result, reconciled = RemediationService(app).restore(action_id)
+    if not reconciled.empty:
+        click.echo(reconciled_line(reconciled), err=True)
     click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {result.detail}")
 
 

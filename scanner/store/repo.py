@@ -146,7 +146,8 @@ class FindingRepo:
     # ------------------------------------------------------------------ close
     def close_missing(self, run_id: int, *, complete: bool, covered_owners: Collection[str] = (),
                       covered_drives: Collection[str] = (),
-                      evaluated_file_ids: Collection[str] | None = None) -> CloseReport:
+                      evaluated_file_ids: Collection[str] | None = None,
+                      fixed_by: Callable[[Finding], Sequence[int]] | None = None) -> CloseReport:
         """Findings the run should have seen again but did not: inactive, and open ones resolved.
 
         Only a *complete* run may do this (a partial, failed or killed run changes nothing). Scope:
@@ -156,6 +157,10 @@ class FindingRepo:
         files with a pending read (content, publish state or permissions could not be read: unreadable
         is not clean), and findings with a remediation not yet reconciled (our own change may be why
         the condition is gone: it must end ``remediated``, not ``resolved``).
+
+        ``fixed_by(finding)`` names our own remediation actions that took the finding's exposure away
+        (e.g. a more severe finding's revoke, whose run was killed before this finding's turn): an
+        open finding they fixed ends ``remediated``, not ``resolved``.
         """
         if not complete:
             return CloseReport((), ())
@@ -184,7 +189,13 @@ class FindingRepo:
         resolved, deactivated = [], []
         for finding in stale:
             finding.detection_state = INACTIVE
-            if finding.status == OPEN:
+            ours = list(fixed_by(finding)) if fixed_by is not None and finding.status == OPEN else []
+            if ours:
+                self.mark_remediated(finding, action_ids=ours)
+                deactivated.append(finding.id)
+                self._audit("finding.inactive", finding, run_id=run_id,
+                            reason="condition no longer detected: removed by our remediation", action_ids=ours)
+            elif finding.status == OPEN:
                 self._set_status(finding, RESOLVED, now)
                 finding.resolved_at = now
                 resolved.append(finding.id)
