@@ -165,7 +165,7 @@ class RunLock:
 
     def _locked_error(self, holder: LockHolder | None, now: dt.datetime) -> RunLockedError:
         who = holder.describe(now) if holder else "held by another process"
-        return RunLockedError(f"another scan is running: run lock {self.name!r} {who}")
+        return RunLockedError(f"another scan or remediation is running: run lock {self.name!r} {who}")
 
     def _is_stale(self, holder: LockHolder, now: dt.datetime) -> str | None:
         if now - holder.heartbeat_at > self.stale_after:
