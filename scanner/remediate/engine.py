@@ -193,8 +193,7 @@ class Remediator:
                 # An earlier change to this file could not be checked in Drive yet (reconciliation
                 # failed to read it): acting again could undo or double it.
                 actions = [replace(a, skip_reason="an earlier remediation of this finding was interrupted and "
-                                                  "is not reconciled yet") if a.changes_drive else a
-                           for a in actions]
+                                                  "is not reconciled yet") for a in actions]
             if any(a.will_act for a in actions):
                 self._run_step(plan, finding_id, actions, report, breaker)
             else:

@@ -126,3 +126,34 @@ def test_restore_reconciles_first_so_a_fix_interrupted_after_the_drive_call_can_
     with app.sessions() as s:
         finding = s.get(Finding, finding_id)
         assert finding is not None and finding.status == "open"  # remediated by the reconciliation, then restored
+
+
+def test_an_action_drive_cannot_confirm_stays_started_and_its_finding_is_left_alone(
+        make_app, emulator, tmp_path: Path) -> None:  # noqa: F811
+    case = CASES["revoke"]
+    app = make_app(detect={"nlp": "pattern-only"}, limits={"max_retries": 0})
+    ScanService(app).run(ScanOptions(full=True))
+    finding_id = finding_for(app, case)
+    file_id = fid(case.key)
+    killed_remediation(app, emulator, tmp_path, finding_id,
+                       FaultRule(case.endpoint, kind="kill_before", path=f"*/files/{file_id}{case.path}", pid=2))
+    rules = load_configured_rules(app.settings).rules
+    # Drive cannot be read for that file now: the action stays started, nothing is done twice.
+    emulator.set_faults([FaultRule("drive.permissions.get", kind="500", path=f"*/files/{file_id}/*")])
+    done = RemediationService(app).remediate(rules, [finding_id], apply=True)
+    assert done.reconciled is not None and dict(done.reconciled.outcomes) == {"unreadable": 1}
+    with app.sessions() as s:
+        rows = s.scalars(select(RemediationAction).where(RemediationAction.finding_id == finding_id,
+                                                         RemediationAction.mode == "enforce")
+                         .order_by(RemediationAction.id)).all()
+        assert [(r.action, r.status) for r in rows] == [("revoke", "started"), ("revoke", "skipped"),
+                                                        ("notify", "skipped")]
+        assert rows[1].detail == "an earlier remediation of this finding was interrupted and is not reconciled yet"
+    assert changes(emulator, file_id) == {}
+    emulator.set_faults([])
+    again = RemediationService(app).remediate(rules, [finding_id], apply=True)
+    assert again.reconciled is not None and dict(again.reconciled.outcomes) == {"not_applied": 1}
+    with app.sessions() as s:
+        finding = s.get(Finding, finding_id)
+        assert finding is not None and finding.status == "remediated"
+    assert changes(emulator, file_id) == {"permission.deleted": 1}
