@@ -19,7 +19,8 @@ def schedule_group() -> None:
 
 
 @schedule_group.command("run")
-@click.option("--once", is_flag=True, help="Run one scan now and exit (exit code 75 if another scan runs).")
+@click.option("--once", is_flag=True, help="Run one scan now and exit (exit codes as `sharescan scan`: 75 if "
+                                          "another scan runs, 9 partial, 11 remediation stopped).")
 @click.option("--full", is_flag=True, help="With --once: a full crawl instead of an incremental one.")
 @pass_app
 def run_cmd(app: App, once: bool, full: bool) -> None:
@@ -30,12 +31,15 @@ def run_cmd(app: App, once: bool, full: bool) -> None:
     schedule = Schedule.from_settings(app.settings.schedule)
     job = scan_job(app)
     if once:
-        from scanner.cli.scan import summary_line
+        from scanner.cli.scan import exit_code, summary_line
         from scanner.run import ScanResult
 
         result = job(full)  # errors (RunLockedError → 75) reach main and set the exit code
         if isinstance(result, ScanResult):
             click.echo(summary_line(result))
+            code = exit_code(result)  # 9 partial, 11 remediation stopped, as `sharescan scan`
+            if code:
+                raise click.exceptions.Exit(int(code))
         return
     scheduler = Scheduler(schedule, job)
     scheduler.install_signal_handlers()

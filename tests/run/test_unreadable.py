@@ -158,3 +158,21 @@ def test_scans_show_prints_pending_and_unreadable_per_target(make_sqlite_app, em
     assert table.exit_code == 0, table.output
     rows = {r["target"]: r for r in csv.DictReader(io.StringIO(table.output))}
     assert (rows[owner]["files_pending"], rows[owner]["reason"]) == ("1", "not read: download_failed ×1")
+
+
+@pytest.mark.parametrize("command", ["scan", "schedule run --once"])
+def test_a_partial_run_exits_9(make_sqlite_app, emulator, command: str) -> None:
+    from scanner.cli.context import State
+    from scanner.cli.scan import scan
+    from scanner.cli.schedule import schedule_group
+
+    app = make_sqlite_app(limits={"max_retries": 0})
+    roster = fid("roster_csv")
+    emulator.set_faults([FaultRule("drive.files.download", kind="503", path=f"*/files/{roster}*")])
+    state = State(None, 0, False)
+    state._app = app
+    group, args = (scan, ["--full", "--no-progress"]) if command == "scan" else (schedule_group,
+                                                                                 ["run", "--once", "--full"])
+    out = CliRunner().invoke(group, args, obj=state)
+    assert out.exit_code == 9, out.output
+    assert "1 pending, 0 unreadable" in out.output
