@@ -240,7 +240,8 @@ class Remediator:
             report.count(status)
             report.mode_counts[action.mode] = report.mode_counts.get(action.mode, 0) + 1
         with self.sessions() as session:
-            done = finish_step(session, self.settings, self.actor, step_id, clock=self.clock)
+            done = finish_step(session, self.settings, self.actor, step_id, clock=self.clock,
+                               stopped=report.stopped is not None)
             session.commit()
         if done.remediated:
             report.remediated_findings.append(finding_id)

@@ -113,9 +113,12 @@ def record_action(session: Session, row: RemediationAction, event: str, actor: s
 
 
 def finish_step(session: Session, settings: Settings, actor: str, step_id: int, *,
-                clock: Callable[[], dt.datetime], reconciling: bool = False) -> StepOutcome:
+                clock: Callable[[], dt.datetime], reconciling: bool = False, stopped: bool = False) -> StepOutcome:
     """The follow-up of a step whose actions all have an outcome (see the module docstring); a step
-    already finished is left alone. The caller commits (one transaction)."""
+    already finished is left alone. ``reconciling``: a step a killed process left open; ``stopped``:
+    the run stopped (kill switch, error-rate breaker) before the step's last action. Either way an
+    owner is not told about a step that changed nothing: the next run acts and tells.
+    The caller commits (one transaction)."""
     step = session.get_one(RemediationStep, step_id)
     out = StepOutcome(step_id, step.finding_id)
     if step.status != StepStatus.STARTED.value:
@@ -144,7 +147,7 @@ def finish_step(session: Session, settings: Settings, actor: str, step_id: int, 
     notify = step.plan.get("notify")
     if notify is not None:
         _notify(session, settings, actor, step, finding, notify, changes, pending, out, clock=clock,
-                reconciling=reconciling)
+                reconciling=reconciling, interrupted=reconciling or stopped)
     step.status = StepStatus.FINISHED.value
     step.finished_at = clock()
     if reconciling:
@@ -189,7 +192,7 @@ def _fixed_by_us(session: Session, targets: set[str], *, since: dt.datetime) -> 
 
 def _notify(session: Session, settings: Settings, actor: str, step: RemediationStep, finding: Finding,
             notify: dict[str, Any], changes: list[str], pending: list[str], out: StepOutcome, *,
-            clock: Callable[[], dt.datetime], reconciling: bool) -> None:
+            clock: Callable[[], dt.datetime], reconciling: bool, interrupted: bool) -> None:
     row = RemediationAction(run_id=step.run_id, finding_id=finding.id, file_id=finding.file_id, action="notify",
                             target_file_id=finding.file_id, mode=str(notify["mode"]), status=ActionStatus.PLANNED,
                             actor=actor, created_at=clock(), step_id=step.id)
@@ -197,7 +200,7 @@ def _notify(session: Session, settings: Settings, actor: str, step: RemediationS
     if notify.get("skip_reason") or notify["mode"] != ENFORCE:
         row.status = ActionStatus.SKIPPED if notify.get("skip_reason") else ActionStatus.PLANNED
         row.detail = notify.get("skip_reason") or f"dry run ({notify['mode_reason']}): would notify the owner"
-    elif reconciling and not changes:
+    elif interrupted and not changes:
         row.status = ActionStatus.SKIPPED
         row.detail = "nothing was changed before the interruption: the next remediation acts and notifies"
     else:

@@ -97,4 +97,4 @@ def test_rules_commands(tmp_path: Path) -> None:
     result = CliRunner().invoke(cli, ["rules", "validate", str(tmp_path)])
     assert isinstance(result.exception, RuleError) and result.exception.exit_code == 2
     assert f"{tmp_path / 'bad.yaml'}:5: when.exposure[0]: Input should be" in str(result.exception)
-    assert "1 rule(s) valid" in run("rules", "validate", str(Path("/work/main/rules/public-contractor-pii.yaml")))
+    assert "1 rule(s) valid" in run("rules", "validate", str(builtin_rules_dir() / "public-contractor-pii.yaml"))
