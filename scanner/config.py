@@ -116,6 +116,9 @@ class LimitsSettings(_Section):
     max_text_chars: Annotated[int, Field(ge=1000)] = 2_000_000
     max_pages: Annotated[int, Field(ge=1)] = 500
     max_cells: Annotated[int, Field(ge=1)] = 200_000
+    #: A file whose content, publish state or permissions could not be read this many runs in a row is
+    #: listed as unreadable (it keeps its verdict and is still tried again every run).
+    unreadable_after_attempts: Annotated[int, Field(ge=1, le=1000)] = 3
 
 
 class RemediationSettings(_Section):
@@ -123,8 +126,16 @@ class RemediationSettings(_Section):
     max_actions_per_run: Annotated[int, Field(ge=0)] = 50
     #: Refuse to act when actions would touch more than this share of active findings.
     max_actions_share: Annotated[float, Field(ge=0, le=1)] = 0.5
-    #: Stop acting when this share of actions in a run failed.
+    #: Stop acting when this share of the actions attempted so far failed (once at least
+    #: ``error_rate_min_sample`` were attempted)...
     max_error_rate: Annotated[float, Field(ge=0, le=1)] = 0.2
+    error_rate_min_sample: Annotated[int, Field(ge=1, le=10_000)] = 10
+    #: ...or when this many attempted actions failed in a row.
+    max_consecutive_failures: Annotated[int, Field(ge=1, le=10_000)] = 5
+    #: ``max_actions_per_run`` also counts the Drive changes any scan or ``sharescan remediate`` made in
+    #: the last this-many minutes (a run started again after a crash, or several commands in a row,
+    #: share one budget). 0 = this run's actions only.
+    limit_window_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 60
     #: If this file exists, no remediation action is taken (checked before every action).
     kill_switch_file: str = ""
     #: Also fix inherited permissions on the ancestor they come from.

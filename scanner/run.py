@@ -10,10 +10,15 @@
       → remediate (dry-run | enforce)       scanner.remediate (mode decided in remediate/plan.py)
       → notify owners                       scanner.notify (outbox → SMTP / webhook)
 
-Every scan holds the run lock (two scans never overlap) and records a ScanRun with its status:
-``completed`` (every target read), ``partial`` (some targets skipped/failed: nothing about them
-is resolved), ``failed`` (an error stopped the run) or ``interrupted`` (killed; the next run
-resumes from the last committed page).
+Every scan holds the run lock (two scans, or a scan and ``remediate --apply``/``restore``, never
+overlap), first reconciles remediation actions an earlier process left unfinished, and records a
+ScanRun with its status: ``completed`` (every target read, and every file a rule needed was read),
+``partial`` (a target failed, or files are pending/unreadable: nothing about them is resolved),
+``failed`` (an error stopped the run) or ``interrupted`` (killed; the next run resumes from the last
+committed page).
+
+A file whose content, publish state or permissions could not be read keeps its previous verdict and
+findings: it is a pending read (``scanner.store.pending``), tried again by every later run.
 """
 
 from __future__ import annotations
@@ -22,14 +27,13 @@ import datetime as dt
 import logging
 import os
 import socket
-import threading
 import time
 from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import func, or_, select
+from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
 from scanner.anchors import anchor_now
@@ -38,6 +42,7 @@ from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
 from scanner.drive.exposure import classify, normalise_domains
 from scanner.drive.models import FileExposure
+from scanner.drive.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
 from scanner.folder_scan import evaluate_folder_findings
 from scanner.google import directory
@@ -50,7 +55,7 @@ from scanner.policy.loader import load_configured_rules
 from scanner.remediate.plan import CHANGING_ACTIONS
 from scanner.remediate.sanity import DomainCheck, check_domains
 from scanner.schedule.jobs import run_lock_for
-from scanner.schedule.lock import RunLock
+from scanner.schedule.lock import Heartbeat, RunLock
 from scanner.store.models import (
     CrawlTarget,
     DriveFileRow,
@@ -61,8 +66,9 @@ from scanner.store.models import (
     ScanRun,
     utcnow,
 )
+from scanner.store.pending import PendingFile, PendingReads, pending_file_ids
 from scanner.store.repo import FindingRepo
-from scanner.store.snapshot import external_grant_domains, row_to_file
+from scanner.store.snapshot import external_grant_domains, row_to_file, run_coverage
 from scanner.store.tree import StoredTree
 
 log = logging.getLogger(__name__)
@@ -100,6 +106,10 @@ class ScanResult:
     files_removed: int = 0
     files_analysed: int = 0
     files_not_analysed: int = 0
+    #: Files of this run's targets with a pending read (still being retried), and those past
+    #: ``[limits] unreadable_after_attempts``: either makes the run partial.
+    files_pending: int = 0
+    files_unreadable: int = 0
     content_cache_hits: int = 0
     findings_active: int = 0
     findings_new: int = 0
@@ -112,8 +122,10 @@ class ScanResult:
     #: Items below folders whose sharing changed, read again whatever the Changes feed listed.
     descendants_refreshed: int = 0
     remediation_refused: str | None = None
-    #: Why remediation stopped before finishing its plan (kill switch, error rate), None when it did not.
+    #: Why remediation stopped before the end of its plan (error-rate breaker, kill switch), if it did.
     remediation_stopped: str | None = None
+    #: Actions an earlier process left unfinished, by the outcome reconciliation found in Drive.
+    reconciled: dict[str, int] = field(default_factory=dict)
     #: The organisation's domains checked against the Directory's and the external grants
     #: (:class:`scanner.remediate.sanity.DomainCheck`); ``blocked`` says why enforcement stopped.
     domain_check: dict[str, Any] | None = None
@@ -152,7 +164,7 @@ class ScanService:
         self.app.sessions  # noqa: B018 - refuses a database that is missing or not at head, before locking
 
         lock = run_lock_for(self.app)
-        with lock, _Heartbeat(lock.heartbeat, interval=max(5.0, lock.stale_after.total_seconds() / 4)):
+        with lock, Heartbeat(lock):
             try:
                 return self._run_locked(options, progress, lock)
             finally:
@@ -192,10 +204,12 @@ class ScanService:
             rules = load_configured_rules(self.settings)
             clients = self._clients or GoogleClients(self.settings)
             result.api_calls_by_method = clients.stats.by_method  # live: as_dict() copies it when the run ends
+            self._reconcile(run_id, result)
             owned, directory_error = self._directory_domains(clients)
             summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
             self._absorb_crawl(result, summary)
             evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress)
+            self._record_pending(run_id, result)
             folders = evaluate_folder_findings(self.app.sessions, self.app.actor, rules.rules, run_id=run_id,
                                                org_domains=frozenset(summary.org_domains),
                                                complete=summary.complete, evaluated=evaluated, clock=self.clock)
@@ -204,7 +218,8 @@ class ScanService:
             result.domain_check = self._domain_check(owned, directory_error).to_json()
             self._remediate(run_id, options, rules, result)
             self._notify(run_id, result)
-            result.status = "completed" if summary.complete else "partial"
+            complete = summary.complete and not (result.files_pending or result.files_unreadable)
+            result.status = "completed" if complete else "partial"
         except KeyboardInterrupt:
             self._finish(run_id, result, "interrupted", started, error="interrupted")
             raise
@@ -213,6 +228,16 @@ class ScanService:
             raise
         self._finish(run_id, result, result.status, started)
         return result
+
+    def _reconcile(self, run_id: int, result: ScanResult) -> None:
+        """Before the crawl: remediation a killed process left half-recorded is checked against Drive and
+        finished (scanner.remediate.reconcile), so a fix we made is ``remediated`` before the crawl could
+        see the condition gone and call it ``resolved``."""
+        from scanner.remediate.reconcile import Reconciler
+
+        report = Reconciler(self.settings, self.app.sessions, self.app.actor, clock=self.clock,
+                            context=f"scan run {run_id}").run()
+        result.reconciled = dict(report.outcomes)
 
     def _mode_label(self, options: ScanOptions) -> str:
         if options.apply is True:
@@ -249,17 +274,19 @@ class ScanService:
     def _candidate_ids(self, run_id: int) -> list[str]:
         """Files that are exposed or had findings and were crawled by this run or by any run since the
         last one that finished its analysis: the interrupted runs it resumed (however many in a row)
-        and failed runs, whose crawl moved the change tokens on before their analysis was done."""
+        and failed runs, whose crawl moved the change tokens on before their analysis was done; and
+        every file with a pending read (an incremental crawl does not see them again by itself)."""
         with self.app.sessions() as s:
             last_done = s.scalar(select(func.max(ScanRun.id)).where(
                 ScanRun.id < run_id, ScanRun.status.in_(("completed", "partial")))) or 0
             run_ids = list(s.scalars(select(ScanRun.id).where(ScanRun.id > last_done, ScanRun.id <= run_id)))
             active_files = select(Finding.file_id).where(Finding.detection_state == "active")
             return list(s.scalars(
-                select(DriveFileRow.id).where(
-                    DriveFileRow.last_run_id.in_(run_ids),
-                    or_(DriveFileRow.exposure != "internal", DriveFileRow.id.in_(active_files)),
-                ).order_by(DriveFileRow.id)
+                select(DriveFileRow.id).where(or_(
+                    and_(DriveFileRow.last_run_id.in_(run_ids),
+                         or_(DriveFileRow.exposure != "internal", DriveFileRow.id.in_(active_files))),
+                    DriveFileRow.id.in_(pending_file_ids()),
+                )).order_by(DriveFileRow.id)
             ))
 
     def _pipeline_instance(self) -> Any:
@@ -284,7 +311,11 @@ class ScanService:
         fetcher = ContentFetcher(clients)
         subjects = _Subjects(self.settings, clients, org_domains)
         with self.app.sessions() as s:
-            engine = PolicyEngine(rules.rules, exemptions=FindingRepo(s, self.app.actor).active_exemptions())
+            exemptions = FindingRepo(s, self.app.actor).active_exemptions()
+        engine = PolicyEngine(rules.rules, exemptions=exemptions)
+        # While a file's content cannot be read, only rules that need no content are evaluated.
+        without_content = PolicyEngine([r for r in rules.rules if r.content is None], exemptions=exemptions)
+        unreadable_after = self.settings.limits.unreadable_after_attempts
         evaluated: set[str] = set()
         analysed_per_target: Counter[tuple[str, str]] = Counter()
         for file_id in ids:
@@ -292,6 +323,7 @@ class ScanService:
                 row = s.get(DriveFileRow, file_id)
                 if row is None:
                     continue
+                unread_aspects = PendingReads(s).aspects_of(file_id)
                 file = row_to_file(row)
                 removed = row.removed_at is not None
                 # the crawler's verdict on groups with outside members ([google] expand_groups) is kept
@@ -301,64 +333,107 @@ class ScanService:
                 ctx = FileContext(ancestors=_ancestors(s, row), now=self.clock())
                 needs_content = not removed and engine.needs_content(exposure, ctx)
                 cached = _cached_content(s, row, file.revision_key) if needs_content else None
+            if ReadAspect.PERMISSIONS in unread_aspects and not removed:
+                # Who can open it is unknown: its findings keep their state until the crawl reads it.
+                if progress is not None:
+                    progress.advance()
+                continue
             fresh: ContentResult | None = None
+            unread: Unread | None = None
             if cached is not None:
                 result.content_cache_hits += 1
             elif needs_content:
-                fresh = self._analyse(fetcher, subjects, file)
-                if fresh.analysed:
+                fresh, unread = self._analyse(fetcher, subjects, file)
+                if fresh is not None and fresh.analysed:
                     result.files_analysed += 1
                     analysed_per_target[("drive", file.drive_id) if file.drive_id
                                         else ("user", (file.owner_email or "").lower())] += 1
-                else:
+                elif fresh is not None:
                     result.files_not_analysed += 1
             content = cached if cached is not None else fresh
             if content is not None and content.analysed:
                 result.nlp_mode = content.nlp_mode or result.nlp_mode
-            matches = engine.evaluate(exposure, content, ctx)
+            # Unread content is not clean content: the rules that need it keep their previous verdict.
+            matches = (without_content if unread is not None else engine).evaluate(exposure, content, ctx)
             with self.app.sessions.begin() as s:
                 repo = FindingRepo(s, self.app.actor, clock=self.clock)
+                pending = PendingReads(s, unreadable_after=unreadable_after, clock=self.clock)
+                if unread is not None:
+                    pending.record(PendingFile(file_id, file.owner_email, file.drive_id, file.name), unread,
+                                   run_id=run_id)
+                elif removed:
+                    pending.clear([file_id])
+                elif fresh is not None or not needs_content:
+                    pending.clear([file_id], [ReadAspect.CONTENT])
                 if fresh is not None:
                     _store_content(s, repo, file_id, file.revision_key, fresh, self.clock())
                 for match in matches:
                     repo.upsert(match, run_id)
-            evaluated.add(file_id)
+            if unread is None and ReadAspect.PUBLISH_STATE not in unread_aspects:
+                evaluated.add(file_id)
             if progress is not None:
                 progress.advance()
         with self.app.sessions.begin() as s:
             _count_analysed(s, run_id, analysed_per_target)
         return evaluated
 
-    def _analyse(self, fetcher: Any, subjects: _Subjects, file: Any) -> ContentResult:
+    def _analyse(self, fetcher: Any, subjects: _Subjects, file: Any) -> tuple[ContentResult | None, Unread | None]:
+        """The file's content analysed, or why it was not (a lasting reason, in the ContentResult), or
+        the failed read (download, export, timeout, no identity could read it) to try again next run."""
         max_bytes = self.settings.limits.max_download_bytes
-        last_reason = "not analysed: no identity could read the file"
+        failure, detail = ReadFailure.NO_READER, "no identity could read the file"
         for subject in subjects.for_file(file):
             try:
                 fetched = fetcher.fetch(file, as_user=subject, max_bytes=max_bytes)
             except GoogleApiError as exc:  # e.g. the owner cannot be impersonated (suspended)
-                last_reason = f"not analysed: download failed ({exc})"
+                failure = failure_of(exc, ReadFailure.NO_READER if _denied(exc) else ReadFailure.DOWNLOAD_FAILED)
+                detail = str(exc)
                 continue
             if not fetched.ok:
+                if fetched.denied:  # this identity cannot read it: try the next one
+                    failure, detail = ReadFailure.NO_READER, fetched.skip_reason or detail
+                    continue
+                if fetched.failure is not None:
+                    return None, Unread(ReadAspect.CONTENT, fetched.failure, fetched.skip_reason or "")
                 reason = fetched.skip_reason or "unknown"
                 reason = reason if reason.startswith("not analysed") else f"not analysed: {reason}"
-                if fetched.denied:  # this identity cannot read it: try the next one
-                    last_reason = reason
-                    continue
-                return ContentResult(analysed=False, skip_reason=reason)
+                return ContentResult(analysed=False, skip_reason=reason), None
             content: ContentResult = self._pipeline_instance().analyze_bytes(fetched.data, fetched.mime_type, file.name)
             if fetched.truncated:
                 content.truncated = True
-            return content
-        return ContentResult(analysed=False, skip_reason=last_reason)
+            return content, None
+        return None, Unread(ReadAspect.CONTENT, failure, detail)
+
+    def _record_pending(self, run_id: int, result: ScanResult) -> None:
+        """Per target of this run: files with a pending read and unreadable files (``scans show``)."""
+        pending = unreadable = 0
+        with self.app.sessions.begin() as s:
+            reads = PendingReads(s)
+            for cov, target in run_coverage(s, run_id):
+                if target.kind == "user":
+                    summary = reads.summary_for_target(owner_email=target.key, drive_id=None)
+                else:
+                    summary = reads.summary_for_target(owner_email=None, drive_id=target.key)
+                cov.files_pending, cov.files_unreadable = summary.pending, summary.unreadable
+                reasons = {k: v for k, v in (cov.reasons or {}).items() if k != "pending"}
+                if summary.reasons:
+                    reasons["pending"] = dict(sorted(summary.reasons.items()))
+                cov.reasons = reasons
+                pending += summary.pending
+                unreadable += summary.unreadable
+        result.files_pending, result.files_unreadable = pending, unreadable
 
     def _close(self, run_id: int, summary: CrawlSummary, evaluated: set[str], result: ScanResult) -> None:
         # A full crawl saw every file of the owners and drives it covered; an incremental one only
         # what changed, so only the files it re-evaluated can be closed.
+        from scanner.remediate.steps import fixing_actions
+
         owners, drives = (summary.covered_owners, summary.covered_drives) if summary.full else ((), ())
         with self.app.sessions.begin() as s:
             repo = FindingRepo(s, self.app.actor, clock=self.clock)
             report = repo.close_missing(run_id, complete=summary.complete, covered_owners=owners,
-                                        covered_drives=drives, evaluated_file_ids=evaluated)
+                                        covered_drives=drives, evaluated_file_ids=evaluated,
+                                        fixed_by=lambda finding: fixing_actions(s, finding))
             repo.expire_acceptances()
             result.findings_resolved = len(report.resolved)
             result.findings_new = _count(s, Finding.first_run_id == run_id)
@@ -388,7 +463,6 @@ class ScanService:
             return
         result.actions = dict(report.status_counts)
         if report.stopped:
-            result.remediation_refused = f"stopped: {report.stopped}"
             result.remediation_stopped = report.stopped
         result.findings_remediated = len(self.refresh_fixed(report.action_ids, run_id=run_id))
 
@@ -468,31 +542,6 @@ class ScanService:
                                 "failed": len(report.failed)}
 
 
-class _Heartbeat:
-    """Beats the run lock from a background thread for as long as the run lasts."""
-
-    def __init__(self, beat: Callable[[], None], *, interval: float) -> None:
-        self.beat = beat
-        self.interval = interval
-        self._stop = threading.Event()
-        self._thread = threading.Thread(target=self._loop, name="run-lock-heartbeat", daemon=True)
-
-    def _loop(self) -> None:
-        while not self._stop.wait(self.interval):
-            try:
-                self.beat()
-            except Exception:  # noqa: BLE001 - logged; the scan itself decides nothing here
-                log.exception("run lock heartbeat failed")
-
-    def __enter__(self) -> _Heartbeat:
-        self._thread.start()
-        return self
-
-    def __exit__(self, *exc: object) -> None:
-        self._stop.set()
-        self._thread.join(timeout=5)
-
-
 class _Subjects:
     """Who can read a file for content analysis: a shared-drive member, its owner, then the admin."""
 
@@ -563,22 +612,18 @@ def _ancestors(session: Session, row: DriveFileRow) -> tuple[str, ...]:
     return tuple(out)
 
 
-#: "Not analysed" reasons that may not hold next time (API or identity failures), unlike "encrypted" or
-#: "too large": those revisions are fetched again by the next run.
-_TRANSIENT_REASONS = ("download failed", "export failed", "no identity could read")
+def _denied(exc: BaseException) -> bool:
+    """This identity cannot read the file (refused, or cannot be impersonated); another one might."""
+    from scanner.drive.content import DENIED_REASONS
 
-
-def _transient(reason: str) -> bool:
-    return any(marker in reason for marker in _TRANSIENT_REASONS)
+    return getattr(exc, "status", None) in (401, 403, 404) or getattr(exc, "reason", "") in DENIED_REASONS
 
 
 def _cached_content(session: Session, row: DriveFileRow, revision: str) -> ContentResult | None:
     """The analysis of this exact revision, rebuilt from what was stored (hits and evidence, no values)."""
     if not revision or row.content_revision != revision or row.content_status == "pending":
         return None
-    if row.content_status == "not_analysed":
-        if _transient(row.content_skip_reason or ""):
-            return None  # a download that failed is tried again; only lasting reasons are kept
+    if row.content_status == "not_analysed":  # a lasting reason (encrypted, too large...): failed reads are pending
         return ContentResult(analysed=False, skip_reason=row.content_skip_reason)
     evidence: dict[str, list[EvidenceSummary]] = {}
     for ev in session.scalars(select(Evidence).where(Evidence.file_id == row.id, Evidence.revision == revision)):

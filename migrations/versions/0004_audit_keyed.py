@@ -6,7 +6,7 @@ a change was made as. Every finding, remediation action and exemption that
 exists gets one baseline state event, so the state of every row is provable from the chain.
 
 Revision ID: 0004
-Revises: 0002
+Revises: 0003
 Create Date: 2026-11-29 07:00:00
 """
 
@@ -16,7 +16,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = '0004'
-down_revision: str | None = '0002'
+down_revision: str | None = '0003'
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 
@@ -49,9 +49,11 @@ def _baseline() -> None:
     now = utcnow()
     for cov in statechain.COVERAGE:
         table = cov.model.__table__
-        columns = [table.c.id, *(table.c[name] for name in cov.columns())]
+        # only the columns this database has at this revision (a later revision may cover more)
+        present = {c["name"] for c in sa.inspect(conn).get_columns(table.name)}
+        columns = [table.c.id, *(table.c[name] for name in cov.columns() if name in present)]
         for row in conn.execute(sa.select(*columns).order_by(table.c.id)).all():
-            state = statechain.state_of(cov, row._mapping.__getitem__)
+            state = statechain.state_of(cov, row._mapping.get)
             data = {"change": "baseline", "digest": statechain.state_digest(state), "state": state}
             seq += 1
             digest = audit.event_hash(prev, seq=seq, ts=now, actor="sharescan-migration", event_type=cov.event_type,

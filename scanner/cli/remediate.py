@@ -15,12 +15,11 @@ from sqlalchemy import select
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render
-from scanner.errors import SharescanError
+from scanner.errors import ExitCode, SharescanError
 from scanner.policy.loader import load_configured_rules
 from scanner.policy.schema import Severity
-from scanner.remediate.engine import Remediator
-from scanner.remediate.restore import Restorer
-from scanner.remediate.sanity import enforcement_block
+from scanner.remediate.reconcile import ReconcileReport
+from scanner.remediate.service import RemediationService
 from scanner.safetext import display
 from scanner.store.models import Finding
 from scanner.store.repo import FindingRepo
@@ -44,7 +43,10 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
     """Plan (and with --apply, take) the rules' actions for FINDINGS (ids or fingerprint prefixes).
 
     Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file.
-    Safety limits, the kill switch and per-rule `mode: off` apply as in scheduled scans."""
+    Safety limits, the kill switch and per-rule `mode: off` apply as in scheduled scans. With --apply
+    it takes the scans' run lock (exit 75 while a scan, remediate or restore runs) and first
+    reconciles actions an interrupted run left unfinished; exit 11 if it stopped early (error-rate
+    breaker, kill switch)."""
     if not (findings or severities or rule_ids):
         raise SharescanError("name findings, or select them with --severity / --rule")
     rules = load_configured_rules(app.settings)
@@ -58,30 +60,34 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
             if rule_ids:
                 stmt = stmt.where(Finding.rule_id.in_(rule_ids))
             ids += list(session.scalars(stmt.order_by(Finding.id)))
-    remediator = Remediator(app.settings, app.sessions, app.actor, rules=rules)
+    from scanner.run import ScanService
+
     # findings named one by one are a person's decision: a folder fix over max_actions_per_run is applied
-    plan = remediator.plan(list(dict.fromkeys(ids)), apply=bool(apply), manual=True,
-                           fix_on_ancestor=fix_on_ancestor or None, explicit=bool(findings),
-                           blocked=enforcement_block(app.sessions))
+    done = RemediationService(app).remediate(rules, list(dict.fromkeys(ids)), apply=bool(apply),
+                                             fix_on_ancestor=fix_on_ancestor or None, explicit=bool(findings),
+                                             refresh=lambda ids: ScanService(app).refresh_fixed(ids, run_id=None))
+    plan, report, closed = done.plan, done.report, done.closed
+    if done.reconciled is not None and not done.reconciled.empty:
+        click.echo(reconciled_line(done.reconciled), err=True)
     rows = [{"finding_id": a.finding_id, "file_name": a.file_name, "action": a.action, "mode": a.mode,
              "target_file_id": a.target_file_id, "what": a.describe(), "skip_reason": a.skip_reason}
             for a in plan.actions]
     for finding_id, why in plan.ignored:
         rows.append({"finding_id": finding_id, "action": "-", "skip_reason": why})
-    if not apply:
-        render(rows, PLAN_COLUMNS, fmt, title="remediation plan (dry run: add --apply to act)", empty="nothing to do")
-    report = remediator.execute(plan)
-    if apply:
-        render(rows, PLAN_COLUMNS, fmt, title="remediation", empty="nothing to do")
-    closed: list[int] = []
-    if apply and report.action_ids:  # read the changed files again: what our change fixed closes as remediated
-        from scanner.run import ScanService
-
-        closed = ScanService(app).refresh_fixed(report.action_ids, run_id=None)
+    title = "remediation" if apply else "remediation plan (dry run: add --apply to act)"
+    render(rows, PLAN_COLUMNS, fmt, title=title, empty="nothing to do")
     counts = ", ".join(f"{k}={v}" for k, v in sorted(report.status_counts.items())) or "no actions"
     remediated = sorted(set(report.remediated_findings) | set(closed))
     click.echo(f"{counts}; findings remediated: {len(remediated)}"
                + (f"; STOPPED: {report.stopped}" if report.stopped else ""), err=True)
+    if report.stopped:
+        raise click.exceptions.Exit(int(ExitCode.REMEDIATION_STOPPED))
+
+
+def reconciled_line(r: ReconcileReport) -> str:
+    outcomes = ", ".join(f"{k} {v}" for k, v in sorted(r.outcomes.items())) or "none"
+    return (f"reconciled an interrupted remediation: actions {outcomes}; steps finished {r.steps_finished}; "
+            f"findings remediated {len(r.remediated_findings)}; notices queued {len(r.notifications)}")
 
 
 @click.command("restore")
@@ -94,9 +100,11 @@ def restore(app: App, action_id: int, reason: str, yes: bool) -> None:
     """Re-create exactly what remediation action ACTION_ID removed (no notification e-mails).
 
     Asks for confirmation (or --yes) when the restore exposes a file with sensitive findings again.
-    Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file."""
-    restorer = Restorer(app.settings, app.sessions, app.actor)
-    preview = restorer.preview(action_id)
+    Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file.
+    Takes the scans' run lock (exit 75 while a scan, remediate or restore runs) and first reconciles
+    actions an interrupted run left unfinished."""
+    service = RemediationService(app)
+    preview = service.restorer().preview(action_id)
     if preview.needs_confirmation and not yes:
         found = "; ".join(f"finding {fid} {rule} ({severity}: {', '.join(cats) or 'sensitive data'})"
                           for fid, rule, severity, cats in preview.sensitive)
@@ -106,7 +114,9 @@ def restore(app: App, action_id: int, reason: str, yes: bool) -> None:
             click.confirm("Restore anyway?", default=False, abort=True, err=True)
         except click.Abort:
             raise SharescanError("restore not confirmed: nothing changed (--yes confirms without asking)") from None
-    result = restorer.restore(action_id, reason=reason)
+    result, reconciled = service.restore(action_id, reason=reason)
+    if not reconciled.empty:
+        click.echo(reconciled_line(reconciled), err=True)
     click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {result.detail}")
 
 

@@ -30,13 +30,16 @@ def summary_line(r: ScanResult) -> str:
     actions = ", ".join(f"{k} {v}" for k, v in sorted(r.actions.items())) or "none"
     line = (f"run {r.run_id} {r.status} ({r.kind}) in {r.elapsed_seconds:.1f}s: {r.files_seen:,} files seen, "
             f"{r.files_exposed:,} exposed, {r.files_analysed:,} analysed ({r.content_cache_hits:,} unchanged), "
-            f"{r.files_not_analysed:,} not analysed, {r.findings_new} new findings, {r.findings_active} active, "
+            f"{r.files_not_analysed:,} not analysed, {r.files_pending:,} pending, {r.files_unreadable:,} unreadable, "
+            f"{r.findings_new} new findings, {r.findings_active} active, "
             f"{r.findings_resolved} resolved; actions: {actions}; targets skipped {r.targets_skipped}, "
             f"failed {r.targets_failed}; {r.api_calls:,} API calls")
     if r.actions_unchanged:
         line += f"; {r.actions_unchanged} planned actions unchanged since recorded"
     if r.remediation_refused:
         line += f"; remediation refused: {r.remediation_refused}"
+    if r.remediation_stopped:
+        line += f"; remediation STOPPED: {r.remediation_stopped}"
     return line
 
 
@@ -135,9 +138,10 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, p
     with [google] groups); enforcing (--apply or mode = "enforce") also uses the remediation key
     (scope drive).
     \b
-    Exit codes: 0 done; 9 partial (users/drives skipped or failed); 10 open findings at or
-    above --fail-on; 11 remediation stopped early; 5 remediation refused by a safety limit;
-    75 another scan holds the run lock (see `sharescan --help` for all).
+    Exit codes: 0 done; 9 partial (a user or drive failed, or files a rule needed could not be
+    read: see `sharescan scans show RUN`); 10 open findings at or above --fail-on; 11 remediation
+    stopped early (error-rate breaker, kill switch); 5 remediation refused by a safety limit;
+    75 another scan (or remediate --apply / restore) holds the run lock (see `sharescan --help`).
     """
     from scanner.ops.outcome import open_findings_at_or_above, scan_exit_code
     from scanner.run import run_scan
@@ -162,8 +166,11 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, p
     if blocked:
         log.warning("enforcement stopped (nothing was changed in Drive): %s", display(blocked))
     if result.status == "partial":
-        log.warning("partial run: some users or drives were skipped or failed (see `sharescan scans show %s`); "
-                    "nothing about them was resolved", result.run_id)
+        log.warning("partial run: a user or drive failed, or %d file(s) are pending and %d unreadable (see "
+                    "`sharescan scans show %s`); nothing about them was resolved", result.files_pending,
+                    result.files_unreadable, result.run_id)
+    if result.remediation_stopped:
+        log.error("remediation stopped: %s", result.remediation_stopped)
     if over:
         log.warning("%d open finding(s) at or above %s (exit %d)", over, fail_on, int(ExitCode.FINDINGS))
     if code != ExitCode.OK:

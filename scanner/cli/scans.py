@@ -19,7 +19,7 @@ from scanner.store.snapshot import coverage_mode, run_coverage
 RUN_COLUMNS = ("id", "kind", "status", "started_at", "finished_at", "resumed_from", "targets", "files_seen",
                "files_exposed", "api_calls")
 COVERAGE_COLUMNS = ("kind", "target", "status", "mode", "files_seen", "files_exposed", "files_skipped",
-                    "files_failed", "api_calls", "reason")
+                    "files_failed", "files_pending", "files_unreadable", "api_calls", "reason")
 
 
 def _run_row(run: ScanRun, coverage: list[dict[str, Any]]) -> dict[str, Any]:
@@ -46,13 +46,18 @@ def coverage_rows(app: App, run_id: int) -> list[dict[str, Any]]:
                 parts.append("skipped: " + _reasons(reasons["skipped"]))
             if reasons.get("failed"):
                 parts.append("failed: " + _reasons(reasons["failed"]))
+            if reasons.get("pending"):
+                parts.append("not read: " + _reasons(reasons["pending"]))
             out.append({
                 "kind": target.kind, "target": target.name or target.key, "key": target.key, "status": cov.status,
                 "mode": coverage_mode(reasons),
                 "files_seen": cov.files_seen, "files_exposed": cov.files_exposed,
-                "files_skipped": cov.files_skipped, "files_failed": cov.files_failed, "api_calls": cov.api_calls,
+                "files_skipped": cov.files_skipped, "files_failed": cov.files_failed,
+                "files_pending": cov.files_pending, "files_unreadable": cov.files_unreadable,
+                "api_calls": cov.api_calls,
                 "reason": "; ".join(parts), "skipped_reasons": reasons.get("skipped") or {},
-                "failed_reasons": reasons.get("failed") or {}, "started_at": cov.started_at,
+                "failed_reasons": reasons.get("failed") or {}, "pending_reasons": reasons.get("pending") or {},
+                "started_at": cov.started_at,
                 "finished_at": cov.finished_at,
             })
         return out
@@ -80,7 +85,9 @@ def list_runs(app: App, limit: int, fmt: str) -> None:
 @format_option()
 @pass_app
 def show_run(app: App, run_id: int, fmt: str) -> None:
-    """Coverage of one run per user and shared drive: seen, exposed, skipped and failed (and why), API calls."""
+    """Coverage of one run per user and shared drive: seen, exposed, skipped and failed (and why), API calls,
+    and files a rule needed that could not be read: pending (retried every run) and unreadable (failed
+    [limits] unreadable_after_attempts runs; still retried). Either makes the run partial."""
     with app.sessions() as s:
         run = s.get(ScanRun, run_id)
         if run is None:

@@ -19,7 +19,8 @@ def schedule_group() -> None:
 
 
 @schedule_group.command("run")
-@click.option("--once", is_flag=True, help="Run one scan now and exit (exit code 75 if another scan runs).")
+@click.option("--once", is_flag=True, help="Run one scan now and exit (exit codes as `sharescan scan`: 75 if "
+                                          "another scan runs, 9 partial, 11 remediation stopped).")
 @click.option("--full", is_flag=True, help="With --once: a full crawl instead of an incremental one.")
 @click.option("--progress-interval", type=click.FloatRange(min=0.01), default=30.0, show_default=True,
               help="Seconds between progress log lines during each scan when stderr is not a terminal.")
@@ -42,11 +43,15 @@ def run_cmd(app: App, once: bool, full: bool, progress_interval: float) -> None:
     job = scan_job(app, progress=progress)
     if once:
         from scanner.cli.scan import summary_line
+        from scanner.ops.outcome import scan_exit_code
         from scanner.run import ScanResult
 
         result = job(full)  # errors (RunLockedError → 75) reach main and set the exit code
         if isinstance(result, ScanResult):
             click.echo(summary_line(result))
+            code = scan_exit_code(result)  # 9 partial, 11 remediation stopped, 5 refused, as `sharescan scan`
+            if code:
+                raise click.exceptions.Exit(int(code))
         return
     scheduler = Scheduler(schedule, job)
     scheduler.install_signal_handlers()

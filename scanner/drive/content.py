@@ -7,6 +7,7 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.drive.models import GOOGLE_DOC, GOOGLE_FOLDER, GOOGLE_SHEET, GOOGLE_SHORTCUT, GOOGLE_SLIDES, DriveFile
+from scanner.drive.unread import ReadFailure, failure_of
 from scanner.google.client import GoogleCallError, GoogleClients
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
@@ -34,6 +35,9 @@ class FetchedContent:
     #: The API error behind a failed export/download (None when it did not fail at the API).
     error_status: int | None = None
     error_reason: str = ""
+    #: Set when the read failed for a cause that may pass (API error after retries, timeout): the file
+    #: is a pending read, tried again next run. None for lasting reasons (folder, too large...).
+    failure: ReadFailure | None = None
 
     @property
     def ok(self) -> bool:
@@ -66,7 +70,8 @@ class ContentFetcher:
                 if exc.reason == "exportSizeLimitExceeded":
                     return FetchedContent(mime_type=target, skip_reason="export size limit exceeded")
                 return FetchedContent(mime_type=target, skip_reason=f"export failed: {exc.status} {exc.reason}",
-                                      error_status=exc.status, error_reason=exc.reason)
+                                      error_status=exc.status, error_reason=exc.reason,
+                                      failure=failure_of(exc, ReadFailure.EXPORT_FAILED))
             data = bytes(data or b"")
             truncated = len(data) > max_bytes
             return FetchedContent(data=data[:max_bytes], mime_type=target, truncated=truncated, exported=True)
@@ -84,7 +89,8 @@ class ContentFetcher:
             if exc.status == 416:  # empty file with a Range header
                 return FetchedContent(data=b"", mime_type=mime)
             return FetchedContent(mime_type=mime, skip_reason=f"download failed: {exc.status} {exc.reason}",
-                                  error_status=exc.status, error_reason=exc.reason)
+                                  error_status=exc.status, error_reason=exc.reason,
+                                  failure=failure_of(exc, ReadFailure.DOWNLOAD_FAILED))
         data = bytes(data or b"")
         truncated = len(data) > max_bytes or (file.size is not None and file.size > max_bytes)
         return FetchedContent(data=data[:max_bytes], mime_type=mime, truncated=truncated)

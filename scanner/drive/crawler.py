@@ -35,12 +35,14 @@ from scanner.config import Settings
 from scanner.drive import changes as changes_feed
 from scanner.drive.exposure import classify, email_domain, is_exposed, needs_publish_check, normalise_domains
 from scanner.drive.models import DriveFile, FileExposure
+from scanner.drive.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.errors import GoogleApiError
 from scanner.google import directory
 from scanner.google import drive_api as api
 from scanner.google.client import CallTally, GoogleCallError, GoogleClients
 from scanner.store import snapshot
 from scanner.store.models import CrawlTarget, DriveFileRow, ScanCoverage, ScanRun, utcnow
+from scanner.store.pending import PendingFile, PendingReads
 
 log = logging.getLogger(__name__)
 
@@ -98,7 +100,8 @@ class TargetResult:
 class CrawlSummary:
     run_id: int
     full: bool
-    #: No target failed and no file failed: safe to treat absence as resolution for covered owners.
+    #: No target failed. Files whose permissions or publish state could not be read are pending reads
+    #: (their findings keep their state) and leave their target uncovered; the others can be closed.
     complete: bool
     targets: tuple[TargetResult, ...]
     #: Users whose My Drive was fully covered, and shared drives fully covered.
@@ -161,6 +164,10 @@ class _PageResult:
     skipped: Counter[str] = field(default_factory=Counter)
     failed: Counter[str] = field(default_factory=Counter)
     shortcut_targets: list[tuple[str, str]] = field(default_factory=list)
+    #: Reads that failed (permissions, publish state): pending reads, tried again next run.
+    unread: list[tuple[PendingFile, Unread]] = field(default_factory=list)
+    #: Files whose publish check failed: stored with the publish state they had before.
+    publish_unknown: set[str] = field(default_factory=set)
 
 
 class _TargetSkipped(Exception):
@@ -184,6 +191,29 @@ def _reason(exc: GoogleCallError) -> str:
 
 def _is_skip(exc: GoogleCallError) -> bool:
     return exc.status in (401, 403, 404) or exc.reason in SKIP_REASONS
+
+
+_FAILURE_OF = {ReadAspect.PERMISSIONS.value: ReadFailure.PERMISSIONS_FAILED,
+               ReadAspect.PUBLISH_STATE.value: ReadFailure.PUBLISH_CHECK_FAILED}
+
+
+def _pending_file(item: dict[str, Any]) -> PendingFile:
+    owners = item.get("owners") or []
+    owner = next((str(o.get("emailAddress")) for o in owners if o.get("emailAddress")), None)
+    return PendingFile(str(item["id"]), owner.lower() if owner else None, item.get("driveId"),
+                       str(item.get("name") or ""))
+
+
+def _permissions_unread(item: dict[str, Any], error: GoogleCallError) -> tuple[PendingFile, Unread]:
+    return _pending_file(item), Unread(ReadAspect.PERMISSIONS, failure_of(error, ReadFailure.PERMISSIONS_FAILED),
+                                       f"permissions.list: {_reason(error)}")
+
+
+def _publish_unknown(out: _PageResult, f: DriveFile, error: GoogleCallError) -> None:
+    out.publish_unknown.add(f.id)
+    out.unread.append((PendingFile(f.id, f.owner_email, f.drive_id, f.name),
+                       Unread(ReadAspect.PUBLISH_STATE, failure_of(error, ReadFailure.PUBLISH_CHECK_FAILED),
+                              f"revisions.list: {_reason(error)}")))
 
 
 class Crawler:
@@ -247,7 +277,7 @@ class Crawler:
         self._resolve_shortcuts(overhead)
         refreshed = self._refresh_descendants(overhead)
         results.sort(key=lambda r: (r.kind != "user", r.key))
-        complete = all(r.status != "failed" and r.files_failed == 0 for r in results)
+        complete = all(r.status != "failed" for r in results)
         t = self._totals
         summary = CrawlSummary(
             run_id=run_id, full=full, complete=complete, targets=tuple(results),
@@ -393,6 +423,8 @@ class Crawler:
                     log.warning("changes token of %s %s rejected (%s): full crawl", job.kind, job.key, exc)
                     job.mode, job.cursor, job.pending_token = "full", None, None
                     self._crawl_full(job, tally)
+                else:
+                    self.retry_pending(job, tally)
             else:
                 self._crawl_full(job, tally)
         except _TargetSkipped as exc:
@@ -482,12 +514,14 @@ class Crawler:
                         out.skipped["vanished"] += 1
                     else:
                         out.failed[f"permissions.list: {_reason(res.error)}"] += 1
+                        out.unread.append(_permissions_unread(item, res.error))
                     continue
                 items_perms, error = self._all_pages(
                     res.response, "permissions",
                     partial(api.list_permissions, drive, item["id"], published_view=api.is_form(item)), tally)
                 if error is not None:
                     out.failed[f"permissions.list: {_reason(error)}"] += 1
+                    out.unread.append(_permissions_unread(item, error))
                     continue
                 perms[item["id"]] = api.parse_permissions(items_perms)
         files: list[DriveFile] = []
@@ -497,6 +531,10 @@ class Crawler:
             elif api.has_permissions(item):
                 files.append(api.parse_file(item))
         files = self._check_published(drive, files, out, tally)
+        if out.publish_unknown:
+            # Unknown is not "not published": keep the publish state the last read found.
+            kept = self._stored_published(out.publish_unknown)
+            files = [dataclasses.replace(f, published=True) if f.id in kept else f for f in files]
         for f in files:
             if f.shortcut_target_id:
                 out.shortcut_targets.append((f.shortcut_target_id, subject))
@@ -534,15 +572,23 @@ class Crawler:
         for index, res in zip(candidates, results, strict=True):
             if res.error is not None:
                 out.skipped[f"publish check: {_reason(res.error)}"] += 1
+                _publish_unknown(out, files[index], res.error)
                 continue
             # More than 1000 revisions is rare; on a failure the revisions read so far still count.
             revisions, error = self._all_pages(
                 res.response, "revisions", partial(api.list_revisions, drive, files[index].id), tally)
-            if error is not None:
-                out.skipped[f"publish check: {_reason(error)}"] += 1
             if any(r.get("published") for r in revisions):
                 files[index] = dataclasses.replace(files[index], published=True)
+            elif error is not None:
+                out.skipped[f"publish check: {_reason(error)}"] += 1
+                _publish_unknown(out, files[index], error)
         return files
+
+    def _stored_published(self, file_ids: set[str]) -> set[str]:
+        """Of these files, those the snapshot has as published to the web."""
+        with self.sessions() as s:
+            return set(s.scalars(select(DriveFileRow.id).where(DriveFileRow.id.in_(sorted(file_ids)),
+                                                               DriveFileRow.published.is_(True))))
 
     def _all_pages(self, first: dict[str, Any], key: str, request: Callable[[str | None], HttpRequest],
                    tally: CallTally) -> tuple[list[dict[str, Any]], GoogleCallError | None]:
@@ -603,6 +649,7 @@ class Crawler:
                 cov.status = "done"
                 cov.finished_at = now
             cov.reasons = reasons
+            self._record_reads(s, result, changes, [*removed, *swept])
             self._maybe_heartbeat(s, now)
         with self._totals.lock:
             self._totals.files_seen += len(changes)
@@ -613,6 +660,54 @@ class Crawler:
                 for target_id, subject in result.shortcut_targets:
                     self._shortcuts.setdefault(target_id, subject)
         self._report()
+
+    def _record_reads(self, s: Session, result: _PageResult, changes: Sequence[snapshot.FileChange],
+                      gone: Sequence[snapshot.RemovedFile]) -> None:
+        """Pending reads of this page: what was read now is no longer pending, what failed is (again)."""
+        pending = PendingReads(s, unreadable_after=self.settings.limits.unreadable_after_attempts, clock=self.clock)
+        stored = [c.exposure.file.id for c in changes]
+        pending.clear(stored, [ReadAspect.PERMISSIONS])
+        pending.clear([i for i in stored if i not in result.publish_unknown], [ReadAspect.PUBLISH_STATE])
+        pending.clear([g.file.id for g in gone])
+        for file, unread in result.unread:
+            pending.record(file, unread, run_id=self._run_id)
+
+    def retry_pending(self, job: _Job, tally: CallTally) -> None:
+        """Files of this target whose permissions or publish state an earlier run could not read, read
+        again one by one (files.get, then as in a listing). An incremental crawl only sees what
+        changed since, so without this they would wait for the next full crawl."""
+        assert job.subject is not None
+        with self.sessions() as s:
+            rows = PendingReads(s).for_target(owner_email=job.owner, drive_id=job.drive_id,
+                                              aspects=(ReadAspect.PERMISSIONS, ReadAspect.PUBLISH_STATE))
+            known = {r.file_id: r for r in rows if r.last_run_id != self._run_id}
+            cov = s.get(ScanCoverage, job.coverage_id)
+            cursor = cov.cursor if cov is not None else None
+        if not known:
+            return
+        ids = sorted(known)
+        drive = self.clients.drive(job.subject)
+        results = self.clients.execute_batch([api.get_file(drive, i) for i in ids], tally=tally)
+        found: list[dict[str, Any]] = []
+        gone: list[str] = []
+        failed: list[tuple[PendingFile, Unread]] = []
+        for file_id, res in zip(ids, results, strict=True):
+            if res.error is None and res.response:
+                found.append({"fileId": file_id, "file": res.response})
+            elif res.error is not None and res.error.status == 404:
+                gone.append(file_id)
+            elif res.error is not None:
+                row = known[file_id]
+                failed.append((PendingFile(file_id, row.owner_email, row.drive_id, row.name),
+                               Unread(ReadAspect(row.aspect), failure_of(res.error, _FAILURE_OF[row.aspect]),
+                                      f"files.get: {_reason(res.error)}")))
+        live, moved = changes_feed.select_changes(found, owner=job.owner, drive_id=job.drive_id)
+        result = self.enrich(drive, job.subject, live, tally)
+        result.removed_ids.extend([*gone, *moved])
+        result.unread.extend(failed)
+        self.commit_page(job, result, tally, cursor=cursor, finish=None)
+        with self.sessions.begin() as s:  # gone, or moved to an owner/drive whose own crawl has it now
+            PendingReads(s).clear([*gone, *moved], (ReadAspect.PERMISSIONS, ReadAspect.PUBLISH_STATE))
 
     def _notify(self, s: Session, changes: Sequence[snapshot.FileChange],
                 gone: Sequence[snapshot.RemovedFile]) -> None:

@@ -4,6 +4,8 @@ from __future__ import annotations
 
 import contextlib
 import http.server
+import os
+import signal
 import socket
 import threading
 import time
@@ -15,7 +17,7 @@ from typing import Any
 from . import admin, batch
 from .auth import Delegation, ServiceAccountKey, TokenError, TokenIssuer
 from .errors import ApiError, unauthenticated
-from .faults import FaultPlan, FaultRule
+from .faults import Fault, FaultPlan, FaultRule
 from .handlers import changes, directory, drives, files, labels, orgunits, permissions, policies, reports, revisions
 from .handlers import discovery as discovery_docs
 from .handlers.common import Ctx, ListCache, Request, Response, Route, Settings
@@ -182,16 +184,20 @@ class Emulator:
             if endpoint == "drive.files.get" and req.param("alt") == "media":
                 endpoint = "drive.files.download"
             self._counters.hit(endpoint)
-            self._inject(endpoint)
+            fault = self._inject(endpoint, req.path)
             grant = self._authenticate(req)
             ws = self.workspace
             with ws.lock:
                 ctx = Ctx(ws, grant.subject, grant.scopes, self.settings, self._cache)
                 ws.audit.api_client = self.key.client_id  # audit events of this call name the API client
                 try:
-                    return route.handler(ctx, req, **params)
+                    response = route.handler(ctx, req, **params)
                 finally:
                     ws.audit.api_client = None
+            if fault is not None and fault.kind == "kill_after":
+                _kill(fault.pid)
+                raise DropConnection()
+            return response
         except ApiError as exc:
             return Response(exc.code, exc.payload(),
                             {"Content-Type": "application/json; charset=UTF-8", **exc.extra_headers})
@@ -213,23 +219,30 @@ class Emulator:
             raise ApiError(405, "httpMethodNotAllowed", f"Method {req.method} not allowed for {req.path}")
         raise ApiError(404, "notFound", f"Not Found: {req.path}")
 
-    def _inject(self, endpoint: str) -> None:
-        fault = self.faults.pick(endpoint)
+    def _inject(self, endpoint: str, path: str = "") -> Fault | None:
+        """Apply the fault picked for this call before it is handled; returns it when it acts after."""
+        fault = self.faults.pick(endpoint, path)
         if fault is None:
-            return
+            return None
         if fault.latency:
             time.sleep(fault.latency)
         if fault.kind == "latency":
-            return
+            return None
         if fault.kind == "expire_token":
             self.issuer.expire_all()
-            return
+            return None
+        if fault.kind == "kill_after":
+            return fault
+        if fault.kind == "kill_before":
+            _kill(fault.pid)
+            raise DropConnection()
         if fault.kind == "drop":
             raise DropConnection()
         error = fault.error
         if error is not None:
             status, reason, message, domain = error
             raise ApiError(status, reason, message, domain=domain)
+        return None
 
     def _authenticate(self, req: Request) -> Any:
         grant = self.issuer.lookup(req.headers.get("authorization"))
@@ -254,6 +267,30 @@ class Emulator:
             status = 401 if exc.error in ("invalid_client", "unauthorized_client") else 400
             return Response(status, exc.body(), {"Content-Type": "application/json; charset=utf-8"})
         return Response.json(body)
+
+
+def _kill(pid: int | None) -> None:
+    """SIGKILL the client process a kill fault names (a crash test), and wait until it is gone."""
+    if not pid:
+        return
+    with contextlib.suppress(ProcessLookupError):
+        os.kill(pid, signal.SIGKILL)
+    for _ in range(200):  # its socket must not outlive it: the answer must never arrive
+        try:
+            os.kill(pid, 0)
+        except ProcessLookupError:
+            return
+        if _is_zombie(pid):
+            return
+        time.sleep(0.01)
+
+
+def _is_zombie(pid: int) -> bool:
+    try:
+        with open(f"/proc/{pid}/stat", encoding="ascii") as fh:
+            return fh.read().rsplit(")", 1)[-1].split()[0] == "Z"
+    except OSError:
+        return True
 
 
 class _Server(http.server.ThreadingHTTPServer):

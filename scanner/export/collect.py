@@ -55,6 +55,7 @@ from scanner.store.models import (
     ScanCoverage,
     ScanRun,
 )
+from scanner.store.pending import unreadable_file_ids, unreadable_reads
 from scanner.store.repo import exemption_state
 
 _Q = TypeVar("_Q", bound=Select)  # type: ignore[type-arg]
@@ -161,7 +162,8 @@ class ExportData:
             DriveFileRow.removed_at.is_(None), DriveFileRow.mime_type != GOOGLE_FOLDER,
             or_(and_(DriveFileRow.content_status == "not_analysed",
                      DriveFileRow.exposure.in_(sorted(EXTERNAL_EXPOSURES | {"domain"}))),
-                and_(DriveFileRow.content_status == "pending", DriveFileRow.exposure.in_(sorted(EXTERNAL_EXPOSURES)))))
+                and_(DriveFileRow.content_status == "pending", DriveFileRow.exposure.in_(sorted(EXTERNAL_EXPOSURES))),
+                DriveFileRow.id.in_(unreadable_file_ids())))
 
     def _records(self, rows: Sequence[Any], *, with_actions: bool = True) -> list[FindingRecord]:
         """Finding+file rows → records, with their evidence and actions (two more queries)."""
@@ -350,9 +352,13 @@ class ExportData:
                                         .limit(5 * CHUNK)).all()
             if not rows:
                 return
+            unreadable = unreadable_reads(self.session, [f.id for f in rows])
             for f in rows:
+                status, reason = f.content_status, f.content_skip_reason or f.content_status
+                if f.id in unreadable:
+                    status, reason = "unreadable", unreadable[f.id]
                 yield ContentGap(file_id=f.id, file_name=f.name, owner_email=f.owner_email, exposure=f.exposure,
-                                 content_status=f.content_status, reason=f.content_skip_reason or f.content_status)
+                                 content_status=status, reason=reason)
             last = rows[-1].id
 
     def counts(self) -> dict[str, int]:

@@ -65,11 +65,14 @@ RETRY_AFTER_CAP_SECONDS = 300.0
 class GoogleCallError(GoogleApiError):
     """A Google API call failed (after retries when the failure was transient)."""
 
-    def __init__(self, message: str, *, status: int | None, reason: str, method: str = "") -> None:
+    def __init__(self, message: str, *, status: int | None, reason: str, method: str = "",
+                 timed_out: bool = False) -> None:
         super().__init__(message)
         self.status = status
         self.reason = reason
         self.method = method
+        #: The connection timed out ([google] http_timeout_seconds), after retries.
+        self.timed_out = timed_out
 
 
 @dataclass
@@ -191,7 +194,8 @@ def to_call_error(exc: BaseException, method: str) -> GoogleCallError:
         return GoogleCallError(f"{method}: token refresh failed: {reason}", status=None, reason=reason,
                                method=method)
     reason = type(exc).__name__
-    return GoogleCallError(f"{method}: {reason}: {exc}", status=None, reason=reason, method=method)
+    return GoogleCallError(f"{method}: {reason}: {exc}", status=None, reason=reason, method=method,
+                           timed_out=isinstance(exc, TimeoutError))
 
 
 class _Outcomes:

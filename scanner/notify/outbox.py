@@ -2,7 +2,10 @@
 
 Each remediation run (or manual ``sharescan remediate``) has a *batch key*; every notify action
 for an owner in that batch adds an item to the same Notification row (``dedupe_key``), so an
-owner gets one message however many files changed.
+owner gets one message however many files changed. An item added with a ``once`` key (one per
+remediation step) is added at most once, however often the step is finished again after a crash;
+if its batch's digest already went out, it goes in a follow-up digest instead of sending the
+first one again.
 """
 
 from __future__ import annotations
@@ -56,9 +59,10 @@ class Outbox:
         return self.security_contact() or owner.lower()
 
     def add(self, *, batch: str, run_id: int | None, owner: str, item: dict[str, Any],
-            shared_drive: str | None = None) -> list[Notification]:
+            shared_drive: str | None = None, once: str | None = None) -> list[Notification]:
         """Add one file's item to the owner's digest on every channel (created on first use); a
-        shared-drive item (no owner) goes to the security contact, naming the drive."""
+        shared-drive item (no owner) goes to the security contact, naming the drive. With ``once``,
+        a digest already holding an item with that key is returned unchanged."""
         out: list[Notification] = []
         recipient = self.recipient_for(owner)
         if not recipient:
@@ -67,9 +71,20 @@ class Outbox:
             item = {**item, "shared_drive": shared_drive}
         elif recipient != owner.lower():
             item = {**item, "on_behalf_of": owner.lower()}
+        if once is not None:
+            item = {**item, "once": once}
         for channel in self.channels:
             key = dedupe_key(batch, channel, recipient)
             row = self.session.scalars(select(Notification).where(Notification.dedupe_key == key)).first()
+            if once is not None:
+                late_key = dedupe_key(f"{batch}:late", channel, recipient)
+                late = self.session.scalars(select(Notification).where(Notification.dedupe_key == late_key)).first()
+                done = next((r for r in (row, late) if r is not None and _holds(r, once)), None)
+                if done is not None:
+                    out.append(done)
+                    continue
+                if row is not None and row.status == "sent":  # never send the first digest twice
+                    key, row = late_key, late
             if row is None:
                 row = Notification(run_id=run_id, dedupe_key=key, channel=channel, recipient=recipient,
                                    subject="", body="", payload={"batch": batch, "items": []}, status="pending",
@@ -89,6 +104,10 @@ class Outbox:
     def digest_for_run(self, run_id: int) -> list[Notification]:
         return list(self.session.scalars(select(Notification).where(Notification.run_id == run_id)
                                          .order_by(Notification.id)).all())
+
+
+def _holds(row: Notification, once: str) -> bool:
+    return any(i.get("once") == once for i in (row.payload or {}).get("items", []))
 
 
 def list_notifications(session: Session, *, statuses: Sequence[str] = (),

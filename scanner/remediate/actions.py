@@ -1,8 +1,10 @@
 """Remediation actions, registered by name. Each runs in two steps:
 
 ``prepare`` re-reads the live state and returns it (stored as ``RemediationAction.before`` and
-committed *before* anything changes) or an outcome that ends the action (already gone, changed
-since the scan, protected role); ``apply`` makes the change and re-reads to verify it.
+committed *before* anything changes, with the action ``started``) or an outcome that ends the action
+(already gone, changed since the scan, protected role); ``apply`` makes the change and re-reads to
+verify it. ``reconcile`` tells, from Drive alone, whether an action whose process died after its
+intent was recorded made its change (``verified``) or not (``not_applied``).
 No action decides dry-run vs enforce: the plan did (scanner.remediate.plan).
 """
 
@@ -15,6 +17,7 @@ from typing import Any
 
 from scanner.remediate.drive_ops import INHERITED_REASONS, DriveOps
 from scanner.remediate.plan import PROTECTED_ROLES, PlannedAction, inherited_skip
+from scanner.store.statuses import ActionStatus
 
 ROLE_RANK = {r: i for i, r in enumerate(("reader", "commenter", "writer", "fileOrganizer", "organizer", "owner"))}
 
@@ -61,6 +64,27 @@ class Restored:
     detail: str
 
 
+@dataclass(frozen=True)
+class StartedAction:
+    """An action whose intent (``started``, with ``before``) was recorded but not its outcome."""
+
+    action: str
+    file_id: str
+    target_file_id: str
+    permission_id: str | None
+    before: dict[str, Any]
+    #: ``RemediationAction.intent``: the planned action's params and what prepare decided (``extra``).
+    intent: dict[str, Any]
+
+    @property
+    def params(self) -> dict[str, Any]:
+        return dict(self.intent.get("params") or {})
+
+    @property
+    def extra(self) -> dict[str, Any]:
+        return dict(self.intent.get("extra") or {})
+
+
 class ActionHandler:
     name = ""
     #: Whether ``sharescan restore`` can undo this action (:meth:`restore`).
@@ -75,6 +99,11 @@ class ActionHandler:
     def restore(self, ops: DriveOps, target: str, before: dict[str, Any], after: dict[str, Any]) -> Restored:
         """Undo a verified action exactly, from what it stored (raises RestoreRefused when unsafe)."""
         raise NotImplementedError
+    def reconcile(self, ctx: ActionContext, started: StartedAction) -> Outcome:
+        """Re-read Drive: ``verified`` when the change is there, ``not_applied`` when it is not.
+        An action kind that cannot tell leaves it to a person (``unknown``)."""
+        return Outcome(ActionStatus.UNKNOWN, f"cannot check a {self.name!r} action after an interruption: "
+                                             "look at the file's sharing")
 
 
 REGISTRY: dict[str, ActionHandler] = {}
@@ -191,6 +220,14 @@ class Revoke(ActionHandler):
             return Outcome("already_gone", "permission was already deleted (404)", {"permission": None})
         return _verify_absent(ctx, action.target_file_id, perm_id)
 
+    def reconcile(self, ctx: ActionContext, started: StartedAction) -> Outcome:
+        live = ctx.ops.get_permission(started.target_file_id, str(started.permission_id))
+        if live is None:
+            return Outcome(ActionStatus.VERIFIED, "permission removed (found so after the interruption)",
+                           {"permission": None})
+        return Outcome(ActionStatus.NOT_APPLIED, "the permission is still there: the process stopped before "
+                                                 "removing it", {"permission": live})
+
 
 def _verify_absent(ctx: ActionContext, file_id: str, perm_id: str) -> Outcome:
     after = ctx.ops.get_permission(file_id, perm_id)
@@ -247,6 +284,19 @@ class Downgrade(ActionHandler):
                 return Outcome("failed", f"the {domain} permission is missing after the downgrade", after)
         return Outcome("verified", f"link limited to {domain} ({role})", after)
 
+    def reconcile(self, ctx: ActionContext, started: StartedAction) -> Outcome:
+        domain = str(started.params.get("domain") or "")
+        live = ctx.ops.get_permission(started.target_file_id, str(started.permission_id))
+        now = next((p for p in ctx.ops.list_permissions(started.target_file_id)
+                    if principal_key(p) == ("domain", domain.lower()) and not is_inherited_only(p)), None)
+        created = now if now is not None and started.before.get("domain_permission") is None else None
+        after = {"created": created, "permission": live}
+        if live is None:
+            return Outcome(ActionStatus.VERIFIED, f"link limited to {domain} (found so after the interruption)",
+                           after)
+        added = f"; a permission for {domain} was added" if created is not None else ""
+        return Outcome(ActionStatus.NOT_APPLIED, f"the anyone-with-link permission is still there{added}", after)
+
 
 @register
 class Unpublish(ActionHandler):
@@ -273,6 +323,13 @@ class Unpublish(ActionHandler):
         if still:
             return Outcome("failed", "still published after the update", {"revisions": still})
         return Outcome("verified", "no longer published to the web", {"revisions": []})
+
+    def reconcile(self, ctx: ActionContext, started: StartedAction) -> Outcome:
+        still = [r for r in ctx.ops.list_revisions(started.file_id) if r.get("published")]
+        if not still:
+            return Outcome(ActionStatus.VERIFIED, "no longer published to the web (found so after the "
+                                                  "interruption)", {"revisions": []})
+        return Outcome(ActionStatus.NOT_APPLIED, f"{len(still)} revision(s) still published", {"revisions": still})
 
 
 def _iso(ts: dt.datetime) -> str:
@@ -315,6 +372,26 @@ class Expire(ActionHandler):
         if after is None or not after.get("expirationTime"):
             return Outcome("failed", "no expiry on the permission after the update", {"permission": after})
         return Outcome("verified", f"access expires at {after.get('expirationTime')}", {"permission": after})
+
+    def reconcile(self, ctx: ActionContext, started: StartedAction) -> Outcome:
+        live = ctx.ops.get_permission(started.target_file_id, str(started.permission_id))
+        if live is None:
+            return Outcome(ActionStatus.ALREADY_GONE, "the permission no longer exists")
+        wanted = _parse_iso(started.extra.get("expiration_time"))
+        current = _parse_iso(live.get("expirationTime"))
+        if wanted is not None and current is not None and current == wanted:
+            return Outcome(ActionStatus.VERIFIED, f"access expires at {live.get('expirationTime')} (found so "
+                                                  "after the interruption)", {"permission": live})
+        return Outcome(ActionStatus.NOT_APPLIED, "the expiry was not set", {"permission": live})
+
+
+def _parse_iso(value: Any) -> dt.datetime | None:
+    if not value:
+        return None
+    try:
+        return dt.datetime.fromisoformat(str(value).replace("Z", "+00:00"))
+    except ValueError:
+        return None
 
 
 HandlerFactory = Callable[[str], ActionHandler]

@@ -1,10 +1,13 @@
-"""Execute a RemediationPlan safely (DESIGN.md §6).
+"""Execute a RemediationPlan safely.
 
-Before anything: the blast-radius limits (``max_actions_per_run`` and ``max_actions_share``) refuse
-the whole plan (RemediationRefused) when exceeded. Then, per action: the kill switch is checked,
-the live permission is re-read and stored (committed) as ``before``, the change is made under a
-per-file lock, re-read and verified, and an audit event is written. The run stops when the
-error rate passes ``max_error_rate``. Findings whose Drive actions all verified become remediated.
+Before anything: the blast-radius limits (``max_actions_per_run``, counting the changes already made
+in the last ``limit_window_minutes`` by any run or command, and ``max_actions_share``) refuse the
+whole plan (RemediationRefused) when exceeded. Then, per finding, a *step* (scanner.remediate.steps)
+and per action: the kill switch is checked, the live permission is re-read and committed as
+``before`` with the action ``started`` (the intent), the change is made under a per-file lock,
+re-read and verified, and an audit event is written; the step's follow-up (remediated, the owner's
+notice) is one transaction. The error-rate breaker (scanner.remediate.breaker) stops the run when too
+many *attempted* actions failed. A crash anywhere is finished by scanner.remediate.reconcile.
 """
 
 from __future__ import annotations
@@ -14,35 +17,45 @@ import logging
 import uuid
 from collections import defaultdict
 from collections.abc import Callable, Collection, Iterable, Sequence
-from dataclasses import dataclass, field
+from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from scanner.config import Settings
-from scanner.drive.models import GOOGLE_FOLDER, Exposure
+from scanner.drive.models import GOOGLE_FOLDER
 from scanner.errors import RemediationRefused
 from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
 from scanner.policy.schema import SEVERITY_RANK, Rule
 from scanner.remediate.actions import ActionContext, Outcome, Prepared, handler_for
+from scanner.remediate.breaker import ErrorRateBreaker
 from scanner.remediate.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.remediate.justify import notice_extra, notice_record
 from scanner.remediate.locks import FileLocks
 from scanner.remediate.plan import (
+    CHANGING_ACTIONS,
     ENFORCE,
     NOTICE_ACTIONS,
     PlannedAction,
     RemediationPlan,
     build_plan,
-    describe_principal,
 )
 from scanner.remediate.quiet import drop_recorded, plan_context
+from scanner.remediate.steps import (
+    drive_label,
+    finish_step,
+    line_params,
+    notice_item,
+    record_action,
+    start_step,
+)
 from scanner.store import audit
-from scanner.store.models import CrawlTarget, DriveFileRow, Finding, PermissionRow, RemediationAction, utcnow
-from scanner.store.repo import FindingRepo
+from scanner.store.models import CrawlTarget, DriveFileRow, Finding, RemediationAction, utcnow
+from scanner.store.repo import FindingRepo, unfinished_remediation
+from scanner.store.statuses import DONE, ActionStatus
 
 if TYPE_CHECKING:
     from scanner.remediate.restore import Restorer
@@ -53,7 +66,8 @@ log = logging.getLogger(__name__)
 
 #: Below this many findings acted on, only the absolute limit applies (a share of a handful is noise).
 SHARE_FLOOR = 5
-DONE_STATUSES = frozenset({"verified", "already_gone"})
+#: Actions that count against ``max_actions_per_run`` in the limit window: changes made or maybe made.
+COUNTED_STATUSES = (ActionStatus.VERIFIED.value, ActionStatus.STARTED.value)
 
 
 @dataclass
@@ -108,9 +122,9 @@ class Remediator:
         with self.sessions() as session:
             found = session.scalars(select(Finding).where(Finding.id.in_(list(finding_ids)))
                                     .options(selectinload(Finding.file)).order_by(Finding.id)).all()
-            # The most severe finding acts first: when a critical rule revokes a link that a high
-            # rule would only downgrade, the revoke wins and the downgrade finds it already gone.
-            # Folder findings act before their descendants' findings (which they fix).
+            # Folder findings act before their descendants' findings (which they fix). Then the most
+            # severe finding acts first: when a critical rule revokes a link that a high rule would only
+            # downgrade, the revoke wins and the downgrade finds it already gone.
             findings = sorted(found, key=lambda f: (f.blast_radius is None,
                                                     SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK)), f.id))
             ancestors = {str(p["inherited_from"]) for f in findings for p in f.matched_permissions or []
@@ -138,8 +152,11 @@ class Remediator:
             problems.append("enforcing needs [google] remediation_service_account_file (a key with the drive scope; "
                             "or set SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE)")
         weight = plan.acting_weight  # a folder fix counts 1 + the items below it that lose access
-        if weight > limits.max_actions_per_run and not plan.explicit:
-            problems.append(f"{weight} actions exceed max_actions_per_run={limits.max_actions_per_run}")
+        recent = self.recent_changes(session)
+        if weight + recent > limits.max_actions_per_run and not plan.explicit:
+            already = (f" with the {recent} change(s) made in the last {limits.limit_window_minutes} min"
+                       if recent else "")
+            problems.append(f"{weight} actions{already} exceed max_actions_per_run={limits.max_actions_per_run}")
         findings = len(plan.acting_finding_ids)
         active = FindingRepo(session, self.actor).count_active_open()
         if findings > SHARE_FLOOR and active and findings / active > limits.max_actions_share and not plan.explicit:
@@ -152,12 +169,26 @@ class Remediator:
             session.commit()
             raise RemediationRefused("remediation refused before any change: " + "; ".join(problems))
 
+    def recent_changes(self, session: Session) -> int:
+        """Drive changes made (or started) by any scan or command in the last ``limit_window_minutes``."""
+        minutes = self.settings.remediation.limit_window_minutes
+        if not minutes:
+            return 0
+        since = self.clock() - dt.timedelta(minutes=minutes)
+        return int(session.scalar(select(func.count(RemediationAction.id)).where(
+            RemediationAction.mode == ENFORCE, RemediationAction.action.in_(sorted(CHANGING_ACTIONS)),
+            RemediationAction.status.in_(COUNTED_STATUSES), RemediationAction.created_at >= since)) or 0)
+
     def kill_switch_on(self) -> bool:
         path = self.settings.remediation.kill_switch_file
         return bool(path) and Path(path).expanduser().exists()
 
     # ------------------------------------------------------------------ execute
     def execute(self, plan: RemediationPlan, *, batch: str | None = None) -> RemediationReport:
+        """Run the plan finding by finding. A finding with enforced changes is one *step*
+        (scanner.remediate.steps): recorded before its first change, each action's intent committed
+        before its Drive call, and its follow-up (remediated, the owner's notice) done in one
+        transaction at the end, so a crash anywhere is finished by reconciliation."""
         report = RemediationReport(batch=batch or (f"run:{plan.run_id}" if plan.run_id else f"manual:{uuid.uuid4()}"))
         with self.sessions() as session:
             self.check_limits(session, plan)
@@ -169,43 +200,75 @@ class Remediator:
                 session.commit()
                 report.stopped = "kill switch"
                 return report
+            unfinished = set(session.scalars(unfinished_remediation()))
+        limits = self.settings.remediation
+        breaker = ErrorRateBreaker(limits.max_error_rate, limits.error_rate_min_sample, limits.max_consecutive_failures)
         by_finding: dict[int, list[PlannedAction]] = defaultdict(list)
         for action in plan.actions:
             by_finding[action.finding_id].append(action)
-        total_acting = len(plan.acting)
-        failed = 0
         for finding_id, actions in by_finding.items():
-            results: list[tuple[PlannedAction, str, int]] = []
-            for action in sorted(actions, key=lambda a: a.action in NOTICE_ACTIONS):
-                if report.stopped:
-                    break
-                if action.action in NOTICE_ACTIONS:
-                    status, action_id = self._notify(plan, action, results, report)
-                    results.append((action, status, action_id))
-                    continue
-                if action.will_act:
-                    if self.kill_switch_on():
-                        report.stopped = "kill switch"
-                        self._audit_stop(plan, "remediation.killed", {"kill_switch_file":
-                                                                      self.settings.remediation.kill_switch_file})
-                        break
-                    if total_acting and failed > self.settings.remediation.max_error_rate * total_acting:
-                        report.stopped = f"error rate: {failed} of {total_acting} actions failed"
-                        self._audit_stop(plan, "remediation.stopped", {"failed": failed, "planned": total_acting})
-                        break
+            if report.stopped:
+                break
+            if any(a.will_act for a in actions) and finding_id in unfinished:
+                # An earlier change to this file could not be checked in Drive yet (reconciliation
+                # failed to read it): acting again could undo or double it.
+                actions = [replace(a, skip_reason="an earlier remediation of this finding was interrupted and "
+                                                  "is not reconciled yet") for a in actions]
+            if any(a.will_act for a in actions):
+                self._run_step(plan, finding_id, actions, report, breaker)
+            else:
+                self._run_unchanged(plan, actions, report)
+        return report
+
+    def _run_unchanged(self, plan: RemediationPlan, actions: list[PlannedAction], report: RemediationReport) -> None:
+        """A finding with no enforced change (dry run, or every action skipped): rows only."""
+        results: list[tuple[PlannedAction, str, int]] = []
+        for action in sorted(actions, key=lambda a: a.action in NOTICE_ACTIONS):
+            if action.action in NOTICE_ACTIONS:
+                status, action_id = self._notify(plan, action, results, report)
+            else:
                 status, action_id = self._run_one(plan, action)
-                if status == "failed":
-                    failed += 1
-                if status == "verified":
-                    report.removed.add(_key(action))
-                results.append((action, status, action_id))
                 report.action_ids.append(action_id)
                 report.count(status)
                 report.mode_counts[action.mode] = report.mode_counts.get(action.mode, 0) + 1
-            self._maybe_remediated(finding_id, results, report)
-            if report.stopped:
-                break
-        return report
+            results.append((action, status, action_id))
+
+    def _run_step(self, plan: RemediationPlan, finding_id: int, actions: list[PlannedAction],
+                  report: RemediationReport, breaker: ErrorRateBreaker) -> None:
+        with self.sessions() as session:
+            step_id = start_step(session, batch=report.batch, run_id=plan.run_id, finding_id=finding_id,
+                                 actions=actions, now=self.clock()).id
+            session.commit()
+        for action in (a for a in actions if a.changes_drive):
+            if action.will_act:
+                if self.kill_switch_on():
+                    report.stopped = "kill switch"
+                    self._audit_stop(plan, "remediation.killed", {"kill_switch_file":
+                                                                  self.settings.remediation.kill_switch_file})
+                    break
+                why = breaker.tripped
+                if why is not None:
+                    report.stopped = f"error rate: {why}"
+                    self._audit_stop(plan, "remediation.stopped", {"reason": why, **breaker.state()})
+                    break
+            status, action_id = self._run_one(plan, action, step_id=step_id)
+            if action.will_act:
+                breaker.record(failed=status == ActionStatus.FAILED)
+            if status == ActionStatus.VERIFIED:
+                report.removed.add(_key(action))
+            report.action_ids.append(action_id)
+            report.count(status)
+            report.mode_counts[action.mode] = report.mode_counts.get(action.mode, 0) + 1
+        with self.sessions() as session:
+            done = finish_step(session, self.settings, self.actor, step_id, clock=self.clock,
+                               stopped=report.stopped is not None)
+            session.commit()
+        if done.remediated:
+            report.remediated_findings.append(finding_id)
+        if done.notify_action_id is not None and done.notify_status is not None:
+            report.action_ids.append(done.notify_action_id)
+            report.count(done.notify_status)
+        report.notifications.extend(n for n in done.notification_ids if n not in report.notifications)
 
     def _audit_stop(self, plan: RemediationPlan, event: str, data: dict[str, Any]) -> None:
         with self.sessions() as session:
@@ -214,28 +277,29 @@ class Remediator:
             session.commit()
 
     def _new_row(self, plan: RemediationPlan, action: PlannedAction, status: str, *, before: Any = None,
-                 detail: str | None = None) -> RemediationAction:
+                 detail: str | None = None, step_id: int | None = None) -> RemediationAction:
         return RemediationAction(
             run_id=plan.run_id, finding_id=action.finding_id, file_id=action.file_id, action=action.action,
             permission_id=str((action.permission or {}).get("id")) if action.permission else None,
             target_file_id=action.target_file_id, mode=action.mode, status=status, before=before, detail=detail,
-            actor=self.actor, created_at=self.clock(), plan_key=action.plan_key or None,
+            actor=self.actor, created_at=self.clock(), step_id=step_id, plan_key=action.plan_key or None,
         )
 
     def _record(self, session: Session, row: RemediationAction, event: str, **data: Any) -> None:
-        audit.record(session, event, actor=self.actor, subject_type="remediation_action", subject_id=str(row.id),
-                     data={"finding_id": row.finding_id, "file_id": row.file_id, "action": row.action,
-                           "permission_id": row.permission_id, "target_file_id": row.target_file_id,
-                           "mode": row.mode, "status": row.status, "detail": row.detail, **data})
+        record_action(session, row, event, self.actor, **data)
 
-    def _run_one(self, plan: RemediationPlan, action: PlannedAction) -> tuple[str, int]:
-        """One action from planned to its final status; returns (status, action id)."""
+    def _run_one(self, plan: RemediationPlan, action: PlannedAction, *, step_id: int | None = None) -> tuple[str, int]:
+        """One action from planned to its final status; returns (status, action id).
+
+        Enforced: re-read (prepare), then commit the intent — the row ``started`` with the full
+        ``before`` — and only then call Drive; the outcome is recorded after. A process killed in
+        between leaves the intent for reconciliation (scanner.remediate.reconcile)."""
         if not action.will_act:
             status = action.status_if_not_acting
             detail = action.skip_reason or f"dry run ({action.mode_reason}): would {action.describe()}"
             with self.sessions() as session:
                 row = self._new_row(plan, action, status, before={"permission": action.permission}
-                                    if action.permission else None, detail=detail)
+                                    if action.permission else None, detail=detail, step_id=step_id)
                 session.add(row)
                 session.flush()
                 self._record(session, row, f"remediation.{status}")
@@ -252,13 +316,17 @@ class Remediator:
                 prepared = Prepared(None, Outcome("failed", f"re-reading before acting failed: "
                                                             f"{getattr(exc, 'reason', '') or type(exc).__name__}"))
             with self.sessions() as session:
-                row = self._new_row(plan, action, "planned", before=prepared.before)
+                row = self._new_row(plan, action, ActionStatus.STARTED, before=prepared.before, step_id=step_id)
+                row.intent = {"params": dict(action.params), "extra": dict(prepared.extra), "owner": action.owner,
+                              "drive_id": action.drive_id}
                 session.add(row)
                 session.flush()
                 row_id = row.id
                 if prepared.outcome is None:
                     self._record(session, row, "remediation.started")
-                session.commit()
+                else:  # ended before any change: the outcome goes in the same transaction
+                    self._finish_row(session, row, prepared.outcome, ctx)
+                session.commit()  # the intent: committed before the Drive call
             outcome = prepared.outcome
             if outcome is None:
                 try:
@@ -267,27 +335,30 @@ class Remediator:
                     outcome = Outcome("failed", str(exc))
                 except Exception as exc:  # noqa: BLE001 - never lose the record of a half-done action
                     outcome = Outcome("failed", f"{type(exc).__name__}: {getattr(exc, 'reason', '') or exc}")
-            note = ctx.ops.acting_note
-            with self.sessions() as session:
-                row = session.get_one(RemediationAction, row_id)
-                row.status = outcome.status
-                row.after = outcome.after
-                row.detail = f"{outcome.detail} ({note})" if note and outcome.status != "failed" else outcome.detail
-                row.completed_at = self.clock()
-                # the Google identity the change was made as (owner, drive member or admin)
-                row.acted_as = getattr(ctx.ops, "acting_subject", None)
-                # acted_as_admin: the owner could not be impersonated; acting: who acted when not the owner
-                self._record(session, row, f"remediation.{outcome.status}",
-                             acted_as_admin=bool(getattr(ctx.ops, "owner_unavailable", False)), acting=note)
-                session.commit()
+                with self.sessions() as session:
+                    self._finish_row(session, session.get_one(RemediationAction, row_id), outcome, ctx)
+                    session.commit()
         log.info("remediation %s %s on %s: %s", action.action, row_id, action.target_file_id, outcome.status)
         return outcome.status, row_id
 
+    def _finish_row(self, session: Session, row: RemediationAction, outcome: Outcome, ctx: ActionContext) -> None:
+        row.status = outcome.status
+        row.after = outcome.after
+        note = ctx.ops.acting_note
+        row.detail = f"{outcome.detail} ({note})" if note and outcome.status != "failed" else outcome.detail
+        row.completed_at = self.clock()
+        # the Google identity the change was made as (owner, drive member or admin)
+        row.acted_as = getattr(ctx.ops, "acting_subject", None)
+        # acted_as_admin: the owner could not be impersonated; acting: who acted when not the owner
+        self._record(session, row, f"remediation.{outcome.status}",
+                     acted_as_admin=bool(getattr(ctx.ops, "owner_unavailable", False)), acting=note)
+
     def _notify(self, plan: RemediationPlan, action: PlannedAction, results: list[tuple[PlannedAction, str, int]],
                 report: RemediationReport) -> tuple[str, int]:
-        """Queue the owner's digest item (same transaction as the notify action row)."""
-        changes = [change_line(a.action, _line_params(a)) for a, status, _ in results if status == "verified"]
-        pending = [a.describe() for a, status, _ in results if status not in DONE_STATUSES]
+        """Queue the owner's digest item for a finding with no enforced change (same transaction as the
+        notify action row)."""
+        changes = [change_line(a.action, line_params(a)) for a, status, _ in results if status == "verified"]
+        pending = [a.describe() for a, status, _ in results if status not in DONE]
         with self.sessions() as session:
             finding = session.get_one(Finding, action.finding_id)
             row = RemediationAction(
@@ -305,22 +376,11 @@ class Remediator:
                 report.action_ids.append(row.id)
                 report.count(row.status)
                 return row.status, row.id
-            item = {
-                "finding_id": finding.id, "file_id": finding.file_id, "file_name": action.file_name,
-                "link": finding.file.web_view_link if finding.file is not None else None,
-                "rule_id": finding.rule_id, "rule_title": finding.title, "severity": finding.severity,
-                "categories": list(finding.data_categories or []),
-                "detectors": {k: int(v.get("count", 0)) for k, v in (finding.detectors or {}).items()},
-                "changes": changes, "pending": pending, "blast_radius": finding.blast_radius,
-                **notice_extra(self.settings, action, finding),
-            }
-            drive_name = None
-            if not action.owner and action.drive_id:
-                target = session.scalars(select(CrawlTarget).where(CrawlTarget.kind == "drive",
-                                                                   CrawlTarget.key == action.drive_id)).first()
-                drive_name = f'"{target.name}"' if target is not None and target.name else action.drive_id
-            notes = Outbox(session, self.settings).add(batch=report.batch, run_id=plan.run_id,
-                                                       owner=action.owner or "", item=item, shared_drive=drive_name)
+            item = {**notice_item(finding, action.file_name, changes, pending),
+                    **notice_extra(self.settings, action, finding)}
+            notes = Outbox(session, self.settings).add(
+                batch=report.batch, run_id=plan.run_id, owner=action.owner or "", item=item,
+                shared_drive=drive_label(session, action.owner, action.drive_id))
             row.status = "applied" if notes else "skipped"
             row.detail = (f"queued for {notes[0].recipient} on {len(notes)} channel(s)"
                           if notes else "no notification channel configured ([notifications] channels)")
@@ -334,40 +394,6 @@ class Remediator:
             report.action_ids.append(row.id)
             report.count(row.status)
             return row.status, row.id
-
-    def _maybe_remediated(self, finding_id: int, results: list[tuple[PlannedAction, str, int]],
-                          report: RemediationReport) -> None:
-        drive = [(a, s, i) for a, s, i in results if a.changes_drive]
-        if not drive or any(a.mode != ENFORCE for a, _, _ in drive):
-            return
-        # A permission this run already removed for a more severe finding counts as fixed here too.
-        fixed_here = any(s == "verified" or (s == "already_gone" and _key(a) in report.removed) for a, s, _ in drive)
-        if not fixed_here or any(s not in DONE_STATUSES for _, s, _ in drive):
-            return
-        with self.sessions() as session:
-            finding = session.get_one(Finding, finding_id)
-            done = [a for a, s, _ in drive if s in DONE_STATUSES]
-            FindingRepo(session, self.actor, clock=self.clock).mark_remediated(
-                finding, action_ids=[i for _, _, i in drive], exposure_after=exposure_after(session, finding, done))
-            session.commit()
-        report.remediated_findings.append(finding_id)
-
-
-def exposure_after(session: Session, finding: Finding, done: Sequence[PlannedAction]) -> str:
-    """The file's widest exposure once ``done`` (verified or already gone) took effect: its stored permissions
-    without the ones removed, a downgrade's domain permission, publishing unless unpublished."""
-    removed = {str((a.permission or {}).get("id")) for a in done if a.action in ("revoke", "downgrade")}
-    classes = {Exposure(p.exposure) for p in session.scalars(select(PermissionRow).where(
-        PermissionRow.file_id == finding.file_id)) if p.permission_id not in removed and p.exposure in _EXPOSURES}
-    if any(a.action == "downgrade" for a in done):
-        classes.add(Exposure.DOMAIN)
-    file_row = finding.file
-    if file_row is not None and file_row.published and not any(a.action == "unpublish" for a in done):
-        classes.add(Exposure.PUBLISHED)
-    return min(classes, key=lambda e: e.rank).value if classes else Exposure.INTERNAL.value
-
-
-_EXPOSURES = frozenset(e.value for e in Exposure)
 
 
 def places(session: Session, item_ids: Collection[str]) -> dict[str, str]:
@@ -390,9 +416,3 @@ def _key(action: PlannedAction) -> tuple[str, str]:
     if action.permission is not None:
         return action.target_file_id, str(action.permission.get("id", ""))
     return action.target_file_id, action.action
-
-
-def _line_params(action: PlannedAction) -> dict[str, Any]:
-    perm = action.permission or {}
-    return {"what": describe_principal(perm) if perm else "", "role": perm.get("role", ""),
-            "domain": action.params.get("domain", ""), "until": action.params.get("duration", "")}

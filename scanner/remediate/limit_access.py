@@ -18,11 +18,13 @@ from scanner.remediate.actions import (
     Outcome,
     Prepared,
     Restored,
+    StartedAction,
     principal_key,
     register,
 )
 from scanner.remediate.drive_ops import DriveOps
 from scanner.remediate.plan import PlannedAction
+from scanner.store.statuses import ActionStatus
 
 
 def _error(exc: BaseException) -> str:
@@ -69,6 +71,16 @@ class LimitAccess(ActionHandler):
                            {"inheritedPermissionsDisabled": bool(after and after.get("inheritedPermissionsDisabled"))})
         return Outcome("verified", "the folder now has limited access: inherited access no longer reaches it",
                        {"inheritedPermissionsDisabled": True, "permissions": ctx.ops.list_permissions(folder)})
+
+    def reconcile(self, ctx: ActionContext, started: StartedAction) -> Outcome:
+        """After an interruption: the folder has limited access (our change went through) or not."""
+        live = ctx.ops.get_folder_access(started.target_file_id)
+        if live is not None and live.get("inheritedPermissionsDisabled"):
+            return Outcome(ActionStatus.VERIFIED, "the folder has limited access (found so after the interruption)",
+                           {"inheritedPermissionsDisabled": True,
+                            "permissions": ctx.ops.list_permissions(started.target_file_id)})
+        return Outcome(ActionStatus.NOT_APPLIED, "the folder still inherits its permissions"
+                       if live is not None else "the folder is gone", {"inheritedPermissionsDisabled": False})
 
     def restore(self, ops: DriveOps, target: str, before: dict[str, Any], after: dict[str, Any]) -> Restored:
         from scanner.errors import SharescanError

@@ -17,6 +17,7 @@ import hashlib
 import logging
 import os
 import socket
+import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
@@ -164,7 +165,7 @@ class RunLock:
 
     def _locked_error(self, holder: LockHolder | None, now: dt.datetime) -> RunLockedError:
         who = holder.describe(now) if holder else "held by another process"
-        return RunLockedError(f"another scan is running: run lock {self.name!r} {who}")
+        return RunLockedError(f"another scan or remediation is running: run lock {self.name!r} {who}")
 
     def _is_stale(self, holder: LockHolder, now: dt.datetime) -> str | None:
         if now - holder.heartbeat_at > self.stale_after:
@@ -238,3 +239,29 @@ class RunLock:
             conn.commit()
         finally:
             conn.close()
+
+
+class Heartbeat:
+    """``with lock, Heartbeat(lock):`` beats the held lock from a background thread (every quarter of
+    ``stale_after``, at least every 5 s apart) for as long as the block lasts."""
+
+    def __init__(self, lock: RunLock, *, interval: float | None = None) -> None:
+        self.lock = lock
+        self.interval = interval if interval is not None else max(5.0, lock.stale_after.total_seconds() / 4)
+        self._stop = threading.Event()
+        self._thread = threading.Thread(target=self._loop, name="run-lock-heartbeat", daemon=True)
+
+    def _loop(self) -> None:
+        while not self._stop.wait(self.interval):
+            try:
+                self.lock.heartbeat()
+            except Exception:  # noqa: BLE001 - logged; the work itself decides nothing here
+                log.exception("run lock heartbeat failed")
+
+    def __enter__(self) -> Heartbeat:
+        self._thread.start()
+        return self
+
+    def __exit__(self, *exc: object) -> None:
+        self._stop.set()
+        self._thread.join(timeout=5)

@@ -128,6 +128,10 @@ class ScanCoverage(Base):
     files_analysed: Mapped[int] = mapped_column(Integer, default=0)
     files_skipped: Mapped[int] = mapped_column(Integer, default=0)
     files_failed: Mapped[int] = mapped_column(Integer, default=0)
+    #: Files of this target whose content, publish state or permissions a rule needed and could not be
+    #: read, still being retried (pending) or past ``[limits] unreadable_after_attempts`` (unreadable).
+    files_pending: Mapped[int] = mapped_column(Integer, default=0)
+    files_unreadable: Mapped[int] = mapped_column(Integer, default=0)
     api_calls: Mapped[int] = mapped_column(Integer, default=0)
     #: {"reason": count} for skipped and failed files, plus the target-level reason.
     reasons: Mapped[dict[str, Any]] = mapped_column(default=dict)
@@ -185,6 +189,34 @@ class DriveFileRow(Base):
         back_populates="file", cascade="all, delete-orphan", order_by="PermissionRow.permission_id"
     )
     evidence: Mapped[list[Evidence]] = relationship(back_populates="file", cascade="all, delete-orphan")
+
+
+class PendingRead(Base):
+    """Something a rule needs about a file that a run could not read: its content, its publish state or
+    its permissions. The file keeps its previous verdict and findings, and every later run (incremental
+    ones too) tries again; the row goes when a read succeeds, the file is gone or no rule needs it."""
+
+    __tablename__ = "pending_reads"
+    __table_args__ = (UniqueConstraint("file_id", "aspect"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: No foreign key: a new file whose permissions could not be read has no snapshot yet.
+    file_id: Mapped[str] = mapped_column(String(128), index=True)
+    aspect: Mapped[str] = mapped_column(String(16))  # content | publish_state | permissions
+    #: download_failed | export_failed | publish_check_failed | permissions_failed | timeout | no_reader
+    reason: Mapped[str] = mapped_column(String(32))
+    #: The API method and error (status, reason), never document text.
+    detail: Mapped[str] = mapped_column(Text, default="")
+    owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
+    drive_id: Mapped[str | None] = mapped_column(String(128), index=True)
+    name: Mapped[str] = mapped_column(Text, default="")
+    #: Runs that tried and failed (one per run).
+    attempts: Mapped[int] = mapped_column(Integer, default=1)
+    #: attempts reached ``[limits] unreadable_after_attempts``: listed as unreadable (still retried).
+    unreadable: Mapped[bool] = mapped_column(Boolean, default=False)
+    first_failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_failed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
 
 
 class PermissionRow(Base):
@@ -314,7 +346,8 @@ class RemediationAction(Base):
     #: Where the change was (or must be) made: the file, or the ancestor an inherited permission comes from.
     target_file_id: Mapped[str | None] = mapped_column(String(128))
     mode: Mapped[str] = mapped_column(String(16))  # dry-run | enforce
-    #: planned | applied | verified | already_gone | skipped | failed | refused | restored
+    #: planned | started | applied | verified | already_gone | not_applied | skipped | failed | refused |
+    #: restored | unknown (see scanner.remediate.status.ActionStatus)
     status: Mapped[str] = mapped_column(String(16))
     before: Mapped[dict[str, Any] | None] = mapped_column(JSON)
     after: Mapped[dict[str, Any] | None] = mapped_column(JSON)
@@ -330,8 +363,31 @@ class RemediationAction(Base):
     #: What a plan was decided from (finding, file revision, sharing, rule, mode), hashed: an action that
     #: did not act is recorded once per plan key, not again every night.
     plan_key: Mapped[str | None] = mapped_column(String(64), index=True)
+    #: The finding's remediation step this action belongs to (enforced Drive changes only).
+    step_id: Mapped[int | None] = mapped_column(ForeignKey("remediation_steps.id"), index=True)
+    #: What the action is about to do beyond ``before`` (parameters, e.g. the expiry it sets), written
+    #: with the ``started`` intent so an interrupted action can be checked against Drive afterwards.
+    intent: Mapped[dict[str, Any] | None] = mapped_column(JSON)
 
     finding: Mapped[Finding | None] = relationship(back_populates="actions")
+
+
+class RemediationStep(Base):
+    """One finding's enforced actions in one batch (a scan run or a manual ``remediate``), recorded before
+    the first Drive change: what was planned, and whether the follow-up (finding status, the owner's
+    notice) was done. A step still ``started`` after its process died is finished by reconciliation."""
+
+    __tablename__ = "remediation_steps"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    batch: Mapped[str] = mapped_column(String(128), index=True)
+    run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    finding_id: Mapped[int] = mapped_column(ForeignKey("findings.id"), index=True)
+    status: Mapped[str] = mapped_column(String(16), index=True)  # started | finished
+    #: The planned actions (kind, target, permission id, the notice line) and whether to notify.
+    plan: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    created_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    finished_at: Mapped[dt.datetime | None]
 
 
 class Notification(Base):

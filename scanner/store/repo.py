@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import Select, delete, func, or_, select
+from sqlalchemy import CompoundSelect, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from scanner.detect.models import ContentResult
@@ -27,7 +27,9 @@ from scanner.drive.models import DriveFile
 from scanner.errors import NotFoundError, SharescanError
 from scanner.policy.evaluate import Match, StoredExemption
 from scanner.store import audit
-from scanner.store.models import DriveFileRow, Evidence, Exemption, Finding, utcnow
+from scanner.store.models import DriveFileRow, Evidence, Exemption, Finding, RemediationAction, RemediationStep, utcnow
+from scanner.store.pending import pending_file_ids
+from scanner.store.statuses import ActionStatus, StepStatus
 
 OPEN, REMEDIATED, RESOLVED, ACCEPTED = "open", "remediated", "resolved", "accepted"
 ACTIVE, INACTIVE = "active", "inactive"
@@ -146,13 +148,21 @@ class FindingRepo:
     # ------------------------------------------------------------------ close
     def close_missing(self, run_id: int, *, complete: bool, covered_owners: Collection[str] = (),
                       covered_drives: Collection[str] = (),
-                      evaluated_file_ids: Collection[str] | None = None) -> CloseReport:
+                      evaluated_file_ids: Collection[str] | None = None,
+                      fixed_by: Callable[[Finding], Sequence[int]] | None = None) -> CloseReport:
         """Findings the run should have seen again but did not: inactive, and open ones resolved.
 
         Only a *complete* run may do this (a partial, failed or killed run changes nothing). Scope:
         findings on files owned by ``covered_owners`` or in ``covered_drives`` (a full crawl of
         those targets), plus findings on ``evaluated_file_ids`` (an incremental run re-evaluated
-        those files and the rule no longer matched).
+        those files and the rule no longer matched). Never closed, whatever the scope: findings on
+        files with a pending read (content, publish state or permissions could not be read: unreadable
+        is not clean), and findings with a remediation not yet reconciled (our own change may be why
+        the condition is gone: it must end ``remediated``, not ``resolved``).
+
+        ``fixed_by(finding)`` names our own remediation actions that took the finding's exposure away
+        (e.g. a more severe finding's revoke, whose run was killed before this finding's turn): an
+        open finding they fixed ends ``remediated``, not ``resolved``.
         """
         if not complete:
             return CloseReport((), ())
@@ -173,13 +183,21 @@ class FindingRepo:
                 Finding.detection_state == ACTIVE,
                 or_(Finding.last_run_id.is_(None), Finding.last_run_id != run_id),
                 or_(*conditions),
+                Finding.file_id.not_in(pending_file_ids()),
+                Finding.id.not_in(unfinished_remediation()),
             ).order_by(Finding.id)
         ).all()
         now = self.clock()
         resolved, deactivated = [], []
         for finding in stale:
             finding.detection_state = INACTIVE
-            if finding.status == OPEN:
+            ours = list(fixed_by(finding)) if fixed_by is not None and finding.status == OPEN else []
+            if ours:
+                self.mark_remediated(finding, action_ids=ours)
+                deactivated.append(finding.id)
+                self._audit("finding.inactive", finding, run_id=run_id,
+                            reason="condition no longer detected: removed by our remediation", action_ids=ours)
+            elif finding.status == OPEN:
                 self._set_status(finding, RESOLVED, now)
                 finding.resolved_at = now
                 resolved.append(finding.id)
@@ -456,6 +474,14 @@ class FindingRepo:
     def count_active_open(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(Finding).where(
             Finding.detection_state == ACTIVE, Finding.status == OPEN)) or 0)
+
+
+def unfinished_remediation() -> CompoundSelect[Any]:
+    """Findings with an action or a step whose process died before recording how it ended."""
+    actions = select(RemediationAction.finding_id).where(RemediationAction.status == ActionStatus.STARTED.value,
+                                                         RemediationAction.finding_id.is_not(None))
+    steps = select(RemediationStep.finding_id).where(RemediationStep.status == StepStatus.STARTED.value)
+    return actions.union(steps)
 
 
 def finding_row(f: Finding) -> dict[str, Any]:

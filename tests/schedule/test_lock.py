@@ -118,7 +118,7 @@ def test_two_processes_at_once_exactly_one_acquires(migrated_url: str, tmp_path:
         go.touch()
         lines = sorted(_readline(p) for p in procs)
         assert lines[0] == "ACQUIRED", lines
-        assert lines[1].startswith("LOCKED another scan is running"), lines
+        assert lines[1].startswith("LOCKED another scan or remediation is running"), lines
         codes = sorted(p.wait(30) for p in procs)
         assert codes == [0, 75]
     finally:
