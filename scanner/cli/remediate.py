@@ -19,6 +19,7 @@ from scanner.errors import ExitCode, SharescanError
 from scanner.policy.loader import load_configured_rules
 from scanner.policy.schema import Severity
 from scanner.remediate.reconcile import ReconcileReport
+from scanner.remediate.restore import RestorePreview
 from scanner.remediate.service import RemediationService
 from scanner.safetext import display
 from scanner.store.models import Finding
@@ -62,9 +63,11 @@ def remediate(app: App, findings: tuple[str, ...], severities: tuple[str, ...], 
             ids += list(session.scalars(stmt.order_by(Finding.id)))
     from scanner.run import ScanService
 
-    # findings named one by one are a person's decision: a folder fix over max_actions_per_run is applied
+    # One finding named on its own is a person's decision with its blast radius in view: a folder fix over
+    # max_actions_per_run is applied. Several findings, or a selection, stay within the limits.
+    explicit = len(findings) == 1 and not (severities or rule_ids)
     done = RemediationService(app).remediate(rules, list(dict.fromkeys(ids)), apply=bool(apply),
-                                             fix_on_ancestor=fix_on_ancestor or None, explicit=bool(findings),
+                                             fix_on_ancestor=fix_on_ancestor or None, explicit=explicit,
                                              refresh=lambda ids: ScanService(app).refresh_fixed(ids, run_id=None))
     plan, report, closed = done.plan, done.report, done.closed
     if done.reconciled is not None and not done.reconciled.empty:
@@ -103,18 +106,15 @@ def restore(app: App, action_id: int, reason: str, yes: bool) -> None:
     Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file.
     Takes the scans' run lock (exit 75 while a scan, remediate or restore runs) and first reconciles
     actions an interrupted run left unfinished."""
-    service = RemediationService(app)
-    preview = service.restorer().preview(action_id)
-    if preview.needs_confirmation and not yes:
+    def confirm(preview: RestorePreview) -> bool:
         found = "; ".join(f"finding {fid} {rule} ({severity}: {', '.join(cats) or 'sensitive data'})"
                           for fid, rule, severity, cats in preview.sensitive)
         click.echo(f"restoring action {action_id} exposes {display(preview.file_name) or preview.file_id} again "
                    f"({', '.join(preview.re_exposes)}) while it holds sensitive data: {found}", err=True)
-        try:
-            click.confirm("Restore anyway?", default=False, abort=True, err=True)
-        except click.Abort:
-            raise SharescanError("restore not confirmed: nothing changed (--yes confirms without asking)") from None
-    result, reconciled = service.restore(action_id, reason=reason)
+        return click.confirm("Restore anyway?", default=False, err=True)
+
+    service = RemediationService(app)
+    result, reconciled = service.restore(action_id, reason=reason, confirm=None if yes else confirm)
     if not reconciled.empty:
         click.echo(reconciled_line(reconciled), err=True)
     click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {result.detail}")

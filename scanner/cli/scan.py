@@ -170,7 +170,7 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, p
                     "`sharescan scans show %s`); nothing about them was resolved", result.files_pending,
                     result.files_unreadable, result.run_id)
     if result.remediation_stopped:
-        log.error("remediation stopped: %s", result.remediation_stopped)
+        click.echo(f"remediation stopped: {result.remediation_stopped}", err=True)
     if over:
         log.warning("%d open finding(s) at or above %s (exit %d)", over, fail_on, int(ExitCode.FINDINGS))
     if code != ExitCode.OK:

@@ -16,16 +16,21 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from scanner.app import App
+from scanner.errors import SharescanError
 from scanner.policy.schema import Rule
 from scanner.remediate.drive_ops import OpsFactory
 from scanner.remediate.engine import RemediationReport, Remediator
 from scanner.remediate.plan import RemediationPlan
 from scanner.remediate.reconcile import Reconciler, ReconcileReport
-from scanner.remediate.restore import Restorer, RestoreResult
+from scanner.remediate.restore import RestorePreview, Restorer, RestoreResult
 from scanner.remediate.sanity import enforcement_block
 from scanner.schedule.jobs import run_lock_for
 from scanner.schedule.lock import Heartbeat
 from scanner.store.models import utcnow
+
+
+class RestoreNotConfirmed(SharescanError):
+    """The person asked did not confirm a restore that exposes sensitive data again."""
 
 
 @dataclass(frozen=True)
@@ -81,10 +86,20 @@ class RemediationService:
         return Restorer(self.app.settings, self.app.sessions, self.app.actor, ops_factory=self.ops_factory,
                         clock=self.clock)
 
-    def restore(self, action_id: int, *, reason: str) -> tuple[RestoreResult, ReconcileReport]:
-        """Put back what action ``action_id`` removed (under the run lock, after reconciliation)."""
+    def restore(self, action_id: int, *, reason: str,
+                confirm: Callable[[RestorePreview], bool] | None = None) -> tuple[RestoreResult, ReconcileReport]:
+        """Put back what action ``action_id`` removed (under the run lock, after reconciliation).
+
+        When the restore would expose a file with sensitive findings again, ``confirm`` is asked with
+        what it would re-expose (None: no question, the caller confirmed beforehand); a refusal changes
+        nothing (RestoreNotConfirmed)."""
         self.app.sessions  # noqa: B018
         lock = run_lock_for(self.app)
         with lock, Heartbeat(lock):
             reconciled = self._reconciler("restore").run()
-            return self.restorer().restore(action_id, reason=reason), reconciled
+            restorer = self.restorer()
+            if confirm is not None:
+                preview = restorer.preview(action_id)
+                if preview.needs_confirmation and not confirm(preview):
+                    raise RestoreNotConfirmed("restore not confirmed: nothing changed (--yes confirms without asking)")
+            return restorer.restore(action_id, reason=reason), reconciled

@@ -101,7 +101,7 @@ def test_remediate_apply_and_restore_wait_for_a_running_scan(make_app, command: 
     app = make_app()
     state = State(None, 0, False)
     state._app = app
-    args = {"remediate": (remediate, ["--severity", "critical", "--apply"]), "restore": (restore, ["1"])}[command]
+    args = {"remediate": (remediate, ["--severity", "critical", "--apply"]), "restore": (restore, ["1", "--reason", "owner asked", "--yes"])}[command]
     with run_lock_for(app, holder="scanner-1:4242"):
         out = CliRunner().invoke(args[0], args[1], obj=state)
     assert isinstance(out.exception, RunLockedError), out.output

@@ -119,7 +119,7 @@ def test_restore_reconciles_first_so_a_fix_interrupted_after_the_drive_call_can_
         action_id = s.scalars(select(RemediationAction.id).where(RemediationAction.finding_id == finding_id,
                                                                  RemediationAction.action == "revoke",
                                                                  RemediationAction.mode == "enforce")).one()
-    result, reconciled = RemediationService(app).restore(action_id)
+    result, reconciled = RemediationService(app).restore(action_id, reason="the fix was wrong")
     assert dict(reconciled.outcomes) == {"applied": 1}
     assert result.status == "restored"
     assert changes(emulator, file_id) == {"permission.deleted": 1, "permission.created": 1}

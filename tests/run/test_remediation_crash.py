@@ -101,6 +101,7 @@ def write_config(app: App, path: Path) -> None:
         f'admin_subject = "{s.google.admin_subject}"\nendpoint = "{s.google.endpoint}"\n'
         f'[database]\nurl = "{s.database.url}"\n'
         f'[detect]\nkey_file = "{s.detect.key_file}"\nnlp = "pattern-only"\n'
+        f'[audit]\nkey_file = "{s.audit_key_path}"\nanchor_path = "{s.anchor_dir}"\n'
         "[limits]\nworkers = 1\nmax_retries = 1\n"
         "[remediation]\nmode = \"dry-run\"\nmax_actions_share = 1.0\nmax_actions_per_run = 50\n"
         "[notifications]\nchannels = [\"webhook\"]\n"
