@@ -5,6 +5,7 @@ from __future__ import annotations
 
 import json
 import os
+import shutil
 import subprocess
 import sys
 import zipfile
@@ -15,11 +16,21 @@ import pytest
 REPO = Path(__file__).resolve().parents[1]
 
 
+def clean_source(dest: Path) -> Path:
+    """The repository's files as a fresh checkout has them: setuptools' in-tree ``build/`` keeps files a
+    developer's earlier builds left (a renamed migration would give the wheel two Alembic heads)."""
+    ignore = shutil.ignore_patterns("build", "dist", ".venv", ".git", "*.egg-info", "__pycache__", ".*_cache",
+                                    "sharescan-demo")
+    shutil.copytree(REPO, dest, ignore=ignore)
+    return dest
+
+
 @pytest.fixture(scope="module")
 def wheel(tmp_path_factory: pytest.TempPathFactory) -> Path:
     out = tmp_path_factory.mktemp("wheel")
+    source = clean_source(tmp_path_factory.mktemp("source") / "sharescan")
     subprocess.run(
-        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(REPO)],
+        [sys.executable, "-m", "pip", "wheel", "--no-deps", "-q", "-w", str(out), str(source)],
         check=True, capture_output=True, timeout=300,
     )
     (path,) = out.glob("sharescan-*.whl")
