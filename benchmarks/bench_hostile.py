@@ -61,13 +61,14 @@ def _limit() -> None:
 def _measure(cmd: list[str], src: Path, timeout: float) -> dict[str, object]:
     """Peak RSS (MB) and seconds of ``cmd`` in a fresh process, with ``src`` first on the path."""
     timer = shutil.which("time") and "/usr/bin/time"
-    env = os.environ | {"PYTHONPATH": str(src), "SHARESCAN_DATA_DIR": tempfile.mkdtemp(prefix="bench-hostile-")}
+    home = tempfile.mkdtemp(prefix="bench-hostile-")  # also the working directory: `python -c` puts it first
+    env = os.environ | {"PYTHONPATH": str(src), "SHARESCAN_DATA_DIR": home}
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         full = [timer, "-o", tf.name, "-f", "%M %e", *cmd] if timer else cmd
         start = time.perf_counter()
         try:
             proc = subprocess.run(full, capture_output=True, text=True, env=env, timeout=timeout, check=False,
-                                  preexec_fn=_limit if LIMIT_MB else None)  # noqa: PLW1509
+                                  cwd=home, preexec_fn=_limit if LIMIT_MB else None)  # noqa: PLW1509
         except subprocess.TimeoutExpired:
             return {"status": "timeout", "peak_mb": None, "seconds": round(time.perf_counter() - start, 1)}
         lines = [ln for ln in Path(tf.name).read_text().splitlines() if ln.strip()]
