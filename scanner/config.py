@@ -179,7 +179,7 @@ MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 class LimitsSettings(_Section):
     workers: Annotated[int, Field(ge=1, le=64)] = 4
     #: Drive quota units per minute this scanner may spend (Google: 325,000/user, 1,000,000/project).
-    quota_units_per_minute: Annotated[int, Field(ge=100, le=1_000_000)] = 300_000
+    quota_units_per_minute: Annotated[int, Field(ge=100, le=100_000_000)] = 300_000
     max_retries: Annotated[int, Field(ge=0, le=20)] = 7
     max_download_bytes: Annotated[int, Field(ge=1024, le=MAX_DOWNLOAD_BYTES)] = 25 * 1024 * 1024
     max_text_chars: Annotated[int, Field(ge=1000, le=20_000_000)] = 2_000_000

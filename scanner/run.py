@@ -225,7 +225,7 @@ class ScanService:
             else:
                 from scanner.detect.pipeline import ContentPipeline, DetectConfig
 
-                key = ensure_key(self.settings.evidence_key_path)
+                key = ensure_key(self.settings.evidence_key_path, loose=self.settings.keys.loose_permissions)
                 self._pipeline = ContentPipeline(DetectConfig.from_settings(self.settings), hmac_key=key)
         return self._pipeline
 

@@ -101,7 +101,7 @@ BASE = '[organisation]\ndomains = ["a.com"]\n'
     ("[limits]\nmax_download_bytes = 10000000000\n",
      ":4: [limits] max_download_bytes: Input should be less than or equal to 104857600 (got 10000000000)"),
     ("[limits]\nmax_cells = 1000000000\n", ":4: [limits] max_cells: Input should be less than or equal to 5000000"),
-    ("[limits]\nquota_units_per_minute = 99000000\n", ":4: [limits] quota_units_per_minute: Input should be less than"),
+    ("[limits]\nquota_units_per_minute = 1000000000000\n", ":4: [limits] quota_units_per_minute: Input should be less than or equal to 100000000"),
     ("[schedule]\nstale_lock_seconds = 1e12\n", ":4: [schedule] stale_lock_seconds: "),
     ("[notifications.webhook]\nurl = \"ftp://hooks.example.org/x\"\n",
      ":4: [notifications.webhook] url: expected an https:// URL, e.g. https://hooks.slack.com/services/... "
