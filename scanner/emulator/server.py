@@ -14,7 +14,7 @@ from typing import Any
 
 from . import admin, batch
 from .auth import ServiceAccountKey, TokenError, TokenIssuer
-from .errors import ApiError, unauthenticated
+from .errors import ApiError, DropConnection, unauthenticated
 from .faults import FaultPlan, FaultRule
 from .handlers import changes, directory, drives, files, permissions, revisions
 from .handlers.common import Ctx, ListCache, Request, Response, Route, Settings
@@ -25,10 +25,6 @@ from .telemetry import CallCounters
 
 ROUTES: list[Route] = [*files.ROUTES, *permissions.ROUTES, *revisions.ROUTES, *drives.ROUTES, *changes.ROUTES,
                        *directory.ROUTES]
-
-
-class DropConnection(Exception):
-    """Close the socket without answering (a fault)."""
 
 
 class Emulator:
