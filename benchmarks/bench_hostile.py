@@ -61,7 +61,11 @@ def _limit() -> None:
 def _measure(cmd: list[str], src: Path, timeout: float) -> dict[str, object]:
     """Peak RSS (MB) and seconds of ``cmd`` in a fresh process, with ``src`` first on the path."""
     timer = shutil.which("time") and "/usr/bin/time"
-    home = tempfile.mkdtemp(prefix="bench-hostile-")  # also the working directory: `python -c` puts it first
+    with tempfile.TemporaryDirectory(prefix="bench-hostile-") as home:  # also the cwd: `python -c` puts it first
+        return _measure_in(cmd, src, timeout, home, timer)
+
+
+def _measure_in(cmd: list[str], src: Path, timeout: float, home: str, timer: str | None) -> dict[str, object]:
     env = os.environ | {"PYTHONPATH": str(src), "SHARESCAN_DATA_DIR": home}
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         full = [timer, "-o", tf.name, "-f", "%M %e", *cmd] if timer else cmd

@@ -20,6 +20,7 @@ from scanner.policy.loader import load_configured_rules
 from scanner.policy.schema import Severity
 from scanner.remediate.engine import Remediator
 from scanner.remediate.restore import Restorer
+from scanner.safetext import display
 from scanner.store.models import Finding
 from scanner.store.repo import FindingRepo
 
@@ -82,7 +83,7 @@ def restore(app: App, action_id: int) -> None:
 
     Scopes: https://www.googleapis.com/auth/drive via [google] remediation_service_account_file."""
     result = Restorer(app.settings, app.sessions, app.actor).restore(action_id)
-    click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {result.detail}")
+    click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {display(result.detail)}")
 
 
 COMMANDS: list[click.Command] = [remediate, restore]

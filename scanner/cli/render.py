@@ -1,7 +1,8 @@
 """Rendering for every listing: a rich table, JSON or CSV (``--format``).
 
 Commands build plain rows (dicts of JSON-able values) and call :func:`render`; nothing else
-in the CLI decides how output looks.
+in the CLI decides how output looks. Tables and CSV show text through ``safetext.display`` (a
+Drive-chosen name cannot hide behind bidi controls or forge a CSV row); JSON keeps values exact.
 """
 
 from __future__ import annotations
@@ -18,6 +19,8 @@ import click
 from rich.console import Console
 from rich.table import Table
 from rich.text import Text
+
+from scanner.safetext import display
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -52,11 +55,13 @@ def dumps(value: Any) -> str:
 
 
 def csv_safe(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not evaluate as a formula (OWASP CSV injection)."""
+    """A CSV cell that a spreadsheet will not evaluate as a formula (OWASP CSV injection), on one line,
+    with bidi and control characters shown (``safetext.display``)."""
     if value is None:
         return ""
     if not isinstance(value, str):
         value = json.dumps(to_jsonable(value)) if isinstance(value, dict | list | tuple) else str(to_jsonable(value))
+    value = display(value)
     if value.startswith(_FORMULA_PREFIXES):
         return "'" + value
     return value
@@ -75,6 +80,11 @@ def make_console(*, stderr: bool = False) -> Console:
     if not console.is_terminal:
         console.width = max(console.width, 160)
     return console
+
+
+def _shown(value: Any) -> Text:
+    """A table cell as plain text (never markup), each of its lines through ``safetext.display``."""
+    return Text("\n".join(display(line) for line in _cell(value).split("\n")))
 
 
 def _cell(value: Any) -> str:
@@ -114,7 +124,7 @@ def render(
         table.add_column(column.replace("_", " "), overflow="fold")
     for row in rows:
         # Text, not markup: file names are attacker-controlled ("[link=...]" must print as typed).
-        table.add_row(*(Text(_cell(row.get(c))) for c in columns))
+        table.add_row(*(_shown(row.get(c)) for c in columns))
     console.print(table)
 
 
@@ -130,5 +140,5 @@ def render_record(record: dict[str, Any], fmt: str, *, title: str | None = None)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in record.items():
-        table.add_row(key.replace("_", " "), Text(_cell(value)))
+        table.add_row(key.replace("_", " "), _shown(value))
     make_console().print(table)
