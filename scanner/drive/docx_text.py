@@ -24,7 +24,6 @@ from scanner.drive.ooxml import (
     _NS_R,
     _RT,
     _RT_OFFICE_DOCUMENT,
-    LIBRARY_MAX_BYTES,
     _Package,
     _Parsed,
     _Unsure,
@@ -490,16 +489,15 @@ def _table_chunks(tables: Iterable[Iterable[Iterable[object]]], name: str, budge
 # on the other paths, then footnotes, endnotes and comments. Reading stops when the budget is spent.
 
 
-def docx_body_streams(inventory: ZipInventory, limits: ExtractLimits) -> bool:
-    """Whether the main part must be read streaming; raises when even that would be over the budget."""
-    main = inventory.main_part
-    facts = inventory.members.get(main or "")
-    if facts is None:
-        return False  # python-docx will refuse it
-    if inventory.elements() <= limits.max_xml_elements and inventory.total <= LIBRARY_MAX_BYTES:
+def docx_body_streams(inventory: ZipInventory, limits: ExtractLimits, *, library: bool = False) -> bool:
+    """Whether the main part must be read streaming: its XML does not fit the parse-tree budget with the
+    rest of the package, or (``library``: python-docx would read it) the package is too big for
+    python-docx. Raises when even streaming would be over the budget."""
+    if inventory.elements() <= limits.max_xml_elements and not (library and inventory.total > limits.max_library_bytes):
         return False
-    if facts.content_type != _CT_DOCX_MAIN:
-        raise ExtractError(SkipKind.CORRUPT, "main document part of another type than a Word document")
+    facts = inventory.members.get(inventory.main_part or "")
+    if facts is None or facts.content_type != _CT_DOCX_MAIN:
+        raise ExtractError(SkipKind.CORRUPT, "no main document part of the Word document type")
     check_elements(inventory, limits, excluding=(facts.name,))
     return True
 

@@ -326,6 +326,9 @@ def _docx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk
         return
     content = read_docx_direct(data)
     if content is None:
+        if docx_body_streams(inventory, limits, library=True):  # python-docx holds every part's bytes
+            yield from docx_streamed_chunks(data, inventory.main_part or "", limits, budget)
+            return
         yield from _docx_library(data, limits, budget)
         return
     yield from _docx_library_equivalent(content, limits, budget)

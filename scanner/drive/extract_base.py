@@ -23,8 +23,10 @@ class ExtractLimits:
     as a stream against ``max_uncompressed`` (their declared sizes are checked, never trusted); XML
     parsed whole (by sharescan or the Office libraries) may hold at most ``max_xml_elements``
     elements in all (an lxml tree costs about 120 bytes an element), a bigger DOCX body is read
-    streaming; a spreadsheet row may hold at most ``max_row_cells`` cells and ``max_row_bytes``
-    bytes (openpyxl parses a row whole); a PDF stream may inflate to ``max_pdf_stream_bytes``, one
+    streaming; python-docx and python-pptx, which hold every part's bytes, are not given a package
+    inflating to more than ``max_library_bytes`` (a DOCX is read streaming, a PPTX refused); a
+    spreadsheet row may hold at most ``max_row_cells`` cells and ``max_row_bytes`` bytes (openpyxl
+    parses a row whole); a PDF stream may inflate to ``max_pdf_stream_bytes``, one
     page's streams to ``max_pdf_page_bytes`` together, and a document's to ``max_pdf_total_bytes``
     (then the remaining pages are not read).
     """
@@ -37,6 +39,7 @@ class ExtractLimits:
     max_uncompressed: int = 300 * MIB
     max_compression_ratio: float = 120.0
     max_xml_elements: int = 1_000_000
+    max_library_bytes: int = 128 * MIB  # python-docx/python-pptx hold every part's bytes at once
     max_row_cells: int = 16_384  # Excel's column count
     max_row_bytes: int = 16 * MIB
     max_pdf_stream_bytes: int = 16 * MIB

@@ -10,12 +10,8 @@ import io
 import zipfile
 from typing import Any
 
-from scanner.drive.extract_base import MIB, ExtractError, ExtractLimits, SkipKind
+from scanner.drive.extract_base import ExtractError, ExtractLimits, SkipKind
 from scanner.drive.safezip import ZipInventory
-
-#: Above this many inflated bytes in all, the Office libraries (which hold every part's bytes at once)
-#: are not used: a DOCX is read by the streaming reader instead, a PPTX is refused.
-LIBRARY_MAX_BYTES = 128 * MIB
 
 
 def check_elements(inventory: ZipInventory, limits: ExtractLimits, *, excluding: tuple[str, ...] = (),

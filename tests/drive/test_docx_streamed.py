@@ -110,3 +110,32 @@ def test_streaming_keeps_libxml2_depth_limit(depth: int, ok: bool) -> None:
     assert (r.ok, r.skip) == ((True, None) if ok else (False, SkipKind.CORRUPT))
     if ok:
         assert [(c.part, c.text.count("DEEPMARK")) for c in r.chunks if "DEEPMARK" in c.text] == [("body (other)", 1)]
+
+
+def test_a_package_too_big_for_python_docx_is_read_streaming_when_the_direct_reader_is_unsure() -> None:
+    """A vertically merged table makes the direct reader defer to python-docx, which would hold every
+    part's bytes: over ``max_library_bytes`` the streaming reader reads it instead."""
+    def merged(d: object) -> None:
+        d.add_paragraph("Roster MERGEDOCMARK")  # type: ignore[attr-defined]
+        table = d.add_table(rows=2, cols=2)  # type: ignore[attr-defined]
+        table.cell(0, 0).merge(table.cell(1, 0)).text = "Merged"
+        table.cell(0, 1).text = "Top"
+
+    data = _docx(merged)
+    size = inspect_zip(data, ExtractLimits()).total
+    small = X.extract(data, DOCX, "m.docx", ExtractLimits(max_library_bytes=size))  # python-docx
+    big = X.extract(data, DOCX, "m.docx", ExtractLimits(max_library_bytes=size - 1))  # streaming
+    assert [(c.part, c.rows) for c in small.chunks if c.part == "table 1"] == [
+        ("table 1", (("Merged", "Top"), ("Merged",)))]  # python-docx repeats a merged cell
+    assert [(c.part, c.rows) for c in big.chunks if c.part == "table 1"] == [("table 1", (("Merged", "Top"), ()))]
+    assert [c.text for c in big.chunks if c.part == "body"] == ["Roster MERGEDOCMARK"]
+
+
+def test_a_presentation_too_big_for_the_readers_is_refused() -> None:
+    from tests.data.make_hostile import PPTX, _package
+
+    data = _package("pptx", {})
+    size = inspect_zip(data, ExtractLimits()).total
+    assert X.extract(data, PPTX, "p.pptx", ExtractLimits(max_library_bytes=size)).ok
+    r = X.extract(data, PPTX, "p.pptx", ExtractLimits(max_library_bytes=size - 1))
+    assert (r.ok, r.skip) == (False, SkipKind.PART_TOO_LARGE)
