@@ -22,6 +22,7 @@ import argparse
 import json
 import os
 import shutil
+import signal
 import subprocess
 import sys
 import tempfile
@@ -70,11 +71,16 @@ def _measure_in(cmd: list[str], src: Path, timeout: float, home: str, timer: str
     with tempfile.NamedTemporaryFile("r", suffix=".time") as tf:
         full = [timer, "-o", tf.name, "-f", "%M %e", *cmd] if timer else cmd
         start = time.perf_counter()
+        # a session of its own: on timeout the measured process is killed with /usr/bin/time, not orphaned
+        popen = subprocess.Popen(full, stdout=subprocess.PIPE, stderr=subprocess.PIPE, text=True, env=env, cwd=home,
+                                 start_new_session=True, preexec_fn=_limit if LIMIT_MB else None)  # noqa: PLW1509
         try:
-            proc = subprocess.run(full, capture_output=True, text=True, env=env, timeout=timeout, check=False,
-                                  cwd=home, preexec_fn=_limit if LIMIT_MB else None)  # noqa: PLW1509
+            stdout, stderr = popen.communicate(timeout=timeout)
         except subprocess.TimeoutExpired:
+            os.killpg(popen.pid, signal.SIGKILL)
+            popen.communicate()
             return {"status": "timeout", "peak_mb": None, "seconds": round(time.perf_counter() - start, 1)}
+        proc = subprocess.CompletedProcess(full, popen.returncode, stdout, stderr)
         lines = [ln for ln in Path(tf.name).read_text().splitlines() if ln.strip()]
     peak_kb, seconds = (lines[-1].split() if lines else ("0", "0"))
     out: dict[str, object] = {"peak_mb": round(int(peak_kb) / 1024, 1), "seconds": float(seconds),
@@ -160,9 +166,9 @@ def main(argv: list[str] | None = None) -> int:
         worst_c = max((float(r["classify_after"]["peak_mb"] or 0) for r in rows), default=0.0)  # type: ignore[index]
         print(f"worst classify peak (current): {worst_c:.0f} MB (main budget {MAIN_BUDGET_MB} MB)")
     for r in rows:
-        for key in list(r):
-            if isinstance(r[key], dict):
-                r[key].pop("stdout", None)  # type: ignore[union-attr]
+        for value in r.values():
+            if isinstance(value, dict):
+                value.pop("stdout", None)
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps({"date": time.strftime("%Y-%m-%d"), "cores": os.cpu_count(),
                                     "load_start": load_start, "load_end": load_end, "files": rows}, indent=2) + "\n")
