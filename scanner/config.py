@@ -21,14 +21,26 @@ the key and what was expected.
 
 from __future__ import annotations
 
+import ipaddress
 import os
 import re
 import tomllib
+from email.utils import parseaddr
 from pathlib import Path
 from typing import Annotated, Any, Literal
+from urllib.parse import urlsplit
 
 import platformdirs
-from pydantic import BaseModel, ConfigDict, Field, ValidationError, field_validator
+from pydantic import (
+    AfterValidator,
+    BaseModel,
+    ConfigDict,
+    Field,
+    ValidationError,
+    ValidationInfo,
+    field_validator,
+    model_validator,
+)
 
 from scanner.errors import ConfigError
 
@@ -42,6 +54,57 @@ ENV_GOOGLE_REMEDIATION_KEY_FILE = "SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE"
 
 RemediationMode = Literal["off", "dry-run", "enforce"]
 _DOMAIN_RE = re.compile(r"^(?=.{1,253}$)([a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?\.)+[a-z]{2,63}$")
+_EMAIL_RE = re.compile(r"^[A-Za-z0-9.!#$%&'*+/=?^_`{|}~-]{1,64}@(?=.{1,253}$)([A-Za-z0-9](?:[A-Za-z0-9-]{0,61}"
+                       r"[A-Za-z0-9])?\.)+[A-Za-z]{2,63}$")
+_ENV_NAME_RE = re.compile(r"^[A-Za-z_][A-Za-z0-9_]*$")
+#: Validation context key: the directory of the config file, against which relative paths resolve.
+CONFIG_DIR = "config_dir"
+
+
+class KeyProblem(ValueError):
+    """A section-level validator's problem with one of its keys: reported as ``[section] key: ...``."""
+
+    def __init__(self, key: str, message: str, got: object = None) -> None:
+        super().__init__(message)
+        self.key = key
+        self.got = got
+
+
+def _config_path(value: str, info: ValidationInfo) -> str:
+    """``~`` expanded; a relative path made absolute against the config file's directory (not the
+    process's working directory, which cron and systemd choose)."""
+    if not value:
+        return value
+    path = Path(value).expanduser()
+    base = (info.context or {}).get(CONFIG_DIR)
+    if not path.is_absolute() and base is not None:
+        path = Path(base) / path
+    return str(path)
+
+
+def _email(value: str) -> str:
+    if not _EMAIL_RE.match(value):
+        raise ValueError("expected an e-mail address like 'security@example.org'")
+    return value
+
+
+#: A file or directory setting: relative paths resolve against the config file's directory.
+ConfigPath = Annotated[str, AfterValidator(_config_path)]
+Email = Annotated[str, AfterValidator(_email)]
+
+
+def _seconds(upper: float) -> Any:
+    return Field(gt=0, le=upper, allow_inf_nan=False)
+
+
+def is_loopback_host(host: str) -> bool:
+    """``localhost`` or a loopback address (127.0.0.0/8, ::1)."""
+    if host.lower() in ("localhost", "localhost."):
+        return True
+    try:
+        return ipaddress.ip_address(host.strip("[]")).is_loopback
+    except ValueError:
+        return False
 
 
 class _Section(BaseModel):
@@ -69,9 +132,9 @@ class OrganisationSettings(_Section):
 class GoogleSettings(_Section):
     #: Read-only scanning key (scopes: drive.metadata.readonly, drive.readonly,
     #: admin.directory.user.readonly) with domain-wide delegation.
-    service_account_file: str = ""
+    service_account_file: ConfigPath = ""
     #: Key used only by remediation (scope: drive). Empty: remediation cannot enforce.
-    remediation_service_account_file: str = ""
+    remediation_service_account_file: ConfigPath = ""
     #: The admin user impersonated for the Directory API and shared-drive listing.
     admin_subject: str = ""
     #: Base URL of an emulator; empty means Google itself.
@@ -84,38 +147,48 @@ class GoogleSettings(_Section):
     #: Treat a group of the organisation as external sharing when any of its members (nested groups
     #: included) is outside the organisation (needs the group.member.readonly scope).
     expand_groups: bool = False
-    http_timeout_seconds: Annotated[float, Field(gt=0)] = 60.0
+    http_timeout_seconds: Annotated[float, _seconds(600)] = 60.0
 
 
 class DatabaseSettings(_Section):
-    #: SQLAlchemy URL; empty = SQLite file in the data directory.
+    #: SQLAlchemy URL; empty = SQLite file in the data directory. A relative SQLite path
+    #: (``sqlite:///sharescan.db``) is relative to the config file's directory.
     url: str = ""
+
+    @field_validator("url")
+    @classmethod
+    def _sqlite_path(cls, value: str, info: ValidationInfo) -> str:
+        return sqlite_url_against(value, (info.context or {}).get(CONFIG_DIR))
 
 
 class RulesSettings(_Section):
     #: Extra rule directories, loaded after the built-in rules.
-    directories: list[str] = Field(default_factory=list)
+    directories: list[ConfigPath] = Field(default_factory=list)
     include_builtin: bool = True
     #: Extra client name / codename dictionaries (one term per line).
-    dictionaries: list[str] = Field(default_factory=list)
+    dictionaries: list[ConfigPath] = Field(default_factory=list)
 
 
 class DetectSettings(_Section):
     #: NLP engine for names: auto (spaCy model if installed, else pattern-only), spacy, pattern-only.
     nlp: Literal["auto", "spacy", "pattern-only"] = "auto"
     #: HMAC key for evidence hashes; empty = <data dir>/evidence.key (created 0600).
-    key_file: str = ""
+    key_file: ConfigPath = ""
+
+
+#: Upper bounds: a file is held in memory while it is analysed (the analysis budget is 400 MB).
+MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 
 
 class LimitsSettings(_Section):
     workers: Annotated[int, Field(ge=1, le=64)] = 4
     #: Drive quota units per minute this scanner may spend (Google: 325,000/user, 1,000,000/project).
-    quota_units_per_minute: Annotated[int, Field(ge=100)] = 300_000
+    quota_units_per_minute: Annotated[int, Field(ge=100, le=100_000_000)] = 300_000
     max_retries: Annotated[int, Field(ge=0, le=20)] = 7
-    max_download_bytes: Annotated[int, Field(ge=1024)] = 25 * 1024 * 1024
-    max_text_chars: Annotated[int, Field(ge=1000)] = 2_000_000
-    max_pages: Annotated[int, Field(ge=1)] = 500
-    max_cells: Annotated[int, Field(ge=1)] = 200_000
+    max_download_bytes: Annotated[int, Field(ge=1024, le=MAX_DOWNLOAD_BYTES)] = 25 * 1024 * 1024
+    max_text_chars: Annotated[int, Field(ge=1000, le=20_000_000)] = 2_000_000
+    max_pages: Annotated[int, Field(ge=1, le=10_000)] = 500
+    max_cells: Annotated[int, Field(ge=1, le=5_000_000)] = 200_000
     #: A file whose content, publish state or permissions could not be read this many runs in a row is
     #: listed as unreadable (it keeps its verdict and is still tried again every run).
     unreadable_after_attempts: Annotated[int, Field(ge=1, le=1000)] = 3
@@ -123,7 +196,7 @@ class LimitsSettings(_Section):
 
 class RemediationSettings(_Section):
     mode: RemediationMode = "dry-run"
-    max_actions_per_run: Annotated[int, Field(ge=0)] = 50
+    max_actions_per_run: Annotated[int, Field(ge=0, le=100_000)] = 50
     #: Refuse to act when actions would touch more than this share of active findings.
     max_actions_share: Annotated[float, Field(ge=0, le=1)] = 0.5
     #: Stop acting when this share of the actions attempted so far failed (once at least
@@ -137,7 +210,7 @@ class RemediationSettings(_Section):
     #: share one budget). 0 = this run's actions only.
     limit_window_minutes: Annotated[int, Field(ge=0, le=7 * 24 * 60)] = 60
     #: If this file exists, no remediation action is taken (checked before every action).
-    kill_switch_file: str = ""
+    kill_switch_file: ConfigPath = ""
     #: Also fix inherited permissions on the ancestor they come from.
     fix_inherited_on_ancestor: bool = False
     #: Days of access left when the action is "expire".
@@ -150,7 +223,7 @@ class ScheduleSettings(_Section):
     #: Also run a full crawl (not incremental) on this schedule; empty = never automatically.
     full_scan_cron: str = "0 3 * * 0"
     #: A lock whose holder has not beaten its heartbeat for this long is stale.
-    stale_lock_seconds: Annotated[int, Field(ge=30)] = 900
+    stale_lock_seconds: Annotated[int, Field(ge=30, le=86_400)] = 900
 
     @field_validator("cron", "full_scan_cron")
     @classmethod
@@ -163,19 +236,95 @@ class ScheduleSettings(_Section):
         return value
 
 
+SMTP_PORTS = {"starttls": 587, "tls": 465, "none": 25}
+
+
 class SmtpSettings(_Section):
     host: str = ""
-    port: Annotated[int, Field(ge=1, le=65535)] = 587
-    starttls: bool = True
+    #: 0 = the usual port for ``security``: 587 (starttls), 465 (tls), 25 (none).
+    port: Annotated[int, Field(ge=0, le=65535)] = 0
+    #: starttls: connect, then upgrade with STARTTLS (refused if the server does not offer it);
+    #: tls: TLS from the first byte (SMTPS); none: plain text, only without a login. The server's
+    #: certificate is always verified, its name included (``ca_file`` for a private CA).
+    security: Literal["starttls", "tls", "none"] = "starttls"
+    #: PEM file of the CA(s) that signed the server's certificate, instead of the system's.
+    ca_file: ConfigPath = ""
     username: str = ""
     #: Name of the environment variable that holds the password (never the password itself).
     password_env: str = "SHARESCAN_SMTP_PASSWORD"  # noqa: S105 - a variable name, not a secret
     sender: str = ""
+    timeout_seconds: Annotated[float, _seconds(300)] = 30.0
+
+    @model_validator(mode="before")
+    @classmethod
+    def _legacy_starttls(cls, data: Any) -> Any:
+        """``starttls = true|false`` (before ``security`` existed) still means starttls|none."""
+        if isinstance(data, dict) and "starttls" in data:
+            data = dict(data)
+            legacy = data.pop("starttls")
+            if "security" in data:
+                raise KeyProblem("starttls", 'replaced by security: remove it (security = "starttls", "tls" or '
+                                 '"none")', legacy)
+            if not isinstance(legacy, bool):
+                raise KeyProblem("starttls", "expected true or false", legacy)
+            data["security"] = "starttls" if legacy else "none"
+        return data
+
+    @field_validator("password_env")
+    @classmethod
+    def _env_name(cls, value: str) -> str:
+        if not _ENV_NAME_RE.match(value):
+            raise ValueError("expected the name of an environment variable, e.g. SHARESCAN_SMTP_PASSWORD")
+        return value
+
+    @field_validator("sender")
+    @classmethod
+    def _sender(cls, value: str) -> str:
+        if not value:
+            return value
+        name, address = parseaddr(value)
+        if "\r" in value or "\n" in value or not _EMAIL_RE.match(address):
+            raise ValueError("expected an e-mail address, e.g. 'sharescan@example.org' or "
+                             "'Sharescan <sharescan@example.org>'")
+        return value
+
+    @field_validator("ca_file")
+    @classmethod
+    def _ca_exists(cls, value: str) -> str:
+        if value and not Path(value).is_file():
+            raise ValueError("no such file (expected a PEM file of CA certificates)")
+        return value
+
+    @model_validator(mode="after")
+    def _login_needs_tls(self) -> SmtpSettings:
+        if self.username and self.security == "none":
+            raise KeyProblem("username", 'a login without TLS sends the password in clear: set security = '
+                             '"starttls" or "tls", or remove the username', self.username)
+        return self
+
+    @property
+    def effective_port(self) -> int:
+        return self.port or SMTP_PORTS[self.security]
 
 
 class WebhookSettings(_Section):
-    #: Slack-compatible incoming webhook URL.
+    #: Slack-compatible incoming webhook URL: https://, or http:// to this machine only.
     url: str = ""
+    #: Allow http:// to another machine (digests then cross the network in clear).
+    allow_insecure_http: bool = False
+    timeout_seconds: Annotated[float, _seconds(300)] = 15.0
+
+    @model_validator(mode="after")
+    def _url_valid(self) -> WebhookSettings:
+        if not self.url:
+            return self
+        parts = urlsplit(self.url)
+        if parts.scheme not in ("https", "http") or not parts.hostname:
+            raise KeyProblem("url", "expected an https:// URL, e.g. https://hooks.slack.com/services/...", self.url)
+        if parts.scheme == "http" and not self.allow_insecure_http and not is_loopback_host(parts.hostname):
+            raise KeyProblem("url", "http:// is allowed only to this machine (127.0.0.1, ::1, localhost): use https:// "
+                             "or set allow_insecure_http = true", self.url)
+        return self
 
 
 class NotificationSettings(_Section):
@@ -185,15 +334,32 @@ class NotificationSettings(_Section):
     webhook: WebhookSettings = WebhookSettings()
     max_attempts: Annotated[int, Field(ge=1, le=100)] = 8
     #: Copy every digest to these addresses (e.g. the security team).
-    cc: list[str] = Field(default_factory=list)
+    cc: list[Email] = Field(default_factory=list)
+
+    @model_validator(mode="after")
+    def _channels_configured(self) -> NotificationSettings:
+        if "webhook" in self.channels and not self.webhook.url:
+            raise KeyProblem("webhook.url", 'required when channels include "webhook" (expected an https:// URL)')
+        if "smtp" in self.channels:
+            for key in ("host", "sender"):
+                if not getattr(self.smtp, key):
+                    raise KeyProblem(f"smtp.{key}", f'required when channels include "smtp" (expected '
+                                     f'{"a host name" if key == "host" else "an e-mail address"})')
+        return self
+
+
+class KeysSettings(_Section):
+    #: Key files (service accounts, evidence HMAC, export signing) that the group or others may read
+    #: are refused; "warn" uses them anyway, with a warning.
+    loose_permissions: Literal["refuse", "warn"] = "refuse"
 
 
 class ExportSettings(_Section):
-    directory: str = ""
+    directory: ConfigPath = ""
     #: Key that signs export manifests; empty = <data dir>/export-signing.key (created 0600).
-    signing_key_file: str = ""
+    signing_key_file: ConfigPath = ""
     #: Hours from detection to the GDPR Art. 33 notification deadline.
-    breach_deadline_hours: Annotated[int, Field(ge=1)] = 72
+    breach_deadline_hours: Annotated[int, Field(ge=1, le=8_760)] = 72
 
 
 class AuditSettings(_Section):
@@ -221,7 +387,8 @@ class Settings(_Section):
     notifications: NotificationSettings = NotificationSettings()
     export: ExportSettings = ExportSettings()
     audit: AuditSettings = AuditSettings()
-    #: Where the settings came from (None = defaults only). Not a config key.
+    keys: KeysSettings = KeysSettings()
+    #: Where the settings came from, an absolute path (None = defaults only). Not a config key.
     source: str | None = Field(default=None, exclude=True)
 
     # -- derived paths -------------------------------------------------------------------
@@ -256,8 +423,20 @@ class Settings(_Section):
         data = self.model_dump()
         for name, values in sections.items():
             data[name] = {**data[name], **values}
-        out = Settings.model_validate(data)
+        context = {CONFIG_DIR: str(Path(self.source).parent)} if self.source else None
+        out = Settings.model_validate(data, context=context)
         return out.model_copy(update={"source": self.source})
+
+
+def sqlite_url_against(url: str, base: str | os.PathLike[str] | None) -> str:
+    """A ``sqlite:///relative/path`` URL made absolute against ``base`` (other URLs as they are)."""
+    prefix = "sqlite:///"
+    if base is None or not url.startswith(prefix):
+        return url
+    path, sep, query = url[len(prefix):].partition("?")
+    if not path or path.startswith("/") or path == ":memory:":
+        return url
+    return f"{prefix}{Path(base) / Path(path).expanduser()}{sep}{query}"
 
 
 def data_dir() -> Path:
@@ -309,14 +488,17 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, env: dict[str, 
     for var, (section, key) in overrides.items():
         value = environ.get(var)
         if value:
+            if var == ENV_DATABASE_URL:  # a relative SQLite path in the environment is the caller's
+                value = sqlite_url_against(value, Path.cwd())
             data.setdefault(section, {})
             if isinstance(data[section], dict):
                 data[section][key] = value
+    context = {CONFIG_DIR: os.path.dirname(os.path.abspath(config_path))} if config_path is not None else None
     try:
-        settings = Settings.model_validate(data)
+        settings = Settings.model_validate(data, context=context)
     except ValidationError as exc:
         raise ConfigError(_describe(exc, config_path, text)) from None
-    return settings.model_copy(update={"source": str(config_path) if config_path else None})
+    return settings.model_copy(update={"source": os.path.abspath(config_path) if config_path else None})
 
 
 def _describe(exc: ValidationError, path: Path | None, text: str) -> str:
@@ -324,17 +506,37 @@ def _describe(exc: ValidationError, path: Path | None, text: str) -> str:
     lines = []
     for err in exc.errors():
         loc = tuple(str(p) for p in err["loc"])
-        section, key = (loc[0], ".".join(loc[1:])) if len(loc) > 1 else ("", loc[0] if loc else "")
+        problem = (err.get("ctx") or {}).get("error")
+        if isinstance(problem, KeyProblem):  # a section's validator names the key itself
+            loc += tuple(problem.key.split("."))
+        table = _table_of(loc)
+        section = ".".join(table)
+        key = "".join(f"[{p}]" if p.isdigit() else f".{p}" for p in loc[len(table):]).lstrip(".")
         where = f"{path}:{_line_of(text, loc)}" if path else "settings"
         name = f"[{section}] {key}" if section else key
         if err["type"] == "extra_forbidden":
             msg = "unknown key" + (f" (known keys: {', '.join(_known_keys(loc))})" if _known_keys(loc) else "")
         else:
             msg = err["msg"].removeprefix("Value error, ")
-            if "input" in err and err["type"] not in ("missing",):
+            if isinstance(problem, KeyProblem):
+                msg += "" if problem.got is None else f" (got {problem.got!r})"
+            elif "input" in err and err["type"] not in ("missing",):
                 msg += f" (got {err['input']!r})"
         lines.append(f"{where}: {name}: {msg}")
     return "\n".join(lines)
+
+
+def _table_of(loc: tuple[str, ...]) -> tuple[str, ...]:
+    """The TOML table a key is in: the longest prefix of ``loc`` naming sections (``notifications.smtp``)."""
+    model: type[BaseModel] = Settings
+    table: tuple[str, ...] = ()
+    for part in loc[:-1]:
+        field = model.model_fields.get(part)
+        ann = field.annotation if field else None
+        if not (isinstance(ann, type) and issubclass(ann, BaseModel)):
+            break
+        model, table = ann, (*table, part)
+    return table
 
 
 def _known_keys(loc: tuple[str, ...]) -> list[str]:
@@ -350,6 +552,7 @@ def _known_keys(loc: tuple[str, ...]) -> list[str]:
 
 def _line_of(text: str, loc: tuple[str, ...]) -> int:
     """Best-effort line number of a dotted key (or a table header) in TOML text; 0 when unknown."""
+    loc = tuple(p for p in loc if not p.isdigit())  # a list item is on its list's line
     if not text or not loc:
         return 0
     table: tuple[str, ...] = ()

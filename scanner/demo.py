@@ -105,7 +105,7 @@ def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgr
         app = App(settings, actor=actor)
         try:
             app.init_database()
-            ensure_key(settings.evidence_key_path)
+            ensure_key(settings.evidence_key_path, loose=settings.keys.loose_permissions)
             scan = ScanService(app).run(ScanOptions(full=True, apply=True), progress=progress)
             result = DemoResult(output=output, database_url=settings.database_url, endpoint=emulator.endpoint,
                                 scan=scan)
@@ -119,7 +119,8 @@ def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgr
             result.export_files = list(exported.files)
             html = [f for f in exported.files if f.endswith(".html")]
             result.report_path = exported.directory / html[0] if html else None
-            trusted = private_key(settings.signing_key_path, create=False).public_key()
+            trusted = private_key(settings.signing_key_path, create=False,
+                                  loose=settings.keys.loose_permissions).public_key()
             result.manifest_verified = verify_export(exported.directory, trusted).ok
         finally:
             app.close()

@@ -41,6 +41,7 @@ from scanner.app import App
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
 from scanner.drive.exposure import classify, normalise_domains
+from scanner.drive.extract_base import SkipKind
 from scanner.drive.models import FileExposure
 from scanner.drive.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
@@ -296,7 +297,7 @@ class ScanService:
             else:
                 from scanner.detect.pipeline import ContentPipeline, DetectConfig
 
-                key = ensure_key(self.settings.evidence_key_path)
+                key = ensure_key(self.settings.evidence_key_path, loose=self.settings.keys.loose_permissions)
                 self._pipeline = ContentPipeline(DetectConfig.from_settings(self.settings), hmac_key=key)
         return self._pipeline
 
@@ -624,7 +625,8 @@ def _cached_content(session: Session, row: DriveFileRow, revision: str) -> Conte
     if not revision or row.content_revision != revision or row.content_status == "pending":
         return None
     if row.content_status == "not_analysed":  # a lasting reason (encrypted, too large...): failed reads are pending
-        return ContentResult(analysed=False, skip_reason=row.content_skip_reason)
+        return ContentResult(analysed=False, skip_reason=row.content_skip_reason,
+                             skip_kind=SkipKind.parse(row.content_skip_kind))
     evidence: dict[str, list[EvidenceSummary]] = {}
     for ev in session.scalars(select(Evidence).where(Evidence.file_id == row.id, Evidence.revision == revision)):
         evidence.setdefault(ev.detector, []).append(EvidenceSummary(
@@ -649,6 +651,7 @@ def _store_content(session: Session, repo: FindingRepo, file_id: str, revision: 
     if content.analysed:
         row.content_status = "analysed"
         row.content_skip_reason = "truncated at a size cap" if content.truncated else None
+        row.content_skip_kind = None
         row.content_hits = {h.detector: {"count": h.count, "best_score": round(h.best_score, 4),
                                          "categories": list(h.categories)} for h in content.hits}
         row.data_categories = sorted({c for h in content.hits for c in h.categories})
@@ -656,6 +659,7 @@ def _store_content(session: Session, repo: FindingRepo, file_id: str, revision: 
     else:
         row.content_status = "not_analysed"
         row.content_skip_reason = content.skip_reason
+        row.content_skip_kind = content.skip_kind.value if content.skip_kind else None
         row.content_hits = {}
         row.data_categories = []
 

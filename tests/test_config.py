@@ -70,7 +70,7 @@ def test_environment_overrides_file(tmp_path: Path) -> None:
     path = write(tmp_path, '[organisation]\ndomains = ["a.com"]\n[database]\nurl = "sqlite:///file.db"\n')
     settings = load_settings(path, env={"SHARESCAN_DATABASE_URL": "sqlite:///env.db",
                                         "SHARESCAN_GOOGLE_ENDPOINT": "http://127.0.0.1:9"})
-    assert settings.database.url == "sqlite:///env.db"
+    assert settings.database.url == f"sqlite:///{Path.cwd() / 'env.db'}"  # the caller's directory
     assert settings.google.endpoint == "http://127.0.0.1:9"
 
 
@@ -94,3 +94,142 @@ def test_with_overrides_revalidates() -> None:
     assert settings.remediation.mode == "enforce"
     with pytest.raises(ValueError):
         settings.with_overrides(remediation={"mode": "sometimes"})
+
+
+# --------------------------------------------------------------------------- values that must not be accepted
+
+BASE = '[organisation]\ndomains = ["a.com"]\n'
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[google]\nhttp_timeout_seconds = inf\n", ":4: [google] http_timeout_seconds: Input should be a finite number (got inf)"),
+    ("[google]\nhttp_timeout_seconds = nan\n", ":4: [google] http_timeout_seconds: Input should be a finite number (got nan)"),
+    ("[google]\nhttp_timeout_seconds = 1e9\n",
+     ":4: [google] http_timeout_seconds: Input should be less than or equal to 600 (got 1000000000.0)"),
+    ("[google]\nhttp_timeout_seconds = 0\n", ":4: [google] http_timeout_seconds: Input should be greater than 0 (got 0)"),
+    ("[limits]\nmax_download_bytes = 10000000000\n",
+     ":4: [limits] max_download_bytes: Input should be less than or equal to 104857600 (got 10000000000)"),
+    ("[limits]\nmax_cells = 1000000000\n", ":4: [limits] max_cells: Input should be less than or equal to 5000000"),
+    ("[limits]\nquota_units_per_minute = 1000000000000\n", ":4: [limits] quota_units_per_minute: Input should be less than or equal to 100000000"),
+    ("[schedule]\nstale_lock_seconds = 1e12\n", ":4: [schedule] stale_lock_seconds: "),
+    ("[notifications.webhook]\nurl = \"ftp://hooks.example.org/x\"\n",
+     ":4: [notifications.webhook] url: expected an https:// URL, e.g. https://hooks.slack.com/services/... "
+     "(got 'ftp://hooks.example.org/x')"),
+    ("[notifications.webhook]\nurl = \"hello\"\n",
+     ":4: [notifications.webhook] url: expected an https:// URL, e.g. https://hooks.slack.com/services/... (got 'hello')"),
+    ("[notifications.webhook]\nurl = \"http://hooks.example.org/x\"\n",
+     ":4: [notifications.webhook] url: http:// is allowed only to this machine (127.0.0.1, ::1, localhost): use "
+     "https:// or set allow_insecure_http = true (got 'http://hooks.example.org/x')"),
+    ("[notifications.webhook]\ntimeout_seconds = inf\n", ":4: [notifications.webhook] timeout_seconds: Input should be a finite"),
+    ("[notifications]\nchannels = [\"webhook\"]\n",
+     ":3: [notifications.webhook] url: required when channels include \"webhook\" (expected an https:// URL)"),
+    ("[notifications]\nchannels = [\"smtp\"]\n",
+     ":3: [notifications.smtp] host: required when channels include \"smtp\" (expected a host name)"),
+    ("[notifications]\nchannels = [\"smtp\"]\n[notifications.smtp]\nhost = \"mail.a.com\"\n",
+     ":3: [notifications.smtp] sender: required when channels include \"smtp\" (expected an e-mail address)"),
+    ("[notifications]\ncc = [\"security@a.com\", \"not an email\"]\n",
+     ":4: [notifications] cc[1]: expected an e-mail address like 'security@example.org' (got 'not an email')"),
+    ("[notifications.smtp]\nsender = \"sharescan@a.com\\r\\nBcc: x@evil.example\"\n",
+     ":4: [notifications.smtp] sender: expected an e-mail address"),
+    ("[notifications.smtp]\nsecurity = \"none\"\nusername = \"scanner\"\n",
+     ":5: [notifications.smtp] username: a login without TLS sends the password in clear: set security = "
+     "\"starttls\" or \"tls\", or remove the username (got 'scanner')"),
+    ("[notifications.smtp]\nstarttls = false\nusername = \"scanner\"\n",
+     ":5: [notifications.smtp] username: a login without TLS sends the password in clear"),
+    ("[notifications.smtp]\nstarttls = true\nsecurity = \"tls\"\n",
+     ":4: [notifications.smtp] starttls: replaced by security: remove it"),
+    ("[notifications.smtp]\nsecurity = \"ssl\"\n", ":4: [notifications.smtp] security: Input should be 'starttls', 'tls' or 'none'"),
+    ("[notifications.smtp]\nca_file = \"missing-ca.pem\"\n",
+     ":4: [notifications.smtp] ca_file: no such file (expected a PEM file of CA certificates)"),
+    ("[notifications.smtp]\npassword_env = \"my password\"\n",
+     ":4: [notifications.smtp] password_env: expected the name of an environment variable"),
+    ("[notifications.smtp]\ntimeout_seconds = -1\n", ":4: [notifications.smtp] timeout_seconds: Input should be greater than 0"),
+    ("[keys]\nloose_permissions = \"ignore\"\n", ":4: [keys] loose_permissions: Input should be 'refuse' or 'warn'"),
+])
+def test_values_out_of_bounds_or_unsafe_are_refused(tmp_path: Path, text: str, expected: str) -> None:
+    path = write(tmp_path, BASE + text)
+    with pytest.raises(ConfigError) as info:
+        load_settings(path, env={})
+    message = str(info.value)
+    assert message.startswith(str(path)), message
+    assert expected in message, message
+
+
+@pytest.mark.parametrize(("text", "expected"), [
+    ("[notifications.webhook]\nurl = \"http://127.0.0.1:8080/hook\"\n", ("http://127.0.0.1:8080/hook", "starttls", 587)),
+    ("[notifications.webhook]\nurl = \"http://[::1]:8080/hook\"\n", ("http://[::1]:8080/hook", "starttls", 587)),
+    ("[notifications.webhook]\nurl = \"http://localhost/hook\"\n", ("http://localhost/hook", "starttls", 587)),
+    ("[notifications.webhook]\nurl = \"http://hooks.internal/x\"\nallow_insecure_http = true\n",
+     ("http://hooks.internal/x", "starttls", 587)),
+    ("[notifications]\nchannels = [\"smtp\"]\n[notifications.smtp]\nhost = \"mail.a.com\"\nsender = \"Sharescan <s@a.com>\"\n",
+     ("", "starttls", 587)),
+    ("[notifications.smtp]\nsecurity = \"tls\"\nusername = \"scanner\"\n", ("", "tls", 465)),
+    ("[notifications.smtp]\nstarttls = false\n", ("", "none", 25)),
+    ("[notifications.smtp]\nstarttls = true\nport = 2525\n", ("", "starttls", 2525)),
+])
+def test_safe_values_are_accepted(tmp_path: Path, text: str, expected: tuple[str, str, int]) -> None:
+    n = load_settings(write(tmp_path, BASE + text), env={}).notifications
+    assert (n.webhook.url, n.smtp.security, n.smtp.effective_port) == expected
+
+
+# --------------------------------------------------------------------------- relative paths
+
+
+def test_relative_paths_resolve_against_the_config_files_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch
+                                                                   ) -> None:
+    conf = tmp_path / "etc" / "sharescan"
+    conf.mkdir(parents=True)
+    (conf / "ca.pem").write_text("-----BEGIN CERTIFICATE-----\n")
+    elsewhere = tmp_path / "cron-cwd"
+    elsewhere.mkdir()
+    monkeypatch.chdir(elsewhere)
+    monkeypatch.setenv("HOME", str(tmp_path / "home"))
+    write(conf, BASE + """
+[google]
+service_account_file = "keys/scan.json"
+remediation_service_account_file = "/abs/remediate.json"
+[database]
+url = "sqlite:///db/sharescan.db"
+[rules]
+directories = ["rules.d", "~/more-rules"]
+dictionaries = ["dict/clients.txt"]
+[detect]
+key_file = "keys/evidence.key"
+[remediation]
+kill_switch_file = "STOP"
+[notifications.smtp]
+ca_file = "ca.pem"
+[export]
+directory = "exports"
+signing_key_file = "../../keys/signing.key"
+""")
+    s = load_settings(Path("..") / "etc" / "sharescan" / "sharescan.toml", env={})
+    assert (s.google.service_account_file, s.google.remediation_service_account_file) == (
+        str(conf / "keys/scan.json"), "/abs/remediate.json")
+    assert s.database.url == f"sqlite:///{conf / 'db/sharescan.db'}"
+    assert s.rules.directories == [str(conf / "rules.d"), str(tmp_path / "home" / "more-rules")]
+    assert s.rules.dictionaries == [str(conf / "dict/clients.txt")]
+    assert (s.detect.key_file, s.evidence_key_path) == (str(conf / "keys/evidence.key"), conf / "keys/evidence.key")
+    assert s.remediation.kill_switch_file == str(conf / "STOP")
+    assert s.notifications.smtp.ca_file == str(conf / "ca.pem")
+    assert (s.export.directory, s.signing_key_path) == (str(conf / "exports"), conf / "../../keys/signing.key")
+    # with_overrides keeps them (and resolves new relative ones against the same directory)
+    again = s.with_overrides(remediation={"mode": "enforce"}, export={"directory": "other"})
+    assert (again.remediation.kill_switch_file, again.export.directory) == (str(conf / "STOP"), str(conf / "other"))
+
+
+def test_kill_switch_named_relatively_works_from_any_directory(tmp_path: Path, monkeypatch: pytest.MonkeyPatch,
+                                                              sqlite_url: str) -> None:
+    """The issue's night: kill_switch_file = "STOP" beside the config, sharescan started by cron elsewhere."""
+    from scanner.remediate.engine import Remediator
+    from scanner.store.db import make_engine, make_sessionmaker
+
+    conf = tmp_path / "conf"
+    conf.mkdir()
+    (conf / "STOP").write_text("stop")
+    path = write(conf, BASE + '[remediation]\nkill_switch_file = "STOP"\n')
+    monkeypatch.chdir(tmp_path)
+    remediator = Remediator(load_settings(path, env={}), make_sessionmaker(make_engine(sqlite_url)), "test", rules=[])
+    assert remediator.kill_switch_on()
+    (conf / "STOP").unlink()
+    assert not remediator.kill_switch_on()

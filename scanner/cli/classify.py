@@ -86,7 +86,8 @@ def classify(app: App, paths: tuple[Path, ...], fmt: str, rules_dir: Path | None
         config.nlp_mode = nlp_mode  # type: ignore[assignment]
     config.dictionary_paths = config.dictionaries() + list(dictionaries)
     try:
-        pipeline = ContentPipeline(config, ensure_key(app.settings.evidence_key_path))
+        pipeline = ContentPipeline(config, ensure_key(app.settings.evidence_key_path,
+                                                      loose=app.settings.keys.loose_permissions))
     except (AnalyzerBuildError, OSError, ValueError, yaml.YAMLError) as exc:
         raise ConfigError(f"cannot build the detector: {exc}") from None
     rows = [_row(f, pipeline.analyze_path(f)) for f in _files(paths)]

@@ -18,8 +18,9 @@ def init(app: App, fmt: str) -> None:
     from scanner.keys import ensure_key
 
     revision = app.init_database()
-    ensure_key(app.settings.evidence_key_path)
-    ensure_key(app.settings.signing_key_path)
+    loose = app.settings.keys.loose_permissions
+    ensure_key(app.settings.evidence_key_path, loose=loose)
+    ensure_key(app.settings.signing_key_path, loose=loose)
     render_record(
         {
             "database": app.engine.url.render_as_string(hide_password=True),

@@ -73,7 +73,8 @@ def verify_cmd(app: App, directory: Path, public_key: str | None, fmt: str) -> N
     if public_key:
         trusted = parse_public_key(public_key)
     elif app.settings.signing_key_path.exists():
-        trusted = private_key(app.settings.signing_key_path, create=False).public_key()
+        trusted = private_key(app.settings.signing_key_path, create=False,
+                              loose=app.settings.keys.loose_permissions).public_key()
     else:
         trusted = None
     report = verify_export(directory, trusted)
@@ -86,7 +87,7 @@ def verify_cmd(app: App, directory: Path, public_key: str | None, fmt: str) -> N
 @pass_app
 def public_key_cmd(app: App) -> None:
     """Print this installation's export-signing public key (give it to auditors)."""
-    signer = private_key(app.settings.signing_key_path)
+    signer = private_key(app.settings.signing_key_path, loose=app.settings.keys.loose_permissions)
     key_path = app.settings.signing_key_path
     click.echo(public_hex(signer.public_key()))
     click.echo(f"(also in {public_key_path(key_path)}; OpenSSH format in {ssh_public_key_path(key_path)}, "

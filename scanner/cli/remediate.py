@@ -117,7 +117,7 @@ def restore(app: App, action_id: int, reason: str, yes: bool) -> None:
     result, reconciled = service.restore(action_id, reason=reason, confirm=None if yes else confirm)
     if not reconciled.empty:
         click.echo(reconciled_line(reconciled), err=True)
-    click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {result.detail}")
+    click.echo(f"restored action {result.restored_action_id} as action {result.action_id}: {display(result.detail)}")
 
 
 COMMANDS: list[click.Command] = [remediate, restore]

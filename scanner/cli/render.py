@@ -1,7 +1,8 @@
 """Rendering for every listing: a rich table, JSON or CSV (``--format``).
 
 Commands build plain rows (dicts of JSON-able values) and call :func:`render`; nothing else
-in the CLI decides how output looks.
+in the CLI decides how output looks. Tables and CSV show text through ``safetext.display`` (a
+Drive-chosen name cannot hide behind bidi controls or forge a CSV row); JSON keeps values exact.
 
 - JSON and CSV carry the same fields: every key of the rows (CSV joins lists with ``; `` and
   mappings as ``key=value``, never JSON inside a cell).
@@ -29,6 +30,7 @@ from scanner.safetext import display
 
 if TYPE_CHECKING:  # rich is imported when a table is drawn
     from rich.console import Console
+    from rich.text import Text
 
 F = TypeVar("F", bound=Callable[..., Any])
 
@@ -104,11 +106,13 @@ def dumps(value: Any) -> str:
 
 
 def csv_safe(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not evaluate as a formula (OWASP CSV injection)."""
+    """A CSV cell that a spreadsheet will not evaluate as a formula (OWASP CSV injection), on one line,
+    with bidi and control characters shown (``safetext.display``)."""
     if value is None:
         return ""
     if not isinstance(value, str):
         value = json.dumps(to_jsonable(value)) if isinstance(value, dict | list | tuple) else str(to_jsonable(value))
+    value = display(value)
     if value.startswith(_FORMULA_PREFIXES):
         return "'" + value
     return value
@@ -148,6 +152,13 @@ def make_console(*, stderr: bool = False) -> Console:
     if not console.is_terminal and not os.environ.get("COLUMNS", "").strip().isdigit():
         console.width = PIPED_WIDTH
     return console
+
+
+def _shown(value: Any) -> Text:
+    """A table cell as plain text (never markup), each of its lines through ``safetext.display``."""
+    from rich.text import Text
+
+    return Text("\n".join(display(line) for line in _cell(value).split("\n")))
 
 
 def _cell(value: Any) -> str:
@@ -270,11 +281,10 @@ def render_record(record: dict[str, Any], fmt: str, *, title: str | None = None)
         write_csv([record], list(record), sys.stdout)
         return
     from rich.table import Table
-    from rich.text import Text
 
     table = Table(title=title, show_header=False)
     table.add_column("field", style="bold")
     table.add_column("value", overflow="fold")
     for key, value in record.items():
-        table.add_row(key.replace("_", " "), Text(_cell(value)))
+        table.add_row(key.replace("_", " "), _shown(value))
     make_console().print(table)

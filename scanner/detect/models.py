@@ -11,6 +11,8 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 
+from scanner.drive.extract_base import SkipKind
+
 
 @dataclass(frozen=True)
 class Location:
@@ -66,6 +68,7 @@ class ContentResult:
 
     analysed: bool
     skip_reason: str | None = None  # "not analysed: <reason>" when analysed is False
+    skip_kind: SkipKind | None = None  # the same, typed, when extraction refused the document
     bytes_read: int = 0
     chars_analysed: int = 0
     truncated: bool = False

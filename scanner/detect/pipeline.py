@@ -40,6 +40,7 @@ from scanner.detect.prefilter import BlockPlan, Prefilter, blocks
 from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
 from scanner.detect.structure import TableFacts, analyse_table
 from scanner.drive.extract import Chunk, ExtractLimits, extract
+from scanner.drive.extract_base import SkipKind
 from scanner.resources import builtin_rules_dir
 
 log = logging.getLogger(__name__)
@@ -122,7 +123,8 @@ class ContentPipeline:
         try:
             too_large = self.config.limits.size_refusal(p.stat().st_size)
             if too_large is not None:  # refused before reading it into memory
-                return ContentResult(analysed=False, skip_reason=too_large, nlp_mode=self.nlp_mode)
+                return ContentResult(analysed=False, skip_reason=too_large, skip_kind=SkipKind.TOO_LARGE,
+                                     nlp_mode=self.nlp_mode)
             data = p.read_bytes()
         except FileNotFoundError:
             return ContentResult(analysed=False, skip_reason="not analysed: file not found", nlp_mode=self.nlp_mode)
@@ -137,8 +139,8 @@ class ContentPipeline:
         extracted = extract(data, mime_type, name, self.config.limits)
         if not extracted.ok:
             return ContentResult(
-                analysed=False, skip_reason=extracted.reason, bytes_read=extracted.bytes_read,
-                nlp_mode=self.nlp_mode,
+                analysed=False, skip_reason=extracted.reason, skip_kind=extracted.skip,
+                bytes_read=extracted.bytes_read, nlp_mode=self.nlp_mode,
             )
         try:
             return self._analyse_chunks(extracted.chunks, extracted.bytes_read, extracted.truncated)

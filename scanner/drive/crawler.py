@@ -551,11 +551,10 @@ class Crawler:
             email = (p.email_address or "").lower()
             if p.type != "group" or p.deleted or email_domain(email) not in self._domains:
                 continue
-            with self._group_lock:
+            with self._group_lock:  # held while reading: two workers meeting one group read it once
                 known = self._outside_groups.get(email)
-            if known is None:
-                known = directory.has_outside_members(self.clients, self.settings, email, self._domains, tally)
-                with self._group_lock:
+                if known is None:
+                    known = directory.has_outside_members(self.clients, self.settings, email, self._domains, tally)
                     self._outside_groups[email] = known
             if known:
                 out.add(email)

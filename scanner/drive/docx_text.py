@@ -10,8 +10,27 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.drive.extract_base import Chunk, ExtractLimits, _Budget, _flat_chunks, table_chunk
-from scanner.drive.ooxml import _NS_R, _RT, _RT_OFFICE_DOCUMENT, _Package, _Parsed, _Unsure, _ZipParts
+from scanner.drive.extract_base import (
+    Chunk,
+    ExtractError,
+    ExtractLimits,
+    SkipKind,
+    _Budget,
+    _flat_chunks,
+    split_text,
+    table_chunk,
+)
+from scanner.drive.ooxml import (
+    _NS_R,
+    _RT,
+    _RT_OFFICE_DOCUMENT,
+    _Package,
+    _Parsed,
+    _Unsure,
+    _ZipParts,
+    check_elements,
+)
+from scanner.drive.safezip import ZipInventory
 
 log = logging.getLogger(__name__)
 
@@ -190,7 +209,7 @@ def read_docx_direct(data: bytes) -> DocxContent | None:
 # Text boxes are written twice by Word (DrawingML in mc:Choice, VML in mc:Fallback): only the first
 # branch of an mc:AlternateContent holding text is read. Parts are read straight from the zip (or
 # reused from ``read_docx_direct``'s parse) with the same parser settings (no entity resolution,
-# libxml2's depth limit); the container passed ``check_zip`` first; at most ``max_pages`` extra
+# libxml2's depth limit); the container passed ``safezip.inspect_zip`` first; at most ``max_pages`` extra
 # parts are read; text and cells go through the budget. A missing or malformed extra part - which
 # python-docx never parses - is skipped, never fatal.
 
@@ -343,27 +362,31 @@ def _vmerge_continue(tc: Any) -> bool:
 def _residual(container: Any, tables_read: bool, boxes: _Story, other: _Story) -> None:
     """What python-docx skips in a body (direct paragraphs and tables) or header (direct paragraphs)."""
     for child in container:
-        tag = child.tag
-        if tag == _W_P:
-            _residual_p(child, boxes, other)
-        elif tag == _W_TBL and tables_read:
-            for tr in child:
-                if tr.tag != _W_TR:
-                    if isinstance(tr.tag, str):
-                        _story_add(tr, other, boxes)  # row-level content controls
+        _residual_child(child, tables_read, boxes, other)
+
+
+def _residual_child(child: Any, tables_read: bool, boxes: _Story, other: _Story) -> None:
+    tag = child.tag
+    if tag == _W_P:
+        _residual_p(child, boxes, other)
+    elif tag == _W_TBL and tables_read:
+        for tr in child:
+            if tr.tag != _W_TR:
+                if isinstance(tr.tag, str):
+                    _story_add(tr, other, boxes)  # row-level content controls
+                continue
+            for tc in tr:
+                if tc.tag != _W_TC or _vmerge_continue(tc):  # python-docx repeats the cell above
+                    if isinstance(tc.tag, str):
+                        _story_add(tc, other, boxes)
                     continue
-                for tc in tr:
-                    if tc.tag != _W_TC or _vmerge_continue(tc):  # python-docx repeats the cell above
-                        if isinstance(tc.tag, str):
-                            _story_add(tc, other, boxes)
-                        continue
-                    for x in tc:
-                        if x.tag == _W_P:
-                            _residual_p(x, boxes, other)
-                        elif isinstance(x.tag, str):
-                            _story_add(x, other, boxes)  # nested tables, content controls
-        elif isinstance(tag, str):
-            _story_add(child, other, boxes)
+                for x in tc:
+                    if x.tag == _W_P:
+                        _residual_p(x, boxes, other)
+                    elif isinstance(x.tag, str):
+                        _story_add(x, other, boxes)  # nested tables, content controls
+    elif isinstance(tag, str):
+        _story_add(child, other, boxes)
 
 
 def docx_extra_stories(data: bytes, limits: ExtractLimits, budget: _Budget,
@@ -393,8 +416,7 @@ def docx_extra_stories(data: bytes, limits: ExtractLimits, budget: _Budget,
         if target not in seen:
             seen.add(target)
             todo.append((location, target))
-    for rtype, location in (("footnotes", "footnotes"), ("endnotes", "endnotes"), ("comments", "comments")):
-        todo.extend((location, t) for rt, t in main_rels.values() if rt == _RT + rtype)
+    todo.extend(_note_parts(main_rels))
     for n_read, (location, target) in enumerate(todo):
         if n_read >= limits.max_pages:
             budget.truncated = budget.truncated or f"max_pages {limits.max_pages}"
@@ -405,15 +427,27 @@ def docx_extra_stories(data: bytes, limits: ExtractLimits, budget: _Budget,
             part = parts.tree(target)
             if location == "header/footer":  # python-docx read its direct paragraphs
                 _residual(part, False, stories["header/footer text box"], stories["header/footer (other)"])
-            elif location in ("footnotes", "endnotes", "comments"):
-                for note in part:
-                    if isinstance(note.tag, str) and note.get(_W_TYPE) not in _DOCX_NOTE_SKIP:
-                        _story_add(note, stories[location], stories[location])
+            elif location in _NOTE_LOCATIONS:
+                _add_notes(part, stories[location])
             else:
                 _story_add(part, stories[location], stories[location])
         except Exception as exc:  # a part python-docx never parses may be broken: skip it
             log.info("docx part unreadable", extra={"part": location, "error": type(exc).__name__})
     return stories
+
+
+_NOTE_LOCATIONS = ("footnotes", "endnotes", "comments")
+
+
+def _note_parts(main_rels: dict[str, tuple[str, str | None]]) -> list[tuple[str, str | None]]:
+    """(location, part) of the main part's footnotes, endnotes and comments."""
+    return [(location, t) for location in _NOTE_LOCATIONS for rt, t in main_rels.values() if rt == _RT + location]
+
+
+def _add_notes(part: Any, story: _Story) -> None:
+    for note in part:
+        if isinstance(note.tag, str) and note.get(_W_TYPE) not in _DOCX_NOTE_SKIP:
+            _story_add(note, story, story)
 
 
 def docx_extra_chunks(data: bytes, limits: ExtractLimits, budget: _Budget,
@@ -441,3 +475,132 @@ def _table_chunks(tables: Iterable[Iterable[Iterable[object]]], name: str, budge
         chunk = table_chunk(rows, f"{name} {t_idx}", budget)
         if chunk is not None:
             yield chunk
+
+
+# --------------------------------------------------------------------------- streaming DOCX reader
+# A body too big to parse whole (its XML would hold more than ``max_xml_elements`` elements with the
+# rest of the package, or the package is too big for python-docx, which holds every part's bytes)
+# is read with lxml's iterparse: each direct child of w:body is read when it ends, then cleared and
+# removed, so memory holds one paragraph or table at a time, whatever the part's size. The text is
+# python-docx's where the direct reader's rules apply (paragraph runs and hyperlinks; table rows with
+# spanned cells repeated); a table with vertically merged cells is read like the extra stories' tables
+# (a merged cell's text once). Headers and footers: every one the main part relates to, in one
+# "header/footer" chunk. Text boxes and the text python-docx skips go to the same extra locations as
+# on the other paths, then footnotes, endnotes and comments. Reading stops when the budget is spent.
+
+
+def docx_body_streams(inventory: ZipInventory, limits: ExtractLimits, *, library: bool = False) -> bool:
+    """Whether the main part must be read streaming: its XML does not fit the parse-tree budget with the
+    rest of the package, or (``library``: python-docx would read it) the package is too big for
+    python-docx. Raises when even streaming would be over the budget."""
+    if inventory.elements() <= limits.max_xml_elements and not (library and inventory.total > limits.max_library_bytes):
+        return False
+    facts = inventory.members.get(inventory.main_part or "")
+    if facts is None or facts.content_type != _CT_DOCX_MAIN:
+        raise ExtractError(SkipKind.CORRUPT, "no main document part of the Word document type")
+    check_elements(inventory, limits, excluding=(facts.name,))
+    return True
+
+
+def docx_streamed_chunks(data: bytes, main: str, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
+    """Chunks of a DOCX whose body is read streaming (see the comment above)."""
+    from lxml import etree
+
+    parts = _ZipParts(data, None)
+    main_name = "/" + main.lstrip("/")
+    rels = parts.rels_of(main_name)
+    header = _Story()
+    for rtype, target in rels.values():
+        if target is not None and rtype in (_RT + "header", _RT + "footer"):
+            try:
+                _story_add(parts.tree(target), header, header)
+            except Exception as exc:  # noqa: BLE001 - a broken header is skipped, as python-docx would not
+                log.info("docx header/footer unreadable", extra={"error": type(exc).__name__})
+    yield from _flat_chunks("\n".join(dict.fromkeys(t for t in header.lines if t.strip())), "header/footer",
+                            limits, budget)
+    yield from _table_chunks(header.tables, "header/footer table", budget)
+
+    boxes, other = _Story(), _Story()
+    meter = _StoryMeter((boxes, other))
+    tables: list[Chunk] = []  # after the body, as on the other paths (bounded by the cell budget)
+    pending: list[str] = []  # paragraphs not yet in a chunk
+    pending_len = offset = n_tables = 0
+
+    def flush(final: bool) -> Iterator[Chunk]:
+        """Body chunks cut where ``split_text`` cuts the whole body: a piece's end depends only on the
+        ``chunk_chars`` after its start, so every piece but the last is final; the last waits for
+        more paragraphs (joined to them by a newline, as in the whole body) unless ``final``."""
+        nonlocal pending, pending_len, offset
+        text = "\n".join(pending)
+        pieces = list(split_text(text, limits.chunk_chars))
+        keep = "" if final or not pieces else pieces.pop()[1]
+        for piece_offset, piece in pieces:
+            yield Chunk(text=budget.take_text(piece), part="body", base_offset=offset + piece_offset)
+        offset += len(text) - len(keep)
+        pending, pending_len = ([keep], len(keep)) if keep else ([], 0)
+
+    with parts.zf.open(main_name[1:]) as fh:
+        events = etree.iterparse(fh, events=("end",), remove_blank_text=True, resolve_entities=False,
+                                 no_network=True, huge_tree=False)
+        try:
+            for _event, el in events:
+                parent = el.getparent()
+                if parent is None or parent.tag != _W_BODY:  # w:body's children, each once it is complete
+                    continue
+                if el.tag == _W_P:
+                    pending.append(_p_text(el))
+                    pending_len += len(pending[-1]) + 1
+                residual = True
+                if el.tag == _W_TBL:
+                    try:
+                        rows = _table_rows(el)
+                    except _Unsure:  # vertically merged cells: every cell's text once, text boxes included
+                        rows, residual = _story_rows(el, boxes), False
+                    n_tables += 1
+                    chunk = table_chunk(rows, f"table {n_tables}", budget)
+                    if chunk is not None:
+                        tables.append(chunk)
+                if residual:
+                    _residual_child(el, True, boxes, other)
+                el.clear()
+                parent.remove(el)
+                if pending_len >= 2 * limits.chunk_chars:
+                    yield from flush(final=False)
+                if budget.exhausted or meter.grown() > limits.max_chars:
+                    budget.truncated = budget.truncated or f"max_chars {limits.max_chars}"
+                    break
+        except etree.XMLSyntaxError as exc:
+            raise ExtractError(SkipKind.CORRUPT, "corrupt or unreadable docx (XMLSyntaxError)") from exc
+    yield from flush(final=True)
+    yield from tables
+    for location, story in (("text box", boxes), ("body (other)", other)):
+        yield from _flat_chunks("\n".join(line for line in story.lines if line.strip()), location, limits, budget)
+        yield from _table_chunks(story.tables, f"{location} table", budget)
+    for location, target in _note_parts(rels):
+        if budget.exhausted or target is None:
+            break
+        notes = _Story()
+        try:
+            _add_notes(parts.tree(target), notes)
+        except Exception as exc:  # noqa: BLE001 - a part python-docx never parses may be broken: skip it
+            log.info("docx part unreadable", extra={"part": location, "error": type(exc).__name__})
+            continue
+        yield from _flat_chunks("\n".join(line for line in notes.lines if line.strip()), location, limits, budget)
+        yield from _table_chunks(notes.tables, f"{location} table", budget)
+
+
+class _StoryMeter:
+    """Characters held by some stories, counted as they grow (each line and table once)."""
+
+    def __init__(self, stories: tuple[_Story, ...]) -> None:
+        self.stories = stories
+        self.seen = [(0, 0)] * len(stories)
+        self.chars = 0
+
+    def grown(self) -> int:
+        for i, story in enumerate(self.stories):
+            lines, tables = self.seen[i]
+            self.chars += sum(len(line) for line in story.lines[lines:])
+            self.chars += sum(len(c) for rows in story.tables[tables:] for row in rows for c in row)
+            self.seen[i] = (len(story.lines), len(story.tables))
+        return self.chars

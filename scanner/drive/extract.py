@@ -1,21 +1,25 @@
 """Bytes + MIME type (+ file name) → bounded text chunks with locations.
 
 ``extract(data, mime_type, name, limits)`` never raises for bad input: corrupt, encrypted,
-unsupported, oversized or zip-bomb documents come back as ``ExtractResult(ok=False,
-reason="not analysed: <reason>")``. Hitting a cap on chars/pages/cells keeps what was read and
-sets ``truncated=True``.
+unsupported, oversized or hostile documents come back as ``ExtractResult(ok=False,
+reason="not analysed: <reason>", skip=SkipKind.<why>)``. Hitting a cap on chars/pages/cells keeps
+what was read and sets ``truncated=True``.
 
 Chunks keep structure: a spreadsheet sheet, CSV file, DOCX or PPTX table becomes a chunk with
 ``rows`` (list of cell strings) so detectors can use headers and columns; flat text is split on
 paragraph boundaries at ``limits.chunk_chars``. Office text the libraries skip (DOCX text boxes,
 footnotes, comments, first/even-page headers; PPTX group shapes; XLSX cell comments) comes in extra
-chunks with their own locations, each piece once (scanner/detect/README.md lists them). OOXML
-containers (docx/xlsx/pptx) are checked through the zip central directory (member count, total
-uncompressed size, compression ratio) BEFORE any library opens them.
+chunks with their own locations, each piece once (scanner/detect/README.md lists them).
 
-This module is the entry point (format dispatch, limits, plain text, CSV, HTML, RTF, PDF). The
-Office readers live beside it: ``ooxml`` (zip check, package walker, well-formedness memo),
-``docx_text``, ``xlsx_text``, ``pptx_text``; the shared small types in ``extract_base``.
+Memory stays bounded whatever a file declares (``ExtractLimits`` has the budgets): OOXML containers
+(docx/xlsx/pptx) are inflated member by member as a stream and checked (``safezip``) BEFORE any
+library opens them; XML parsed whole must fit the parse-tree budget (a bigger DOCX body is read
+streaming); PDFs are read page by page under stream and page budgets (``pdf_text``).
+
+This module is the entry point (format dispatch, limits, plain text, CSV, HTML, RTF). The other
+readers live beside it: ``safezip`` (container check), ``ooxml`` (parse budget, package walker,
+well-formedness memo), ``docx_text``, ``xlsx_text``, ``pptx_text``, ``pdf_text``; the shared small
+types in ``extract_base``.
 """
 
 from __future__ import annotations
@@ -29,10 +33,26 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import PurePath
 
-from scanner.drive.docx_text import _docx_library, _docx_library_equivalent, docx_extra_chunks, read_docx_direct
-from scanner.drive.extract_base import Chunk, ExtractError, ExtractLimits, _Budget, _flat_chunks, table_chunk
-from scanner.drive.ooxml import check_zip
-from scanner.drive.pptx_text import _pptx_library_slides, _slide_chunks, read_pptx_direct
+from scanner.drive.docx_text import (
+    _docx_library,
+    _docx_library_equivalent,
+    docx_body_streams,
+    docx_extra_chunks,
+    docx_streamed_chunks,
+    read_docx_direct,
+)
+from scanner.drive.extract_base import (
+    Chunk,
+    ExtractError,
+    ExtractLimits,
+    SkipKind,
+    _Budget,
+    _flat_chunks,
+    table_chunk,
+)
+from scanner.drive.pdf_text import pdf_chunks
+from scanner.drive.pptx_text import _pptx_library_slides, _slide_chunks, pptx_check, read_pptx_direct
+from scanner.drive.safezip import inspect_zip
 from scanner.drive.xlsx_text import _xlsx
 
 log = logging.getLogger(__name__)
@@ -83,6 +103,7 @@ SUPPORTED_MIME_TYPES = frozenset(_EXT_MIME.values())
 class ExtractResult:
     ok: bool
     reason: str | None = None
+    skip: SkipKind | None = None  # why not (typed) when ok is False
     chunks: list[Chunk] = field(default_factory=list)
     truncated: bool = False
     truncation: str | None = None
@@ -118,20 +139,26 @@ def extract(
     result = ExtractResult(ok=False, bytes_read=len(data), mime_type=mime)
     result.reason = limits.size_refusal(len(data))
     if result.reason is not None:
+        result.skip = SkipKind.TOO_LARGE
         return result
     handler = _HANDLERS.get(mime)
     if handler is None:
         result.reason = f"not analysed: unsupported type {mime or 'unknown'}"
+        result.skip = SkipKind.UNSUPPORTED
         return result
     budget = _Budget(limits)
     try:
         chunks = [c for c in handler(data, limits, budget) if c.text.strip()]
     except ExtractError as exc:
         result.reason = f"not analysed: {exc}"
+        result.skip = exc.kind
+        if exc.kind.hostile:
+            log.warning("hostile document not analysed", extra={"mime": mime, "skip": exc.kind.value})
         return result
     except Exception as exc:  # corrupt input makes parsers raise anything; never leak it
         log.info("extract failed", extra={"mime": mime, "error": type(exc).__name__})
         result.reason = f"not analysed: corrupt or unreadable {_short(mime)} ({type(exc).__name__})"
+        result.skip = SkipKind.CORRUPT
         return result
     result.ok = True
     result.chunks = chunks
@@ -189,7 +216,7 @@ def _looks_binary(text: str) -> bool:
 def _text(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
     text = decode_text(data)
     if _looks_binary(text):
-        raise ExtractError("binary content, not text")
+        raise ExtractError(SkipKind.NOT_TEXT, "binary content, not text")
     yield from _flat_chunks(text, "", limits, budget)
 
 
@@ -224,7 +251,7 @@ class _HTMLText(HTMLParser):
 def _html(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
     text = decode_text(data)
     if _looks_binary(text):
-        raise ExtractError("binary content, not HTML")
+        raise ExtractError(SkipKind.NOT_TEXT, "binary content, not HTML")
     parser = _HTMLText()
     parser.feed(text)
     parser.close()
@@ -255,7 +282,7 @@ def rtf_to_text(raw: str) -> str:
 def _rtf(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
     raw = decode_text(data)
     if not raw.lstrip().startswith("{\\rtf"):
-        raise ExtractError("not an RTF document")
+        raise ExtractError(SkipKind.CORRUPT, "not an RTF document")
     yield from _flat_chunks(rtf_to_text(raw), "", limits, budget)
 
 
@@ -264,7 +291,7 @@ def _csv(
 ) -> Iterator[Chunk]:
     text = decode_text(data)
     if _looks_binary(text):
-        raise ExtractError("binary content, not CSV")
+        raise ExtractError(SkipKind.NOT_TEXT, "binary content, not CSV")
     if delimiter is None:
         sample = text[:8192]
         try:
@@ -285,32 +312,7 @@ def _tsv(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]
 
 
 def _pdf(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
-    from pypdf import PdfReader
-    from pypdf.errors import PdfReadError
-
-    if not data.lstrip()[:1024].startswith(b"%PDF"):
-        raise ExtractError("not a PDF (no %PDF header)")
-    try:
-        reader = PdfReader(io.BytesIO(data), strict=False)
-    except PdfReadError as exc:
-        raise ExtractError("corrupt or truncated PDF") from exc
-    if reader.is_encrypted:
-        try:
-            ok = reader.decrypt("")
-        except Exception as exc:
-            raise ExtractError("encrypted PDF") from exc
-        if not ok:
-            raise ExtractError("encrypted PDF")
-    pages: list[Chunk] = []
-    for number, page in enumerate(reader.pages, start=1):
-        if number > limits.max_pages:
-            budget.truncated = budget.truncated or f"max_pages {limits.max_pages}"
-            break
-        text = page.extract_text() or ""
-        pages.extend(_flat_chunks(text, f"page {number}", limits, budget))
-        if budget.exhausted:
-            break
-    yield from pages
+    return pdf_chunks(data, limits, budget)
 
 
 # The DOCX/PPTX handlers pick the direct reader or the library fallback; they look ``read_docx_direct``
@@ -318,9 +320,15 @@ def _pdf(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]
 
 
 def _docx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
-    check_zip(data, limits)
+    inventory = inspect_zip(data, limits)
+    if docx_body_streams(inventory, limits):
+        yield from docx_streamed_chunks(data, inventory.main_part or "", limits, budget)
+        return
     content = read_docx_direct(data)
     if content is None:
+        if docx_body_streams(inventory, limits, library=True):  # python-docx holds every part's bytes
+            yield from docx_streamed_chunks(data, inventory.main_part or "", limits, budget)
+            return
         yield from _docx_library(data, limits, budget)
         return
     yield from _docx_library_equivalent(content, limits, budget)
@@ -328,7 +336,7 @@ def _docx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk
 
 
 def _pptx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
-    check_zip(data, limits)
+    pptx_check(inspect_zip(data, limits), limits)
     slides = read_pptx_direct(data)
     yield from _slide_chunks(_pptx_library_slides(data) if slides is None else iter(slides), limits, budget)
 

@@ -10,19 +10,42 @@ from __future__ import annotations
 import bisect
 from collections.abc import Iterable, Iterator
 from dataclasses import dataclass
+from enum import StrEnum
+
+MIB = 1024 * 1024
 
 
 @dataclass(frozen=True)
 class ExtractLimits:
-    """Hard caps. Input over ``max_bytes`` or a suspicious zip is not analysed; others truncate."""
+    """Hard caps. Input over ``max_bytes`` or a hostile container is not analysed; others truncate.
 
-    max_bytes: int = 100 * 1024 * 1024
+    The memory a document can cost is bounded whatever its headers say: OOXML members are inflated
+    as a stream against ``max_uncompressed`` (their declared sizes are checked, never trusted); XML
+    parsed whole (by sharescan or the Office libraries) may hold at most ``max_xml_elements``
+    elements in all (an lxml tree costs about 120 bytes an element), a bigger DOCX body is read
+    streaming; python-docx and python-pptx, which hold every part's bytes, are not given a package
+    inflating to more than ``max_library_bytes`` (a DOCX is read streaming, a PPTX refused); a
+    spreadsheet row may hold at most ``max_row_cells`` cells and ``max_row_bytes`` bytes (openpyxl
+    parses a row whole); a PDF stream may inflate to ``max_pdf_stream_bytes``, one
+    page's streams to ``max_pdf_page_bytes`` together, and a document's to ``max_pdf_total_bytes``
+    (then the remaining pages are not read).
+    """
+
+    max_bytes: int = 100 * MIB
     max_chars: int = 2_000_000
     max_pages: int = 500
     max_cells: int = 200_000
     max_zip_members: int = 10_000
-    max_uncompressed: int = 300 * 1024 * 1024
+    max_uncompressed: int = 300 * MIB
     max_compression_ratio: float = 120.0
+    max_xml_elements: int = 1_000_000
+    max_library_bytes: int = 128 * MIB  # python-docx/python-pptx hold every part's bytes at once
+    max_row_cells: int = 16_384  # Excel's column count
+    max_row_bytes: int = 16 * MIB
+    max_pdf_stream_bytes: int = 16 * MIB
+    max_pdf_page_bytes: int = 48 * MIB
+    max_pdf_total_bytes: int = 256 * MIB
+    max_pdf_page_tree_entries: int = 200_000
     chunk_chars: int = 100_000
 
     def size_refusal(self, size: int) -> str | None:
@@ -58,8 +81,45 @@ class Chunk:
 
 
 
+class SkipKind(StrEnum):
+    """Why a document was not analysed, as a type (``ExtractResult.reason`` says it for people)."""
+
+    TOO_LARGE = "too_large"  # input over max_bytes
+    UNSUPPORTED = "unsupported"  # a type sharescan does not read
+    CORRUPT = "corrupt"  # malformed, truncated, or refused by the format's library
+    ENCRYPTED = "encrypted"
+    NOT_TEXT = "not_text"  # binary content where text was expected
+    # hostile documents: what they claim and what they are differ, or they cost more than the budget
+    ZIP_BOMB = "zip_bomb"  # too many members, inflates past max_uncompressed, ratio, overlapping entries
+    ZIP_SIZE_MISMATCH = "zip_size_mismatch"  # a member inflates to another size than its headers declare
+    PART_TOO_LARGE = "part_too_large"  # XML that cannot be parsed within the memory budget
+    XML_DTD = "xml_dtd"  # a document type declaration (entities) in an OOXML part, which OPC forbids
+    PDF_LIMIT = "pdf_limit"  # a PDF stream, page or page tree over the limits
+
+    @classmethod
+    def parse(cls, value: str | None) -> SkipKind | None:
+        """The kind a stored value names; None for nothing or a value this version does not know."""
+        try:
+            return cls(value) if value else None
+        except ValueError:
+            return None
+
+    @property
+    def hostile(self) -> bool:
+        """The document was refused for what it would cost to read, not because it is unreadable."""
+        return self in _HOSTILE
+
+
+_HOSTILE = frozenset({SkipKind.ZIP_BOMB, SkipKind.ZIP_SIZE_MISMATCH, SkipKind.PART_TOO_LARGE, SkipKind.XML_DTD,
+                      SkipKind.PDF_LIMIT})
+
+
 class ExtractError(Exception):
     """Raised inside the extraction modules only; ``extract`` turns it into a not-analysed result."""
+
+    def __init__(self, kind: SkipKind, message: str) -> None:
+        super().__init__(message)
+        self.kind = kind
 
 
 class _Budget:

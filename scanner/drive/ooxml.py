@@ -1,6 +1,7 @@
-"""OOXML packages (docx/xlsx/pptx zips): the zip-bomb check, the strict package walker the direct
-readers use to replay the libraries' checks, a well-formedness memo for template parts, and a
-lenient lazy reader of parts for the text the libraries skip.
+"""OOXML packages (docx/xlsx/pptx zips): the container check (``safezip``) and the parse-tree budget,
+the strict package walker the direct readers use to replay the libraries' checks, a
+well-formedness memo for template parts, and a lenient lazy reader of parts for the text the
+libraries skip.
 """
 
 from __future__ import annotations
@@ -9,32 +10,17 @@ import io
 import zipfile
 from typing import Any
 
-from scanner.drive.extract_base import ExtractError, ExtractLimits
+from scanner.drive.extract_base import ExtractError, ExtractLimits, SkipKind
+from scanner.drive.safezip import ZipInventory
 
 
-def check_zip(data: bytes, limits: ExtractLimits) -> None:
-    """Inspect the central directory only; refuse zip bombs before any library opens them."""
-    try:
-        zf = zipfile.ZipFile(io.BytesIO(data))
-    except zipfile.BadZipFile as exc:
-        raise ExtractError("corrupt or truncated OOXML container (bad zip)") from exc
-    with zf:
-        infos = zf.infolist()
-        if len(infos) > limits.max_zip_members:
-            raise ExtractError(f"zip has {len(infos)} members (> {limits.max_zip_members})")
-        total = sum(i.file_size for i in infos)
-        if total > limits.max_uncompressed:
-            raise ExtractError(f"zip expands to {total} bytes (> {limits.max_uncompressed})")
-        for info in infos:
-            if info.file_size > 1_000_000 and info.file_size > limits.max_compression_ratio * max(
-                info.compress_size, 1
-            ):
-                raise ExtractError(
-                    f"zip member compression ratio over {limits.max_compression_ratio:g} (zip bomb?)"
-                )
-        compressed = sum(i.compress_size for i in infos)
-        if total > 10_000_000 and total > limits.max_compression_ratio * max(compressed, 1):
-            raise ExtractError(f"zip compression ratio over {limits.max_compression_ratio:g} (zip bomb?)")
+def check_elements(inventory: ZipInventory, limits: ExtractLimits, *, excluding: tuple[str, ...] = (),
+                   excluding_types: tuple[str, ...] = ()) -> None:
+    """Refuse a package whose XML parsed whole would hold more than ``max_xml_elements`` elements."""
+    n = inventory.elements(excluding=excluding, excluding_types=excluding_types)
+    if n > limits.max_xml_elements:
+        raise ExtractError(SkipKind.PART_TOO_LARGE, f"its XML parts hold {n:,} elements (> {limits.max_xml_elements:,}"
+                           ", the parse-tree memory budget)")
 
 
 _NS_R = "{http://schemas.openxmlformats.org/officeDocument/2006/relationships}"

@@ -9,13 +9,23 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.drive.extract_base import Chunk, ExtractLimits, _Budget, _flat_chunks, table_chunk
-from scanner.drive.ooxml import _NS_R, _RT_OFFICE_DOCUMENT, _Package, _Unsure, check_zip
+from scanner.drive.extract_base import Chunk, ExtractError, ExtractLimits, SkipKind, _Budget, _flat_chunks, table_chunk
+from scanner.drive.ooxml import _NS_R, _RT_OFFICE_DOCUMENT, _Package, _Unsure, check_elements
+from scanner.drive.safezip import ZipInventory, inspect_zip
+
+
+def pptx_check(inventory: ZipInventory, limits: ExtractLimits) -> None:
+    """Refuse a deck whose parts could not be parsed within the memory budget (python-pptx parses every
+    part whole and holds every part's bytes; the direct reader holds every slide's tree)."""
+    check_elements(inventory, limits)
+    if inventory.total > limits.max_library_bytes:
+        raise ExtractError(SkipKind.PART_TOO_LARGE, f"its parts inflate to {inventory.total:,} bytes (> "
+                           f"{limits.max_library_bytes:,} the presentation reader may hold)")
 
 
 def _pptx_library(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
     """python-pptx: the reference reader, used whenever the direct reader is not sure."""
-    check_zip(data, limits)
+    pptx_check(inspect_zip(data, limits), limits)
     yield from _slide_chunks(_pptx_library_slides(data), limits, budget)
 
 

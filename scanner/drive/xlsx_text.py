@@ -9,13 +9,15 @@ import logging
 from collections.abc import Iterator
 
 from scanner.drive.extract_base import Chunk, ExtractLimits, _Budget, _flat_chunks, table_chunk
-from scanner.drive.ooxml import _NS_R, _RT, _RT_OFFICE_DOCUMENT, _ZipParts, check_zip
+from scanner.drive.ooxml import _NS_R, _RT, _RT_OFFICE_DOCUMENT, _ZipParts, check_elements
+from scanner.drive.safezip import WORKSHEET_TYPE, inspect_zip
 
 log = logging.getLogger(__name__)
 
 
 def _xlsx(data: bytes, limits: ExtractLimits, budget: _Budget) -> Iterator[Chunk]:
-    check_zip(data, limits)
+    # openpyxl (read-only) streams worksheets (their rows were checked) and parses everything else whole
+    check_elements(inspect_zip(data, limits, rows=True), limits, excluding_types=(WORKSHEET_TYPE,))
     import openpyxl
 
     workbook = openpyxl.load_workbook(io.BytesIO(data), read_only=True, data_only=True)

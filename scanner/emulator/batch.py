@@ -1,4 +1,9 @@
-"""Batch requests (multipart/mixed of application/http parts), answered like Google's batch endpoint."""
+"""Batch requests (multipart/mixed of application/http parts), answered like Google's batch endpoint.
+
+A part fails on its own, as with Google: an error in one inner call is that part's response, and a
+backend call that is dropped (the ``drop`` fault) answers its part with 503 backendError instead of
+closing the batch's connection (which would fail, and make the client re-send, every part).
+"""
 
 from __future__ import annotations
 
@@ -8,7 +13,8 @@ from email.parser import BytesParser
 from email.policy import compat32
 from http import HTTPStatus
 
-from .errors import ApiError, bad_request
+from .errors import ApiError, DropConnection, bad_request
+from .faults import FAULT_KINDS
 from .handlers.common import Request, Response
 
 MAX_CALLS = 100
@@ -58,6 +64,12 @@ def _response_id(content_id: str | None) -> str:
     return f"<response-{inner}>"
 
 
+def _dropped_part() -> Response:
+    status, reason, message, domain = FAULT_KINDS["503"]
+    err = ApiError(status, reason, message, domain=domain)
+    return Response(err.code, err.payload(), {"Content-Type": "application/json; charset=UTF-8"})
+
+
 def execute(content_type: str, body: bytes, dispatch: Callable[[Request], Response]) -> Response:
     parts = parse_parts(content_type, body)
     if len(parts) > MAX_CALLS:
@@ -66,7 +78,10 @@ def execute(content_type: str, body: bytes, dispatch: Callable[[Request], Respon
     boundary = "batch_" + secrets.token_hex(12)
     out = bytearray()
     for content_id, request in parts:
-        response = dispatch(request)
+        try:
+            response = dispatch(request)
+        except DropConnection:
+            response = _dropped_part()
         phrase = HTTPStatus(response.status).phrase if response.status in HTTPStatus._value2member_map_ else ""
         out += (f"--{boundary}\r\nContent-Type: application/http\r\n"
                 f"Content-ID: {_response_id(content_id)}\r\n\r\n").encode()

@@ -18,6 +18,10 @@ _STATUS = {
 }
 
 
+class DropConnection(Exception):
+    """Close the socket without answering (a fault). Inside a batch only that part fails."""
+
+
 @dataclass
 class ApiError(Exception):
     """An error answered with Google's JSON error shape."""

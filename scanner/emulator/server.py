@@ -16,7 +16,7 @@ from typing import Any
 
 from . import admin, batch
 from .auth import Delegation, ServiceAccountKey, TokenError, TokenIssuer
-from .errors import ApiError, unauthenticated
+from .errors import ApiError, DropConnection, unauthenticated
 from .faults import Fault, FaultPlan, FaultRule
 from .handlers import changes, directory, drives, files, labels, orgunits, permissions, policies, reports, revisions
 from .handlers import discovery as discovery_docs
@@ -28,10 +28,6 @@ from .telemetry import CallCounters
 
 ROUTES: list[Route] = [*files.ROUTES, *permissions.ROUTES, *revisions.ROUTES, *drives.ROUTES, *changes.ROUTES,
                        *directory.ROUTES, *reports.ROUTES, *policies.ROUTES, *labels.ROUTES, *orgunits.ROUTES]
-
-
-class DropConnection(Exception):
-    """Close the socket without answering (a fault)."""
 
 
 class Emulator:

@@ -1,5 +1,10 @@
 """Read what an export needs from the database, in chunks, inside one session (one transaction).
 
+Text a Drive user chose (file names, shared-drive names, principals, owners, action details) leaves
+here through ``safetext.display``: every writer (HTML, CSV, JSONL, OCSF) shows ``invoice<U+202E>txt.exe``
+for a name that a right-to-left override would make read ``invoiceexe.txt``, and no name spans lines.
+Permission JSON (``before``/``after``, matched permissions) stays exactly as Drive returned it.
+
 Nothing here holds every finding in memory. :class:`ExportData` streams records from the
 database in id order, a chunk (:data:`CHUNK` findings with their evidence and actions) at a time;
 the service makes one pass over the findings that feeds every writer and the aggregates
@@ -44,6 +49,7 @@ from scanner.export.model import (
 )
 from scanner.policy.compliance import Framework
 from scanner.policy.schema import Rule
+from scanner.safetext import display
 from scanner.store.audit import head, verify_chain
 from scanner.store.models import (
     CrawlTarget,
@@ -71,14 +77,20 @@ _FILE_COLUMNS = (DriveFileRow.name.label("file_name"), DriveFileRow.web_view_lin
                  DriveFileRow.content_revision.label("file_content_revision"))
 
 
+def _shown(value: str | None) -> str | None:
+    """Drive-chosen text as a person should see it (``safetext.display``); None stays None."""
+    return None if value is None else display(value)
+
+
 def _action(a: Any, file_name: str = "", file_link: str | None = None) -> ActionRecord:
     sharing = change(a.action, a.status, a.before, a.after)
     return ActionRecord(
         id=a.id, run_id=a.run_id, finding_id=a.finding_id, file_id=a.file_id, action=a.action,
         permission_id=a.permission_id, target_file_id=a.target_file_id, mode=a.mode, status=a.status,
         actor=a.actor, created_at=a.created_at, completed_at=a.completed_at, before=a.before, after=a.after,
-        detail=a.detail, restores_action_id=a.restores_action_id, acted_as=a.acted_as, file_name=file_name,
-        file_link=file_link, sharing_before=sharing.before, sharing_after=sharing.after,
+        detail=_shown(a.detail), restores_action_id=a.restores_action_id, acted_as=a.acted_as,
+        file_name=display(file_name), file_link=file_link, sharing_before=sharing.before,
+        sharing_after=sharing.after,
     )
 
 
@@ -182,9 +194,9 @@ class ExportData:
             actions.setdefault(a.finding_id, []).append(_action(a, *names.get(a.finding_id, ("", None))))
         return [FindingRecord(
             id=f.id, fingerprint=f.fingerprint, rule_id=f.rule_id, title=f.title, severity=f.severity,
-            status=f.status, detection_state=f.detection_state, file_id=f.file_id, file_name=f.file_name,
-            file_link=f.file_link, mime_type=f.file_mime_type, owner_email=f.owner_email or f.file_owner_email,
-            principal=f.principal, exposure_before=f.exposure, exposure_after=f.exposure_after,
+            status=f.status, detection_state=f.detection_state, file_id=f.file_id, file_name=display(f.file_name or ""),
+            file_link=f.file_link, mime_type=f.file_mime_type, owner_email=_shown(f.owner_email or f.file_owner_email),
+            principal=_shown(f.principal), exposure_before=f.exposure, exposure_after=f.exposure_after,
             exposure_classes=list(f.file_exposure_classes or []), matched_permissions=list(f.matched_permissions or []),
             data_categories=sorted(set(f.data_categories or [])),
             entities=_entities(evidence.get(f.file_id, []), f.file_content_revision),
@@ -309,7 +321,8 @@ class ExportData:
                      .where(ScanCoverage.run_id.in_([r.id for r in rows])))
             for c in self.session.execute(query):
                 coverage.setdefault(c.run_id, []).append(CoverageRecord(
-                    target_kind=c.target_kind, target_key=c.target_key, target_name=c.target_name, status=c.status,
+                    target_kind=c.target_kind, target_key=display(c.target_key),
+                    target_name=display(c.target_name or ""), status=c.status,
                     files_seen=c.files_seen, files_exposed=c.files_exposed, files_analysed=c.files_analysed,
                     files_skipped=c.files_skipped, files_failed=c.files_failed, api_calls=c.api_calls,
                     reasons=dict(c.reasons or {}), started_at=c.started_at, finished_at=c.finished_at))
@@ -357,8 +370,8 @@ class ExportData:
                 status, reason = f.content_status, f.content_skip_reason or f.content_status
                 if f.id in unreadable:
                     status, reason = "unreadable", unreadable[f.id]
-                yield ContentGap(file_id=f.id, file_name=f.name, owner_email=f.owner_email, exposure=f.exposure,
-                                 content_status=status, reason=reason)
+                yield ContentGap(file_id=f.id, file_name=display(f.name or ""), owner_email=_shown(f.owner_email),
+                                 exposure=f.exposure, content_status=status, reason=reason)
             last = rows[-1].id
 
     def counts(self) -> dict[str, int]:

@@ -131,7 +131,8 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
         sessions = app_or_sessions
     actor = actor or "sharescan"
     mapping = compliance_mapping(settings, frameworks)
-    signer = private_key(settings.signing_key_path)  # fail on a bad key before writing anything
+    # fail on a bad key before writing anything
+    signer = private_key(settings.signing_key_path, loose=settings.keys.loose_permissions)
     out_dir = Path(out_dir) if out_dir is not None else default_directory(settings, now)
     _prepare(out_dir)
 

@@ -25,7 +25,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey,
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
 from scanner.errors import ConfigError
-from scanner.keys import ensure_key, load_key
+from scanner.keys import LoosePermissions, ensure_key, load_key
 
 MANIFEST = "manifest.json"
 MANIFEST_FORMAT = "sharescan-export-manifest/1"
@@ -40,8 +40,9 @@ def _seed(key: bytes) -> bytes:
     return key if len(key) == 32 else hashlib.sha256(key).digest()
 
 
-def private_key(key_path: Path, *, create: bool = True) -> Ed25519PrivateKey:
-    key = ensure_key(key_path) if create else load_key(key_path)
+def private_key(key_path: Path, *, create: bool = True, loose: str = LoosePermissions.REFUSE) -> Ed25519PrivateKey:
+    """The signing key (created when ``create``); ``loose``: ``[keys] loose_permissions``."""
+    key = ensure_key(key_path, loose=loose) if create else load_key(key_path, loose=loose)
     signer = Ed25519PrivateKey.from_private_bytes(_seed(key))
     public = signer.public_key()
     _write_public(public_key_path(key_path), public_hex(public) + "\n")

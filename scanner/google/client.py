@@ -41,6 +41,7 @@ from scanner.config import Settings
 from scanner.errors import ConfigError, GoogleApiError
 from scanner.google.hints import http_hint, is_connection_refused, refresh_hint, refused_hint
 from scanner.google.quota import RateLimiter, method_cost
+from scanner.keys import read_key_file
 
 log = logging.getLogger(__name__)
 
@@ -259,12 +260,11 @@ class GoogleClients:
                 if not self.credentials_file:
                     raise ConfigError("[google] service_account_file: required to call Google APIs "
                                       "(or set SHARESCAN_GOOGLE_KEY_FILE)")
+                raw = read_key_file(self.credentials_file, loose=self.settings.keys.loose_permissions,
+                                    what="service account key file")
                 try:
-                    with open(self.credentials_file, encoding="utf-8") as fh:
-                        info = json.load(fh)
-                except FileNotFoundError:
-                    raise ConfigError(f"{self.credentials_file}: service account key file not found") from None
-                except (OSError, ValueError) as exc:
+                    info = json.loads(raw.decode("utf-8"))
+                except ValueError as exc:
                     raise ConfigError(f"{self.credentials_file}: cannot read service account key: {exc}") from None
                 if self.emulated:
                     info["token_uri"] = f"{self.endpoint}/token"

@@ -38,7 +38,7 @@ class Deliverer:
         n = settings.notifications
         self.senders: Mapping[str, Sender] = senders if senders is not None else {
             "smtp": SmtpSender(n.smtp, cc=n.cc),
-            "webhook": WebhookSender(n.webhook.url),
+            "webhook": WebhookSender(n.webhook),
         }
         self.clock = clock
         self.actor = actor

@@ -18,7 +18,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scanner.config import Settings
-from scanner.notify.templates import render_digest
+from scanner.notify.templates import CHANNEL_STYLES, TextStyle, render_digest
 from scanner.store.models import CrawlTarget, Notification, utcnow
 
 #: Crawl skip reasons of users whose mailbox nobody reads.
@@ -93,7 +93,7 @@ class Outbox:
             items = [i for i in row.payload.get("items", []) if i.get("finding_id") != item.get("finding_id")]
             items.append(item)
             row.payload = {**row.payload, "items": items}
-            row.subject, row.body = render_digest(recipient, items)
+            row.subject, row.body = render_digest(recipient, items, CHANNEL_STYLES.get(channel, TextStyle.PLAIN))
             if row.status == "sent":
                 # A new item after the digest went out: send an update.
                 row.status, row.attempts, row.sent_at = "pending", 0, None

@@ -383,6 +383,26 @@ def test_batch_with_a_failing_part(client, emulator):
     assert emulator.counters["batch"] == 1 and emulator.counters["drive.permissions.delete"] == 1
 
 
+def test_batch_drop_fault_fails_only_its_part(client, emulator):
+    """Google fails a part, not the batch: a dropped backend call is that part's 503, the others answer."""
+    drive = client(subject=MAYA)
+    results: dict[str, object] = {}
+
+    def cb(request_id, response, exception):
+        results[request_id] = exception if exception is not None else response
+
+    emulator.set_faults([FaultRule(endpoint="drive.files.get", sequence=["ok", "drop", "ok"])])
+    emulator.reset_counters()
+    batch = drive.new_batch_http_request(callback=cb)
+    for i in range(3):
+        batch.add(drive.files().get(fileId=ID["roster_csv"], fields="id"), request_id=str(i))
+    batch.execute()
+    assert results["0"] == results["2"] == {"id": ID["roster_csv"]}
+    assert isinstance(results["1"], HttpError) and results["1"].status_code == 503
+    assert reason(results["1"]) == "backendError"
+    assert (emulator.counters["batch"], emulator.counters["drive.files.get"]) == (1, 3)
+
+
 def test_batch_over_100_is_refused(client):
     drive = client(subject=MAYA)
     batch = drive.new_batch_http_request()

@@ -63,6 +63,17 @@ def test_batch_retries_only_failed_parts(emulator: Emulator, clients: GoogleClie
     assert emulator.counters["drive.permissions.list"] == len(ids) + 2
 
 
+def test_a_dropped_batch_part_is_re_sent_alone(emulator: Emulator, clients: GoogleClients) -> None:
+    """One dropped part costs one more call, not a re-send of the whole batch."""
+    drive = clients.drive(LIAM)
+    ids = [f["id"] for f in clients.execute(drive.files().list(pageSize=6, fields="files(id)"))["files"]]
+    emulator.set_faults([FaultRule(endpoint="drive.permissions.list", sequence=["ok", "ok", "drop", "ok"])])
+    emulator.reset_counters()
+    results = clients.execute_batch([drive.permissions().list(fileId=i, fields="permissions(id)") for i in ids])
+    assert all(r.ok for r in results) and len(results) == len(ids) == 6
+    assert (emulator.counters["batch"], emulator.counters["drive.permissions.list"]) == (2, 7)
+
+
 def test_batches_are_split_at_100(emulator: Emulator, clients: GoogleClients) -> None:
     drive = clients.drive(LIAM)
     emulator.reset_counters()

@@ -1,3 +1,3 @@
-"""The local SMTP server fixture, shared by the delivery and CLI tests."""
+"""The local SMTP server and webhook receiver fixtures, shared by the notification tests."""
 
-from tests.notify.test_deliver import smtp  # noqa: F401 - re-exported fixture
+from tests.notify.test_deliver import smtp, webhook  # noqa: F401 - re-exported fixtures

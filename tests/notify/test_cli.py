@@ -50,7 +50,8 @@ def test_list_and_flush_after_fixing_smtp(config: str, smtp: SmtpServer) -> None
 
     engine = make_engine(config)
     sessions: sessionmaker[Session] = make_sessionmaker(engine)
-    settings = Settings.model_validate({"notifications": {"channels": ["smtp"]}})
+    settings = Settings.model_validate({"notifications": {"channels": ["smtp"], "smtp": {
+        "host": "127.0.0.1", "sender": "sharescan@tessera-labs.com"}}})
     with sessions() as s:
         box = Outbox(s, settings)
         box.add(batch="run:1", run_id=None, owner="maya.chen@tessera-labs.com", item=ITEM)

@@ -171,7 +171,8 @@ def test_a_suspended_owners_digest_goes_to_the_security_contact(sessions: sessio
     from scanner.store.snapshot import upsert_target
 
     settings = Settings.model_validate({"google": {"admin_subject": "admin@tessera-labs.com"},
-                                        "notifications": {"channels": ["webhook"], "cc": cc}})
+                                        "notifications": {"channels": ["webhook"], "cc": cc,
+                                                          "webhook": {"url": "https://hooks.example.org/x"}}})
     with sessions() as s:
         upsert_target(s, "user", "sam@tessera-labs.com", "sam@tessera-labs.com", active=False, skip_reason="suspended")
         upsert_target(s, "user", "maya@tessera-labs.com", "maya@tessera-labs.com")
@@ -192,7 +193,8 @@ def test_a_shared_drive_items_notice_goes_to_the_security_contact_naming_the_dri
     sessions: sessionmaker[Session],
 ) -> None:
     settings = Settings.model_validate({"google": {"admin_subject": "admin@tessera-labs.com"},
-                                        "notifications": {"channels": ["webhook"], "cc": ["sec@tessera-labs.com"]}})
+                                        "notifications": {"channels": ["webhook"], "cc": ["sec@tessera-labs.com"],
+                                                          "webhook": {"url": "https://hooks.example.org/x"}}})
     with sessions() as s:
         Outbox(s, settings).add(batch="run:1", run_id=None, owner="", item=ITEM, shared_drive='"Client Delivery"')
         s.commit()
