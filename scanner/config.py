@@ -488,8 +488,11 @@ def load_settings(path: str | os.PathLike[str] | None = None, *, env: dict[str, 
     for var, (section, key) in overrides.items():
         value = environ.get(var)
         if value:
-            if var == ENV_DATABASE_URL:  # a relative SQLite path in the environment is the caller's
+            # a relative path in the environment is the caller's, not the config file's
+            if var == ENV_DATABASE_URL:
                 value = sqlite_url_against(value, Path.cwd())
+            elif var in (ENV_GOOGLE_KEY_FILE, ENV_GOOGLE_REMEDIATION_KEY_FILE):
+                value = str(Path.cwd() / Path(value).expanduser())
             data.setdefault(section, {})
             if isinstance(data[section], dict):
                 data[section][key] = value

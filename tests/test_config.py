@@ -80,7 +80,10 @@ def test_key_files_from_the_environment_as_the_emulator_prints_them(tmp_path: Pa
                                         "SHARESCAN_GOOGLE_REMEDIATION_KEY_FILE": "/keys/fix.json"})
     assert settings.google.service_account_file == "/keys/scan.json"
     assert settings.google.remediation_service_account_file == "/keys/fix.json"
-    assert load_settings(path, env={}).google.service_account_file == "file.json"
+    # a relative path in the file is the config file's directory's; in the environment, the caller's
+    assert load_settings(path, env={}).google.service_account_file == str(tmp_path / "file.json")
+    assert load_settings(path, env={"SHARESCAN_GOOGLE_KEY_FILE": "k/scan.json"}).google.service_account_file \
+        == str(Path.cwd() / "k" / "scan.json")
 
 
 def test_sharescan_config_env_var_selects_file(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> None:

@@ -78,7 +78,8 @@ NOW = dt.datetime(2026, 6, 1, tzinfo=dt.UTC)
 LINK = {"id": "anyoneWithLink", "type": "anyone", "role": "reader", "exposure": "anyone_with_link",
         "inherited": False, "inherited_from": None}
 SETTINGS = Settings.model_validate({"organisation": {"domains": ["tessera-labs.com"]},
-                                    "notifications": {"channels": ["webhook"]},
+                                    "notifications": {"channels": ["webhook"],
+                                                      "webhook": {"url": "https://hooks.example.com/x"}},
                                     "remediation": {"mode": "enforce", "max_actions_per_run": 5}})
 
 
