@@ -35,7 +35,7 @@ from pathlib import Path
 from scanner.config import Settings
 from scanner.detect.analyzer import Analyzer, NlpMode
 from scanner.detect.detectors import STRUCTURE, Aggregator, Found
-from scanner.detect.models import ContentResult
+from scanner.detect.models import ContentResult, InputError
 from scanner.detect.prefilter import BlockPlan, Prefilter, blocks
 from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
 from scanner.detect.structure import TableFacts, analyse_table
@@ -125,11 +125,12 @@ class ContentPipeline:
                 return ContentResult(analysed=False, skip_reason=too_large, nlp_mode=self.nlp_mode)
             data = p.read_bytes()
         except FileNotFoundError:
-            return ContentResult(analysed=False, skip_reason="not analysed: file not found", nlp_mode=self.nlp_mode)
+            return ContentResult(analysed=False, skip_reason="not analysed: file not found", nlp_mode=self.nlp_mode,
+                                 input_error=InputError.NOT_FOUND)
         except OSError as exc:
             return ContentResult(
                 analysed=False, skip_reason=f"not analysed: unreadable ({type(exc).__name__})",
-                nlp_mode=self.nlp_mode,
+                nlp_mode=self.nlp_mode, input_error=InputError.UNREADABLE,
             )
         return self.analyze_bytes(data, mime, p.name)
 
