@@ -18,7 +18,6 @@ from typing import Any
 
 import click
 import yaml
-from click import Context
 
 from scanner.app import App
 from scanner.cli.context import pass_app
@@ -84,9 +83,8 @@ def _table_row(row: dict[str, Any]) -> dict[str, Any]:
 @click.option("--dictionary", "dictionaries", multiple=True,
               type=click.Path(dir_okay=False, exists=True, path_type=Path),
               help="Extra client-name/codename dictionary (one term per line); repeatable.")
-@click.pass_context
 @pass_app
-def classify(app: App, ctx: Context, paths: tuple[Path, ...], fmt: str, rules_dir: Path | None,
+def classify(app: App, paths: tuple[Path, ...], fmt: str, rules_dir: Path | None,
              nlp_mode: str | None, dictionaries: tuple[Path, ...]) -> None:
     """Detect contractor PII, client data and credentials in local files. Never prints raw values.
 
@@ -113,7 +111,7 @@ def classify(app: App, ctx: Context, paths: tuple[Path, ...], fmt: str, rules_di
     code = exit_code([r for _, r in results])
     if code is not ExitCode.OK:
         click.echo(f"error: {_summary([r for _, r in results])}", err=True)
-        ctx.exit(int(code))
+        click.get_current_context().exit(int(code))
 
 
 def exit_code(results: list[ContentResult]) -> ExitCode:

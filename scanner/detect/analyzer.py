@@ -33,6 +33,7 @@ from typing import Any, Literal
 import yaml
 
 from scanner.detect.prefilter import context_near
+from scanner.detect.regexguard import DEFAULT_SECONDS, RegexGuard
 
 log = logging.getLogger(__name__)
 
@@ -277,6 +278,20 @@ def _phone_recognizer_class() -> type:
     return WindowedPhoneRecognizer
 
 
+def _bound_presidio_module_timeouts(seconds: float) -> None:
+    """The few Presidio recognizers that call ``regex`` functions directly (IBAN's country
+    patterns) read a module-level timeout (60 s by default) at call time: bound them too."""
+    import math
+
+    from presidio_analyzer import pattern_recognizer
+    from presidio_analyzer.predefined_recognizers.generic import iban_recognizer
+
+    bound = max(1, math.ceil(seconds))  # Presidio declares these as int seconds
+    for module in (pattern_recognizer, iban_recognizer):
+        if getattr(module, "REGEX_TIMEOUT_SECONDS", bound) > bound:
+            module.REGEX_TIMEOUT_SECONDS = bound  # type: ignore[attr-defined]
+
+
 class Analyzer:
     """Owns the process's one AnalyzerEngine. Build once, reuse for every document."""
 
@@ -286,6 +301,7 @@ class Analyzer:
         nlp_yaml: Path,
         nlp_mode: NlpMode = "auto",
         phone_min_score: float = 0.0,
+        regex_timeout: float = DEFAULT_SECONDS,
     ) -> None:
         import spacy
         from presidio_analyzer import AnalyzerEngine
@@ -338,6 +354,10 @@ class Analyzer:
                     self.phone_context = rec.context_words
             recognizers.append(rec)
         registry.recognizers = recognizers
+        #: every pattern runs under sharescan's time bound (see regexguard.py)
+        self.regex_guard = RegexGuard(regex_timeout)
+        self.regex_guard.install(recognizers)
+        _bound_presidio_module_timeouts(regex_timeout)
         if model:
             registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=["PERSON"]))
         self.settings = settings
@@ -353,6 +373,8 @@ class Analyzer:
                 context_matching_mode=settings.context_mode,
             ),
         )
+        #: every entity type some recognizer reports
+        self.entities = frozenset(e for rec in recognizers for e in rec.supported_entities)
         self.model_name = model
         self.ner_enabled = model is not None
         self.mode = f"spacy:{model}" if model else "pattern-only"

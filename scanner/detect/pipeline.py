@@ -36,8 +36,9 @@ from scanner.config import Settings
 from scanner.detect.analyzer import Analyzer, NlpMode
 from scanner.detect.detectors import STRUCTURE, Aggregator, Found
 from scanner.detect.models import ContentResult, InputError
-from scanner.detect.prefilter import BlockPlan, Prefilter, blocks
+from scanner.detect.prefilter import BlockPlan, Prefilter, anchored_entities, blocks
 from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
+from scanner.detect.regexguard import DEFAULT_SECONDS
 from scanner.detect.structure import TableFacts, analyse_table
 from scanner.drive.extract import Chunk, ExtractLimits, extract
 from scanner.resources import builtin_rules_dir
@@ -62,6 +63,7 @@ class DetectConfig:
     nlp_mode: NlpMode = "auto"
     limits: ExtractLimits = field(default_factory=ExtractLimits)
     ner_gating: bool = True  # NER only on blocks (± one) where a person-linked value was found
+    regex_timeout: float = DEFAULT_SECONDS  # time bound of each recognizer pattern per text segment
 
     def dictionaries(self) -> list[Path]:
         if self.dictionary_paths is not None:
@@ -87,6 +89,7 @@ class DetectConfig:
             rules_dir=rules_dir,
             dictionary_paths=paths,
             nlp_mode=settings.detect.nlp,
+            regex_timeout=settings.detect.regex_timeout_seconds,
             limits=ExtractLimits(
                 max_bytes=limits.max_download_bytes,
                 max_chars=limits.max_text_chars,
@@ -105,10 +108,11 @@ class ContentPipeline:
         self.settings = DetectorSettings.load(rules / "detectors" / "detectors.yaml")
         self.analyzer = Analyzer(
             rules / "presidio" / "recognizers.yaml", rules / "presidio" / "nlp.yaml", config.nlp_mode,
-            phone_min_score=self.settings.min_score("PHONE_NUMBER"),
+            phone_min_score=self.settings.min_score("PHONE_NUMBER"), regex_timeout=config.regex_timeout,
         )
         self.dictionary = DictionaryMatcher(read_terms(config.dictionaries()))
-        self.prefilter = Prefilter(phone_context=self.analyzer.phone_context)
+        self.prefilter = Prefilter(phone_context=self.analyzer.phone_context,
+                                   always=self.analyzer.entities - anchored_entities())
         self.aggregator = Aggregator(self.settings, hmac_key)
         self.stats = {"blocks": 0, "blocks_pattern": 0, "chars_pattern": 0, "blocks_ner": 0, "chars_ner": 0}
 
@@ -156,6 +160,7 @@ class ContentPipeline:
 
     # ------------------------------------------------------------------ internals
     def _analyse_chunks(self, chunks: list[Chunk], bytes_read: int, truncated: bool) -> ContentResult:
+        self.analyzer.regex_guard.begin()
         found: list[Found] = []
         tables: dict[int, TableFacts] = {}
         plans: dict[int, list[BlockPlan]] = {}
@@ -185,6 +190,7 @@ class ContentPipeline:
             detections=detections,
             hits=hits,
             nlp_mode=self.nlp_mode,
+            partial=self.analyzer.regex_guard.reasons,
         )
 
     def _structure_found(self, idx: int, chunk: Chunk, facts: TableFacts) -> list[Found]:

@@ -89,8 +89,10 @@ class Prefilter:
     (Presidio's phone score 0.4 < min 0.5), a digit run is a phone candidate only with one of
     these words nearby (``context_near``: a superset of Presidio's window)."""
 
-    def __init__(self, phone_context: tuple[str, ...] | None = None) -> None:
+    def __init__(self, phone_context: tuple[str, ...] | None = None, always: frozenset[str] = frozenset()) -> None:
         self._phone_context = phone_context
+        #: entity types with no anchor here (custom recognizers): looked for in every block
+        self._always = always
         self._ac = ahocorasick.Automaton()
         for word, (entities, whole) in _WORDS.items():
             self._ac.add_word(word, (len(word), entities, whole))
@@ -158,6 +160,7 @@ class Prefilter:
             sets[block_of(m.start())].add("CLIENT_REFERENCE")
         out = []
         for (s, e), found in zip(spans, sets, strict=True):
+            found |= self._always
             # dates and street names only matter next to their numbers
             if "DATE_OF_BIRTH" in found and "_DATE" not in found:
                 found.discard("DATE_OF_BIRTH")
@@ -169,6 +172,14 @@ class Prefilter:
             found.discard("_HOUSE")
             out.append(BlockPlan(s, e, frozenset(found)))
         return out
+
+
+def anchored_entities() -> frozenset[str]:
+    """Entity types this prefilter has anchors for (others must be looked for everywhere)."""
+    found = {e for entities, _ in _WORDS.values() for e in entities}
+    found.update(("EMAIL_ADDRESS", "PHONE_NUMBER", "US_SSN", "US_ITIN", "US_PASSPORT", "US_BANK_NUMBER",
+                  "CREDIT_CARD", "IBAN_CODE", "UK_NINO", "PAY_RATE", "CLIENT_REFERENCE"))
+    return frozenset(e for e in found if not e.startswith("_"))
 
 
 def blocks(text: str, max_block: int = 1500) -> list[tuple[int, int]]:
