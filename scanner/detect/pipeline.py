@@ -35,9 +35,11 @@ from pathlib import Path
 from scanner.config import Settings
 from scanner.detect.analyzer import Analyzer, NlpMode
 from scanner.detect.detectors import STRUCTURE, Aggregator, Found
+from scanner.detect.entities import person_data_types, roster_contact_types
 from scanner.detect.models import ContentResult, InputError
 from scanner.detect.prefilter import BlockPlan, Prefilter, anchored_entities, blocks
 from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
+from scanner.detect.records import Record, RecordKind, RecordMap, record_candidate, table_records, text_records
 from scanner.detect.regexguard import DEFAULT_SECONDS
 from scanner.detect.structure import TableFacts, analyse_table
 from scanner.drive.extract import Chunk, ExtractLimits, extract
@@ -47,8 +49,9 @@ log = logging.getLogger(__name__)
 _LABEL_PREFIX = re.compile(r"[^:,]*?(?:[:,]\s*|\b(?:dear|holder)\s+)", re.IGNORECASE)
 
 SEGMENT_CHARS = 8_000  # consecutive anchored blocks analysed in one Presidio / spaCy call
-PERSON_LINKED = frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS", "DATE_OF_BIRTH", "PAY_RATE"})
+PERSON_LINKED = person_data_types()
 MAX_DETECTIONS = 2_000
+MIN_LIST = 3  # records with a name beside an e-mail/phone/rate that make a list (names kept without e-mail agreement)
 
 
 def default_rules_dir() -> Path:
@@ -176,11 +179,15 @@ class ContentPipeline:
             self.stats["blocks"] += len(plans[idx])
         patterns = self._patterns(chunks, plans)
         found.extend(patterns)
+        records = {idx: self._records(chunk, tables.get(idx)) for idx, chunk in enumerate(chunks)}
+        found.extend(self._record_persons(chunks, records, tables, found))
         if self.analyzer.ner_enabled:
             found.extend(self._ner(chunks, plans, tables, patterns))
         found = [f for f in found if not _header_label(f, tables)]
+        for f in found:
+            f.record = records[f.chunk].at(f.start)
         kept = self.aggregator.filter(found, chunks)
-        hits = self.aggregator.hits(kept, chunks, tables)
+        hits = self.aggregator.hits(kept, chunks, tables, records)
         detections = [self.aggregator.to_detection(f, chunks) for f in kept[:MAX_DETECTIONS]]
         return ContentResult(
             analysed=True,
@@ -192,6 +199,53 @@ class ContentPipeline:
             nlp_mode=self.nlp_mode,
             partial=self.analyzer.regex_guard.reasons,
         )
+
+    @staticmethod
+    def _records(chunk: Chunk, facts: TableFacts | None) -> RecordMap:
+        if chunk.rows is not None:
+            has_header = facts is not None and facts.header_row is not None
+            return RecordMap(table_records(chunk.rows, chunk.cell_starts, len(chunk.text), has_header))
+        return RecordMap(text_records(chunk.text))
+
+    def _record_persons(self, chunks: list[Chunk], records: dict[int, RecordMap], tables: dict[int, TableFacts],
+                        found: list[Found]) -> list[Found]:
+        """PERSONs the layout vouches for: a form's name field, and the name beside the e-mail /
+        phone / pay rate of a list line or headerless row (kept when the e-mail spells it, or when
+        the chunk holds ``MIN_LIST`` such records)."""
+        contact_types = roster_contact_types()
+        by_record: dict[tuple[int, int], list[Found]] = {}
+        for f in found:
+            rmap = records[f.chunk]
+            r = rmap.at(f.start)
+            if r is not None:
+                by_record.setdefault((f.chunk, r), []).append(f)
+        out: list[Found] = []
+        for idx, rmap in records.items():
+            chunk = chunks[idx]
+            facts = tables.get(idx)
+            headed = facts is not None and facts.header_row is not None
+            candidates: list[tuple[Record, int, int, bool]] = []
+            for r, record in enumerate(rmap.records):
+                items = by_record.get((idx, r), [])
+                if record.kind is RecordKind.FORM:
+                    for s, e in record.names:
+                        value = chunk.text[s:e]
+                        if value.strip() and not any(c.isdigit() for c in value) and "@" not in value:
+                            out.append(Found("PERSON", 0.7, idx, s, e, value, STRUCTURE, chunk.row_at(s)))
+                    continue
+                if headed or not any(f.entity in contact_types or f.entity == "PAY_RATE" for f in items
+                                     if f.score >= self.settings.min_score(f.entity)):
+                    continue
+                emails = [f.value for f in items if f.entity == "EMAIL_ADDRESS"]
+                taken = [(f.start, f.end) for f in items if f.entity != "PERSON"]
+                cand = record_candidate(chunk.text, record, taken, emails)
+                if cand is not None:
+                    candidates.append((record, cand.start, cand.end, cand.agrees))
+            listed = len(candidates) >= MIN_LIST
+            for _record, s, e, agrees in candidates:
+                if agrees or listed:
+                    out.append(Found("PERSON", 0.7, idx, s, e, chunk.text[s:e], STRUCTURE, chunk.row_at(s)))
+        return out
 
     def _structure_found(self, idx: int, chunk: Chunk, facts: TableFacts) -> list[Found]:
         if not facts.cells:

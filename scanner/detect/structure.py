@@ -12,9 +12,11 @@ from dataclasses import dataclass, field
 ROLE_WORDS: dict[str, tuple[str, ...]] = {
     "name": ("name", "full name", "contractor", "employee", "worker", "annotator", "labeler", "labeller",
              "first name", "last name", "surname", "given name", "person", "staff", "consultant",
-             "freelancer", "contact name", "candidate"),
-    "email": ("email", "e-mail", "email address", "mail", "work email", "personal email"),
-    "phone": ("phone", "mobile", "tel", "telephone", "cell", "phone number", "mobile number"),
+             "freelancer", "contact name", "candidate", "forename", "family name", "legal name", "payee",
+             "beneficiary", "applicant", "rater", "tasker", "assignee"),
+    "email": ("email", "e-mail", "email address", "mail", "work email", "personal email", "e mail"),
+    "phone": ("phone", "mobile", "tel", "telephone", "cell", "phone number", "mobile number", "cell phone",
+              "mobile phone", "contact number", "phone no"),
     "rate": ("rate", "pay", "hourly", "hourly rate", "day rate", "salary", "wage", "compensation",
              "pay rate", "fee", "rate (usd)", "rate/hr", "annual salary", "amount", "gross pay",
              "net pay"),
@@ -22,17 +24,20 @@ ROLE_WORDS: dict[str, tuple[str, ...]] = {
                "ni number", "tax id", "tin", "passport", "passport number", "itin"),
     "bank": ("iban", "bank account", "account number", "sort code", "routing", "routing number",
              "bank", "account no", "swift", "bic"),
-    "dob": ("dob", "date of birth", "birth date", "birthday", "birthdate"),
+    "dob": ("dob", "date of birth", "birth date", "birthday", "birthdate", "d o b"),
     "address": ("address", "home address", "street", "street address", "mailing address"),
 }
 _NORM = re.compile(r"[^a-z0-9/ ]+")
+_PARENS = re.compile(r"\([^)]*\)")
 _LOOKUP = {w: role for role, words in ROLE_WORDS.items() for w in words}
-_NAME_CELL = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿ'’.-]+(?:[ ,][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+){0,4}$")
+_NAME_CELL = re.compile(r"^[^\W\d_][\w'’.-]*(?:,? [^\W\d_][\w'’.-]*){0,4}$")
 _DIGITS = re.compile(r"\d")
 
 
 def header_role(cell: str) -> str | None:
-    key = " ".join(_NORM.sub(" ", cell.lower()).split())
+    key = " ".join(_NORM.sub(" ", _PARENS.sub(" ", cell.lower()).replace("_", " ")).split())
+    if not key:
+        key = " ".join(_NORM.sub(" ", cell.lower()).split())
     if key in _LOOKUP:
         return _LOOKUP[key]
     for word in key.split():

@@ -153,7 +153,7 @@ LIST_TITLES = ["Vendor export 2024-05", "Payroll batch", "contractors (do not ed
 
 
 def headerless_list(g: Gen) -> Made:
-    rng, p = g.rng, g.p
+    _rng, p = g.rng, g.p
     people = _persons(g, _count(g))
     has_rate = False
     if p.chance(0.55):

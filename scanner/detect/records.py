@@ -1,0 +1,251 @@
+"""Records: the pieces of a document that are about one person, found from layout alone.
+
+* A table row is a record; a two-column table of ``label | value`` rows (an HR form laid out as
+  a table) is ONE record - its rows describe one person.
+* In flat text a line is a record; consecutive ``label: value`` lines (``Name: ...``,
+  ``Email: ...``, ``Date of birth: ...``, also ``label`` on one line and its value on the next)
+  are ONE form record.
+* A form's name field (``Name``, ``Full legal name``, ``Payee``...) vouches for the person.
+
+``person_candidates`` finds, in a record that holds an e-mail, a phone or a pay rate, the one
+piece of text left beside those values that looks like a person's name (``Okafor, Amara``,
+``OKAFOR Amara``, ``J. Okafor``, ``amara okafor``, ``Amara``): kept when the e-mail's local part
+agrees with it, or when the chunk is a list of such records (``min_list`` or more). Detectors
+then link a person's data to the person of its record.
+"""
+
+from __future__ import annotations
+
+import bisect
+import re
+from dataclasses import dataclass
+from enum import StrEnum
+
+from scanner.detect.entities import fold
+from scanner.detect.structure import header_role
+
+
+class RecordKind(StrEnum):
+    ROW = "row"  # a table row
+    LINE = "line"  # a line of text
+    FORM = "form"  # label/value lines or rows about one person
+
+
+@dataclass(frozen=True)
+class Record:
+    start: int
+    end: int
+    kind: RecordKind
+    names: tuple[tuple[int, int], ...] = ()  # spans a name label vouches for (form records)
+
+
+class RecordMap:
+    """The records of one chunk, ordered by start; ``at(offset)`` is the index holding it."""
+
+    def __init__(self, records: list[Record]) -> None:
+        self.records = sorted(records, key=lambda r: r.start)
+        self._starts = [r.start for r in self.records]
+
+    def at(self, offset: int) -> int | None:
+        i = bisect.bisect_right(self._starts, offset) - 1
+        if i < 0 or offset >= self.records[i].end:
+            return None
+        return i
+
+    def __len__(self) -> int:
+        return len(self.records)
+
+
+# ------------------------------------------------------------------------------------------ forms
+
+_KV = re.compile(
+    r"^[ \t]*(?P<label>[^\W\d_][\w .()/#'’&-]{0,45}?)[ \t]*(?:[:=>\t]|[ \t]-{1,2}[ \t]|\.{3,}|[ \t]{2,})[ \t]*"
+    r"(?P<value>.*?)[ \t]*$")
+_LABEL_ONLY = re.compile(r"^[ \t]*(?P<label>[^\W\d_][\w .()/#'’&-]{0,45}?)[ \t]*:?[ \t]*$")
+_PARENS = re.compile(r"\([^)]*\)")
+#: labels a form uses for the person's name, beyond a roster's name headers
+FORM_NAME_LABELS = frozenset({"payee", "applicant", "beneficiary", "account holder", "legal name",
+                              "full legal name", "name of contractor", "name of employee", "your name",
+                              "print name", "name (print)"})
+
+
+def label_role(label: str) -> str | None:
+    """The role of a form label (name, email, phone, dob, address, gov_id, bank, rate) or None."""
+    clean = " ".join(_PARENS.sub(" ", label).replace("_", " ").split()).strip(" .:-").lower()
+    if not clean or len(clean) > 40:
+        return None
+    if clean in FORM_NAME_LABELS:
+        return "name"
+    return header_role(clean)
+
+
+def _line_spans(text: str) -> list[tuple[int, int]]:
+    spans = []
+    pos = 0
+    for line in text.split("\n"):
+        spans.append((pos, pos + len(line)))
+        pos += len(line) + 1
+    return spans
+
+
+def text_records(text: str) -> list[Record]:
+    """Line records, with runs of label/value lines merged into form records."""
+    lines = _line_spans(text)
+    out: list[Record] = []
+    i = 0
+    n = len(lines)
+    while i < n:
+        form_end, names, fields = i, [], 0
+        j = i
+        while j < n:
+            s, e = lines[j]
+            line = text[s:e]
+            m = _KV.match(line)
+            role = label_role(m.group("label")) if m else None
+            if m is not None and role is not None and m.group("value"):
+                fields += 1
+                if role == "name":
+                    names.append((s + m.start("value"), s + m.end("value")))
+                j += 1
+                form_end = j
+                continue
+            lo = _LABEL_ONLY.match(line)
+            role = label_role(lo.group("label")) if lo else None
+            if role is not None and j + 1 < n and text[lines[j + 1][0]:lines[j + 1][1]].strip():
+                vs, ve = lines[j + 1]
+                fields += 1
+                if role == "name":
+                    value = text[vs:ve]
+                    names.append((vs + len(value) - len(value.lstrip()), vs + len(value.rstrip())))
+                j += 2
+                form_end = j
+                continue
+            if not line.strip() and fields and j + 1 < n:  # a blank line inside a form
+                j += 1
+                continue
+            break
+        if fields >= 2:
+            out.append(Record(lines[i][0], lines[form_end - 1][1] + 1, RecordKind.FORM, tuple(names)))
+            i = form_end
+            continue
+        s, e = lines[i]
+        out.append(Record(s, e + 1, RecordKind.LINE))
+        i += 1
+    return out
+
+
+def table_records(rows: tuple[tuple[str, ...], ...], cell_starts: tuple[tuple[int, int, int], ...],
+                  text_len: int, has_header: bool) -> list[Record]:
+    """Row records; a headerless table whose rows are mostly ``label | value`` pairs is one form."""
+    row_start: dict[int, int] = {}
+    for off, r, _c in cell_starts:
+        row_start.setdefault(r, off)
+    ordered = sorted(row_start.items())
+    bounds = [(r, s, ordered[k + 1][1] if k + 1 < len(ordered) else text_len) for k, (r, s) in enumerate(ordered)]
+    if not has_header and rows:
+        labelled = [(r, label_role(rows[r][0])) for r in range(len(rows))
+                    if len([c for c in rows[r] if c]) == 2 and rows[r][0]]
+        roles = [role for _, role in labelled if role]
+        if len(roles) >= 2 and len(roles) * 2 >= len([r for r in rows if any(r)]):
+            where = {(r, c): off for off, r, c in cell_starts}
+            names = tuple((where[(r, 1)], where[(r, 1)] + len(rows[r][1])) for r, role in labelled
+                          if role == "name" and (r, 1) in where)
+            start = bounds[0][1] if bounds else 0
+            return [Record(start, text_len, RecordKind.FORM, names)]
+    return [Record(s, e, RecordKind.ROW) for _r, s, e in bounds]
+
+
+# ------------------------------------------------------------------------------------------ names
+
+_SEPARATORS = re.compile(r"\t|\||;|<|>|\(|\)|\[|\]|—|–|\s-{1,2}\s|\s/\s|:|·|\u00a0|\s{3,}|^\s*(?:\d+[.)]|[*•-])\s+")
+_TOKEN = re.compile(r"^[^\W\d_]+(?:['’.-][^\W\d_]*)*\.?$")
+_CONNECTIVES = frozenset({"at", "or", "and", "on", "via", "tel", "mobile", "email", "e-mail", "mail", "phone",
+                          "rate", "per", "hour", "hr", "h", "usd", "eur", "gbp", "us", "x", "ext", "cell", "whatsapp",
+                          "day", "month", "year", "yr", "mo", "d", "hourly", "wk", "week"})
+#: words that are never part of a person's name in a list line
+_NOT_NAME = frozenset({
+    "the", "a", "an", "of", "for", "to", "in", "is", "are", "be", "by", "with", "from", "this", "that", "these",
+    "please", "call", "contact", "email", "phone", "mobile", "total", "amount", "rate", "hours", "name", "names",
+    "invoice", "date", "re", "subject", "cc", "bcc", "sent", "reply", "support", "sales", "team",
+    "office", "help", "desk", "info", "billing", "payment", "account", "bank", "card", "number", "no", "id",
+    "address", "street", "road", "city", "country", "new", "our", "your", "my", "we", "you", "it", "not", "yes",
+    "line", "lines", "enterprise", "service", "services", "department", "inc", "ltd", "llc", "gmbh", "corp",
+    "company", "group", "limited", "plc", "srl", "sa", "ag", "bv", "notes", "note", "see", "tbd", "n/a", "none",
+})
+
+
+@dataclass(frozen=True)
+class Candidate:
+    start: int
+    end: int
+    agrees: bool  # an e-mail in the same record spells it
+
+
+def name_like(segment: str) -> bool:
+    if not segment or len(segment) > 60 or any(c.isdigit() for c in segment) or "@" in segment:
+        return False
+    tokens = [t for t in re.split(r"[\s,]+", segment) if t]
+    if not 1 <= len(tokens) <= 5 or not all(_TOKEN.match(t) for t in tokens):
+        return False
+    if any(t.lower().strip(".") in _NOT_NAME for t in tokens):
+        return False
+    letters = sum(c.isalpha() for c in segment)
+    return letters >= 2
+
+
+def agrees(segment: str, emails: list[str]) -> bool:
+    """An e-mail local part spells a word of the name (``okafor`` in ``a.okafor7@...``)."""
+    words = [fold(t) for t in re.split(r"[\s,.'’-]+", segment) if t]
+    words = [w for w in words if len(w) >= 3] or [w for w in words if len(w) >= 2 and len(words) == 1]
+    for email in emails:
+        local = fold(email.rpartition("@")[0])
+        if any(w in local for w in words):
+            return True
+    return False
+
+
+def residual_segments(text: str, start: int, end: int, taken: list[tuple[int, int]]) -> list[tuple[int, int]]:
+    """Spans of ``text[start:end]`` outside ``taken`` spans, cut at list separators, trimmed."""
+    pieces: list[tuple[int, int]] = []
+    pos = start
+    for s, e in sorted(taken):
+        if e <= start or s >= end:
+            continue
+        if s > pos:
+            pieces.append((pos, s))
+        pos = max(pos, e)
+    if pos < end:
+        pieces.append((pos, end))
+    out = []
+    for s, e in pieces:
+        piece = text[s:e]
+        last = 0
+        for m in _SEPARATORS.finditer(piece):
+            out.append((s + last, s + m.start()))
+            last = m.end()
+        out.append((s + last, e))
+    trimmed = []
+    for s, e in out:
+        seg = text[s:e]
+        left = len(seg) - len(seg.lstrip(" ,.-*•\"'\r\n"))
+        right = len(seg.rstrip(" ,-*•\"'\r\n"))
+        if right > left:
+            trimmed.append((s + left, s + right))
+    return trimmed
+
+
+def record_candidate(text: str, record: Record, taken: list[tuple[int, int]], emails: list[str]) -> Candidate | None:
+    """The one name-like piece of a record beside its values, if the rest is only connectives."""
+    segments = residual_segments(text, record.start, min(record.end, len(text)), taken)
+    names = []
+    for s, e in segments:
+        seg = text[s:e]
+        if name_like(seg):
+            names.append((s, e))
+        elif any(c.isalpha() for c in seg) and not all(
+                w.lower().strip(".,") in _CONNECTIVES for w in seg.split()):
+            return None  # other words on the line: prose, not a list entry
+    if len(names) != 1:
+        return None
+    s, e = names[0]
+    return Candidate(s, e, agrees(text[s:e], emails))
