@@ -245,6 +245,8 @@ def _phone_recognizer_class() -> type:
         #: set when results below this recognizer's own score would be dropped anyway: then a
         #: candidate without a context word near it cannot survive and is not matched at all
         require_context = False
+        #: a number written with its country code ("+44 7700 ...") is a phone number on its own
+        PLUS_SCORE = 0.6
 
         @property
         def context_words(self) -> tuple[str, ...]:
@@ -260,7 +262,8 @@ def _phone_recognizer_class() -> type:
             for m in PHONE_CANDIDATE.finditer(text):
                 if len(_DIGIT.findall(m.group())) < 7:
                     continue
-                if self.require_context and not context_near(lowered, m.start(), m.end(), words):
+                plus = m.group().startswith("+")
+                if self.require_context and not plus and not context_near(lowered, m.start(), m.end(), words):
                     continue
                 s, e = max(0, m.start() - 1), min(len(text), m.end() + 1)
                 window = text[s:e]
@@ -271,6 +274,8 @@ def _phone_recognizer_class() -> type:
                         r = self._get_recognizer_result(match, window, region, None)
                         r.start += s
                         r.end += s
+                        if plus and text.startswith("+", r.start):
+                            r.score = max(r.score, self.PLUS_SCORE)
                         results.append(r)
             out: list[Any] = EntityRecognizer.remove_duplicates(results)
             return out

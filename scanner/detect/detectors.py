@@ -43,7 +43,8 @@ class Aggregator:
                                           f"(one of {', '.join(sorted(DETECTOR_TYPES))})")
 
     # ------------------------------------------------------------------ filtering
-    def _placeholder(self, f: Found, text: str) -> bool:
+    def placeholder(self, f: Found, text: str) -> bool:
+        """A sample value (John Doe, 555-01xx, example.com, a role mailbox) or one near sample words."""
         ph = self.settings.placeholders
         entity = kind(f.entity)
         if entity.placeholder is not None and entity.placeholder(f.value, ph):
@@ -58,10 +59,10 @@ class Aggregator:
         if f.score < self.settings.min_score(f.entity):
             return False
         check = kind(f.entity).validate
-        return check is None or check(f.value, f.recognizer == STRUCTURE)
+        return check is None or check(f.value, f.recognizer == STRUCTURE or f.vouched)
 
     def filter(self, found: list[Found], chunks: list[Chunk]) -> list[Found]:
-        kept = [f for f in found if self._valid(f) and not self._placeholder(f, chunks[f.chunk].text)]
+        kept = [f for f in found if self._valid(f) and not self.placeholder(f, chunks[f.chunk].text)]
         # overlap priority: higher priority, then score, then longer span wins
         prio = self.settings.priority
         kept.sort(key=lambda f: (-prio.get(f.entity, 0), -f.score, -(f.end - f.start)))

@@ -63,7 +63,8 @@ class Anchor:
     fragments: tuple[str, ...] = ()  # lower-case text anywhere (token prefixes such as "ghp_")
     pattern: str | None = None  # a regex over the block's text
     digits: Callable[[str, int], bool] | None = None  # a digit run (its text, its digit count) may hold one
-    context: bool = False  # the digit anchor holds only with one of the recognizer's context words near
+    context: bool = False  # the digit anchor holds only with one of the recognizer's context words near...
+    free: Callable[[str], bool] | None = None  # ...unless the run itself says enough (e.g. "+44 ...")
     needs: Marker | None = None  # the block must also hold this marker
 
 
@@ -189,6 +190,30 @@ def _digits(value: str) -> str:
     return _NON_DIGIT.sub("", value)
 
 
+def trivial_digits(value: str) -> bool:
+    """All one digit, or a run such as 12345678: a form's example, not a real number."""
+    digits = _digits(value)
+    if len(digits) < 4:
+        return False
+    if len(set(digits)) == 1:
+        return True
+    steps = {(int(b) - int(a)) % 10 for a, b in zip(digits, digits[1:], strict=False)}
+    return steps in ({1}, {9})
+
+
+def _placeholder_or_trivial(attr: str, norm: Callable[[str], str]) -> Callable[[str, Placeholders], bool]:
+    listed = _in(attr, norm)
+
+    def check(value: str, ph: Placeholders) -> bool:
+        return trivial_digits(value) or listed(value, ph)
+
+    return check
+
+
+def _trivial(value: str, ph: Placeholders) -> bool:
+    return trivial_digits(value) or "x" in value.lower().replace("ext", "")
+
+
 _NAME_WORD = re.compile(r"[^\W\d_](?:[^\W\d_]|['’.-])*", re.UNICODE)
 
 
@@ -209,6 +234,23 @@ def valid_card(value: str, structural: bool) -> bool:
 
 def valid_secret(value: str, structural: bool) -> bool:
     return secret_value_ok(value)
+
+
+def valid_token(value: str, structural: bool) -> bool:
+    """A service token (ghp_..., AKIA..., xoxb-...): its random part is not a run of one letter."""
+    body = value.split("_", 1)[-1] if "_" in value[:12] else value[4:]
+    return len(set(body.lower())) >= 8
+
+
+def valid_iban(value: str, structural: bool) -> bool:
+    """ISO 13616 check digits (mod 97), for values a label or column vouches for."""
+    if not structural:
+        return True  # Presidio's IBAN recognizer validates its own matches
+    raw = re.sub(r"[\s-]", "", value).upper()
+    if not re.fullmatch(r"[A-Z]{2}\d{2}[A-Z0-9]{8,30}", raw):
+        return False
+    digits = "".join(str(int(c, 36)) for c in raw[4:] + raw[:4])
+    return int(digits) % 97 == 1
 
 
 _YEAR = re.compile(r"(?<!\d)(1[89]\d\d|20\d\d)(?!\d)|(?<!\d)\d{1,2}[/.-]\d{1,2}[/.-](\d{2})(?!\d)")
@@ -268,7 +310,8 @@ register(EntityKind(
     placeholder=_role_or_sample_email, sample_sensitive=True,
     person_data=True, contact_record=True, roster_contact=True))
 register(EntityKind(
-    "PHONE_NUMBER", norm_phone, mask_last4, Anchor(digits=_phone_digits, context=True),
+    "PHONE_NUMBER", norm_phone, mask_last4,
+    Anchor(digits=_phone_digits, context=True, free=lambda run: run.startswith("+")),
     placeholder=_sample_phone, sample_sensitive=True,
     person_data=True, contact_record=True, roster_contact=True))
 register(EntityKind(
@@ -293,21 +336,24 @@ register(EntityKind(
     Anchor(words=("name", "contractor", "employee", "candidate", "holder", "cardholder", "dear"))))
 register(EntityKind(
     "US_SSN", norm_alnum, mask_last4, Anchor(digits=_nine_digits),
-    placeholder=lambda v, ph: _digits(v) in ph.ssns, sample_sensitive=True))
-register(EntityKind("US_ITIN", norm_alnum, mask_last4, Anchor(digits=_nine_digits)))
+    placeholder=_placeholder_or_trivial("ssns", _digits), sample_sensitive=True))
+register(EntityKind("US_ITIN", norm_alnum, mask_last4, Anchor(digits=_nine_digits), placeholder=_trivial))
 register(EntityKind(
-    "US_PASSPORT", norm_alnum, mask_last4, Anchor(digits=_nine_digits, pattern=r"(?i:\b[A-Z]\d{8}\b)")))
+    "US_PASSPORT", norm_alnum, mask_last4, Anchor(digits=_nine_digits, pattern=r"(?i:\b[A-Z]{1,2}\d{7,8}\b)"),
+    placeholder=_trivial))
 register(EntityKind(
     "UK_NINO", norm_alnum, mask_last4, Anchor(pattern=r"\b[A-Za-z]{2} ?\d{2} ?\d{2} ?\d{2} ?[A-Da-d]\b"),
+    placeholder=lambda v, ph: trivial_digits(v), sample_sensitive=True))
+register(EntityKind(
+    "US_BANK_NUMBER", norm_alnum, mask_last4, Anchor(digits=_bank_digits), placeholder=_trivial,
     sample_sensitive=True))
 register(EntityKind(
-    "US_BANK_NUMBER", norm_alnum, mask_last4, Anchor(digits=_bank_digits), sample_sensitive=True))
-register(EntityKind(
     "CREDIT_CARD", norm_alnum, mask_last4, Anchor(digits=_card_digits), validate=valid_card,
-    placeholder=lambda v, ph: _digits(v) in ph.cards, sample_sensitive=True))
+    placeholder=_placeholder_or_trivial("cards", _digits), sample_sensitive=True))
 register(EntityKind(
     "IBAN_CODE", norm_alnum, mask_last4, Anchor(pattern=r"(?i:(?<![A-Z0-9])[A-Z]{2}\d{2}[ -]?[A-Z0-9]{4})"),
-    placeholder=lambda v, ph: re.sub(r"\s", "", v).upper() in ph.ibans, sample_sensitive=True))
+    validate=valid_iban, placeholder=lambda v, ph: re.sub(r"\s", "", v).upper() in ph.ibans or "X" in v.upper()[4:],
+    sample_sensitive=True))
 register(EntityKind(
     "CONFIDENTIAL_MARKING", norm_text, mask_marking,
     Anchor(words=("confidential", "internal use", "do not distribute", "do not forward", "do not share",
@@ -320,14 +366,14 @@ register(EntityKind(
     Anchor(pattern=r"(?im:^[ \t]*(?:client|customer|account)\s*(?:name)?\s*:)")))
 register(EntityKind("CLIENT_CODENAME", norm_text, mask_words, Anchor()))  # the dictionary's, not Presidio's
 register(EntityKind(
-    "AWS_ACCESS_KEY", norm_text, mask_prefix4, Anchor(fragments=("akia", "asia", "abia", "acca"))))
+    "AWS_ACCESS_KEY", norm_text, mask_prefix4, Anchor(fragments=("akia", "asia", "abia", "acca")), validate=valid_token))
 register(EntityKind(
     "GITHUB_TOKEN", norm_text, mask_prefix4,
-    Anchor(fragments=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_"))))
+    Anchor(fragments=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")), validate=valid_token))
 register(EntityKind(
     "SLACK_TOKEN", norm_text, mask_prefix4,
-    Anchor(fragments=("xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-", "hooks.slack.com"))))
-register(EntityKind("GOOGLE_API_KEY", norm_text, mask_prefix4, Anchor(fragments=("aiza",))))
+    Anchor(fragments=("xoxb-", "xoxa-", "xoxp-", "xoxr-", "xoxs-", "hooks.slack.com")), validate=valid_token))
+register(EntityKind("GOOGLE_API_KEY", norm_text, mask_prefix4, Anchor(fragments=("aiza",)), validate=valid_token))
 register(EntityKind(
     "PRIVATE_KEY", norm_text, mask_private_key, Anchor(words=("private key",), fragments=("-----begin",))))
 register(EntityKind(

@@ -22,6 +22,7 @@ class Found:
     recognizer: str = ""
     row: int | None = None
     record: int | None = None  # index into the chunk's RecordMap
+    vouched: bool = False  # its record vouches for it (a one-word name on the line of a person's e-mail)
 
     def __repr__(self) -> str:  # keep raw values out of logs and tracebacks
         return f"Found({self.entity}, {self.score:.2f}, chunk={self.chunk}, {self.start}-{self.end})"

@@ -39,9 +39,17 @@ from scanner.detect.entities import person_data_types, roster_contact_types
 from scanner.detect.models import ContentResult, InputError
 from scanner.detect.prefilter import BlockPlan, Prefilter, anchored_entities, blocks
 from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
-from scanner.detect.records import Record, RecordKind, RecordMap, record_candidate, table_records, text_records
+from scanner.detect.records import (
+    Record,
+    RecordKind,
+    RecordMap,
+    prose_names,
+    record_candidate,
+    table_records,
+    text_records,
+)
 from scanner.detect.regexguard import DEFAULT_SECONDS
-from scanner.detect.structure import TableFacts, analyse_table
+from scanner.detect.structure import TableFacts, analyse_table, field_entity
 from scanner.drive.extract import Chunk, ExtractLimits, extract
 from scanner.resources import builtin_rules_dir
 
@@ -117,6 +125,7 @@ class ContentPipeline:
         self.prefilter = Prefilter(phone_context=self.analyzer.phone_context,
                                    always=self.analyzer.entities - anchored_entities())
         self.aggregator = Aggregator(self.settings, hmac_key)
+        self._stop_words = frozenset(self.analyzer.nlp_engine.stop_words)
         self.stats = {"blocks": 0, "blocks_pattern": 0, "chars_pattern": 0, "blocks_ner": 0, "chars_ner": 0}
 
     @property
@@ -182,7 +191,7 @@ class ContentPipeline:
         records = {idx: self._records(chunk, tables.get(idx)) for idx, chunk in enumerate(chunks)}
         found.extend(self._record_persons(chunks, records, tables, found))
         if self.analyzer.ner_enabled:
-            found.extend(self._ner(chunks, plans, tables, patterns))
+            found.extend(self._vouch(self._ner(chunks, plans, tables, patterns), records, chunks, found))
         found = [f for f in found if not _header_label(f, tables)]
         for f in found:
             f.record = records[f.chunk].at(f.start)
@@ -228,10 +237,17 @@ class ContentPipeline:
             for r, record in enumerate(rmap.records):
                 items = by_record.get((idx, r), [])
                 if record.kind is RecordKind.FORM:
-                    for s, e in record.names:
-                        value = chunk.text[s:e]
-                        if value.strip() and not any(c.isdigit() for c in value) and "@" not in value:
-                            out.append(Found("PERSON", 0.7, idx, s, e, value, STRUCTURE, chunk.row_at(s)))
+                    for fld in record.fields:
+                        value = chunk.text[fld.start:fld.end]
+                        if fld.role == "name":
+                            if value.strip() and not any(c.isdigit() for c in value) and "@" not in value:
+                                out.append(Found("PERSON", 0.7, idx, fld.start, fld.end, value, STRUCTURE,
+                                                 chunk.row_at(fld.start)))
+                            continue
+                        entity = field_entity(fld.role, fld.label, value)
+                        if entity is not None:
+                            out.append(Found(entity, 0.7, idx, fld.start, fld.end, value, STRUCTURE,
+                                             chunk.row_at(fld.start)))
                     continue
                 if headed or not any(f.entity in contact_types or f.entity == "PAY_RATE" for f in items
                                      if f.score >= self.settings.min_score(f.entity)):
@@ -241,11 +257,35 @@ class ContentPipeline:
                 cand = record_candidate(chunk.text, record, taken, emails)
                 if cand is not None:
                     candidates.append((record, cand.start, cand.end, cand.agrees))
+                elif chunk.rows is None and self._holds_person_data(items, chunk.text):
+                    for s, e in prose_names(chunk.text, record.start, min(record.end, len(chunk.text)), taken,
+                                            emails, self._stop_words):
+                        out.append(Found("PERSON", 0.65, idx, s, e, chunk.text[s:e], STRUCTURE, None))
             listed = len(candidates) >= MIN_LIST
             for _record, s, e, agrees in candidates:
                 if agrees or listed:
                     out.append(Found("PERSON", 0.7, idx, s, e, chunk.text[s:e], STRUCTURE, chunk.row_at(s)))
         return out
+
+    def _holds_person_data(self, items: list[Found], text: str) -> bool:
+        """A real (not sample, not role) person's e-mail, phone, address or date of birth."""
+        return any(f.entity in PERSON_LINKED and f.entity != "PAY_RATE" and f.score >= self.settings.min_score(f.entity)
+                   and not self.aggregator.placeholder(f, text) for f in items)
+
+    def _vouch(self, persons: list[Found], records: dict[int, RecordMap], chunks: list[Chunk],
+               found: list[Found]) -> list[Found]:
+        """A one-word name NER found on the line of a person's e-mail or phone is kept."""
+        lines: dict[tuple[int, int], list[Found]] = {}
+        for f in found:
+            r = records[f.chunk].at(f.start)
+            if r is not None:
+                lines.setdefault((f.chunk, r), []).append(f)
+        for p in persons:
+            r = records[p.chunk].at(p.start)
+            if (r is not None and len(p.value.split()) == 1
+                    and self._holds_person_data(lines.get((p.chunk, r), []), chunks[p.chunk].text)):
+                p.vouched = True
+        return persons
 
     def _structure_found(self, idx: int, chunk: Chunk, facts: TableFacts) -> list[Found]:
         if not facts.cells:

@@ -65,7 +65,7 @@ class Prefilter:
         #: entity types with no anchor here (custom recognizers): looked for in every block
         self._always = always
         kinds = list(REGISTRY.values() if kinds is None else kinds)
-        self._digit_rules = [(k.name, k.anchor.digits, k.anchor.context) for k in kinds
+        self._digit_rules = [(k.name, k.anchor.digits, k.anchor.context, k.anchor.free) for k in kinds
                              if k.anchor is not None and k.anchor.digits is not None]
         self._patterns = [(k.name, re.compile(k.anchor.pattern)) for k in kinds
                           if k.anchor is not None and k.anchor.pattern]
@@ -119,8 +119,8 @@ class Prefilter:
             n = len(_DIGIT.findall(run))
             i = block_of(m.start())
             markers[i].add(Marker.DIGIT)
-            hit = [name for name, rule, needs_context in self._digit_rules if rule(run, n) and (
-                not needs_context or name not in self._context
+            hit = [name for name, rule, needs_context, free in self._digit_rules if rule(run, n) and (
+                not needs_context or name not in self._context or (free is not None and free(run))
                 or context_near(lowered, m.start(), m.end(), self._context[name]))]
             if hit:
                 note(m.start(), m.end(), hit)

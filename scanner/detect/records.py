@@ -32,11 +32,26 @@ class RecordKind(StrEnum):
 
 
 @dataclass(frozen=True)
+class Field:
+    """A labelled value of a form: where the value is, the label's role and the label itself."""
+
+    start: int
+    end: int
+    role: str
+    label: str
+
+
+@dataclass(frozen=True)
 class Record:
     start: int
     end: int
     kind: RecordKind
-    names: tuple[tuple[int, int], ...] = ()  # spans a name label vouches for (form records)
+    fields: tuple[Field, ...] = ()  # form records: their labelled values
+
+    @property
+    def names(self) -> tuple[tuple[int, int], ...]:
+        """Spans a name label vouches for."""
+        return tuple((f.start, f.end) for f in self.fields if f.role == "name")
 
 
 class RecordMap:
@@ -95,7 +110,8 @@ def text_records(text: str) -> list[Record]:
     i = 0
     n = len(lines)
     while i < n:
-        form_end, names, fields = i, [], 0
+        form_end = i
+        fields: list[Field] = []
         j = i
         while j < n:
             s, e = lines[j]
@@ -103,20 +119,17 @@ def text_records(text: str) -> list[Record]:
             m = _KV.match(line)
             role = label_role(m.group("label")) if m else None
             if m is not None and role is not None and m.group("value"):
-                fields += 1
-                if role == "name":
-                    names.append((s + m.start("value"), s + m.end("value")))
+                fields.append(Field(s + m.start("value"), s + m.end("value"), role, m.group("label")))
                 j += 1
                 form_end = j
                 continue
             lo = _LABEL_ONLY.match(line)
             role = label_role(lo.group("label")) if lo else None
-            if role is not None and j + 1 < n and text[lines[j + 1][0]:lines[j + 1][1]].strip():
+            if lo is not None and role is not None and j + 1 < n and text[lines[j + 1][0]:lines[j + 1][1]].strip():
                 vs, ve = lines[j + 1]
-                fields += 1
-                if role == "name":
-                    value = text[vs:ve]
-                    names.append((vs + len(value) - len(value.lstrip()), vs + len(value.rstrip())))
+                value = text[vs:ve]
+                fields.append(Field(vs + len(value) - len(value.lstrip()), vs + len(value.rstrip()), role,
+                                    lo.group("label")))
                 j += 2
                 form_end = j
                 continue
@@ -124,8 +137,8 @@ def text_records(text: str) -> list[Record]:
                 j += 1
                 continue
             break
-        if fields >= 2:
-            out.append(Record(lines[i][0], lines[form_end - 1][1] + 1, RecordKind.FORM, tuple(names)))
+        if len(fields) >= 2:
+            out.append(Record(lines[i][0], lines[form_end - 1][1] + 1, RecordKind.FORM, tuple(fields)))
             i = form_end
             continue
         s, e = lines[i]
@@ -144,14 +157,14 @@ def table_records(rows: tuple[tuple[str, ...], ...], cell_starts: tuple[tuple[in
     bounds = [(r, s, ordered[k + 1][1] if k + 1 < len(ordered) else text_len) for k, (r, s) in enumerate(ordered)]
     if not has_header and rows:
         labelled = [(r, label_role(rows[r][0])) for r in range(len(rows))
-                    if len([c for c in rows[r] if c]) == 2 and rows[r][0]]
+                    if len([c for c in rows[r] if c]) == 2 and rows[r][0] and len(rows[r]) >= 2 and rows[r][1]]
         roles = [role for _, role in labelled if role]
         if len(roles) >= 2 and len(roles) * 2 >= len([r for r in rows if any(r)]):
             where = {(r, c): off for off, r, c in cell_starts}
-            names = tuple((where[(r, 1)], where[(r, 1)] + len(rows[r][1])) for r, role in labelled
-                          if role == "name" and (r, 1) in where)
+            fields = tuple(Field(where[(r, 1)], where[(r, 1)] + len(rows[r][1]), role, rows[r][0])
+                           for r, role in labelled if role and (r, 1) in where)
             start = bounds[0][1] if bounds else 0
-            return [Record(start, text_len, RecordKind.FORM, names)]
+            return [Record(start, text_len, RecordKind.FORM, fields)]
     return [Record(s, e, RecordKind.ROW) for _r, s, e in bounds]
 
 
@@ -249,3 +262,80 @@ def record_candidate(text: str, record: Record, taken: list[tuple[int, int]], em
         return None
     s, e = names[0]
     return Candidate(s, e, agrees(text[s:e], emails))
+
+
+# ------------------------------------------------------------------------------------------ prose lines
+
+_WORD = re.compile(r"[^\W\d_][\w'’.-]*")
+_PARTICLES = frozenset({"van", "von", "de", "da", "del", "der", "den", "di", "du", "la", "le", "al", "el", "bin",
+                        "ibn", "dos", "das", "ten", "ter", "y", "e"})
+#: words of products and organisations: a capitalised run holding one is not a person
+_ORG_WORDS = frozenset({
+    "cloud", "data", "studio", "pro", "business", "enterprise", "desktop", "suite", "platform", "service",
+    "services", "workplace", "teams", "team", "labs", "lab", "technology", "technologies", "systems", "solutions",
+    "software", "analytics", "connect", "connected", "hub", "lake", "lakehouse", "grid", "copilot", "vision",
+    "mode", "dev", "rapid", "support", "line", "desk", "office", "sales", "inc", "ltd", "llc", "gmbh", "corp",
+    "group", "bank", "university", "institute", "foundation", "agency", "partners", "consulting", "media",
+    "health", "motors", "retail", "airlines", "airways", "hotel", "street", "road", "avenue", "lane", "drive",
+    "court", "way", "close", "square", "park", "city", "county", "state", "north", "south", "east", "west",
+    "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
+    "march", "april", "june", "july", "august", "september", "october", "november", "december", "q1", "q2",
+    "q3", "q4", "manager", "director", "lead", "head", "officer", "engineer", "annotator", "reviewer",
+})
+
+
+def prose_names(text: str, start: int, end: int, taken: list[tuple[int, int]], emails: list[str],
+                stop_words: frozenset[str]) -> list[tuple[int, int]]:
+    """Name-like spans of a line of prose that holds a person's data: words an e-mail's local part
+    spells (with their capitalised neighbours), and runs of 2-4 capitalised words that are not
+    sentence words, products or organisations."""
+    words = [(m.start(), m.end()) for m in _WORD.finditer(text, start, end)
+             if not any(s < m.end() and m.start() < e for s, e in taken)]
+    out: list[tuple[int, int]] = []
+    locals_ = [fold(e.rpartition("@")[0]) for e in emails]
+    run: list[tuple[int, int]] = []
+
+    def flush() -> None:
+        while run and text[run[0][0]:run[0][1]].lower() in stop_words:
+            run.pop(0)
+        if 2 <= len(run) <= 4:
+            after = text[run[-1][1]:run[-1][1] + 24].split()
+            nxt = after[0].strip(".,;:()") if after else ""
+            if not (nxt.lower() in _ORG_WORDS or (nxt.isupper() and len(nxt) > 1)):
+                out.append((run[0][0], run[-1][1]))
+        run.clear()
+
+    prev_end = None
+    for s, e in words:
+        w = text[s:e].rstrip(".")
+        low = w.lower()
+        capital = w[:1].isupper() and not (w.isupper() and len(w) <= 3)
+        adjacent = prev_end is not None and text[prev_end:s] == " "
+        if run and not adjacent:
+            flush()
+        if capital and low not in _ORG_WORDS and low not in _NOT_NAME:
+            run.append((s, e))
+        elif run and low in _PARTICLES and adjacent:
+            run.append((s, e))
+        else:
+            while run and text[run[-1][0]:run[-1][1]].lower() in _PARTICLES:
+                run.pop()
+            if low in _ORG_WORDS or (w.isupper() and 1 < len(w) <= 3):
+                run.clear()
+            else:
+                flush()
+        prev_end = e
+    flush()
+    # words an e-mail spells, widened to the capitalised words next to them
+    for s, e in words:
+        w = fold(text[s:e])
+        if len(w) >= 3 and any(w in local for local in locals_) and not any(a <= s < b for a, b in out):
+            lo, hi = s, e
+            for s2, e2 in words:
+                if e2 == lo - 1 and text[e2:lo] == " " and text[s2:s2 + 1].isupper():
+                    lo = s2
+                if s2 == hi + 1 and text[hi:s2] == " " and text[s2:s2 + 1].isupper():
+                    hi = e2
+            out.append((lo, hi))
+    return out
+

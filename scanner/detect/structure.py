@@ -77,6 +77,7 @@ def analyse_table(rows: tuple[tuple[str, ...], ...], max_header_scan: int = 6) -
             break
     if facts.header_row is None:
         return facts
+    header = rows[facts.header_row]
     name_cols = facts.roles.get("name", [])
     contact_cols = facts.roles.get("email", []) + facts.roles.get("phone", [])
     for r_idx in range(facts.header_row + 1, len(rows)):
@@ -105,4 +106,43 @@ def analyse_table(rows: tuple[tuple[str, ...], ...], max_header_scan: int = 6) -
         for c in facts.roles.get("address", []):
             if _DIGITS.search(at(c)) and len(at(c)) >= 8:
                 facts.cells.append(("STREET_ADDRESS", r_idx, c))
+        for role in ("gov_id", "bank"):
+            for c in facts.roles.get(role, []):
+                entity = field_entity(role, header[c] if c < len(header) else "", at(c))
+                if entity is not None:
+                    facts.cells.append((entity, r_idx, c))
     return facts
+
+
+# ------------------------------------------------------------------------------------------ labelled values
+
+_MONTH = re.compile(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b")
+_GOV_WORDS = (("passport", "US_PASSPORT"), ("itin", "US_ITIN"), ("ssn", "US_SSN"), ("social security", "US_SSN"),
+              ("national insurance", "UK_NINO"), ("nino", "UK_NINO"), ("ni number", "UK_NINO"), ("ni no", "UK_NINO"),
+              ("tax", "US_ITIN"), ("tin", "US_ITIN"))
+
+
+def field_entity(role: str, label: str, value: str) -> str | None:
+    """The entity a labelled value is, by its label (a form's field, a table's column), if its
+    value has the shape: ``Date of birth | 12 March 1990`` is a DATE_OF_BIRTH."""
+    digits = len(_DIGITS.findall(value))
+    low = " ".join(_PARENS.sub(" ", label.lower()).replace("_", " ").replace(".", " ").split())
+    if role == "dob":
+        return "DATE_OF_BIRTH" if digits >= 4 or (digits >= 2 and _MONTH.search(value)) else None
+    if role == "phone":
+        return "PHONE_NUMBER" if digits >= 7 else None
+    if role == "address":
+        return "STREET_ADDRESS" if digits and len(value) >= 8 and any(c.isalpha() for c in value) else None
+    if role == "rate":
+        return "PAY_RATE" if re.search(r"[1-9]", value) else None
+    if role == "bank":
+        if "iban" in low:
+            return "IBAN_CODE" if digits >= 8 else None
+        if "sort code" in low or "swift" in low or "bic" in low:
+            return None
+        return "US_BANK_NUMBER" if digits >= 6 else None
+    if role == "gov_id" and digits >= 4 and sum(c.isalnum() for c in value) >= 6:
+        for word, entity in _GOV_WORDS:
+            if re.search(rf"\b{word}\b", low):
+                return entity
+    return None

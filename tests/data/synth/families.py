@@ -243,7 +243,7 @@ def kv_form(g: Gen) -> Made:
     cats = {CPII}
     if {"ssn", "nino", "passport"} & set(fields):
         cats.add(GOV)
-    if {"bank", "iban", "rate"} & set(fields):
+    if {"bank", "routing", "iban", "rate"} & set(fields):
         cats.add(FIN)
     return Made(Doc(blocks), frozenset(cats), "kv_form")
 
