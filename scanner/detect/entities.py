@@ -366,7 +366,8 @@ register(EntityKind(
     Anchor(pattern=r"(?im:^[ \t]*(?:client|customer|account)\s*(?:name)?\s*:)")))
 register(EntityKind("CLIENT_CODENAME", norm_text, mask_words, Anchor()))  # the dictionary's, not Presidio's
 register(EntityKind(
-    "AWS_ACCESS_KEY", norm_text, mask_prefix4, Anchor(fragments=("akia", "asia", "abia", "acca")), validate=valid_token))
+    "AWS_ACCESS_KEY", norm_text, mask_prefix4, Anchor(fragments=("akia", "asia", "abia", "acca")),
+    validate=valid_token))
 register(EntityKind(
     "GITHUB_TOKEN", norm_text, mask_prefix4,
     Anchor(fragments=("ghp_", "gho_", "ghu_", "ghs_", "ghr_", "github_pat_")), validate=valid_token))

@@ -313,9 +313,7 @@ def prose_names(text: str, start: int, end: int, taken: list[tuple[int, int]], e
         adjacent = prev_end is not None and text[prev_end:s] == " "
         if run and not adjacent:
             flush()
-        if capital and low not in _ORG_WORDS and low not in _NOT_NAME:
-            run.append((s, e))
-        elif run and low in _PARTICLES and adjacent:
+        if (capital and low not in _ORG_WORDS and low not in _NOT_NAME) or (run and low in _PARTICLES and adjacent):
             run.append((s, e))
         else:
             while run and text[run[-1][0]:run[-1][1]].lower() in _PARTICLES:
