@@ -175,8 +175,25 @@ def _sample_phone(value: str, ph: Placeholders) -> bool:
     return any(p.search(value) or p.search(digits) for p in ph.phone_patterns)
 
 
+#: what a blank form writes where a name goes ("Your Name", "[Full name]", "(print name)", "N/A")
+_TEMPLATE_NAME = re.compile(
+    r"[_\[\]<>(){}]|\b(?:name|names|your|first|last|surname|forename|print|full|here|signature|tbd|n/?a|none|"
+    r"sample|example|placeholder|firstname|lastname|enter|insert|applicant|employee|contractor)\b", re.IGNORECASE)
+
+
 def _sample_person(value: str, ph: Placeholders) -> bool:
-    return norm_text(value) in ph.persons
+    return norm_text(value) in ph.persons or _TEMPLATE_NAME.search(value) is not None
+
+
+def _zero_amount(value: str, ph: Placeholders) -> bool:
+    return re.search(r"[1-9]", value) is None
+
+
+_SAMPLE_ADDRESS = re.compile(r"\b(?:anytown|any town|anywhere|123 main st(?:reet)?|1 infinite loop)\b", re.IGNORECASE)
+
+
+def _sample_address(value: str, ph: Placeholders) -> bool:
+    return _SAMPLE_ADDRESS.search(value) is not None
 
 
 def _in(attr: str, norm: Callable[[str], str]) -> Callable[[str, Placeholders], bool]:
@@ -318,7 +335,7 @@ register(EntityKind(
     "STREET_ADDRESS", norm_text, mask_words,
     Anchor(words=("street", "st", "avenue", "ave", "road", "rd", "lane", "ln", "drive", "dr", "boulevard", "blvd",
                   "court", "ct", "way", "place", "pl", "terrace", "close", "crescent", "square"), needs=Marker.HOUSE),
-    person_data=True, contact_record=True))
+    placeholder=_sample_address, person_data=True, contact_record=True))
 register(EntityKind(
     "DATE_OF_BIRTH", norm_text, mask_last4,
     Anchor(words=("dob", "d.o.b", "birth", "birthday", "date of birth", "birthdate"), needs=Marker.DATE),
@@ -326,7 +343,7 @@ register(EntityKind(
 register(EntityKind(
     "PAY_RATE", norm_text, mask_digits_all,
     Anchor(words=("usd", "gbp", "eur"), pattern=r"(?:[$£€]|\b(?:usd|gbp|eur|USD|GBP|EUR))\s?\d", needs=Marker.DIGIT),
-    person_data=True))
+    placeholder=_zero_amount, person_data=True))
 register(EntityKind(
     "PERSON", norm_text, mask_words, Anchor(), validate=valid_person, placeholder=_sample_person,
     sample_sensitive=True))
@@ -352,7 +369,7 @@ register(EntityKind(
     placeholder=_placeholder_or_trivial("cards", _digits), sample_sensitive=True))
 register(EntityKind(
     "IBAN_CODE", norm_alnum, mask_last4, Anchor(pattern=r"(?i:(?<![A-Z0-9])[A-Z]{2}\d{2}[ -]?[A-Z0-9]{4})"),
-    validate=valid_iban, placeholder=lambda v, ph: re.sub(r"\s", "", v).upper() in ph.ibans or "X" in v.upper()[4:],
+    validate=valid_iban, placeholder=lambda v, ph: re.sub(r"\s", "", v).upper() in ph.ibans,
     sample_sensitive=True))
 register(EntityKind(
     "CONFIDENTIAL_MARKING", norm_text, mask_marking,

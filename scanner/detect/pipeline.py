@@ -257,9 +257,11 @@ class ContentPipeline:
                 cand = record_candidate(chunk.text, record, taken, emails)
                 if cand is not None:
                     candidates.append((record, cand.start, cand.end, cand.agrees))
-                elif chunk.rows is None and self._holds_person_data(items, chunk.text):
+                elif self._holds_person_data(items, chunk.text):
+                    real = [f.value for f in items if f.entity == "EMAIL_ADDRESS"
+                            and not self.aggregator.placeholder(f, chunk.text)]
                     for s, e in prose_names(chunk.text, record.start, min(record.end, len(chunk.text)), taken,
-                                            emails, self._stop_words):
+                                            real, self._stop_words):
                         out.append(Found("PERSON", 0.65, idx, s, e, chunk.text[s:e], STRUCTURE, None))
             listed = len(candidates) >= MIN_LIST
             for _record, s, e, agrees in candidates:

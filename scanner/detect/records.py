@@ -149,23 +149,44 @@ def text_records(text: str) -> list[Record]:
 
 def table_records(rows: tuple[tuple[str, ...], ...], cell_starts: tuple[tuple[int, int, int], ...],
                   text_len: int, has_header: bool) -> list[Record]:
-    """Row records; a headerless table whose rows are mostly ``label | value`` pairs is one form."""
+    """Row records; in a headerless table, a run of ``label | value`` rows (an HR form laid out
+    as a table, or pasted into a sheet) is one form record."""
     row_start: dict[int, int] = {}
     for off, r, _c in cell_starts:
         row_start.setdefault(r, off)
     ordered = sorted(row_start.items())
-    bounds = [(r, s, ordered[k + 1][1] if k + 1 < len(ordered) else text_len) for k, (r, s) in enumerate(ordered)]
-    if not has_header and rows:
-        labelled = [(r, label_role(rows[r][0])) for r in range(len(rows))
-                    if len([c for c in rows[r] if c]) == 2 and rows[r][0] and len(rows[r]) >= 2 and rows[r][1]]
-        roles = [role for _, role in labelled if role]
-        if len(roles) >= 2 and len(roles) * 2 >= len([r for r in rows if any(r)]):
-            where = {(r, c): off for off, r, c in cell_starts}
-            fields = tuple(Field(where[(r, 1)], where[(r, 1)] + len(rows[r][1]), role, rows[r][0])
-                           for r, role in labelled if role and (r, 1) in where)
-            start = bounds[0][1] if bounds else 0
-            return [Record(start, text_len, RecordKind.FORM, fields)]
-    return [Record(s, e, RecordKind.ROW) for _r, s, e in bounds]
+    bounds = {r: (s, ordered[k + 1][1] if k + 1 < len(ordered) else text_len) for k, (r, s) in enumerate(ordered)}
+    where = {(r, c): off for off, r, c in cell_starts}
+    out: list[Record] = []
+    run: list[int] = []  # rows of the current label/value run
+
+    def close() -> None:
+        fields = []
+        for r in run:
+            role = label_role(rows[r][0])
+            if role and (r, 1) in where:
+                fields.append(Field(where[(r, 1)], where[(r, 1)] + len(rows[r][1]), role, rows[r][0]))
+        if len(fields) >= 2:
+            out.append(Record(bounds[run[0]][0], bounds[run[-1]][1], RecordKind.FORM, tuple(fields)))
+        else:
+            out.extend(Record(*bounds[r], RecordKind.ROW) for r in run)
+        run.clear()
+
+    for r in range(len(rows)):
+        if r not in bounds:
+            continue  # an empty row
+        cells = [c for c in rows[r] if c]
+        pair = (not has_header and len(cells) == 2 and len(rows[r]) >= 2 and rows[r][0] and rows[r][1]
+                and len(rows[r][0]) <= 45)
+        if pair:
+            run.append(r)
+            continue
+        if run:
+            close()
+        out.append(Record(*bounds[r], RecordKind.ROW))
+    if run:
+        close()
+    return out
 
 
 # ------------------------------------------------------------------------------------------ names
