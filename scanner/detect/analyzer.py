@@ -344,6 +344,7 @@ class Analyzer:
         registry = RecognizerRegistryProvider(conf_file=str(recognizers_yaml)).create_recognizer_registry()
         #: context words a phone number needs to reach its minimum score (None: it needs none)
         self.phone_context: tuple[str, ...] | None = None
+        self.phone_recognizer: Any = None
         recognizers: list[Any] = []
         loaded: list[Any] = list(registry.recognizers)  # type: ignore[has-type]
         for rec in loaded:
@@ -355,6 +356,7 @@ class Analyzer:
                     name="PhoneRecognizer",
                 )
                 rec.require_context = phone_min_score > rec.SCORE
+                self.phone_recognizer = rec
                 if rec.require_context:
                     self.phone_context = rec.context_words
             recognizers.append(rec)
@@ -384,17 +386,29 @@ class Analyzer:
         self.ner_enabled = model is not None
         self.mode = f"spacy:{model}" if model else "pattern-only"
 
-    def analyze_patterns(self, texts: list[str], entities: list[frozenset[str]]) -> list[list[Any]]:
+    def analyze_patterns(self, texts: list[str], entities: list[frozenset[str]],
+                         contexts: list[tuple[str, ...]] | None = None) -> list[list[Any]]:
         """Pattern recognizers for ``entities[i]`` only, on ``texts[i]`` (tokenised in one batch).
 
+        ``contexts[i]``: context words that hold for all of ``texts[i]`` (a list of names and phone
+        numbers is their context: ``("phone",)``), as Presidio's ``analyze(context=...)``.
         Tokens come from the blank English tokenizer (context words need them, NER does not run).
         """
         out: list[list[Any]] = []
         docs = self.nlp_engine.tokenizer_only.pipe(texts, batch_size=64)
-        for text, doc, wanted in zip(texts, docs, entities, strict=True):
+        phone = self.phone_recognizer
+        for i, (text, doc, wanted) in enumerate(zip(texts, docs, entities, strict=True)):
             artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, "en")
-            out.append(self.engine.analyze(text=text, language="en", entities=sorted(wanted),
-                                           nlp_artifacts=artifacts))
+            context = list(contexts[i]) if contexts else []
+            saved = phone.require_context if phone is not None else False
+            if phone is not None and context:
+                phone.require_context = False  # the context holds everywhere in this text
+            try:
+                out.append(self.engine.analyze(text=text, language="en", entities=sorted(wanted),
+                                               nlp_artifacts=artifacts, context=context or None))
+            finally:
+                if phone is not None:
+                    phone.require_context = saved
         return out
 
     def persons(self, texts: list[str]) -> list[list[tuple[int, int, float]]]:

@@ -53,6 +53,10 @@ class Aggregator:
             window = text[max(0, f.start - SAMPLE_WINDOW): f.end + SAMPLE_WINDOW].lower()
             if any(w in window for w in ph.sample_words):
                 return True
+        if entity.business_sensitive and ph.business_words:
+            line = text[text.rfind("\n", 0, f.start) + 1: (text.find("\n", f.end) + 1 or len(text) + 1) - 1].lower()
+            if any(w in line for w in ph.business_words):
+                return True
         return False
 
     def _valid(self, f: Found) -> bool:

@@ -41,6 +41,7 @@ class Placeholders:
     cards: frozenset[str] = frozenset()
     ibans: frozenset[str] = frozenset()
     sample_words: tuple[str, ...] = ()
+    business_words: tuple[str, ...] = ()
 
 
 class Marker(StrEnum):
@@ -77,6 +78,7 @@ class EntityKind:
     validate: Callable[[str, bool], bool] | None = None  # (value, vouched for by a table's structure)
     placeholder: Callable[[str, Placeholders], bool] | None = None
     sample_sensitive: bool = False  # sample words ("test card", "fictional"...) nearby make it a placeholder
+    business_sensitive: bool = False  # business words on its line ("support line") make it not a person's
     person_data: bool = False  # linked to a person it is that person's data (contractor PII)
     contact_record: bool = False  # two different such kinds side by side form a record, even without a name
     roster_contact: bool = False  # what a roster lists per person (e-mail, phone)
@@ -324,12 +326,12 @@ def _card_digits(run: str, n: int) -> bool:
 
 register(EntityKind(
     "EMAIL_ADDRESS", norm_text, mask_email, Anchor(pattern=r"@\w"),
-    placeholder=_role_or_sample_email, sample_sensitive=True,
+    placeholder=_role_or_sample_email, sample_sensitive=True, business_sensitive=True,
     person_data=True, contact_record=True, roster_contact=True))
 register(EntityKind(
     "PHONE_NUMBER", norm_phone, mask_last4,
     Anchor(digits=_phone_digits, context=True, free=lambda run: run.startswith("+")),
-    placeholder=_sample_phone, sample_sensitive=True,
+    placeholder=_sample_phone, sample_sensitive=True, business_sensitive=True,
     person_data=True, contact_record=True, roster_contact=True))
 register(EntityKind(
     "STREET_ADDRESS", norm_text, mask_words,

@@ -54,6 +54,8 @@ from scanner.drive.extract import Chunk, ExtractLimits, extract
 from scanner.resources import builtin_rules_dir
 
 log = logging.getLogger(__name__)
+#: a line with some letters and one phone-shaped number: three of them make a list of names and numbers
+_PHONE_LINE = re.compile(r"^[^\n\d]*[^\W\d_]{2}[^\n\d]*[+(]?\d[\d \-.()/]{5,}\d[^\n\d]*$", re.MULTILINE)
 _LABEL_PREFIX = re.compile(r"[^:,]*?(?:[:,]\s*|\b(?:dear|holder)\s+)", re.IGNORECASE)
 
 SEGMENT_CHARS = 8_000  # consecutive anchored blocks analysed in one Presidio / spaCy call
@@ -176,6 +178,7 @@ class ContentPipeline:
         found: list[Found] = []
         tables: dict[int, TableFacts] = {}
         plans: dict[int, list[BlockPlan]] = {}
+        phone_lists: set[int] = set()
         for idx, chunk in enumerate(chunks):
             if chunk.rows is not None:
                 facts = analyse_table(chunk.rows)
@@ -184,9 +187,13 @@ class ContentPipeline:
             for start, end in self.dictionary.find(chunk.text):
                 found.append(Found(self.dictionary.entity, 1.0, idx, start, end, chunk.text[start:end],
                                    "dictionary", chunk.row_at(start)))
-            plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text))
+            phone_list = len(_PHONE_LINE.findall(chunk.text, 0, 200_000)) >= MIN_LIST
+            if phone_list:
+                phone_lists.add(idx)
+            plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text),
+                                             context_free=frozenset({"PHONE_NUMBER"}) if phone_list else frozenset())
             self.stats["blocks"] += len(plans[idx])
-        patterns = self._patterns(chunks, plans)
+        patterns = self._patterns(chunks, plans, phone_lists)
         found.extend(patterns)
         records = {idx: self._records(chunk, tables.get(idx)) for idx, chunk in enumerate(chunks)}
         found.extend(self._record_persons(chunks, records, tables, found))
@@ -302,7 +309,8 @@ class ContentPipeline:
             out.append(Found(entity, 0.7, idx, off, off + len(value), value, STRUCTURE, r))
         return out
 
-    def _patterns(self, chunks: list[Chunk], plans: dict[int, list[BlockPlan]]) -> list[Found]:
+    def _patterns(self, chunks: list[Chunk], plans: dict[int, list[BlockPlan]],
+                  phone_lists: set[int] | None = None) -> list[Found]:
         """Phase 1: pattern recognizers, only on blocks with anchors, only the anchored entity types."""
         segments: list[tuple[int, int, int, frozenset[str]]] = []  # chunk, start, end, entities
         for idx, chunk_plans in plans.items():
@@ -317,7 +325,8 @@ class ContentPipeline:
                     self.stats["blocks_pattern"] += 1
         texts = [chunks[idx].text[s:e] for idx, s, e, _ in segments]
         self.stats["chars_pattern"] += sum(len(t) for t in texts)
-        results = self.analyzer.analyze_patterns(texts, [w for *_, w in segments])
+        contexts = [("phone",) if idx in (phone_lists or ()) else () for idx, *_ in segments]
+        results = self.analyzer.analyze_patterns(texts, [w for *_, w in segments], contexts)
         out: list[Found] = []
         for (idx, start, _end, _w), res in zip(segments, results, strict=True):
             chunk = chunks[idx]

@@ -97,8 +97,10 @@ class Prefilter:
             out.append((start, entities))
         return out
 
-    def plan(self, text: str, spans: list[tuple[int, int]]) -> list[BlockPlan]:
-        """For each (start, end) block of ``text``: the entity types its anchors call for."""
+    def plan(self, text: str, spans: list[tuple[int, int]], context_free: frozenset[str] = frozenset()
+             ) -> list[BlockPlan]:
+        """For each (start, end) block of ``text``: the entity types its anchors call for.
+        ``context_free``: entity types whose context holds for the whole text (a list of phones)."""
         starts = [s for s, _ in spans]
         sets: list[set[str]] = [set() for _ in spans]
         markers: list[set[Marker]] = [set() for _ in spans]
@@ -120,7 +122,8 @@ class Prefilter:
             i = block_of(m.start())
             markers[i].add(Marker.DIGIT)
             hit = [name for name, rule, needs_context, free in self._digit_rules if rule(run, n) and (
-                not needs_context or name not in self._context or (free is not None and free(run))
+                not needs_context or name not in self._context or name in context_free
+                or (free is not None and free(run))
                 or context_near(lowered, m.start(), m.end(), self._context[name]))]
             if hit:
                 note(m.start(), m.end(), hit)

@@ -73,6 +73,7 @@ class DetectorSettings:
             cards=frozenset(re.sub(r"\D", "", s) for s in ph.get("cards", ())),
             ibans=frozenset(re.sub(r"\s", "", s).upper() for s in ph.get("ibans", ())),
             sample_words=tuple(w.lower() for w in ph.get("sample_words", ())),
+            business_words=tuple(w.lower() for w in ph.get("business_words", ())),
         )
         priority_list = list(raw.get("priority") or [])
         return cls(

@@ -348,7 +348,8 @@ def prose_names(text: str, start: int, end: int, taken: list[tuple[int, int]], e
     # words an e-mail spells, widened to the capitalised words next to them
     for s, e in words:
         w = fold(text[s:e])
-        if len(w) >= 3 and any(w in local for local in locals_) and not any(a <= s < b for a, b in out):
+        if (len(w) >= 3 and any(w in local for local in locals_) and not any(a <= s < b for a, b in out)
+                and w not in _NOT_NAME and w not in _ORG_WORDS and w not in stop_words):
             lo, hi = s, e
             for s2, e2 in words:
                 if e2 == lo - 1 and text[e2:lo] == " " and text[s2:s2 + 1].isupper():

@@ -155,7 +155,7 @@ def test_phone_next_to_phone_words_stays_a_phone(pattern_pipeline: ContentPipeli
 def test_detector_error_is_a_skip_without_text_in_logs(pattern_pipeline: ContentPipeline,
                                                       monkeypatch: pytest.MonkeyPatch,
                                                       caplog: pytest.LogCaptureFixture) -> None:
-    def boom(texts: list[str], entities: list[frozenset[str]]) -> list[list[object]]:
+    def boom(texts: list[str], entities: list[frozenset[str]], *_: object) -> list[list[object]]:
         raise ValueError(f"cannot parse {texts[0]!r}")
 
     monkeypatch.setattr(pattern_pipeline.analyzer, "analyze_patterns", boom)

@@ -49,7 +49,8 @@ class _Everything(Prefilter):
         super().__init__()
         self.entities = entities
 
-    def plan(self, text: str, spans: list[tuple[int, int]]) -> list[BlockPlan]:
+    def plan(self, text: str, spans: list[tuple[int, int]], context_free: frozenset[str] = frozenset()
+             ) -> list[BlockPlan]:
         return [BlockPlan(s, e, self.entities) for s, e in spans]
 
 

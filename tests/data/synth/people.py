@@ -153,7 +153,7 @@ class PersonFactory:
             lambda: f"({rng.randint(201, 989)}) {rng.randint(200, 999)}-{rng.randint(1000, 9999)}",
             lambda: f"+44 7{rng.randint(100, 999)} {rng.randint(100000, 999999)}",
             lambda: f"07{rng.randint(100, 999)} {rng.randint(100000, 999999)}",
-            lambda: f"+49 1{rng.randint(50, 79)} {rng.randint(1000000, 9999999)}",
+            lambda: f"+49 15{rng.randint(1, 9)} {rng.randint(10000000, 99999999)}",
             lambda: f"+91 9{rng.randint(1000, 9999)} {rng.randint(10000, 99999)}",
             lambda: f"{rng.randint(201, 989)}.{rng.randint(200, 999)}.{rng.randint(1000, 9999)}",
             lambda: f"+33 6 {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)} {rng.randint(10, 99)}",
@@ -163,7 +163,12 @@ class PersonFactory:
             lambda: f"+1-{rng.randint(201, 989)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}",
             lambda: f"+61 4{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}",
         ]
-        return self.pools.pick(styles)()
+        style = self.pools.pick(styles)
+        for _ in range(30):  # real people have numbers that exist: valid for their country's plan
+            number = style()
+            if _valid_phone(number):
+                return number
+        return number
 
     def rate(self) -> str:
         rng = self.rng
@@ -204,6 +209,16 @@ class PersonFactory:
         if style == "f.m. last":
             return f"{first[0]}.{self.rng.choice(string.ascii_uppercase)}. {last}"
         raise ValueError(style)
+
+
+def _valid_phone(number: str) -> bool:
+    import phonenumbers
+
+    try:
+        parsed = phonenumbers.parse(number, "US" if not number.startswith(("0", "+")) else "GB")
+    except phonenumbers.NumberParseException:
+        return False
+    return phonenumbers.is_valid_number(parsed)
 
 
 def ssn(rng: random.Random) -> str:
