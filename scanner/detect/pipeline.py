@@ -325,7 +325,7 @@ class ContentPipeline:
                     self.stats["blocks_pattern"] += 1
         texts = [chunks[idx].text[s:e] for idx, s, e, _ in segments]
         self.stats["chars_pattern"] += sum(len(t) for t in texts)
-        contexts = [("phone",) if idx in (phone_lists or ()) else () for idx, *_ in segments]
+        contexts: list[tuple[str, ...]] = [("phone",) if idx in (phone_lists or ()) else () for idx, *_ in segments]
         results = self.analyzer.analyze_patterns(texts, [w for *_, w in segments], contexts)
         out: list[Found] = []
         for (idx, start, _end, _w), res in zip(segments, results, strict=True):
