@@ -401,7 +401,7 @@ class Analyzer:
             artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, "en")
             context = list(contexts[i]) if contexts else []
             saved = phone.require_context if phone is not None else False
-            if phone is not None and context:
+            if phone is not None and "phone" in context:
                 phone.require_context = False  # the context holds everywhere in this text
             try:
                 out.append(self.engine.analyze(text=text, language="en", entities=sorted(wanted),

@@ -137,8 +137,9 @@ class Aggregator:
                 if any(items[k].entity != f.entity for k in range(lo, hi)):
                     linked.add(id(f))
                     continue
-            if f.row is not None:
-                continue  # table rows link through their own record only
+            facts = tables.get(f.chunk)
+            if f.row is not None and facts is not None and facts.header_row is not None:
+                continue  # rows of a table with a header link through their own record only
             near = person_starts.get(f.chunk) if not is_form else None
             if near:
                 k = bisect.bisect_left(near, f.start - PERSON_WINDOW)

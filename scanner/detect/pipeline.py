@@ -47,6 +47,7 @@ from scanner.detect.records import (
     record_candidate,
     table_records,
     text_records,
+    text_tables,
 )
 from scanner.detect.regexguard import DEFAULT_SECONDS
 from scanner.detect.structure import TableFacts, analyse_table, field_entity
@@ -56,11 +57,15 @@ from scanner.resources import builtin_rules_dir
 log = logging.getLogger(__name__)
 #: a line with some letters and one phone-shaped number: three of them make a list of names and numbers
 _PHONE_LINE = re.compile(r"^[^\n\d]*[^\W\d_]{2}[^\n\d]*[+(]?\d[\d \-.()/]{5,}\d[^\n\d]*$", re.MULTILINE)
+#: a line with some letters and a currency amount: three of them make a pay list (amounts are rates there)
+_PAY_LINE = re.compile(r"^[^\n\d$£€]*[^\W\d_]{2}[^\n]*?(?:[$£€]\s?\d|\b(?:USD|EUR|GBP)\s?\d|\d\s?(?:USD|EUR|GBP)\b)",
+                       re.MULTILINE)
 _LABEL_PREFIX = re.compile(r"[^:,]*?(?:[:,]\s*|\b(?:dear|holder)\s+)", re.IGNORECASE)
 
 SEGMENT_CHARS = 8_000  # consecutive anchored blocks analysed in one Presidio / spaCy call
 PERSON_LINKED = person_data_types()
 MAX_DETECTIONS = 2_000
+LIST_CONTEXT_BOOST = 0.35  # what a context word adds (Presidio's similarity factor in nlp.yaml)
 MIN_LIST = 3  # records with a name beside an e-mail/phone/rate that make a list (names kept without e-mail agreement)
 
 
@@ -179,27 +184,46 @@ class ContentPipeline:
         tables: dict[int, TableFacts] = {}
         plans: dict[int, list[BlockPlan]] = {}
         phone_lists: set[int] = set()
+        pay_lists: set[int] = set()
+        text_rows: dict[int, list[Record]] = {}  # rows of headed tables laid out in flat text
+        header_spans: list[tuple[int, int, int]] = []  # (chunk, start, end) of those tables' header rows
         for idx, chunk in enumerate(chunks):
             if chunk.rows is not None:
                 facts = analyse_table(chunk.rows)
                 tables[idx] = facts
-                found.extend(self._structure_found(idx, chunk, facts))
+                found.extend(self._structure_found(idx, chunk.rows, chunk.cell_starts, facts))
+            else:
+                for tt in text_tables(chunk.text):
+                    facts = analyse_table(tt.rows)
+                    if facts.header_row is None:
+                        continue
+                    found.extend(self._structure_found(idx, tt.rows, tt.cell_starts, facts))
+                    rows = table_records(tt.rows, tt.cell_starts, tt.end, True)
+                    text_rows.setdefault(idx, []).extend(rows)
+                    if facts.header_row < len(rows):
+                        header = rows[facts.header_row]
+                        header_spans.append((idx, header.start, header.end))
             for start, end in self.dictionary.find(chunk.text):
                 found.append(Found(self.dictionary.entity, 1.0, idx, start, end, chunk.text[start:end],
                                    "dictionary", chunk.row_at(start)))
             phone_list = len(_PHONE_LINE.findall(chunk.text, 0, 200_000)) >= MIN_LIST
             if phone_list:
                 phone_lists.add(idx)
+            if len(_PAY_LINE.findall(chunk.text, 0, 200_000)) >= MIN_LIST:
+                pay_lists.add(idx)
             plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text),
                                              context_free=frozenset({"PHONE_NUMBER"}) if phone_list else frozenset())
             self.stats["blocks"] += len(plans[idx])
         patterns = self._patterns(chunks, plans, phone_lists)
         found.extend(patterns)
-        records = {idx: self._records(chunk, tables.get(idx)) for idx, chunk in enumerate(chunks)}
-        found.extend(self._record_persons(chunks, records, tables, found))
+        records = {idx: self._records(chunk, tables.get(idx), text_rows.get(idx, []))
+                   for idx, chunk in enumerate(chunks)}
+        found.extend(self._record_persons(chunks, records, tables, found, pay_lists))
         if self.analyzer.ner_enabled:
             found.extend(self._vouch(self._ner(chunks, plans, tables, patterns), records, chunks, found))
-        found = [f for f in found if not _header_label(f, tables)]
+        found = [f for f in found if not _header_label(f, tables) and not (
+            f.entity == "PERSON" and f.recognizer != STRUCTURE
+            and any(i == f.chunk and a <= f.start < b for i, a, b in header_spans))]
         for f in found:
             f.record = records[f.chunk].at(f.start)
         kept = self.aggregator.filter(found, chunks)
@@ -217,17 +241,19 @@ class ContentPipeline:
         )
 
     @staticmethod
-    def _records(chunk: Chunk, facts: TableFacts | None) -> RecordMap:
+    def _records(chunk: Chunk, facts: TableFacts | None, table_rows: list[Record]) -> RecordMap:
         if chunk.rows is not None:
             has_header = facts is not None and facts.header_row is not None
             return RecordMap(table_records(chunk.rows, chunk.cell_starts, len(chunk.text), has_header))
-        return RecordMap(text_records(chunk.text))
+        skip = [(r.start, r.end) for r in table_rows]
+        return RecordMap(text_records(chunk.text, skip) + table_rows)
 
     def _record_persons(self, chunks: list[Chunk], records: dict[int, RecordMap], tables: dict[int, TableFacts],
-                        found: list[Found]) -> list[Found]:
+                        found: list[Found], pay_lists: set[int] | None = None) -> list[Found]:
         """PERSONs the layout vouches for: a form's name field, and the name beside the e-mail /
         phone / pay rate of a list line or headerless row (kept when the e-mail spells it, or when
-        the chunk holds ``MIN_LIST`` such records)."""
+        the chunk holds ``MIN_LIST`` such records). In a pay list (lines of a name and amounts), the
+        amounts on the lines of those names are pay rates (as a "rate" context word would make them)."""
         contact_types = roster_contact_types()
         by_record: dict[tuple[int, int], list[Found]] = {}
         for f in found:
@@ -241,6 +267,7 @@ class ContentPipeline:
             facts = tables.get(idx)
             headed = facts is not None and facts.header_row is not None
             candidates: list[tuple[Record, int, int, bool]] = []
+            pending_rates: list[Found] = []
             for r, record in enumerate(rmap.records):
                 items = by_record.get((idx, r), [])
                 if record.kind is RecordKind.FORM:
@@ -256,14 +283,21 @@ class ContentPipeline:
                             out.append(Found(entity, 0.7, idx, fld.start, fld.end, value, STRUCTURE,
                                              chunk.row_at(fld.start)))
                     continue
+                if record.kind is RecordKind.ROW and chunk.rows is None:
+                    continue  # a row of a headed table in flat text: its columns say who is who
+                pay_list = idx in (pay_lists or ())
                 if headed or not any(f.entity in contact_types or f.entity == "PAY_RATE" for f in items
-                                     if f.score >= self.settings.min_score(f.entity)):
+                                     if f.score >= self.settings.min_score(f.entity)
+                                     or (pay_list and f.entity == "PAY_RATE")):
                     continue
                 emails = [f.value for f in items if f.entity == "EMAIL_ADDRESS"]
                 taken = [(f.start, f.end) for f in items if f.entity != "PERSON"]
                 cand = record_candidate(chunk.text, record, taken, emails)
                 if cand is not None:
                     candidates.append((record, cand.start, cand.end, cand.agrees))
+                    if pay_list:
+                        floor = self.settings.min_score("PAY_RATE")
+                        pending_rates.extend(f for f in items if f.entity == "PAY_RATE" and f.score < floor)
                 elif self._holds_person_data(items, chunk.text):
                     real = [f.value for f in items if f.entity == "EMAIL_ADDRESS"
                             and not self.aggregator.placeholder(f, chunk.text)]
@@ -271,6 +305,10 @@ class ContentPipeline:
                                             real, self._stop_words):
                         out.append(Found("PERSON", 0.65, idx, s, e, chunk.text[s:e], STRUCTURE, None))
             listed = len(candidates) >= MIN_LIST
+            if listed:
+                for f in pending_rates:
+                    f.score = min(f.score + LIST_CONTEXT_BOOST, 1.0)
+            pending_rates.clear()
             for _record, s, e, agrees in candidates:
                 if agrees or listed:
                     out.append(Found("PERSON", 0.7, idx, s, e, chunk.text[s:e], STRUCTURE, chunk.row_at(s)))
@@ -296,22 +334,25 @@ class ContentPipeline:
                 p.vouched = True
         return persons
 
-    def _structure_found(self, idx: int, chunk: Chunk, facts: TableFacts) -> list[Found]:
+    @staticmethod
+    def _structure_found(idx: int, rows: tuple[tuple[str, ...], ...], cell_starts: tuple[tuple[int, int, int], ...],
+                         facts: TableFacts) -> list[Found]:
         if not facts.cells:
             return []
-        where = {(r, c): off for off, r, c in chunk.cell_starts}
+        where = {(r, c): off for off, r, c in cell_starts}
         out = []
         for entity, r, c in facts.cells:
             off = where.get((r, c))
-            if off is None or chunk.rows is None:
+            if off is None:
                 continue
-            value = chunk.rows[r][c]
+            value = rows[r][c]
             out.append(Found(entity, 0.7, idx, off, off + len(value), value, STRUCTURE, r))
         return out
 
     def _patterns(self, chunks: list[Chunk], plans: dict[int, list[BlockPlan]],
                   phone_lists: set[int] | None = None) -> list[Found]:
-        """Phase 1: pattern recognizers, only on blocks with anchors, only the anchored entity types."""
+        """Phase 1: pattern recognizers, only on blocks with anchors, only the anchored entity types.
+        A chunk that is a list of names with phone numbers is their context."""
         segments: list[tuple[int, int, int, frozenset[str]]] = []  # chunk, start, end, entities
         for idx, chunk_plans in plans.items():
             current: list[BlockPlan] = []

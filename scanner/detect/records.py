@@ -22,7 +22,7 @@ from dataclasses import dataclass
 from enum import StrEnum
 
 from scanner.detect.entities import fold
-from scanner.detect.structure import header_role
+from scanner.detect.structure import ROLE_WORDS, header_role
 
 
 class RecordKind(StrEnum):
@@ -82,15 +82,29 @@ _PARENS = re.compile(r"\([^)]*\)")
 FORM_NAME_LABELS = frozenset({"payee", "applicant", "beneficiary", "account holder", "legal name",
                               "full legal name", "name of contractor", "name of employee", "your name",
                               "print name", "name (print)"})
+_STRICT_LABELS = frozenset(w for words in ROLE_WORDS.values() for w in words) | {"d.o.b", "e-mail"}
+#: labels a form line may start with when its separator was lost ("Applicant Enzio Botta")
+_PREFIX_LABELS = sorted({*FORM_NAME_LABELS, "full name", "employee name", "contractor name", "candidate name",
+                         "email address", "personal email", "contact email", "e-mail", "email", "mobile phone",
+                         "phone number", "mobile", "phone", "telephone", "date of birth", "birth date", "dob",
+                         "d.o.b.", "home address", "street address", "address", "ssn", "social security number",
+                         "passport number", "passport no.", "national insurance number", "ni number", "nino",
+                         "bank account number", "bank account", "account number", "acct no.", "routing number",
+                         "iban", "hourly rate", "pay rate", "agreed rate", "rate"}, key=len, reverse=True)
+_PREFIX_LABEL = re.compile(
+    r"^[ \t]*(?P<label>" + "|".join(re.escape(w) for w in _PREFIX_LABELS) + r")[ .:]+(?P<value>.*)$", re.IGNORECASE)
 
 
-def label_role(label: str) -> str | None:
-    """The role of a form label (name, email, phone, dob, address, gov_id, bank, rate) or None."""
+def label_role(label: str, strict: bool = False) -> str | None:
+    """The role of a form label (name, email, phone, dob, address, gov_id, bank, rate) or None.
+    ``strict``: the whole label must be a known one (not just one of its words)."""
     clean = " ".join(_PARENS.sub(" ", label).replace("_", " ").split()).strip(" .:-").lower()
     if not clean or len(clean) > 40:
         return None
     if clean in FORM_NAME_LABELS:
         return "name"
+    if strict:
+        return header_role(clean) if clean in _STRICT_LABELS else None
     return header_role(clean)
 
 
@@ -103,12 +117,29 @@ def _line_spans(text: str) -> list[tuple[int, int]]:
     return spans
 
 
-def text_records(text: str) -> list[Record]:
-    """Line records, with runs of label/value lines merged into form records."""
-    lines = _line_spans(text)
+def _prefix_label(line: str) -> tuple[str, int] | None:
+    """``Applicant Enzio Botta``: a known label at the start of a line whose separator was lost
+    (a PDF turns a form's tab into a space). Returns the label and where the value starts."""
+    m = _PREFIX_LABEL.match(line)
+    if m is None or not m.group("value").strip():
+        return None
+    return m.group("label"), m.start("value")
+
+
+def text_records(text: str, skip: list[tuple[int, int]] | None = None) -> list[Record]:
+    """Line records, with runs of label/value lines merged into form records. Lines inside
+    ``skip`` spans (text tables, recorded by the caller) are left out."""
+    lines = [sp for sp in _line_spans(text) if not any(a <= sp[0] < b for a, b in skip or ())]
     out: list[Record] = []
     i = 0
     n = len(lines)
+
+    def value_field(s: int, line: str, start: int, label: str, role: str | None) -> Field | None:
+        if role is None:
+            return None
+        value = line[start:]
+        return Field(s + start + len(value) - len(value.lstrip()), s + len(line.rstrip()), role, label)
+
     while i < n:
         form_end = i
         fields: list[Field] = []
@@ -117,14 +148,28 @@ def text_records(text: str) -> list[Record]:
             s, e = lines[j]
             line = text[s:e]
             m = _KV.match(line)
-            role = label_role(m.group("label")) if m else None
-            if m is not None and role is not None and m.group("value"):
-                fields.append(Field(s + m.start("value"), s + m.end("value"), role, m.group("label")))
+            if m is not None and m.group("value"):
+                role = label_role(m.group("label"))
+                if role is None and (pl := _prefix_label(line)) is not None:
+                    role = label_role(pl[0])
+                    fld = value_field(s, line, pl[1], pl[0], role)
+                else:
+                    fld = value_field(s, line, m.start("value"), m.group("label"), role)
+                if fld is not None:
+                    fields.append(fld)
                 j += 1
-                form_end = j
+                form_end = j if fields else form_end
                 continue
+            pl = _prefix_label(line)
+            if pl is not None:
+                fld = value_field(s, line, pl[1], pl[0], label_role(pl[0]))
+                if fld is not None:
+                    fields.append(fld)
+                    j += 1
+                    form_end = j
+                    continue
             lo = _LABEL_ONLY.match(line)
-            role = label_role(lo.group("label")) if lo else None
+            role = label_role(lo.group("label"), strict=not line.rstrip().endswith(":")) if lo else None
             if lo is not None and role is not None and j + 1 < n and text[lines[j + 1][0]:lines[j + 1][1]].strip():
                 vs, ve = lines[j + 1]
                 value = text[vs:ve]
@@ -137,13 +182,75 @@ def text_records(text: str) -> list[Record]:
                 j += 1
                 continue
             break
-        if len(fields) >= 2:
+        if len(fields) >= 2 and form_end > i:
             out.append(Record(lines[i][0], lines[form_end - 1][1] + 1, RecordKind.FORM, tuple(fields)))
             i = form_end
             continue
         s, e = lines[i]
         out.append(Record(s, e + 1, RecordKind.LINE))
         i += 1
+    return out
+
+
+@dataclass(frozen=True)
+class TextTable:
+    """Lines of flat text that are a table (tab, pipe, two-space or semicolon columns)."""
+
+    start: int
+    end: int
+    rows: tuple[tuple[str, ...], ...]
+    cell_starts: tuple[tuple[int, int, int], ...]  # absolute offsets in the chunk's text
+
+
+_COLUMN_SEPARATORS = (re.compile(r"\t"), re.compile(r"[ \t]*\|[ \t]*"), re.compile(r" {2,}"), re.compile(r";"))
+
+
+def _split(line: str, sep: re.Pattern[str]) -> list[tuple[int, str]]:
+    cells, pos = [], 0
+    for m in sep.finditer(line):
+        cells.append((pos, line[pos:m.start()]))
+        pos = m.end()
+    cells.append((pos, line[pos:]))
+    return cells
+
+
+def text_tables(text: str, min_rows: int = 3) -> list[TextTable]:
+    """Runs of ``min_rows`` or more lines that split into the same number (>= 2) of columns."""
+    lines = _line_spans(text)
+    out: list[TextTable] = []
+    i = 0
+    while i < len(lines):
+        found = None
+        for sep in _COLUMN_SEPARATORS:
+            s, e = lines[i]
+            first = _split(text[s:e].strip("\r"), sep)
+            if len(first) < 2:
+                continue
+            j = i + 1
+            while j < len(lines):
+                s2, e2 = lines[j]
+                if len(_split(text[s2:e2].strip("\r"), sep)) != len(first):
+                    break
+                j += 1
+            if j - i >= min_rows:
+                found = (sep, j)
+                break
+        if found is None:
+            i += 1
+            continue
+        sep, j = found
+        rows, starts = [], []
+        for r, (s, e) in enumerate(lines[i:j]):
+            cells = _split(text[s:e], sep)
+            row = []
+            for c, (off, cell) in enumerate(cells):
+                value = cell.strip()
+                row.append(value)
+                if value:
+                    starts.append((s + off + len(cell) - len(cell.lstrip()), r, c))
+            rows.append(tuple(row))
+        out.append(TextTable(lines[i][0], lines[j - 1][1] + 1, tuple(rows), tuple(starts)))
+        i = j
     return out
 
 
@@ -221,7 +328,7 @@ def name_like(segment: str) -> bool:
     tokens = [t for t in re.split(r"[\s,]+", segment) if t]
     if not 1 <= len(tokens) <= 5 or not all(_TOKEN.match(t) for t in tokens):
         return False
-    if any(t.lower().strip(".") in _NOT_NAME for t in tokens):
+    if any(t.lower().strip(".") in _NOT_NAME or t.lower().strip(".") in _ORG_WORDS for t in tokens):
         return False
     letters = sum(c.isalpha() for c in segment)
     return letters >= 2
@@ -302,6 +409,11 @@ _ORG_WORDS = frozenset({
     "monday", "tuesday", "wednesday", "thursday", "friday", "saturday", "sunday", "january", "february",
     "march", "april", "june", "july", "august", "september", "october", "november", "december", "q1", "q2",
     "q3", "q4", "manager", "director", "lead", "head", "officer", "engineer", "annotator", "reviewer",
+    # vendors and product words
+    "ai", "bi", "excel", "microsoft", "google", "amazon", "apple", "adobe", "notion", "slack", "zoom", "jira",
+    "figma", "github", "tableau", "salesforce", "dropbox", "snowflake", "databricks", "atlassian", "oracle",
+    "sap", "ibm", "openai", "acrobat", "sagemaker", "vertex", "power", "ground", "truth", "app", "apps", "api",
+    "plus", "premium", "edition", "license", "licence", "subscription", "plan", "tier", "standard", "basic",
 })
 
 

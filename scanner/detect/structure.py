@@ -23,7 +23,7 @@ ROLE_WORDS: dict[str, tuple[str, ...]] = {
     "gov_id": ("ssn", "social security", "social security number", "nino", "national insurance",
                "ni number", "tax id", "tin", "passport", "passport number", "itin"),
     "bank": ("iban", "bank account", "account number", "sort code", "routing", "routing number",
-             "bank", "account no", "swift", "bic"),
+             "bank", "account no", "swift", "bic", "acct", "acct no", "checking account", "bank account number"),
     "dob": ("dob", "date of birth", "birth date", "birthday", "birthdate", "d o b"),
     "address": ("address", "home address", "street", "street address", "mailing address"),
 }
