@@ -55,11 +55,30 @@ from scanner.drive.extract import Chunk, ExtractLimits, extract
 from scanner.resources import builtin_rules_dir
 
 log = logging.getLogger(__name__)
-#: a line with some letters and one phone-shaped number: three of them make a list of names and numbers
-_PHONE_LINE = re.compile(r"^[^\n\d]*[^\W\d_]{2}[^\n\d]*[+(]?\d[\d \-.()/]{5,}\d[^\n\d]*$", re.MULTILINE)
-#: a line with some letters and a currency amount: three of them make a pay list (amounts are rates there)
-_PAY_LINE = re.compile(r"^[^\n\d$£€]*[^\W\d_]{2}[^\n]*?(?:[$£€]\s?\d|\b(?:USD|EUR|GBP)\s?\d|\d\s?(?:USD|EUR|GBP)\b)",
-                       re.MULTILINE)
+_PHONE_RUN = re.compile(r"(?:\+|\()?\d{1,4}\)?[ \-./]+\d[\d \-.()/]{4,}\d")  # a formatted number
+_AMOUNT = re.compile(r"[$£€]\s?\d|\b(?:USD|EUR|GBP)\s?\d|\d\s?(?:USD|EUR|GBP)\b")
+_LETTERS = re.compile(r"[^\W\d_]{2}")
+LIST_LINE_CHARS = 300  # list lines are short; prose paragraphs are not looked at
+
+
+def list_lines(text: str, value: re.Pattern[str], enough: int = 3) -> bool:
+    """``enough`` short lines that hold letters and ``value`` (a phone-shaped number, an amount):
+    a list of names with phone numbers, or of names with amounts."""
+    count = 0
+    pos, n = 0, len(text)
+    while pos < n:
+        end = text.find("\n", pos)
+        end = n if end == -1 else end
+        if end - pos <= LIST_LINE_CHARS:
+            m = value.search(text, pos, end)
+            if m is not None and _LETTERS.search(text, pos, m.start()) is not None:
+                count += 1
+                if count >= enough:
+                    return True
+        pos = end + 1
+    return False
+
+
 _LABEL_PREFIX = re.compile(r"[^:,]*?(?:[:,]\s*|\b(?:dear|holder)\s+)", re.IGNORECASE)
 
 SEGMENT_CHARS = 8_000  # consecutive anchored blocks analysed in one Presidio / spaCy call
@@ -206,10 +225,10 @@ class ContentPipeline:
             for start, end in self.dictionary.find(chunk.text):
                 found.append(Found(self.dictionary.entity, 1.0, idx, start, end, chunk.text[start:end],
                                    "dictionary", chunk.row_at(start)))
-            phone_list = len(_PHONE_LINE.findall(chunk.text, 0, 200_000)) >= MIN_LIST
+            phone_list = list_lines(chunk.text, _PHONE_RUN, MIN_LIST)
             if phone_list:
                 phone_lists.add(idx)
-            if len(_PAY_LINE.findall(chunk.text, 0, 200_000)) >= MIN_LIST:
+            if list_lines(chunk.text, _AMOUNT, MIN_LIST):
                 pay_lists.add(idx)
             plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text),
                                              context_free=frozenset({"PHONE_NUMBER"}) if phone_list else frozenset())
