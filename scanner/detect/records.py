@@ -187,7 +187,8 @@ def text_records(text: str, skip: list[tuple[int, int]] | None = None) -> list[R
             i = form_end
             continue
         s, e = lines[i]
-        out.append(Record(s, e + 1, RecordKind.LINE))
+        if text[s:e].strip():
+            out.append(Record(s, e + 1, RecordKind.LINE))
         i += 1
     return out
 

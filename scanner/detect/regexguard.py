@@ -6,7 +6,9 @@ then logs and carries on: a catastrophic custom pattern such as ``(a+)+$`` on a 
 
 ``RegexGuard.install(recognizers)`` gives each pattern of each ``PatternRecognizer`` a
 ``GuardedRegex``: the same compiled ``regex`` pattern, run with ``timeout=seconds`` (the engine
-stops backtracking there) and with the whole iteration bounded by the same time. A pattern that
+stops backtracking there) and with the engine's time over the whole iteration bounded by the same
+time (what Presidio does with each match - e.g. the e-mail recognizer's first domain-list load -
+is not counted). A pattern that
 timed out is recorded once (recognizer and pattern name - configuration, never text) and is not
 run again on the rest of that document; the pipeline turns the records into
 ``ContentResult.partial``. Detections found by every other pattern stand.
@@ -82,12 +84,20 @@ class RegexGuard:
     def run(self, guarded: GuardedRegex, text: str, args: tuple[Any, ...], kwargs: dict[str, Any]) -> Iterator[Any]:
         if guarded.source in self._timed_out:
             return  # stopped once in this document: not run again on its other segments
-        started = time.monotonic()
+        matches = guarded.compiled.finditer(text, *args, timeout=self.seconds, **kwargs)
+        spent = 0.0  # time inside the regex engine only (not what the caller does with each match)
         try:
-            for match in guarded.compiled.finditer(text, *args, timeout=self.seconds, **kwargs):
-                yield match
-                if time.monotonic() - started > self.seconds:
+            while True:
+                started = time.monotonic()
+                try:
+                    match = next(matches)
+                except StopIteration:
+                    return
+                finally:
+                    spent += time.monotonic() - started
+                if spent > self.seconds:
                     raise TimeoutError("regex time bound")
+                yield match
         except TimeoutError:
             self._timed_out[guarded.source] = PartialReason(PartialKind.REGEX_TIMEOUT, guarded.source, self.seconds)
             # Presidio catches this, logs the pattern's name and keeps the pattern's earlier matches

@@ -126,7 +126,7 @@ def field_entity(role: str, label: str, value: str) -> str | None:
     """The entity a labelled value is, by its label (a form's field, a table's column), if its
     value has the shape: ``Date of birth | 12 March 1990`` is a DATE_OF_BIRTH."""
     digits = len(_DIGITS.findall(value))
-    low = " ".join(_PARENS.sub(" ", label.lower()).replace("_", " ").replace(".", " ").split())
+    low = " ".join(re.sub(r"[^a-z0-9 ]+", " ", label.lower()).split())
     if role == "dob":
         return "DATE_OF_BIRTH" if digits >= 4 or (digits >= 2 and _MONTH.search(value)) else None
     if role == "phone":

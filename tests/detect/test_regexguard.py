@@ -99,3 +99,21 @@ def test_classify_reports_partial_and_goes_on(tmp_path: Path) -> None:
     table = CliRunner().invoke(cli, ["classify", "--rules-dir", str(rules), str(hostile)], env=env,
                                catch_exceptions=False)
     assert table.exit_code == 9 and "partial: regex time limit" in table.stdout
+
+
+def test_time_the_caller_spends_on_matches_is_not_counted() -> None:
+    """Only the regex engine's time counts: a caller that is slow with each match (Presidio's
+    e-mail validation loads a domain list on first use) does not stop the pattern."""
+    import time
+
+    import regex
+
+    from scanner.detect.regexguard import GuardedRegex
+
+    guard = RegexGuard(0.2)
+    guarded = GuardedRegex(regex.compile("a"), "Test/a", guard)
+    got = []
+    for match in guarded.finditer("a a a"):
+        time.sleep(0.15)  # 0.45 s in the caller, well over the bound
+        got.append(match.start())
+    assert got == [0, 2, 4] and guard.reasons == ()
