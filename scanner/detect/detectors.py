@@ -117,7 +117,8 @@ class Aggregator:
             for starts in group.values():
                 starts.sort()
         for f in found:
-            if not kind(f.entity).person_data:
+            entity = kind(f.entity)
+            if not entity.person_data:
                 continue
             if f.record is not None and f.record in person_records[f.chunk]:
                 linked.add(id(f))
@@ -140,7 +141,7 @@ class Aggregator:
             facts = tables.get(f.chunk)
             if f.row is not None and facts is not None and facts.header_row is not None:
                 continue  # rows of a table with a header link through their own record only
-            near = person_starts.get(f.chunk) if not is_form else None
+            near = person_starts.get(f.chunk) if not is_form and entity.window_link else None
             if near:
                 k = bisect.bisect_left(near, f.start - PERSON_WINDOW)
                 if k < len(near) and near[k] <= f.start + PERSON_WINDOW:

@@ -81,6 +81,7 @@ class EntityKind:
     business_sensitive: bool = False  # business words on its line ("support line") make it not a person's
     person_data: bool = False  # linked to a person it is that person's data (contractor PII)
     contact_record: bool = False  # two different such kinds side by side form a record, even without a name
+    window_link: bool = True  # person data links to a name near it in prose (else only within its record)
     roster_contact: bool = False  # what a roster lists per person (e-mail, phone)
 
 
@@ -365,14 +366,15 @@ register(EntityKind(
     placeholder=lambda v, ph: trivial_digits(v), sample_sensitive=True))
 register(EntityKind(
     "US_BANK_NUMBER", norm_alnum, mask_last4, Anchor(digits=_bank_digits), placeholder=_trivial,
-    sample_sensitive=True))
+    sample_sensitive=True, person_data=True, window_link=False))
 register(EntityKind(
     "CREDIT_CARD", norm_alnum, mask_last4, Anchor(digits=_card_digits), validate=valid_card,
-    placeholder=_placeholder_or_trivial("cards", _digits), sample_sensitive=True))
+    placeholder=_placeholder_or_trivial("cards", _digits), sample_sensitive=True, person_data=True,
+    window_link=False))
 register(EntityKind(
     "IBAN_CODE", norm_alnum, mask_last4, Anchor(pattern=r"(?i:(?<![A-Z0-9])[A-Z]{2}\d{2}[ -]?[A-Z0-9]{4})"),
     validate=valid_iban, placeholder=lambda v, ph: re.sub(r"\s", "", v).upper() in ph.ibans,
-    sample_sensitive=True))
+    sample_sensitive=True, person_data=True, window_link=False))
 register(EntityKind(
     "CONFIDENTIAL_MARKING", norm_text, mask_marking,
     Anchor(words=("confidential", "internal use", "do not distribute", "do not forward", "do not share",

@@ -84,7 +84,7 @@ FORM_NAME_LABELS = frozenset({"payee", "applicant", "beneficiary", "account hold
                               "print name", "name (print)"})
 _STRICT_LABELS = frozenset(w for words in ROLE_WORDS.values() for w in words) | {"d.o.b", "e-mail"}
 #: labels a form line may start with when its separator was lost ("Applicant Enzio Botta")
-_PREFIX_LABELS = sorted({*FORM_NAME_LABELS, "full name", "employee name", "contractor name", "candidate name",
+_PREFIX_LABELS = sorted({*FORM_NAME_LABELS, "name", "full name", "employee name", "contractor name", "candidate name",
                          "email address", "personal email", "contact email", "e-mail", "email", "mobile phone",
                          "phone number", "mobile", "phone", "telephone", "date of birth", "birth date", "dob",
                          "d.o.b.", "home address", "street address", "address", "ssn", "social security number",

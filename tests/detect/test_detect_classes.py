@@ -75,7 +75,7 @@ FORMS = {
 FORM_EXPECTED = {
     "colon-lines": {"contractor_pii", "government_id"},
     "label-then-value": {"contractor_pii"},
-    "lost-separator": {"contractor_pii", "bank_data", "pay_data"},
+    "lost-separator": {"contractor_pii", "bank_data", "person_bank_data", "pay_data"},
     "dotted": {"contractor_pii", "government_id"},
 }
 
@@ -98,7 +98,7 @@ def test_two_column_table_form_is_one_record(pattern_pipeline: ContentPipeline) 
     buf = io.BytesIO()
     d.save(buf)
     result = pattern_pipeline.analyze_bytes(buf.getvalue(), "", "form.docx")
-    assert {h.detector for h in result.hits} == {"contractor_pii", "bank_data"}
+    assert {h.detector for h in result.hits} == {"contractor_pii", "bank_data", "person_bank_data"}
 
 
 @pytest.mark.parametrize("text,kinds", [

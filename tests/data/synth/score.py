@@ -51,6 +51,7 @@ class Counts:
 @dataclass
 class Miss:
     name: str
+    fmt: str
     kind: str
     expected: tuple[str, ...]
     predicted: tuple[str, ...]
@@ -102,7 +103,7 @@ def evaluate(pipeline: Any, docs: list[LabelledDoc]) -> Report:
             report.per_category[c].add(c in got, c in doc.categories)
             report.per_format_category.setdefault((doc.fmt, c), Counts()).add(c in got, c in doc.categories)
         if got != set(doc.categories):
-            report.misses.append(Miss(doc.name, doc.kind, tuple(sorted(doc.categories)), tuple(sorted(got)),
+            report.misses.append(Miss(doc.name, doc.fmt, doc.kind, tuple(sorted(doc.categories)), tuple(sorted(got)),
                                       ",".join(sorted(h.detector for h in result.hits))))
     report.seconds = time.perf_counter() - started
     return report
