@@ -35,7 +35,7 @@ from pathlib import Path
 from scanner.config import Settings
 from scanner.detect.analyzer import Analyzer, NlpMode
 from scanner.detect.detectors import STRUCTURE, Aggregator, Found
-from scanner.detect.entities import person_data_types, roster_contact_types
+from scanner.detect.entities import kind, person_data_types, roster_contact_types
 from scanner.detect.models import ContentResult, InputError
 from scanner.detect.prefilter import BlockPlan, Prefilter, anchored_entities, blocks
 from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
@@ -83,6 +83,9 @@ _LABEL_PREFIX = re.compile(r"[^:,]*?(?:[:,]\s*|\b(?:dear|holder)\s+)", re.IGNORE
 
 SEGMENT_CHARS = 8_000  # consecutive anchored blocks analysed in one Presidio / spaCy call
 PERSON_LINKED = person_data_types()
+#: person data whose name may stand anywhere near it in prose: NER runs around these (bank data
+#: links only within its own record, where the layout names the person)
+NER_TRIGGERS = frozenset(n for n in PERSON_LINKED if kind(n).window_link)
 MAX_DETECTIONS = 2_000
 LIST_CONTEXT_BOOST = 0.35  # what a context word adds (Presidio's similarity factor in nlp.yaml)
 MIN_LIST = 3  # records with a name beside an e-mail/phone/rate that make a list (names kept without e-mail agreement)
@@ -335,7 +338,7 @@ class ContentPipeline:
 
     def _holds_person_data(self, items: list[Found], text: str) -> bool:
         """A real (not sample, not role) person's e-mail, phone, address or date of birth."""
-        return any(f.entity in PERSON_LINKED and f.entity != "PAY_RATE" and f.score >= self.settings.min_score(f.entity)
+        return any(f.entity in NER_TRIGGERS and f.entity != "PAY_RATE" and f.score >= self.settings.min_score(f.entity)
                    and not self.aggregator.placeholder(f, text) for f in items)
 
     def _vouch(self, persons: list[Found], records: dict[int, RecordMap], chunks: list[Chunk],
@@ -414,7 +417,7 @@ class ContentPipeline:
         if self.config.ner_gating:
             starts = {idx: [p.start for p in chunk_plans] for idx, chunk_plans in plans.items()}
             for f in patterns:
-                if f.entity in PERSON_LINKED and f.score >= self.settings.min_score(f.entity):
+                if f.entity in NER_TRIGGERS and f.score >= self.settings.min_score(f.entity):
                     i = bisect.bisect_right(starts[f.chunk], f.start) - 1
                     need.setdefault(f.chunk, set()).update((i - 1, i, i + 1))
         else:
