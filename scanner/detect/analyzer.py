@@ -33,6 +33,7 @@ from typing import Any, Literal
 import yaml
 
 from scanner.detect.prefilter import context_near
+from scanner.detect.regexguard import DEFAULT_SECONDS, RegexGuard
 
 log = logging.getLogger(__name__)
 
@@ -244,6 +245,8 @@ def _phone_recognizer_class() -> type:
         #: set when results below this recognizer's own score would be dropped anyway: then a
         #: candidate without a context word near it cannot survive and is not matched at all
         require_context = False
+        #: a number written with its country code ("+44 7700 ...") is a phone number on its own
+        PLUS_SCORE = 0.6
 
         @property
         def context_words(self) -> tuple[str, ...]:
@@ -259,7 +262,8 @@ def _phone_recognizer_class() -> type:
             for m in PHONE_CANDIDATE.finditer(text):
                 if len(_DIGIT.findall(m.group())) < 7:
                     continue
-                if self.require_context and not context_near(lowered, m.start(), m.end(), words):
+                plus = m.group().startswith("+")
+                if self.require_context and not plus and not context_near(lowered, m.start(), m.end(), words):
                     continue
                 s, e = max(0, m.start() - 1), min(len(text), m.end() + 1)
                 window = text[s:e]
@@ -270,11 +274,27 @@ def _phone_recognizer_class() -> type:
                         r = self._get_recognizer_result(match, window, region, None)
                         r.start += s
                         r.end += s
+                        if plus and text.startswith("+", r.start):
+                            r.score = max(r.score, self.PLUS_SCORE)
                         results.append(r)
             out: list[Any] = EntityRecognizer.remove_duplicates(results)
             return out
 
     return WindowedPhoneRecognizer
+
+
+def _bound_presidio_module_timeouts(seconds: float) -> None:
+    """The few Presidio recognizers that call ``regex`` functions directly (IBAN's country
+    patterns) read a module-level timeout (60 s by default) at call time: bound them too."""
+    import math
+
+    from presidio_analyzer import pattern_recognizer
+    from presidio_analyzer.predefined_recognizers.generic import iban_recognizer
+
+    bound = max(1, math.ceil(seconds))  # Presidio declares these as int seconds
+    for module in (pattern_recognizer, iban_recognizer):
+        if getattr(module, "REGEX_TIMEOUT_SECONDS", bound) > bound:
+            module.REGEX_TIMEOUT_SECONDS = bound  # type: ignore[attr-defined]
 
 
 class Analyzer:
@@ -286,6 +306,7 @@ class Analyzer:
         nlp_yaml: Path,
         nlp_mode: NlpMode = "auto",
         phone_min_score: float = 0.0,
+        regex_timeout: float = DEFAULT_SECONDS,
     ) -> None:
         import spacy
         from presidio_analyzer import AnalyzerEngine
@@ -323,6 +344,7 @@ class Analyzer:
         registry = RecognizerRegistryProvider(conf_file=str(recognizers_yaml)).create_recognizer_registry()
         #: context words a phone number needs to reach its minimum score (None: it needs none)
         self.phone_context: tuple[str, ...] | None = None
+        self.phone_recognizer: Any = None
         recognizers: list[Any] = []
         loaded: list[Any] = list(registry.recognizers)  # type: ignore[has-type]
         for rec in loaded:
@@ -334,10 +356,15 @@ class Analyzer:
                     name="PhoneRecognizer",
                 )
                 rec.require_context = phone_min_score > rec.SCORE
+                self.phone_recognizer = rec
                 if rec.require_context:
                     self.phone_context = rec.context_words
             recognizers.append(rec)
         registry.recognizers = recognizers
+        #: every pattern runs under sharescan's time bound (see regexguard.py)
+        self.regex_guard = RegexGuard(regex_timeout)
+        self.regex_guard.install(recognizers)
+        _bound_presidio_module_timeouts(regex_timeout)
         if model:
             registry.add_recognizer(SpacyRecognizer(supported_language="en", supported_entities=["PERSON"]))
         self.settings = settings
@@ -353,21 +380,35 @@ class Analyzer:
                 context_matching_mode=settings.context_mode,
             ),
         )
+        #: every entity type some recognizer reports
+        self.entities = frozenset(e for rec in recognizers for e in rec.supported_entities)
         self.model_name = model
         self.ner_enabled = model is not None
         self.mode = f"spacy:{model}" if model else "pattern-only"
 
-    def analyze_patterns(self, texts: list[str], entities: list[frozenset[str]]) -> list[list[Any]]:
+    def analyze_patterns(self, texts: list[str], entities: list[frozenset[str]],
+                         contexts: list[tuple[str, ...]] | None = None) -> list[list[Any]]:
         """Pattern recognizers for ``entities[i]`` only, on ``texts[i]`` (tokenised in one batch).
 
+        ``contexts[i]``: context words that hold for all of ``texts[i]`` (a list of names and phone
+        numbers is their context: ``("phone",)``), as Presidio's ``analyze(context=...)``.
         Tokens come from the blank English tokenizer (context words need them, NER does not run).
         """
         out: list[list[Any]] = []
         docs = self.nlp_engine.tokenizer_only.pipe(texts, batch_size=64)
-        for text, doc, wanted in zip(texts, docs, entities, strict=True):
+        phone = self.phone_recognizer
+        for i, (text, doc, wanted) in enumerate(zip(texts, docs, entities, strict=True)):
             artifacts = self.nlp_engine._doc_to_nlp_artifact(doc, "en")
-            out.append(self.engine.analyze(text=text, language="en", entities=sorted(wanted),
-                                           nlp_artifacts=artifacts))
+            context = list(contexts[i]) if contexts else []
+            saved = phone.require_context if phone is not None else False
+            if phone is not None and "phone" in context:
+                phone.require_context = False  # the context holds everywhere in this text
+            try:
+                out.append(self.engine.analyze(text=text, language="en", entities=sorted(wanted),
+                                               nlp_artifacts=artifacts, context=context or None))
+            finally:
+                if phone is not None:
+                    phone.require_context = saved
         return out
 
     def persons(self, texts: list[str]) -> list[list[tuple[int, int, float]]]:

@@ -1,100 +1,72 @@
 """Entity occurrences → filtered, de-overlapped detections → named detector hits.
 
 Raw values live only inside ``Found`` objects in this module's callers' stack frames; what
-leaves is ``Detection``/``DetectorHit`` with masked previews and keyed hashes.
+leaves is ``Detection``/``DetectorHit`` with masked previews and keyed hashes. What an entity is
+(validation, placeholders, whether it is a person's data) comes from the entity registry
+(``scanner.detect.entities``); how a detector is evaluated from its ``type`` in detectors.yaml
+(``scanner.detect.detector_types``).
 """
 
 from __future__ import annotations
 
 import bisect
-import re
 from collections import defaultdict
-from dataclasses import dataclass
 
+from scanner.detect.detector_types import DETECTOR_TYPES
+from scanner.detect.entities import contact_record_types, kind
 from scanner.detect.evidence import mask, normalise, value_hash
+from scanner.detect.found import STRUCTURE, Evaluation, Found
 from scanner.detect.models import Detection, DetectorHit, EvidenceSummary, Location
 from scanner.detect.recognizers import DetectorSettings
+from scanner.detect.records import RecordKind, RecordMap
 from scanner.detect.structure import TableFacts
-from scanner.detect.validators import luhn_ok, secret_value_ok
 from scanner.drive.extract import Chunk
 
 PERSON_WINDOW = 400  # chars: PII this close to a PERSON is person-linked in flat text
 SAMPLE_WINDOW = 300
-STRUCTURE = "structure"
-CONTACT_PII = frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS", "DATE_OF_BIRTH"})
+
+__all__ = ["STRUCTURE", "Aggregator", "DetectorConfigError", "Evaluation", "Found"]
 
 
-@dataclass
-class Found:
-    entity: str
-    score: float
-    chunk: int
-    start: int
-    end: int
-    value: str  # raw: never leaves the detect package
-    recognizer: str = ""
-    row: int | None = None
-
-    def __repr__(self) -> str:  # keep raw values out of logs and tracebacks
-        return f"Found({self.entity}, {self.score:.2f}, chunk={self.chunk}, {self.start}-{self.end})"
+class DetectorConfigError(ValueError):
+    """detectors.yaml names a detector type that does not exist."""
 
 
 class Aggregator:
     def __init__(self, settings: DetectorSettings, hmac_key: bytes) -> None:
         self.settings = settings
         self.key = hmac_key
+        self.types = DETECTOR_TYPES
+        for spec in settings.detectors.values():
+            if spec.type not in DETECTOR_TYPES:
+                raise DetectorConfigError(f"detector {spec.name!r}: unknown type {spec.type!r} "
+                                          f"(one of {', '.join(sorted(DETECTOR_TYPES))})")
 
     # ------------------------------------------------------------------ filtering
-    def _placeholder(self, f: Found, text: str) -> bool:
+    def placeholder(self, f: Found, text: str) -> bool:
+        """A sample value (John Doe, 555-01xx, example.com, a role mailbox) or one near sample words."""
         ph = self.settings.placeholders
-        value = f.value
-        if f.entity == "EMAIL_ADDRESS":
-            local, _, domain = value.lower().rpartition("@")
-            if local in ph.role_mailboxes:
-                return True
-            if domain in ph.email_domains or any(domain.endswith("." + d) for d in ph.email_domains):
-                return True
-            if domain.endswith((".example", ".test", ".invalid", ".localhost")):
-                return True
-        elif f.entity == "PERSON":
-            if normalise("PERSON", value) in ph.persons:
-                return True
-        elif f.entity == "PHONE_NUMBER":
-            digits = re.sub(r"\D", "", value)
-            if any(p.search(value) or p.search(digits) for p in ph.phone_patterns):
-                return True
-        elif f.entity == "US_SSN":
-            if re.sub(r"\D", "", value) in ph.ssns:
-                return True
-        elif f.entity == "CREDIT_CARD":
-            if re.sub(r"\D", "", value) in ph.cards:
-                return True
-        elif f.entity == "IBAN_CODE" and re.sub(r"\s", "", value).upper() in ph.ibans:
+        entity = kind(f.entity)
+        if entity.placeholder is not None and entity.placeholder(f.value, ph):
             return True
-        if f.entity in {"CREDIT_CARD", "US_SSN", "PHONE_NUMBER", "IBAN_CODE", "US_BANK_NUMBER",
-                        "EMAIL_ADDRESS", "PERSON", "UK_NINO"}:
+        if entity.sample_sensitive:
             window = text[max(0, f.start - SAMPLE_WINDOW): f.end + SAMPLE_WINDOW].lower()
             if any(w in window for w in ph.sample_words):
+                return True
+        if entity.business_sensitive and ph.business_words:
+            line = text[text.rfind("\n", 0, f.start) + 1: (text.find("\n", f.end) + 1 or len(text) + 1) - 1].lower()
+            if any(w in line for w in ph.business_words):
                 return True
         return False
 
     def _valid(self, f: Found) -> bool:
         if f.score < self.settings.min_score(f.entity):
             return False
-        if f.entity == "CREDIT_CARD":
-            return luhn_ok(f.value)
-        if f.entity == "GENERIC_SECRET":
-            return secret_value_ok(f.value)
-        if f.entity == "PERSON" and f.recognizer != STRUCTURE:
-            words = [w for w in f.value.split() if any(c.isalpha() for c in w)]
-            if len(words) < 2 or any(c.isdigit() for c in f.value) or "@" in f.value:
-                return False
-            if not all(w[:1].isupper() for w in words):
-                return False
-        return True
+        check = kind(f.entity).validate
+        return check is None or check(f.value, f.recognizer == STRUCTURE or f.vouched)
 
     def filter(self, found: list[Found], chunks: list[Chunk]) -> list[Found]:
-        kept = [f for f in found if self._valid(f) and not self._placeholder(f, chunks[f.chunk].text)]
+        kept = [f for f in found if self._valid(f) and not self.placeholder(f, chunks[f.chunk].text)]
         # overlap priority: higher priority, then score, then longer span wins
         prio = self.settings.priority
         kept.sort(key=lambda f: (-prio.get(f.entity, 0), -f.score, -(f.end - f.start)))
@@ -114,30 +86,51 @@ class Aggregator:
         return out
 
     # ------------------------------------------------------------------ aggregation
-    def _person_linked(self, found: list[Found], chunks: list[Chunk], tables: dict[int, TableFacts]) -> set[int]:
-        """ids of findings that sit next to a person (same table row / name-column table / window)."""
+    def person_linked(self, found: list[Found], tables: dict[int, TableFacts],
+                      records: dict[int, RecordMap] | None = None) -> set[int]:
+        """ids of findings that are a person's data: in the record (table row, list line, form) of a
+        PERSON, in a name-column table row with a name, two contact kinds side by side, or a PERSON
+        within the window in flat text."""
+        records = records or {}
+        contact_kinds = contact_record_types()
         linked: set[int] = set()
-        person_rows: dict[int, set[int]] = defaultdict(set)
+        person_records: dict[int, set[int]] = defaultdict(set)
         person_starts: dict[int, list[int]] = defaultdict(list)  # every PERSON
-        rowless_starts: dict[int, list[int]] = defaultdict(list)  # PERSON outside table cells
+        free_starts: dict[int, list[int]] = defaultdict(list)  # PERSON outside table rows
         contacts: dict[int, list[Found]] = defaultdict(list)
+        record_kinds: dict[tuple[int, int], set[str]] = defaultdict(set)
         for f in found:
             if f.entity == "PERSON":
                 person_starts[f.chunk].append(f.start)
-                if f.row is not None:
-                    person_rows[f.chunk].add(f.row)
-                else:
-                    rowless_starts[f.chunk].append(f.start)
-            elif f.entity in CONTACT_PII:
+                if f.record is not None:
+                    person_records[f.chunk].add(f.record)
+                if f.row is None:
+                    free_starts[f.chunk].append(f.start)
+            elif f.entity in contact_kinds:
                 contacts[f.chunk].append(f)
+                if f.record is not None:
+                    record_kinds[(f.chunk, f.record)].add(f.entity)
         for items in contacts.values():
             items.sort(key=lambda o: o.start)
         contact_starts = {idx: [o.start for o in items] for idx, items in contacts.items()}
-        for group in (person_starts, rowless_starts):
+        for group in (person_starts, free_starts):
             for starts in group.values():
                 starts.sort()
         for f in found:
-            if f.entity in CONTACT_PII and f.row is None:
+            entity = kind(f.entity)
+            if not entity.person_data:
+                continue
+            if f.record is not None and f.record in person_records[f.chunk]:
+                linked.add(id(f))
+                continue
+            rmap = records.get(f.chunk)
+            is_form = rmap is not None and f.record is not None and rmap.records[f.record].kind is RecordKind.FORM
+            # a record (form, row) with two different contact kinds is a person's, named or not
+            if (f.entity in contact_kinds and (is_form or f.row is not None) and f.record is not None
+                    and len(record_kinds[(f.chunk, f.record)]) >= 2):
+                linked.add(id(f))
+                continue
+            if f.entity in contact_kinds and f.row is None:
                 # a contact record (e.g. email + home address) is person-linked even without a name
                 items = contacts[f.chunk]
                 lo = bisect.bisect_left(contact_starts[f.chunk], f.start - PERSON_WINDOW)
@@ -146,14 +139,9 @@ class Aggregator:
                     linked.add(id(f))
                     continue
             facts = tables.get(f.chunk)
-            if facts is not None and facts.has_name_column:
-                linked.add(id(f))
-                continue
-            if f.row is not None and f.row in person_rows[f.chunk]:
-                linked.add(id(f))
-                continue
-            # same row as a PERSON cell, else a PERSON within the window (rows compare only with rows)
-            near = (person_starts if f.row is None else rowless_starts).get(f.chunk)
+            if f.row is not None and facts is not None and facts.header_row is not None:
+                continue  # rows of a table with a header link through their own record only
+            near = person_starts.get(f.chunk) if not is_form and entity.window_link else None
             if near:
                 k = bisect.bisect_left(near, f.start - PERSON_WINDOW)
                 if k < len(near) and near[k] <= f.start + PERSON_WINDOW:
@@ -199,19 +187,12 @@ class Aggregator:
             )
         return tuple(out)
 
-    def hits(self, found: list[Found], chunks: list[Chunk], tables: dict[int, TableFacts]) -> list[DetectorHit]:
-        linked = self._person_linked(found, chunks, tables)
+    def hits(self, found: list[Found], chunks: list[Chunk], tables: dict[int, TableFacts],
+             records: dict[int, RecordMap] | None = None) -> list[DetectorHit]:
+        ev = Evaluation(found, self.person_linked(found, tables, records), tables, records or {})
         hits: list[DetectorHit] = []
         for spec in self.settings.detectors.values():
-            if spec.name == "contractor_roster":
-                items = self._roster(spec.params, found, tables)
-            else:
-                items = [
-                    f for f in found
-                    if f.entity in spec.entities and (not spec.requires_person or id(f) in linked)
-                ]
-                if len(items) < spec.min_count:
-                    items = []
+            items = self.types[spec.type].evaluate(spec, ev)
             if items:
                 hits.append(
                     DetectorHit(
@@ -223,26 +204,3 @@ class Aggregator:
                     )
                 )
         return hits
-
-    def _roster(self, params: dict[str, int], found: list[Found], tables: dict[int, TableFacts]) -> list[Found]:
-        min_rows = params.get("min_rows", 3)
-        min_persons = params.get("min_persons", 3)
-        min_contacts = params.get("min_contacts", 3)
-        by_chunk: dict[int, list[Found]] = defaultdict(list)
-        for f in found:
-            by_chunk[f.chunk].append(f)
-        out: list[Found] = []
-        for idx, items in by_chunk.items():
-            facts = tables.get(idx)
-            persons = {normalise("PERSON", f.value) for f in items if f.entity == "PERSON"}
-            contacts = [f for f in items if f.entity in ("EMAIL_ADDRESS", "PHONE_NUMBER")]
-            distinct_contacts = {normalise(f.entity, f.value) for f in contacts}
-            table_roster = (
-                facts is not None
-                and facts.is_roster_shaped
-                and facts.filled_rows >= min_rows
-                and len(distinct_contacts) >= min_rows
-            )
-            if table_roster or (len(persons) >= min_persons and len(distinct_contacts) >= min_contacts):
-                out.extend(f for f in items if f.entity in ("PERSON", "EMAIL_ADDRESS", "PHONE_NUMBER"))
-        return out

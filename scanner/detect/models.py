@@ -10,6 +10,7 @@ for one document.
 from __future__ import annotations
 
 from dataclasses import dataclass, field
+from enum import StrEnum
 
 from scanner.drive.extract_base import SkipKind
 
@@ -62,6 +63,34 @@ class DetectorHit:
     categories: tuple[str, ...] = ()  # data categories, e.g. ("contractor_pii",)
 
 
+class InputError(StrEnum):
+    """Why a local input could not be read at all (``analyze_path``)."""
+
+    NOT_FOUND = "not_found"  # the path does not exist
+    UNREADABLE = "unreadable"  # it exists but reading it failed (permissions, a directory, I/O)
+
+
+class PartialKind(StrEnum):
+    """Why an analysed document was only partly analysed."""
+
+    REGEX_TIMEOUT = "regex_timeout"  # a recognizer pattern ran past the time bound and was stopped
+
+
+@dataclass(frozen=True)
+class PartialReason:
+    """One part of the analysis that did not complete. ``source`` names the recognizer and
+    pattern (configuration names, never document text)."""
+
+    kind: PartialKind
+    source: str
+    seconds: float = 0.0
+
+    def __str__(self) -> str:
+        if self.kind is PartialKind.REGEX_TIMEOUT:
+            return f"regex time limit: pattern {self.source} stopped after {self.seconds:g}s"
+        return f"{self.kind.value}: {self.source}"
+
+
 @dataclass
 class ContentResult:
     """Outcome of analysing one document revision."""
@@ -75,6 +104,13 @@ class ContentResult:
     detections: list[Detection] = field(default_factory=list)
     hits: list[DetectorHit] = field(default_factory=list)
     nlp_mode: str = ""  # "spacy:<model>" or "pattern-only"
+    input_error: InputError | None = None  # set with analysed=False when the input could not be read
+    #: what did not complete (the detections found are kept: a verdict stands on its evidence)
+    partial: tuple[PartialReason, ...] = ()
+
+    @property
+    def is_partial(self) -> bool:
+        return bool(self.partial)
 
     def hit(self, detector: str) -> DetectorHit | None:
         return next((h for h in self.hits if h.detector == detector), None)

@@ -35,20 +35,61 @@ from pathlib import Path
 from scanner.config import Settings
 from scanner.detect.analyzer import Analyzer, NlpMode
 from scanner.detect.detectors import STRUCTURE, Aggregator, Found
-from scanner.detect.models import ContentResult
-from scanner.detect.prefilter import BlockPlan, Prefilter, blocks
+from scanner.detect.entities import kind, person_data_types, roster_contact_types
+from scanner.detect.models import ContentResult, InputError
+from scanner.detect.prefilter import BlockPlan, Prefilter, anchored_entities, blocks
 from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
-from scanner.detect.structure import TableFacts, analyse_table
+from scanner.detect.records import (
+    Record,
+    RecordKind,
+    RecordMap,
+    prose_names,
+    record_candidate,
+    table_records,
+    text_records,
+    text_tables,
+)
+from scanner.detect.regexguard import DEFAULT_SECONDS
+from scanner.detect.structure import TableFacts, analyse_table, field_entity
 from scanner.drive.extract import Chunk, ExtractLimits, extract
 from scanner.drive.extract_base import SkipKind
 from scanner.resources import builtin_rules_dir
 
 log = logging.getLogger(__name__)
+_PHONE_RUN = re.compile(r"(?:\+|\()?\d{1,4}\)?[ \-./]+\d[\d \-.()/]{4,}\d")  # a formatted number
+_AMOUNT = re.compile(r"[$£€]\s?\d|\b(?:USD|EUR|GBP)\s?\d|\d\s?(?:USD|EUR|GBP)\b")
+_LETTERS = re.compile(r"[^\W\d_]{2}")
+LIST_LINE_CHARS = 300  # list lines are short; prose paragraphs are not looked at
+
+
+def list_lines(text: str, value: re.Pattern[str], enough: int = 3) -> bool:
+    """``enough`` short lines that hold letters and ``value`` (a phone-shaped number, an amount):
+    a list of names with phone numbers, or of names with amounts."""
+    count = 0
+    pos, n = 0, len(text)
+    while pos < n:
+        end = text.find("\n", pos)
+        end = n if end == -1 else end
+        if end - pos <= LIST_LINE_CHARS:
+            m = value.search(text, pos, end)
+            if m is not None and _LETTERS.search(text, pos, m.start()) is not None:
+                count += 1
+                if count >= enough:
+                    return True
+        pos = end + 1
+    return False
+
+
 _LABEL_PREFIX = re.compile(r"[^:,]*?(?:[:,]\s*|\b(?:dear|holder)\s+)", re.IGNORECASE)
 
 SEGMENT_CHARS = 8_000  # consecutive anchored blocks analysed in one Presidio / spaCy call
-PERSON_LINKED = frozenset({"EMAIL_ADDRESS", "PHONE_NUMBER", "STREET_ADDRESS", "DATE_OF_BIRTH", "PAY_RATE"})
+PERSON_LINKED = person_data_types()
+#: person data whose name may stand anywhere near it in prose: NER runs around these (bank data
+#: links only within its own record, where the layout names the person)
+NER_TRIGGERS = frozenset(n for n in PERSON_LINKED if kind(n).window_link)
 MAX_DETECTIONS = 2_000
+LIST_CONTEXT_BOOST = 0.35  # what a context word adds (Presidio's similarity factor in nlp.yaml)
+MIN_LIST = 3  # records with a name beside an e-mail/phone/rate that make a list (names kept without e-mail agreement)
 
 
 def default_rules_dir() -> Path:
@@ -63,6 +104,7 @@ class DetectConfig:
     nlp_mode: NlpMode = "auto"
     limits: ExtractLimits = field(default_factory=ExtractLimits)
     ner_gating: bool = True  # NER only on blocks (± one) where a person-linked value was found
+    regex_timeout: float = DEFAULT_SECONDS  # time bound of each recognizer pattern per text segment
 
     def dictionaries(self) -> list[Path]:
         if self.dictionary_paths is not None:
@@ -88,6 +130,7 @@ class DetectConfig:
             rules_dir=rules_dir,
             dictionary_paths=paths,
             nlp_mode=settings.detect.nlp,
+            regex_timeout=settings.detect.regex_timeout_seconds,
             limits=ExtractLimits(
                 max_bytes=limits.max_download_bytes,
                 max_chars=limits.max_text_chars,
@@ -106,11 +149,13 @@ class ContentPipeline:
         self.settings = DetectorSettings.load(rules / "detectors" / "detectors.yaml")
         self.analyzer = Analyzer(
             rules / "presidio" / "recognizers.yaml", rules / "presidio" / "nlp.yaml", config.nlp_mode,
-            phone_min_score=self.settings.min_score("PHONE_NUMBER"),
+            phone_min_score=self.settings.min_score("PHONE_NUMBER"), regex_timeout=config.regex_timeout,
         )
         self.dictionary = DictionaryMatcher(read_terms(config.dictionaries()))
-        self.prefilter = Prefilter(phone_context=self.analyzer.phone_context)
+        self.prefilter = Prefilter(phone_context=self.analyzer.phone_context,
+                                   always=self.analyzer.entities - anchored_entities())
         self.aggregator = Aggregator(self.settings, hmac_key)
+        self._stop_words = frozenset(self.analyzer.nlp_engine.stop_words)
         self.stats = {"blocks": 0, "blocks_pattern": 0, "chars_pattern": 0, "blocks_ner": 0, "chars_ner": 0}
 
     @property
@@ -127,11 +172,12 @@ class ContentPipeline:
                                      nlp_mode=self.nlp_mode)
             data = p.read_bytes()
         except FileNotFoundError:
-            return ContentResult(analysed=False, skip_reason="not analysed: file not found", nlp_mode=self.nlp_mode)
+            return ContentResult(analysed=False, skip_reason="not analysed: file not found", nlp_mode=self.nlp_mode,
+                                 input_error=InputError.NOT_FOUND)
         except OSError as exc:
             return ContentResult(
                 analysed=False, skip_reason=f"not analysed: unreadable ({type(exc).__name__})",
-                nlp_mode=self.nlp_mode,
+                nlp_mode=self.nlp_mode, input_error=InputError.UNREADABLE,
             )
         return self.analyze_bytes(data, mime, p.name)
 
@@ -157,26 +203,55 @@ class ContentPipeline:
 
     # ------------------------------------------------------------------ internals
     def _analyse_chunks(self, chunks: list[Chunk], bytes_read: int, truncated: bool) -> ContentResult:
+        self.analyzer.regex_guard.begin()
         found: list[Found] = []
         tables: dict[int, TableFacts] = {}
         plans: dict[int, list[BlockPlan]] = {}
+        phone_lists: set[int] = set()
+        pay_lists: set[int] = set()
+        text_rows: dict[int, list[Record]] = {}  # rows of headed tables laid out in flat text
+        header_spans: list[tuple[int, int, int]] = []  # (chunk, start, end) of those tables' header rows
         for idx, chunk in enumerate(chunks):
             if chunk.rows is not None:
                 facts = analyse_table(chunk.rows)
                 tables[idx] = facts
-                found.extend(self._structure_found(idx, chunk, facts))
+                found.extend(self._structure_found(idx, chunk.rows, chunk.cell_starts, facts))
+            else:
+                for tt in text_tables(chunk.text):
+                    facts = analyse_table(tt.rows)
+                    if facts.header_row is None:
+                        continue
+                    found.extend(self._structure_found(idx, tt.rows, tt.cell_starts, facts))
+                    rows = table_records(tt.rows, tt.cell_starts, tt.end, True)
+                    text_rows.setdefault(idx, []).extend(rows)
+                    if facts.header_row < len(rows):
+                        header = rows[facts.header_row]
+                        header_spans.append((idx, header.start, header.end))
             for start, end in self.dictionary.find(chunk.text):
                 found.append(Found(self.dictionary.entity, 1.0, idx, start, end, chunk.text[start:end],
                                    "dictionary", chunk.row_at(start)))
-            plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text))
+            phone_list = list_lines(chunk.text, _PHONE_RUN, MIN_LIST)
+            if phone_list:
+                phone_lists.add(idx)
+            if list_lines(chunk.text, _AMOUNT, MIN_LIST):
+                pay_lists.add(idx)
+            plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text),
+                                             context_free=frozenset({"PHONE_NUMBER"}) if phone_list else frozenset())
             self.stats["blocks"] += len(plans[idx])
-        patterns = self._patterns(chunks, plans)
+        patterns = self._patterns(chunks, plans, phone_lists)
         found.extend(patterns)
+        records = {idx: self._records(chunk, tables.get(idx), text_rows.get(idx, []))
+                   for idx, chunk in enumerate(chunks)}
+        found.extend(self._record_persons(chunks, records, tables, found, pay_lists))
         if self.analyzer.ner_enabled:
-            found.extend(self._ner(chunks, plans, tables, patterns))
-        found = [f for f in found if not _header_label(f, tables)]
+            found.extend(self._vouch(self._ner(chunks, plans, tables, patterns), records, chunks, found))
+        found = [f for f in found if not _header_label(f, tables) and not (
+            f.entity == "PERSON" and f.recognizer != STRUCTURE
+            and any(i == f.chunk and a <= f.start < b for i, a, b in header_spans))]
+        for f in found:
+            f.record = records[f.chunk].at(f.start)
         kept = self.aggregator.filter(found, chunks)
-        hits = self.aggregator.hits(kept, chunks, tables)
+        hits = self.aggregator.hits(kept, chunks, tables, records)
         detections = [self.aggregator.to_detection(f, chunks) for f in kept[:MAX_DETECTIONS]]
         return ContentResult(
             analysed=True,
@@ -186,23 +261,122 @@ class ContentPipeline:
             detections=detections,
             hits=hits,
             nlp_mode=self.nlp_mode,
+            partial=self.analyzer.regex_guard.reasons,
         )
 
-    def _structure_found(self, idx: int, chunk: Chunk, facts: TableFacts) -> list[Found]:
+    @staticmethod
+    def _records(chunk: Chunk, facts: TableFacts | None, table_rows: list[Record]) -> RecordMap:
+        if chunk.rows is not None:
+            has_header = facts is not None and facts.header_row is not None
+            return RecordMap(table_records(chunk.rows, chunk.cell_starts, len(chunk.text), has_header))
+        skip = [(r.start, r.end) for r in table_rows]
+        return RecordMap(text_records(chunk.text, skip) + table_rows)
+
+    def _record_persons(self, chunks: list[Chunk], records: dict[int, RecordMap], tables: dict[int, TableFacts],
+                        found: list[Found], pay_lists: set[int] | None = None) -> list[Found]:
+        """PERSONs the layout vouches for: a form's name field, and the name beside the e-mail /
+        phone / pay rate of a list line or headerless row (kept when the e-mail spells it, or when
+        the chunk holds ``MIN_LIST`` such records). In a pay list (lines of a name and amounts), the
+        amounts on the lines of those names are pay rates (as a "rate" context word would make them)."""
+        contact_types = roster_contact_types()
+        by_record: dict[tuple[int, int], list[Found]] = {}
+        for f in found:
+            rmap = records[f.chunk]
+            r = rmap.at(f.start)
+            if r is not None:
+                by_record.setdefault((f.chunk, r), []).append(f)
+        out: list[Found] = []
+        for idx, rmap in records.items():
+            chunk = chunks[idx]
+            facts = tables.get(idx)
+            headed = facts is not None and facts.header_row is not None
+            candidates: list[tuple[Record, int, int, bool]] = []
+            pending_rates: list[Found] = []
+            for r, record in enumerate(rmap.records):
+                items = by_record.get((idx, r), [])
+                if record.kind is RecordKind.FORM:
+                    for fld in record.fields:
+                        value = chunk.text[fld.start:fld.end]
+                        if fld.role == "name":
+                            if value.strip() and not any(c.isdigit() for c in value) and "@" not in value:
+                                out.append(Found("PERSON", 0.7, idx, fld.start, fld.end, value, STRUCTURE,
+                                                 chunk.row_at(fld.start)))
+                            continue
+                        entity = field_entity(fld.role, fld.label, value)
+                        if entity is not None:
+                            out.append(Found(entity, 0.7, idx, fld.start, fld.end, value, STRUCTURE,
+                                             chunk.row_at(fld.start)))
+                    continue
+                if record.kind is RecordKind.ROW and chunk.rows is None:
+                    continue  # a row of a headed table in flat text: its columns say who is who
+                pay_list = idx in (pay_lists or ())
+                if headed or not any(f.entity in contact_types or f.entity == "PAY_RATE" for f in items
+                                     if f.score >= self.settings.min_score(f.entity)
+                                     or (pay_list and f.entity == "PAY_RATE")):
+                    continue
+                emails = [f.value for f in items if f.entity == "EMAIL_ADDRESS"]
+                taken = [(f.start, f.end) for f in items if f.entity != "PERSON"]
+                cand = record_candidate(chunk.text, record, taken, emails)
+                if cand is not None:
+                    candidates.append((record, cand.start, cand.end, cand.agrees))
+                    if pay_list:
+                        floor = self.settings.min_score("PAY_RATE")
+                        pending_rates.extend(f for f in items if f.entity == "PAY_RATE" and f.score < floor)
+                elif self._holds_person_data(items, chunk.text):
+                    real = [f.value for f in items if f.entity == "EMAIL_ADDRESS"
+                            and not self.aggregator.placeholder(f, chunk.text)]
+                    for s, e in prose_names(chunk.text, record.start, min(record.end, len(chunk.text)), taken,
+                                            real, self._stop_words):
+                        out.append(Found("PERSON", 0.65, idx, s, e, chunk.text[s:e], STRUCTURE, None))
+            listed = len(candidates) >= MIN_LIST
+            if listed:
+                for f in pending_rates:
+                    f.score = min(f.score + LIST_CONTEXT_BOOST, 1.0)
+            pending_rates.clear()
+            for _record, s, e, agrees in candidates:
+                if agrees or listed:
+                    out.append(Found("PERSON", 0.7, idx, s, e, chunk.text[s:e], STRUCTURE, chunk.row_at(s)))
+        return out
+
+    def _holds_person_data(self, items: list[Found], text: str) -> bool:
+        """A real (not sample, not role) person's e-mail, phone, address or date of birth."""
+        return any(f.entity in NER_TRIGGERS and f.entity != "PAY_RATE" and f.score >= self.settings.min_score(f.entity)
+                   and not self.aggregator.placeholder(f, text) for f in items)
+
+    def _vouch(self, persons: list[Found], records: dict[int, RecordMap], chunks: list[Chunk],
+               found: list[Found]) -> list[Found]:
+        """A one-word name NER found on the line of a person's e-mail or phone is kept."""
+        lines: dict[tuple[int, int], list[Found]] = {}
+        for f in found:
+            r = records[f.chunk].at(f.start)
+            if r is not None:
+                lines.setdefault((f.chunk, r), []).append(f)
+        for p in persons:
+            r = records[p.chunk].at(p.start)
+            if (r is not None and len(p.value.split()) == 1
+                    and self._holds_person_data(lines.get((p.chunk, r), []), chunks[p.chunk].text)):
+                p.vouched = True
+        return persons
+
+    @staticmethod
+    def _structure_found(idx: int, rows: tuple[tuple[str, ...], ...], cell_starts: tuple[tuple[int, int, int], ...],
+                         facts: TableFacts) -> list[Found]:
         if not facts.cells:
             return []
-        where = {(r, c): off for off, r, c in chunk.cell_starts}
+        where = {(r, c): off for off, r, c in cell_starts}
         out = []
         for entity, r, c in facts.cells:
             off = where.get((r, c))
-            if off is None or chunk.rows is None:
+            if off is None:
                 continue
-            value = chunk.rows[r][c]
+            value = rows[r][c]
             out.append(Found(entity, 0.7, idx, off, off + len(value), value, STRUCTURE, r))
         return out
 
-    def _patterns(self, chunks: list[Chunk], plans: dict[int, list[BlockPlan]]) -> list[Found]:
-        """Phase 1: pattern recognizers, only on blocks with anchors, only the anchored entity types."""
+    def _patterns(self, chunks: list[Chunk], plans: dict[int, list[BlockPlan]],
+                  phone_lists: set[int] | None = None) -> list[Found]:
+        """Phase 1: pattern recognizers, only on blocks with anchors, only the anchored entity types.
+        A chunk that is a list of names with phone numbers is their context."""
         segments: list[tuple[int, int, int, frozenset[str]]] = []  # chunk, start, end, entities
         for idx, chunk_plans in plans.items():
             current: list[BlockPlan] = []
@@ -216,7 +390,8 @@ class ContentPipeline:
                     self.stats["blocks_pattern"] += 1
         texts = [chunks[idx].text[s:e] for idx, s, e, _ in segments]
         self.stats["chars_pattern"] += sum(len(t) for t in texts)
-        results = self.analyzer.analyze_patterns(texts, [w for *_, w in segments])
+        contexts: list[tuple[str, ...]] = [("phone",) if idx in (phone_lists or ()) else () for idx, *_ in segments]
+        results = self.analyzer.analyze_patterns(texts, [w for *_, w in segments], contexts)
         out: list[Found] = []
         for (idx, start, _end, _w), res in zip(segments, results, strict=True):
             chunk = chunks[idx]
@@ -244,7 +419,7 @@ class ContentPipeline:
         if self.config.ner_gating:
             starts = {idx: [p.start for p in chunk_plans] for idx, chunk_plans in plans.items()}
             for f in patterns:
-                if f.entity in PERSON_LINKED and f.score >= self.settings.min_score(f.entity):
+                if f.entity in NER_TRIGGERS and f.score >= self.settings.min_score(f.entity):
                     i = bisect.bisect_right(starts[f.chunk], f.start) - 1
                     need.setdefault(f.chunk, set()).update((i - 1, i, i + 1))
         else:

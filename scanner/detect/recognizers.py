@@ -19,6 +19,10 @@ from typing import Any
 import ahocorasick
 import yaml
 
+from scanner.detect.entities import Placeholders
+
+__all__ = ["DetectorSettings", "DetectorSpec", "DictionaryMatcher", "Placeholders",
+           "read_terms"]
 
 @dataclass(frozen=True)
 class DetectorSpec:
@@ -28,18 +32,7 @@ class DetectorSpec:
     min_count: int = 1
     requires_person: bool = False
     params: dict[str, int] = field(default_factory=dict)
-
-
-@dataclass(frozen=True)
-class Placeholders:
-    email_domains: frozenset[str]
-    role_mailboxes: frozenset[str]
-    persons: frozenset[str]
-    phone_patterns: tuple[re.Pattern[str], ...]
-    ssns: frozenset[str]
-    cards: frozenset[str]
-    ibans: frozenset[str]
-    sample_words: tuple[str, ...]
+    type: str = "entities"  # how it is evaluated: scanner.detect.detector_types.DETECTOR_TYPES
 
 
 @dataclass(frozen=True)
@@ -60,6 +53,7 @@ class DetectorSettings:
         specs: dict[str, DetectorSpec] = {}
         for name, body in (raw.get("detectors") or {}).items():
             body = dict(body or {})
+            dtype = str(body.pop("type", "entities"))
             specs[name] = DetectorSpec(
                 name=name,
                 categories=tuple(body.pop("categories", ())),
@@ -67,6 +61,7 @@ class DetectorSettings:
                 min_count=int(body.pop("min_count", 1)),
                 requires_person=bool(body.pop("requires_person", False)),
                 params={k: int(v) for k, v in body.items()},
+                type=dtype,
             )
         ph = raw.get("placeholders") or {}
         placeholders = Placeholders(
@@ -78,6 +73,7 @@ class DetectorSettings:
             cards=frozenset(re.sub(r"\D", "", s) for s in ph.get("cards", ())),
             ibans=frozenset(re.sub(r"\s", "", s).upper() for s in ph.get("ibans", ())),
             sample_words=tuple(w.lower() for w in ph.get("sample_words", ())),
+            business_words=tuple(w.lower() for w in ph.get("business_words", ())),
         )
         priority_list = list(raw.get("priority") or [])
         return cls(

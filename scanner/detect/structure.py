@@ -12,27 +12,32 @@ from dataclasses import dataclass, field
 ROLE_WORDS: dict[str, tuple[str, ...]] = {
     "name": ("name", "full name", "contractor", "employee", "worker", "annotator", "labeler", "labeller",
              "first name", "last name", "surname", "given name", "person", "staff", "consultant",
-             "freelancer", "contact name", "candidate"),
-    "email": ("email", "e-mail", "email address", "mail", "work email", "personal email"),
-    "phone": ("phone", "mobile", "tel", "telephone", "cell", "phone number", "mobile number"),
+             "freelancer", "contact name", "candidate", "forename", "family name", "legal name", "payee",
+             "beneficiary", "applicant", "rater", "tasker", "assignee"),
+    "email": ("email", "e-mail", "email address", "mail", "work email", "personal email", "e mail"),
+    "phone": ("phone", "mobile", "tel", "telephone", "cell", "phone number", "mobile number", "cell phone",
+              "mobile phone", "contact number", "phone no"),
     "rate": ("rate", "pay", "hourly", "hourly rate", "day rate", "salary", "wage", "compensation",
              "pay rate", "fee", "rate (usd)", "rate/hr", "annual salary", "amount", "gross pay",
              "net pay"),
     "gov_id": ("ssn", "social security", "social security number", "nino", "national insurance",
                "ni number", "tax id", "tin", "passport", "passport number", "itin"),
     "bank": ("iban", "bank account", "account number", "sort code", "routing", "routing number",
-             "bank", "account no", "swift", "bic"),
-    "dob": ("dob", "date of birth", "birth date", "birthday", "birthdate"),
+             "bank", "account no", "swift", "bic", "acct", "acct no", "checking account", "bank account number"),
+    "dob": ("dob", "date of birth", "birth date", "birthday", "birthdate", "d o b"),
     "address": ("address", "home address", "street", "street address", "mailing address"),
 }
 _NORM = re.compile(r"[^a-z0-9/ ]+")
+_PARENS = re.compile(r"\([^)]*\)")
 _LOOKUP = {w: role for role, words in ROLE_WORDS.items() for w in words}
-_NAME_CELL = re.compile(r"^[A-Za-zÀ-ÖØ-öø-ÿ'’.-]+(?:[ ,][A-Za-zÀ-ÖØ-öø-ÿ'’.-]+){0,4}$")
+_NAME_CELL = re.compile(r"^[^\W\d_][\w'’.-]*(?:,? [^\W\d_][\w'’.-]*){0,4}$")
 _DIGITS = re.compile(r"\d")
 
 
 def header_role(cell: str) -> str | None:
-    key = " ".join(_NORM.sub(" ", cell.lower()).split())
+    key = " ".join(_NORM.sub(" ", _PARENS.sub(" ", cell.lower()).replace("_", " ")).split())
+    if not key:
+        key = " ".join(_NORM.sub(" ", cell.lower()).split())
     if key in _LOOKUP:
         return _LOOKUP[key]
     for word in key.split():
@@ -72,6 +77,7 @@ def analyse_table(rows: tuple[tuple[str, ...], ...], max_header_scan: int = 6) -
             break
     if facts.header_row is None:
         return facts
+    header = rows[facts.header_row]
     name_cols = facts.roles.get("name", [])
     contact_cols = facts.roles.get("email", []) + facts.roles.get("phone", [])
     for r_idx in range(facts.header_row + 1, len(rows)):
@@ -100,4 +106,43 @@ def analyse_table(rows: tuple[tuple[str, ...], ...], max_header_scan: int = 6) -
         for c in facts.roles.get("address", []):
             if _DIGITS.search(at(c)) and len(at(c)) >= 8:
                 facts.cells.append(("STREET_ADDRESS", r_idx, c))
+        for role in ("gov_id", "bank"):
+            for c in facts.roles.get(role, []):
+                entity = field_entity(role, header[c] if c < len(header) else "", at(c))
+                if entity is not None:
+                    facts.cells.append((entity, r_idx, c))
     return facts
+
+
+# ------------------------------------------------------------------------------------------ labelled values
+
+_MONTH = re.compile(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b")
+_GOV_WORDS = (("passport", "US_PASSPORT"), ("itin", "US_ITIN"), ("ssn", "US_SSN"), ("social security", "US_SSN"),
+              ("national insurance", "UK_NINO"), ("nino", "UK_NINO"), ("ni number", "UK_NINO"), ("ni no", "UK_NINO"),
+              ("tax", "US_ITIN"), ("tin", "US_ITIN"))
+
+
+def field_entity(role: str, label: str, value: str) -> str | None:
+    """The entity a labelled value is, by its label (a form's field, a table's column), if its
+    value has the shape: ``Date of birth | 12 March 1990`` is a DATE_OF_BIRTH."""
+    digits = len(_DIGITS.findall(value))
+    low = " ".join(re.sub(r"[^a-z0-9 ]+", " ", label.lower()).split())
+    if role == "dob":
+        return "DATE_OF_BIRTH" if digits >= 4 or (digits >= 2 and _MONTH.search(value)) else None
+    if role == "phone":
+        return "PHONE_NUMBER" if digits >= 7 else None
+    if role == "address":
+        return "STREET_ADDRESS" if digits and len(value) >= 8 and any(c.isalpha() for c in value) else None
+    if role == "rate":
+        return "PAY_RATE" if re.search(r"[1-9]", value) else None
+    if role == "bank":
+        if "iban" in low:
+            return "IBAN_CODE" if digits >= 8 else None
+        if "sort code" in low or "swift" in low or "bic" in low:
+            return None
+        return "US_BANK_NUMBER" if digits >= 6 else None
+    if role == "gov_id" and digits >= 4 and sum(c.isalnum() for c in value) >= 6:
+        for word, entity in _GOV_WORDS:
+            if re.search(rf"\b{word}\b", low):
+                return entity
+    return None

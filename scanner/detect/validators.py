@@ -29,15 +29,24 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-_SECRET_VALUE = re.compile(r"[:=]\s*[\"']?(\S+)")
+_SECRET_VALUE = re.compile(r"(?:[:=]|\t)\s*[\"']?(\S+)")
+#: prefixes that name a service's token: a random-looking rest is a secret even without digits
+SERVICE_PREFIXES = ("sk-", "sk_live_", "rk_live_", "hf_", "npm_", "sg.", "glpat-", "xox", "ghp_", "github_pat_")
+_PLACEHOLDER_BITS = ("example", "xxxx", "your_", "your-", "yourkey", "placeholder", "changeme", "<", "${", "{{",
+                     "$(", "redacted", "...", "****", "dummy", "sample", "replace", "insert", "todo")
 
 
 def secret_value_ok(match_text: str, min_entropy: float = 3.5) -> bool:
     """``api_key = <value>``: the value must look random (entropy) and not be a placeholder."""
     m = _SECRET_VALUE.search(match_text)
-    value = m.group(1).strip("\"'") if m else match_text
+    value = m.group(1).strip("\"',") if m else match_text.strip()
     lowered = value.lower()
-    if any(w in lowered for w in ("example", "xxxx", "your_", "your-", "placeholder", "changeme", "<")):
+    if any(w in lowered for w in _PLACEHOLDER_BITS):
         return False
-    has_digit = any(c.isdigit() for c in value)
-    return has_digit and shannon_entropy(value) >= min_entropy
+    entropy = shannon_entropy(value)
+    if lowered.startswith(SERVICE_PREFIXES):
+        return len(value) >= 20 and entropy >= 3.0
+    if any(c.isdigit() for c in value) and entropy >= min_entropy:
+        return True
+    # long mixed-case random strings without digits (base64 secrets, passwords of letters and symbols)
+    return len(value) >= 16 and entropy >= 3.8 and any(c.islower() for c in value) and any(c.isupper() for c in value)

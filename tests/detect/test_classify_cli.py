@@ -91,18 +91,42 @@ def test_extra_dictionary(env: dict[str, str], tmp_path: Path) -> None:
     assert [d["detector"] for d in after["detectors"]] == ["client_codename"]
 
 
-def test_missing_and_unreadable_files_are_recorded_skips(env: dict[str, str], sample: Path, tmp_path: Path) -> None:
+def test_missing_and_unreadable_files_are_recorded_and_exit_non_zero(env: dict[str, str], sample: Path,
+                                                                     tmp_path: Path) -> None:
     missing = tmp_path / "nope.docx"
     unreadable = sample / "child.txt"  # a path under a regular file: NotADirectoryError, even as root
-    result = invoke(env, str(missing), str(unreadable), str(sample), "--format", "json")
-    assert result.exit_code == 0, result.output
-    rows = {r["path"]: r for r in json.loads(result.output)}
+    result = CliRunner().invoke(cli, ["classify", str(missing), str(unreadable), str(sample), "--format", "json"],
+                                env=env, catch_exceptions=False)
+    assert result.exit_code == 6, result.output  # ExitCode.NOT_FOUND wins over an unreadable file
+    rows = {r["path"]: r for r in json.loads(result.stdout)}
     assert rows[str(missing)]["analysed"] is False
     assert rows[str(missing)]["reason"] == "not analysed: file not found"
     assert rows[str(unreadable)]["reason"] == "not analysed: unreadable (NotADirectoryError)"
     assert rows[str(sample)]["analysed"] is True
-    table = invoke(env, str(missing))
-    assert table.exit_code == 0 and "not analysed: file not found" in table.output
+    assert result.stderr.strip() == "error: 1 not found, 1 unreadable of 3 files"
+    table = CliRunner().invoke(cli, ["classify", str(missing)], env=env, catch_exceptions=False)
+    assert table.exit_code == 6 and "not analysed: file not found" in table.stdout
+
+
+@pytest.mark.parametrize("kind,code", [("missing", 6), ("unreadable", 1), ("ok", 0)])
+def test_exit_code_per_kind_of_path(env: dict[str, str], sample: Path, tmp_path: Path, kind: str, code: int) -> None:
+    path = {"missing": tmp_path / "gone.txt", "unreadable": sample / "x.txt", "ok": sample}[kind]
+    assert invoke(env, str(path), "--format", "json").exit_code == code
+
+
+def test_csv_has_the_json_fields(env: dict[str, str], sample: Path) -> None:
+    import csv
+    import io
+
+    as_json = json.loads(invoke(env, str(sample), "--format", "json").output)
+    result = invoke(env, str(sample), "--format", "csv")
+    assert result.exit_code == 0, result.output
+    [row] = list(csv.DictReader(io.StringIO(result.output)))
+    assert list(row) == list(as_json[0])
+    assert row["path"] == str(sample) and row["analysed"] == "True" and row["partial"] == "[]"
+    assert json.loads(row["detectors"]) == as_json[0]["detectors"]
+    for raw in RAW:
+        assert raw not in result.output
 
 
 @pytest.mark.parametrize("args", [

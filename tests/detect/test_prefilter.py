@@ -26,6 +26,12 @@ EXTRA = [
     ("card.txt", "card number 5425-2334-3010-9903, another 4000 0566 5566 5556\n"),
     ("secrets.env", "API-KEY=9f8e7d6c5b4a39281706f5e4d3c2b1a0\nclient_secret: 'Zx81kPq0Lm3Nv7Bc2Df9Gh4Jk'\n"),
     ("pay.txt", "Dear Marco Polo, your rate is EUR 420 per day, or USD55/hr.\n"),
+    ("prefixed.env", "LABEL_STUDIO_API_KEY=9f8e7d6c5b4a39281706f5e4d3c2b1a0\nexport FOO_SECRET_TOKEN=Zx81kPq0Lm3Nv7Bc2\n"
+                     "$env:AZURE_CLIENT_SECRET = 'q8R~x2Lm9PzT4vB7nK1cW5yH3jF6gD0s'\nDD_API_KEY\t4f3c2b1a09e8d7c6b5a4f3e2d1\n"
+                     "token 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 and sk-proj-Q2x8Lw0ZpR4mT7vN1cY5bK3hJ6gF9dS2aE8uI0\n"),
+    ("wrapped.txt", "key: -----BEGIN RSA\nPRIVATE KEY----- MIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6f\n"),
+    ("passport.txt", "Passport no. W66208770 and passport number AB1234567\n"),
+    ("phones.txt", "Noortje Klein -- +49 152 69279120\nChijioke Onoh -- 697.788.4580\nPeter Adetokunbo -- 07875 971892\n"),
 ]
 
 
@@ -49,7 +55,8 @@ class _Everything(Prefilter):
         super().__init__()
         self.entities = entities
 
-    def plan(self, text: str, spans: list[tuple[int, int]]) -> list[BlockPlan]:
+    def plan(self, text: str, spans: list[tuple[int, int]], context_free: frozenset[str] = frozenset()
+             ) -> list[BlockPlan]:
         return [BlockPlan(s, e, self.entities) for s, e in spans]
 
 

@@ -14,7 +14,7 @@ from scanner.policy.loader import builtin_rules_dir, known_detectors, load_rules
 from scanner.policy.ruletest import run_rule_tests, samples
 from scanner.policy.schema import rule_json_schema
 
-DETECTORS = frozenset({"contractor_roster", "contractor_pii", "pay_data", "government_id", "bank_data",
+DETECTORS = frozenset({"contractor_roster", "contractor_pii", "pay_data", "government_id", "bank_data", "person_bank_data",
                        "client_codename", "confidential_marking", "credentials"})
 GOOD = """\
 id: demo-rule

@@ -1,0 +1,301 @@
+"""Exact expectations for each class of document issue 11 names: which detectors fire, and which
+entities the layout vouches for. Pattern-only where the class must not depend on NER."""
+
+from __future__ import annotations
+
+import io
+
+import pytest
+
+from scanner.detect.entities import REGISTRY, kind, trivial_digits, valid_birth_date, valid_iban
+from scanner.detect.pipeline import ContentPipeline
+from scanner.detect.records import RecordKind, text_records, text_tables
+from scanner.detect.structure import field_entity
+
+SENSITIVE = {"contractor_roster", "contractor_pii", "government_id", "bank_data", "pay_data", "client_codename",
+             "confidential_marking", "credentials"}
+
+
+def fired(p: ContentPipeline, text: str, name: str = "doc.txt") -> set[str]:
+    return {h.detector for h in p.analyze_bytes(text.encode(), "", name).hits}
+
+
+def entities(p: ContentPipeline, text: str, name: str = "doc.txt") -> list[tuple[str, str]]:
+    return [(d.entity_type, d.recognizer) for d in p.analyze_bytes(text.encode(), "", name).detections]
+
+
+# ------------------------------------------------------------------------------------ headerless name lists
+
+HEADERLESS = {
+    "last-first-tab-rate": "Okafor, Amara\tamara.okafor@gmail.com\t$32.50/hr\n"
+                           "Nowak, Tomasz\ttnowak7@outlook.com\t$28.00/hr\n"
+                           "Mensah, Kwame\tk.mensah@yahoo.com\t$35.25/hr\n",
+    "LAST-first": "OKAFOR Amara  amara.okafor@gmail.com\nNOWAK Tomasz  tnowak7@outlook.com\n"
+                  "MENSAH Kwame  k.mensah@yahoo.com\n",
+    "initials": "J. Okafor <j.okafor@gmail.com>\nT. Nowak <tomasz.nowak@web.de>\nK. Mensah <kmensah@proton.me>\n",
+    "lowercase": "amara okafor, amara.okafor@gmail.com, +44 7700 912345\n"
+                 "tomasz nowak, tnowak7@outlook.com, +48 512 345 678\n",
+    "single-token": "Amara - amara.okafor@gmail.com\nTomasz - tomasz1990@outlook.com\nKwame - kwame.m@yahoo.com\n",
+    "cultures": "Nguyễn Thị Hương\thuong.nguyen@gmail.com\nAl-Sayed, Youssef\tyalsayed@outlook.com\n"
+                "García López, María\tmaria.garcia.lopez@yahoo.es\nAdebayo Oluwaseun\toadebayo@gmail.com\n",
+    "names-and-phones": "Noortje Klein -- +49 152 69279120\nChijioke Onoh -- 697.788.4580\n"
+                        "Peter Adetokunbo -- 07875 971892\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(HEADERLESS))
+def test_headerless_name_lists_are_rosters(pattern_pipeline: ContentPipeline, case: str) -> None:
+    text = HEADERLESS[case]
+    got = fired(pattern_pipeline, text)
+    assert "contractor_pii" in got
+    lines = [ln for ln in text.splitlines() if ln]
+    persons = [e for e in entities(pattern_pipeline, text) if e == ("PERSON", "structure")]
+    assert len(persons) == len(lines)  # one name per line, found by the layout (no NER)
+    if len(lines) >= 3:
+        assert "contractor_roster" in got
+
+
+def test_pay_rates_link_to_listed_names(pattern_pipeline: ContentPipeline) -> None:
+    assert {"pay_data", "contractor_pii"} <= fired(pattern_pipeline, HEADERLESS["last-first-tab-rate"])
+    payroll = "Almeida Enrico\t156\t€71.50\t$11,544.00\nSauvage Claude\t120\t$ 32\t$6,000.00\n" \
+              "Liao Min\t145\t€75.25\t$10,440.00\n"
+    assert fired(pattern_pipeline, payroll, "pay.tsv") == {"pay_data"}
+
+
+# ------------------------------------------------------------------------------------ key-value forms
+
+FORMS = {
+    "colon-lines": "New hire details\nFull name: Amara Okafor\nEmail: amara.okafor@gmail.com\n"
+                   "Date of birth: 14/07/1990\nSSN: 536-22-8411\n",
+    "label-then-value": "Full name\nAmara Okafor\nMobile\n+44 7911 123456\nHome address\n12 Elm Street, Leeds\n",
+    "lost-separator": "Contractor onboarding form\nApplicant Enzio Botta\nAcct no. 843207915013\n"
+                      "Agreed rate $46 per hour\nEmail enzio.botta61@hotmail.com\n",
+    "dotted": "Name ..... Fang N. Jiang\nPassport no. ..... W66208770\nPhone ..... +91 92162 14733\n",
+}
+FORM_EXPECTED = {
+    "colon-lines": {"contractor_pii", "government_id"},
+    "label-then-value": {"contractor_pii"},
+    "lost-separator": {"contractor_pii", "bank_data", "person_bank_data", "pay_data"},
+    "dotted": {"contractor_pii", "government_id"},
+}
+
+
+@pytest.mark.parametrize("case", sorted(FORMS))
+def test_key_value_forms_link_across_lines(pattern_pipeline: ContentPipeline, case: str) -> None:
+    assert fired(pattern_pipeline, FORMS[case]) == FORM_EXPECTED[case]
+
+
+def test_two_column_table_form_is_one_record(pattern_pipeline: ContentPipeline) -> None:
+    import docx
+
+    d = docx.Document()
+    d.add_paragraph("Payment details")
+    rows = [("Contractor name", "Sarah Ojo"), ("Contact email", "sarah.ojo36@hotmail.com"), ("Position", "Labeler"),
+            ("IBAN", "GB29 NWBK 6016 1331 9268 19")]
+    t = d.add_table(rows=len(rows), cols=2)
+    for r, (label, value) in enumerate(rows):
+        t.cell(r, 0).text, t.cell(r, 1).text = label, value
+    buf = io.BytesIO()
+    d.save(buf)
+    result = pattern_pipeline.analyze_bytes(buf.getvalue(), "", "form.docx")
+    assert {h.detector for h in result.hits} == {"contractor_pii", "bank_data", "person_bank_data"}
+
+
+@pytest.mark.parametrize("text,kinds", [
+    ("Name: Amara Okafor\nEmail: a@b.io\nDOB: 1990-01-02\n", [RecordKind.FORM]),
+    ("Contractor onboarding form\nApplicant Enzio Botta\nEmail x@y.io\n", [RecordKind.LINE, RecordKind.FORM]),
+    ("Note: call me\nThe end\n", [RecordKind.LINE, RecordKind.LINE]),
+])
+def test_form_records(text: str, kinds: list[RecordKind]) -> None:
+    assert [r.kind for r in text_records(text)] == kinds
+
+
+@pytest.mark.parametrize("role,label,value,entity", [
+    ("dob", "Date of Birth (DD/MM/YYYY)", "12 March 1990", "DATE_OF_BIRTH"),
+    ("dob", "DOB", "DD/MM/YYYY", None),
+    ("gov_id", "NI No.", "AB 12 34 56 C", "UK_NINO"),
+    ("gov_id", "Passport no.", "W66208770", "US_PASSPORT"),
+    ("gov_id", "Taxpayer ID (SSN)", "536-22-8411", "US_SSN"),
+    ("bank", "IBAN for payments", "GB29 NWBK 6016 1331 9268 19", "IBAN_CODE"),
+    ("bank", "Sort code", "20-00-00", None),
+    ("rate", "Agreed rate", "$0.00", None),
+    ("rate", "Hourly rate", "$45", "PAY_RATE"),
+])
+def test_field_entity(role: str, label: str, value: str, entity: str | None) -> None:
+    assert field_entity(role, label, value) == entity
+
+
+# ------------------------------------------------------------------------------------ secrets
+
+@pytest.mark.parametrize("text", [
+    "LABEL_STUDIO_API_KEY=9f8e7d6c5b4a39281706f5e4d3c2b1a0f1e2d3c4",
+    "OPENAI_API_KEY: sk-proj-Q2x8Lw0ZpR4mT7vN1cY5bK3hJ6gF9dS2aE8uI0oP4lM7nB1v",
+    "export FOO_SECRET_TOKEN=Zx81kPq0Lm3Nv7Bc2Df9Gh4Jk",
+    '"client_secret": "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"',
+    "$env:AZURE_CLIENT_SECRET = 'q8R~x2Lm9PzT4vB7nK1cW5yH3jF6gD0s'",
+    "DD_API_KEY\t4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8",
+    "see 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 for the model hub",
+    "-----BEGIN RSA\nPRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
+    "key: -----BEGIN OPENSSH PRIVATE\nKEY----- b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+])
+def test_secrets_with_prefixed_names_and_wrapped_keys(pattern_pipeline: ContentPipeline, text: str) -> None:
+    assert fired(pattern_pipeline, text) == {"credentials"}
+
+
+@pytest.mark.parametrize("text", [
+    "OPENAI_API_KEY=<your-key-here>",
+    "GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
+    "STRIPE_SECRET_KEY=sk_test_...",
+    "LABEL_STUDIO_API_KEY={{ secrets.LS_KEY }}",
+    "password: ********",
+    "commit 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
+    "the token refresh works like this: see the docs",
+])
+def test_secret_look_alikes_stay_clean(pattern_pipeline: ContentPipeline, text: str) -> None:
+    assert fired(pattern_pipeline, text) == set()
+
+
+# ------------------------------------------------------------------------------------ look-alikes stay clean
+
+CLEAN = {
+    "blank-form": "Contractor onboarding form (template)\nYour Name: ____________\nEmail: ____@____\n"
+                  "Phone: (___) ___-____\nHourly rate: 0.00\nDate of birth: DD/MM/YYYY\nSSN: XXX-XX-XXXX\n"
+                  "Bank account: 00000000\nAddress: 123 Main Street, Anytown\n",
+    "blank-table-form": "Name\t[Full name]\nEmail\tname@example.com\nRate\t$0.00\nPhone\t+44 (0)20 7946 0000\n",
+    "sample-data": "Name,Email,Phone,Rate\nJohn Doe,john.doe@example.com,(212) 555-0142,$25.00\n"
+                   "Jane Doe,jane.doe@example.org,+1 415 555 0199,$30.00\nJoe Bloggs,joe@test.com,555-0100,$0.00\n",
+    "product-names": "Product\tVersion\tSeats\tPrice\nLabel Studio\t1.9\t40\t$99.00\nTableau Desktop\t2.1\t12\t$70.00\n"
+                     "Power BI\t3.4\t300\t$10.00\nKili Technology\t4.0\t8\t$45.00\n\n"
+                     "Enterprise sales: enterprise@labelhub.ai or +1 415 867 2290 (Power BI support line).\n",
+    "public-figures": "Ada Lovelace (born 10 December 1815) was a mathematician.\n"
+                      "Alan Turing (born 23 June 1912) was a computer scientist.\n"
+                      "Name\tBorn\tKnown as\nGrace Hopper\t9 December 1906\tcomputer scientist\n",
+    "meeting-notes": "Attendees: Amara Okafor, Tomasz Nowak, Kwame Mensah\nActions:\n- Amara to follow up on the audit\n",
+    "role-mailboxes": "Questions? Write to hello@tessera-labs.com, support@tessera-labs.com or press@tessera-labs.com.\n",
+}
+
+
+@pytest.mark.parametrize("case", sorted(CLEAN))
+def test_look_alikes_stay_clean(spacy_pipeline: ContentPipeline, case: str) -> None:
+    name = "sample.csv" if case == "sample-data" else "doc.txt"
+    assert fired(spacy_pipeline, CLEAN[case], name) & SENSITIVE == set()
+
+
+# ------------------------------------------------------------------------------------ tables in text, sheets
+
+def test_space_aligned_text_table_uses_its_header(pattern_pipeline: ContentPipeline) -> None:
+    text = ("Team directory\n\nAnnotator     Mobile number    Status      Country\n"
+            "tayyip bilir  +1 720 807 2448  paused      KE\ngang ren      +44 7737 503023  offboarded  MX\n"
+            "somadina obi  +1 702 746 6238  active      UK\n")
+    assert len(text_tables(text)) == 1
+    assert fired(pattern_pipeline, text) == {"contractor_roster", "contractor_pii"}
+    assert entities(pattern_pipeline, text).count(("PERSON", "structure")) == 3
+
+
+@pytest.mark.parametrize("where", ["second_sheet", "hidden_sheet", "hidden_column"])
+def test_spreadsheet_pii_off_the_first_sheet(pattern_pipeline: ContentPipeline, where: str) -> None:
+    import openpyxl
+
+    wb = openpyxl.Workbook()
+    ws = wb.active
+    assert ws is not None
+    ws.title = "Summary"
+    for row in [["Region", "Quarter", "Revenue"], ["EMEA", "Q1", 120000], ["APAC", "Q2", 98000]]:
+        ws.append(row)
+    people = [["Name", "Team", "Personal email"], ["Amara Okafor", "NLP", "amara.okafor@gmail.com"],
+              ["Tomasz Nowak", "QA", "tnowak7@outlook.com"], ["Kwame Mensah", "Ops", "k.mensah@yahoo.com"]]
+    if where == "hidden_column":
+        target = wb.create_sheet("Tracker")
+        for row in people:
+            target.append(row)
+        target.column_dimensions["C"].hidden = True
+    else:
+        target = wb.create_sheet("People")
+        for row in people:
+            target.append(row)
+        if where == "hidden_sheet":
+            target.sheet_state = "hidden"
+    buf = io.BytesIO()
+    wb.save(buf)
+    result = pattern_pipeline.analyze_bytes(buf.getvalue(), "", "book.xlsx")
+    assert {h.detector for h in result.hits} == {"contractor_roster", "contractor_pii"}
+
+
+def test_long_document_with_roster_near_the_end(pattern_pipeline: ContentPipeline) -> None:
+    filler = ("In practice, the shared dataset improves the weekly review process for every project. " * 12 + "\n\n")
+    body = filler * (1_050_000 // len(filler))
+    roster = "\n".join(["Name,Email,Phone", "Amara Okafor,amara.okafor@gmail.com,+44 7911 123456",
+                        "Tomasz Nowak,tnowak7@outlook.com,+48 512 345 678",
+                        "Kwame Mensah,k.mensah@yahoo.com,+233 24 123 4567"])
+    text = body + "Appendix: contacts\n\n" + roster + "\n\n" + filler
+    assert len(text) >= 1_000_000
+    result = pattern_pipeline.analyze_bytes(text.encode(), "", "handbook.txt")
+    assert not result.truncated
+    assert {h.detector for h in result.hits} >= {"contractor_roster", "contractor_pii"}
+
+
+# ------------------------------------------------------------------------------------ prose
+
+@pytest.mark.parametrize("text", [
+    "Our new QA lead is Narkis Tikhonov - n.tikhonov17@icloud.com.",  # the e-mail spells the name
+    "Send the signed contract to Aron van Goerle (aronvangoerle25@yahoo.com).",
+    "You can reach Bican Seven on +44 7776 449817 any weekday.",  # a "+CC" number needs no context word
+])
+def test_contact_details_in_prose(spacy_pipeline: ContentPipeline, text: str) -> None:
+    assert "contractor_pii" in fired(spacy_pipeline, "Weekly update\n\nThe rollout is on track.\n\n" + text)
+
+
+# ------------------------------------------------------------------------------------ the registry
+
+def test_every_detector_entity_is_registered(pattern_pipeline: ContentPipeline) -> None:
+    for spec in pattern_pipeline.settings.detectors.values():
+        for entity in spec.entities:
+            assert entity in REGISTRY, (spec.name, entity)
+
+
+def test_unregistered_entity_gets_a_default_kind() -> None:
+    custom = kind("EMPLOYEE_BADGE")
+    assert custom.anchor is None  # looked for in every block
+    assert custom.mask("Badge 1234 5678") == "B••• 1••• 5•••"
+    assert not custom.person_data
+
+
+@pytest.mark.parametrize("value,trivial", [("00000000", True), ("12345678", True), ("98765432", True),
+                                           ("049445163", False), ("843207915013", False)])
+def test_trivial_digits(value: str, trivial: bool) -> None:
+    assert trivial_digits(value) is trivial
+
+
+@pytest.mark.parametrize("value,valid", [("14/07/1990", True), ("10 December 1815", False), ("2021-01-01", False),
+                                        ("March 3, 1987", True)])
+def test_birth_date_plausible(value: str, valid: bool) -> None:
+    assert valid_birth_date(value, False) is valid
+
+
+@pytest.mark.parametrize("value,valid", [("GB29 NWBK 6016 1331 9268 19", True), ("GB00 XXXX 0000 0000 0000 00", False),
+                                        ("DE89370400440532013001", False)])
+def test_labelled_iban_check_digits(value: str, valid: bool) -> None:
+    assert valid_iban(value, True) is valid
+
+
+def test_roster_detector_is_chosen_by_type(tmp_path, pattern_pipeline: ContentPipeline) -> None:
+    """A detector of type roster under another name is a roster; an unknown type is refused."""
+    import shutil
+
+    import yaml
+
+    from scanner.detect.detectors import DetectorConfigError
+    from scanner.detect.pipeline import DetectConfig, default_rules_dir
+
+    rules = tmp_path / "rules"
+    shutil.copytree(default_rules_dir(), rules, ignore=shutil.ignore_patterns("*.py", "__pycache__"))
+    path = rules / "detectors" / "detectors.yaml"
+    raw = yaml.safe_load(path.read_text())
+    raw["detectors"]["people_list"] = raw["detectors"].pop("contractor_roster")
+    path.write_text(yaml.safe_dump(raw))
+    renamed = ContentPipeline(DetectConfig(rules_dir=rules, nlp_mode="pattern-only"), b"k" * 32)
+    assert "people_list" in fired(renamed, HEADERLESS["LAST-first"])
+    raw["detectors"]["people_list"]["type"] = "nonsense"
+    path.write_text(yaml.safe_dump(raw))
+    with pytest.raises(DetectorConfigError, match="unknown type 'nonsense'"):
+        ContentPipeline(DetectConfig(rules_dir=rules, nlp_mode="pattern-only"), b"k" * 32)
