@@ -7,8 +7,8 @@ for what it is - encrypted, unsupported, too large - is a "not analysed" row, no
 6 (``ExitCode.NOT_FOUND``) when a named path does not exist; 1 when one exists but cannot be read;
 9 (``ExitCode.PARTIAL``) when a file was only partly analysed (a pattern hit the regex time bound);
 2 for usage and configuration errors. Output never holds a raw value: masked previews and keyed
-hashes only; ``--format json`` and ``--format csv`` carry the same fields (nested lists as JSON
-in CSV cells).
+hashes only; ``--format json`` and ``--format csv`` carry the same fields (in CSV, lists of plain
+values joined with ``; ``, lists of records as one JSON array).
 """
 
 from __future__ import annotations

@@ -119,11 +119,13 @@ def csv_safe(value: Any) -> str:
 
 
 def flat(value: Any) -> Any:
-    """A listing cell for CSV: lists joined with ``; ``, mappings as ``key=value``, the rest as it is."""
+    """A listing cell for CSV: lists of plain values joined with ``; `` (an empty list is an empty cell),
+    lists that hold records as one JSON array, mappings as ``key=value``, the rest as it is."""
     value = to_jsonable(value)
     if isinstance(value, list):
-        return "; ".join(str(flat(v)) if not isinstance(v, dict) else json.dumps(v, ensure_ascii=False)
-                         for v in value)
+        if any(isinstance(v, dict | list) for v in value):
+            return json.dumps(value, ensure_ascii=False)
+        return "; ".join(str(v) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}={flat(v)}" for k, v in value.items())
     return value

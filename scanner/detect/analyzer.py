@@ -33,7 +33,7 @@ from typing import Any, Literal
 import yaml
 
 from scanner.detect.prefilter import context_near
-from scanner.detect.regexguard import DEFAULT_SECONDS, RegexGuard
+from scanner.detect.regexguard import DEFAULT_SECONDS, QuietOwnTimeouts, RegexGuard
 
 log = logging.getLogger(__name__)
 
@@ -316,7 +316,10 @@ class Analyzer:
 
         make_tldextract_offline()
         # Presidio logs matched text at DEBUG: never let document content reach the logs.
-        logging.getLogger("presidio-analyzer").setLevel(logging.WARNING)
+        presidio_log = logging.getLogger("presidio-analyzer")
+        presidio_log.setLevel(logging.WARNING)
+        if not any(isinstance(f, QuietOwnTimeouts) for f in presidio_log.filters):
+            presidio_log.addFilter(QuietOwnTimeouts())
         settings = NlpSettings.load(nlp_yaml)
         model: str | None = None
         if nlp_mode != "pattern-only":

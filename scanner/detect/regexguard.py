@@ -20,6 +20,7 @@ patterns use look-behind and look-ahead, which RE2 does not support, so the boun
 from __future__ import annotations
 
 import copy
+import logging
 import time
 from collections.abc import Iterable, Iterator
 from typing import Any
@@ -29,6 +30,19 @@ import regex
 from scanner.detect.models import PartialKind, PartialReason
 
 DEFAULT_SECONDS = 1.0
+
+
+class RegexTimeBound(TimeoutError):
+    """Our bound stopped a pattern (Presidio catches ``TimeoutError`` and keeps earlier matches)."""
+
+
+class QuietOwnTimeouts(logging.Filter):
+    """Drops Presidio's warning and traceback for a pattern *our* bound stopped: sharescan reports it
+    itself, as the file's partial reason (Presidio's line says "60 seconds", which is not what ran)."""
+
+    def filter(self, record: logging.LogRecord) -> bool:
+        exc = record.exc_info[1] if record.exc_info else None
+        return not isinstance(exc, RegexTimeBound)
 
 
 class GuardedRegex:
@@ -100,5 +114,5 @@ class RegexGuard:
                 yield match
         except TimeoutError:
             self._timed_out[guarded.source] = PartialReason(PartialKind.REGEX_TIMEOUT, guarded.source, self.seconds)
-            # Presidio catches this, logs the pattern's name and keeps the pattern's earlier matches
-            raise
+            # Presidio catches this and keeps the pattern's earlier matches; QuietOwnTimeouts drops its log
+            raise RegexTimeBound(f"regex time bound ({self.seconds}s)") from None

@@ -106,7 +106,7 @@ def test_table_rows_stay_one_line_at_80_columns() -> None:
 
 @pytest.mark.parametrize(("value", "cell"), [
     (["a", "b"], "a; b"), ({"public": 2, "domain": 1}, "public=2; domain=1"), (None, None), (3, 3),
-    ([{"type": "anyone"}], '{"type": "anyone"}'),
+    ([{"type": "anyone"}], '[{"type": "anyone"}]'), ([], ""),
 ])
 def test_csv_cells_join_lists(value: object, cell: object) -> None:
     assert flat(value) == cell
