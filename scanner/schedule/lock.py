@@ -38,9 +38,11 @@ def default_holder() -> str:
     return f"{socket.gethostname()}:{os.getpid()}"
 
 
-def advisory_key(name: str) -> int:
-    """A stable signed 64-bit key for ``pg_try_advisory_lock`` derived from the lock name."""
-    digest = hashlib.sha256(f"sharescan:run-lock:{name}".encode()).digest()
+def advisory_key(name: str, schema: str = "public") -> int:
+    """A stable signed 64-bit key for ``pg_try_advisory_lock`` derived from the lock name and the schema
+    sharescan's tables live in (advisory locks are per database: two installations in two schemas of
+    one database must not block each other)."""
+    digest = hashlib.sha256(f"sharescan:run-lock:{schema}:{name}".encode()).digest()
     return int.from_bytes(digest[:8], "big", signed=True)
 
 
@@ -82,6 +84,7 @@ class RunLock:
         self.run_id = run_id
         self._clock = clock
         self._conn: Connection | None = None  # PostgreSQL: the connection that holds the lock
+        self._key = 0  # PostgreSQL: the advisory key, set when taken (it depends on the schema)
         self._held = False
 
     # ------------------------------------------------------------------ public
@@ -198,7 +201,8 @@ class RunLock:
     def _acquire_postgres(self) -> None:
         conn = self.engine.connect().execution_options(isolation_level="AUTOCOMMIT")
         try:
-            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key(self.name)}).scalar()
+            self._key = advisory_key(self.name, conn.execute(text("SELECT current_schema()")).scalar() or "public")
+            got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": self._key}).scalar()
             conn.commit()  # AUTOCOMMIT: ends SQLAlchemy's autobegun Transaction object only
         except Exception:
             conn.close()
@@ -235,7 +239,7 @@ class RunLock:
             return
         try:
             conn.execute(delete(RunLockRow).where(RunLockRow.name == self.name, RunLockRow.holder == self.holder))
-            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key(self.name)})
+            conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": self._key})
             conn.commit()
         finally:
             conn.close()

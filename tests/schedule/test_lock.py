@@ -221,14 +221,20 @@ def test_postgres_lock_is_an_advisory_lock(engine: Engine) -> None:
         pytest.skip("PostgreSQL only")
     from sqlalchemy import text
 
-    with RunLock(engine, holder="me:1", stale_after=STALE), engine.connect() as conn:
-        got = conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key("scan")}).scalar()
-        assert got is False
     with engine.connect() as conn:
-        assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": advisory_key("scan")}).scalar()
-        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": advisory_key("scan")})
+        key = advisory_key("scan", conn.execute(text("SELECT current_schema()")).scalar())
+    with RunLock(engine, holder="me:1", stale_after=STALE), engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar() is False
+        # another schema of the same database (another installation, another test) is not blocked
+        other = advisory_key("scan", "someone_else")
+        assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": other}).scalar()
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": other})
+    with engine.connect() as conn:
+        assert conn.execute(text("SELECT pg_try_advisory_lock(:k)"), {"k": key}).scalar()
+        conn.execute(text("SELECT pg_advisory_unlock(:k)"), {"k": key})
 
 
 def test_advisory_key_is_stable_signed_64bit() -> None:
     assert advisory_key("scan") == advisory_key("scan") != advisory_key("remediate")
+    assert advisory_key("scan", "a") != advisory_key("scan", "b")
     assert -(2**63) <= advisory_key("scan") < 2**63
