@@ -18,7 +18,7 @@ from dataclasses import dataclass
 
 from tests.data.synth import text as T
 from tests.data.synth.people import Person, PersonFactory, bank_account, card, iban, nino, passport, routing, ssn
-from tests.data.synth.pools import Pools
+from tests.data.synth.pools import Pools, reserve
 from tests.data.synth.writers import Doc, Para, Sheet, Table
 
 CPII, CONF, CRED, FIN, GOV = "contractor_pii", "client_confidential", "credentials", "financial", "government_id"
@@ -62,16 +62,23 @@ def _intro(g: Gen, options: list[str]) -> list[Para | Table]:
 
 # ---------------------------------------------------------------------------------------------- rosters
 
-NAME_HEADERS = ["Name", "Full name", "Contractor", "Annotator", "Employee", "Full Name", "Worker", "Labeler",
-                "Freelancer", "Team member", "Resource", "Vendor contact", "Person", "Assignee"]
-SPLIT_NAME_HEADERS = [("First name", "Last name"), ("Given name", "Surname"), ("First", "Last"),
-                      ("Forename", "Family name"), ("FIRST_NAME", "LAST_NAME"), ("Vorname", "Nachname")]
-EMAIL_HEADERS = ["Email", "E-mail", "Email address", "Personal email", "Work email", "Contact email", "Mail",
-                 "Contact", "email_addr", "Gmail"]
-PHONE_HEADERS = ["Phone", "Mobile", "Tel", "Phone number", "Cell", "Mobile number", "WhatsApp", "Contact no.",
-                 "phone_num"]
-RATE_HEADERS = ["Rate", "Hourly rate", "Pay rate", "Rate (USD)", "Day rate", "Rate/hr", "Comp", "Fee/hr",
-                "$/hr", "Hourly"]
+NAME_HEADERS = reserve(["Name", "Full name", "Contractor", "Annotator", "Employee", "Full Name", "Worker", "Labeler",
+                        "Freelancer", "Team member", "Resource", "Vendor contact", "Person", "Assignee",
+                        "Contributor", "Staff name", "NAME", "Rater", "Collaborator"],
+                       v2=["Tasker", "Crowd worker", "Member name", "Specialist", "Nombre", "Consultant"])
+SPLIT_NAME_HEADERS = reserve([("First name", "Last name"), ("Given name", "Surname"), ("First", "Last"),
+                              ("Forename", "Family name"), ("FIRST_NAME", "LAST_NAME"), ("Vorname", "Nachname"),
+                              ("first_name", "last_name"), ("Prénom", "Nom")],
+                             v2=[("Given names", "Family names"), ("Nombre", "Apellidos"), ("fname", "lname")])
+EMAIL_HEADERS = reserve(["Email", "E-mail", "Email address", "Personal email", "Work email", "Contact email", "Mail",
+                         "Contact", "email_addr", "Gmail", "EMAIL", "Login", "Emails"],
+                        v2=["Correo", "e-mail address", "Account email", "User"])
+PHONE_HEADERS = reserve(["Phone", "Mobile", "Tel", "Phone number", "Cell", "Mobile number", "WhatsApp", "Contact no.",
+                         "phone_num", "Tel.", "MSISDN"],
+                        v2=["Handy", "Teléfono", "Cellphone", "Phone (mobile)"])
+RATE_HEADERS = reserve(["Rate", "Hourly rate", "Pay rate", "Rate (USD)", "Day rate", "Rate/hr", "Comp", "Fee/hr",
+                        "$/hr", "Hourly", "Unit price", "Payout", "Wage", "Per task"],
+                       v2=["Salary", "Tarif", "Price/hour", "Hourly fee", "Stipend"])
 ROSTER_TITLES = ["Contractor roster", "Annotator list - Q3", "Active labelers", "Vendor team contacts",
                  "Team directory", "Onboarding batch", "Freelancer pool", "Project staffing", "Shift roster",
                  "Labeling crew", "Workforce export", "People on the account"]
@@ -88,8 +95,8 @@ def roster_header(g: Gen) -> Made:
         fh, lh = p.pick(SPLIT_NAME_HEADERS)
         cols += [(fh, lambda q: q.first), (lh, lambda q: q.last)]
     else:
-        style = p.pick(["first last", "last, first", "first last", "LAST first", "first m. last", "lower",
-                        "last first", "LAST, first"])
+        style = p.pick(reserve(["first last", "last, first", "first last", "LAST first", "first m. last", "lower",
+                                "last first", "LAST, first", "FIRST LAST", "first LAST"], v2=["First LAST", "last, f."]))
         cols.append((p.pick(NAME_HEADERS), lambda q, s=style: g.people.styled(q, s)))
     has_email = p.chance(0.85)
     has_phone = not has_email or p.chance(0.4)
@@ -141,13 +148,18 @@ LIST_LINES = [
     ("last first", "n e r"), ("first m. last", "n e"),
     # held-back
     ("LAST, first", "n p e r"), ("last f.", "e n"), ("f.m. last", "n e p"), ("first", "e p"),
+    ("FIRST LAST", "n e"), ("last, f.", "p n"), ("first LAST", "e n r"), ("last first", "r n e"),
 ]
+LIST_LINES = reserve(LIST_LINES, v2=[("First LAST", "n p"), ("last, first", "e r n"), ("f. last", "p e n"),
+                                     ("FIRST LAST", "n r p")])
 TEXT_LINES = [
     "{n} <{e}>", "{i}. {n} ({e})", "{n} - {e}", "{n}: {e}, {p}", "{n} | {e} | {r}", "{e} ({n})",
     "{n} -- {p}", "* {n}, {e}",
     # held-back
     "{n} — {p} — {e}", "{i}) {n} / {e} / {r}", "{n} [{e}]", "{n}\u00a0· {e}",
+    "{e}\t{n}", "{n} ~ {p}", "- {n} ({p})", "{i}: {n}; {e}; {r}",
 ]
+TEXT_LINES = reserve(TEXT_LINES, v2=["{n} <{e}>, {p}", "{i}. {e} — {n}", "{n} :: {e}", "• {n} / {p}"])
 LIST_TITLES = ["Vendor export 2024-05", "Payroll batch", "contractors (do not edit)", "Labelers - wave 3",
                "Export", "Invite list", "Pilot participants", "Raters", "Batch 7 assignees"]
 
@@ -156,6 +168,8 @@ def headerless_list(g: Gen) -> Made:
     _rng, p = g.rng, g.p
     people = _persons(g, _count(g))
     has_rate = False
+    if p.chance(0.12):  # a directory of contact cards: one field per line, a blank line between people
+        return _contact_cards(g, people)
     if p.chance(0.55):
         style, cells = p.pick(LIST_LINES)
         fields = cells.split()
@@ -168,14 +182,27 @@ def headerless_list(g: Gen) -> Made:
         blocks.append(table)
     else:
         template = p.pick(TEXT_LINES)
-        style = p.pick(["first last", "last, first", "LAST first", "f. last", "lower", "first", "first m. last",
-                        "LAST, first", "last f."])
+        style = p.pick(reserve(["first last", "last, first", "LAST first", "f. last", "lower", "first", "first m. last",
+                                "LAST, first", "last f.", "FIRST LAST", "first LAST"], v2=["First LAST", "last, f."]))
         has_rate = "{r}" in template
         lines = [template.format(i=i + 1, n=g.people.styled(q, style), e=q.email, p=q.phone, r=q.rate)
                  for i, q in enumerate(people)]
         blocks = [*_intro(g, LIST_TITLES), Para("\n".join(lines))]
     cats = {CPII} | ({FIN} if has_rate else set())
     return Made(Doc(blocks), frozenset(cats), "headerless_list")
+
+
+CARD_LAYOUTS = reserve(["{n}\n{e}\n{p}", "{n}\n{p}", "{n}\nEmail: {e}\nPhone: {p}", "{n} ({r})\n{e}"],
+                       v2=["{n}\nMobile: {p}\nRate: {r}", "{e}\n{n}"])
+
+
+def _contact_cards(g: Gen, people: list[Person]) -> Made:
+    p = g.p
+    layout = p.pick(CARD_LAYOUTS)
+    style = p.pick(["first last", "LAST first", "last, first", "first last"])
+    cards = [layout.format(n=g.people.styled(q, style), e=q.email, p=q.phone, r=q.rate) for q in people]
+    cats = {CPII} | ({FIN} if "{r}" in layout else set())
+    return Made(Doc([*_intro(g, LIST_TITLES), Para("\n\n".join(cards))]), frozenset(cats), "headerless_list")
 
 
 def _field(g: Gen, q: Person, f: str, style: str) -> str:
@@ -203,10 +230,31 @@ KV_LABELS = {
     "start": ["Start date", "First day", "Contract start"],
     "role": ["Role", "Position", "Job title"],
 }
-KV_LAYOUTS = ["{l}: {v}", "{l}:\t{v}", "{l} - {v}", "{L}: {v}", "{l}\n{v}", "{l} ..... {v}", "{l} = {v}",
-              "{l} > {v}"]
-FORM_TITLES = ["Contractor onboarding form", "New hire details", "Vendor registration", "Annotator intake form",
-               "Payment details", "HR record", "Personal details sheet", "Payroll setup", "Worker profile"]
+_KV_MORE = {  # (tuning-visible additions, held-back v2 only)
+    "name": (["Contractor", "Name (as on ID)", "Surname, first name", "Full name of payee"],
+             ["Legal full name", "Your name", "Person", "Annotator name"]),
+    "email": (["E-mail address", "Email (personal)", "Preferred email"], ["Correspondence email", "Email for invoices"]),
+    "phone": (["Mobile no.", "Tel.", "Phone (mobile)", "WhatsApp number"], ["Cell", "Telephone number", "Best number"]),
+    "dob": (["Date of birth (MM/DD/YYYY)", "Birthdate"], ["Geburtsdatum", "DoB"]),
+    "address": (["Postal address", "Home"], ["Permanent address", "Address line"]),
+    "ssn": (["Social Security #", "SSN (last 9)"], ["US SSN", "Soc. Sec. No."]),
+    "nino": (["NI no"], ["National insurance no."]),
+    "passport": (["Passport No", "Travel document no."], ["Passport #"]),
+    "bank": (["Account no.", "Bank acct"], ["Savings account", "Account #"]),
+    "routing": (["Bank routing number"], ["Routing #"]),
+    "iban": (["IBAN (payments)"], ["IBAN number"]),
+    "rate": (["Rate per hour", "Hourly wage", "Payout rate"], ["Agreed hourly fee", "Rate (USD/h)", "Salary"]),
+    "start": (["Start"], ["Contract begins"]),
+    "role": (["Title"], ["Function"]),
+}
+KV_LABELS = {k: reserve(v + _KV_MORE[k][0], v2=_KV_MORE[k][1]) for k, v in KV_LABELS.items()}
+KV_LAYOUTS = reserve(["{l}: {v}", "{l}:\t{v}", "{l} - {v}", "{L}: {v}", "{l}\n{v}", "{l} ..... {v}", "{l} = {v}",
+                      "{l} > {v}", "{l}\t{v}", "{l} : {v}", "[{l}] {v}", "{l}: \n{v}"],
+                     v2=["{l} — {v}", "{l}:  {v}", "{L}\n{v}", "{l} | {v}"])
+FORM_TITLES = reserve(["Contractor onboarding form", "New hire details", "Vendor registration", "Annotator intake form",
+                       "Payment details", "HR record", "Personal details sheet", "Payroll setup", "Worker profile",
+                       "Direct deposit form", "Emergency contact"],
+                      v2=["Supplier set-up form", "Contributor application", "Tax & payment details"])
 STREETS = ["Elm Street", "Oak Avenue", "Maple Road", "High Street", "Station Road", "Church Lane", "Park Drive",
            "Victoria Road", "Mill Lane", "Cedar Court", "Lagos Close", "Harbour Way"]
 
@@ -232,7 +280,8 @@ def kv_form(g: Gen) -> Made:
         chosen.append("email")
     fields = ["name", *chosen] if p.chance(0.8) else [*chosen[:1], "name", *chosen[1:]]
     values = {
-        "name": g.people.styled(q, p.pick(["first last", "first last", "last, first", "first m. last", "LAST first"])),
+        "name": g.people.styled(q, p.pick(reserve(["first last", "first last", "last, first", "first m. last",
+                                                   "LAST first", "FIRST LAST"], v2=["First LAST", "lower"]))),
         "email": q.email, "phone": q.phone, "dob": _dob(g, q), "address": address(rng), "ssn": ssn(rng),
         "nino": nino(rng), "passport": passport(rng), "bank": bank_account(rng), "routing": routing(rng),
         "iban": iban(rng), "rate": q.rate, "start": f"{rng.randint(1, 28)}/{rng.randint(1, 12)}/2024",
@@ -281,7 +330,17 @@ PROSE_CONTACT = [
     "Our point of contact at the vendor is {n}, mobile {p}.",
     "Reach out to {n} — {e} — about onboarding.",
     "Invoices go to {n} at {a}.",
+    "Please add {n} ({p}) to the on-call rota.",
+    "{n} can be reached at {e} until the end of the pilot.",
+    "The signed NDA came back from {n}, {e}, yesterday.",
+    "{n} lives at {a} and prefers post to email.",
 ]
+PROSE_CONTACT = reserve(PROSE_CONTACT, v2=[
+    "Escalate blocked tasks to {n} via WhatsApp on {p}.",
+    "{n} changed her number to {p} last week.",
+    "Forward the payout query to {n} <{e}>.",
+    "Courier the laptop to {n}, {a}.",
+])
 
 
 def prose_contact(g: Gen) -> Made:
@@ -297,17 +356,24 @@ def prose_contact(g: Gen) -> Made:
 
 # ---------------------------------------------------------------------------------------------- payroll
 
+PAYROLL_NAME = reserve(["Contractor", "Name", "Payee", "Worker", "Employee", "Beneficiary", "Recipient", "Annotator"],
+                       v2=["Vendor", "Paid to", "Freelancer"])
+PAYROLL_QTY = reserve(["Hours", "Hrs", "Qty", "Tasks", "Units"], v2=["Time (h)", "Hours worked"])
+PAYROLL_RATE = reserve(["Rate", "Hourly rate", "Pay rate", "Rate/hr", "Unit price", "Price", "Per hour"],
+                       v2=["Unit rate", "Tarifa", "Wage/h"])
+PAYROLL_TOTAL = reserve(["Amount", "Total", "Gross pay", "Net pay", "Payout", "Due", "To pay"],
+                        v2=["Gross", "Transfer", "Amount due"])
+
+
 def payroll(g: Gen) -> Made:
     rng, p = g.rng, g.p
     people = _persons(g, _count(g))
-    style = p.pick(["last, first", "first last", "LAST first", "f. last", "first last", "last first",
+    style = p.pick(["last, first", "first last", "LAST first", "f. last", "first last", "last first", "FIRST LAST",
                     "LAST, first", "first m. last"])
     header = p.chance(0.5)
     rows = []
     if header:
-        rows.append([p.pick(["Contractor", "Name", "Payee", "Worker", "Employee", "Beneficiary"]), "Hours",
-                     p.pick(["Rate", "Hourly rate", "Pay rate", "Rate/hr", "Unit price"]),
-                     p.pick(["Amount", "Total", "Gross pay", "Net pay", "Payout"])])
+        rows.append([p.pick(PAYROLL_NAME), p.pick(PAYROLL_QTY), p.pick(PAYROLL_RATE), p.pick(PAYROLL_TOTAL)])
     for q in people:
         hours = rng.randint(5, 160)
         rows.append([g.people.styled(q, style), str(hours), q.rate, f"${hours * rng.randint(15, 90):,}.00"])
@@ -325,10 +391,19 @@ SECRET_NAMES = ["LABEL_STUDIO_API_KEY", "OPENAI_API_KEY", "STRIPE_SECRET_KEY", "
                 "TWILIO_AUTH_TOKEN", "JWT_SECRET", "REDIS_PASSWORD", "GITHUB_TOKEN", "POSTGRES_PASSWORD",
                 # held-back
                 "ANTHROPIC_API_KEY", "FOO_SECRET_TOKEN", "SCALE_API_KEY", "AZURE_CLIENT_SECRET", "DD_API_KEY",
-                "SENDGRID_API_KEY", "NPM_TOKEN"]
+                "SENDGRID_API_KEY", "NPM_TOKEN", "LABELBOX_API_KEY", "CLIENT_SECRET", "DB_PASS", "API_TOKEN",
+                "WEBHOOK_SECRET", "PRIVATE_TOKEN"]
+SECRET_NAMES = reserve(SECRET_NAMES, v2=["ACCESS_TOKEN", "MINIO_SECRET_KEY", "SMTP_PASSWORD", "APP_SECRET",
+                                         "CF_API_TOKEN", "WANDB_API_KEY"])
 ASSIGN = ["{k}={v}", "{k}: {v}", "export {k}={v}", '{k} = "{v}"', '"{lk}": "{v}"', "{lk}: {v}", "{k}='{v}'",
           # held-back
-          "set {k}={v}", "$env:{k} = '{v}'", "{lk} => '{v}',"]
+          "set {k}={v}", "$env:{k} = '{v}'", "{lk} => '{v}',",
+          # config syntaxes: TOML, YAML (nested), JSON, PHP / Ruby arrays, shell, Python, docker, k8s
+          '{lk} = "{v}"', '  {lk}: "{v}"', '    "{k}": "{v}",', "'{lk}' => '{v}',", "{lk}: '{v}',",
+          "ENV['{k}'] = '{v}'", "docker run -e {k}={v} labeler:latest", 'os.environ["{k}"] = "{v}"',
+          "- name: {k}\n  value: {v}", "setx {k} \"{v}\"", "{lk}={v}"]
+ASSIGN = reserve(ASSIGN, v2=["$config['{lk}'] = '{v}';", ':{lk} => "{v}",', "set -x {k} {v}", "{k} := {v}",
+                             "<add key=\"{k}\" value=\"{v}\" />", "heroku config:set {k}={v}"])
 CRED_TITLES = ["Deploy notes", "Staging setup", "Runbook: labeling platform", ".env for the demo",
                "Integration checklist", "How to run the exporter", "Ops handover", "Local dev setup",
                "CI secrets (temporary)"]
@@ -415,7 +490,14 @@ CONF_LINES = [
     # held-back
     "Privileged & Confidential", "Commercially confidential", "Covered by our mutual non-disclosure agreement",
     "Customer: {c} - do not forward",
+    "Confidential and proprietary", "CONFIDENTIAL - NOT FOR DISTRIBUTION", "Internal - do not share outside {c}",
+    "Restricted: {c} project team only", "Attorney-client privileged", "Proprietary & confidential information of {c}",
+    "Not for external distribution", "Confidential — {c}", "Private and confidential",
 ]
+CONF_LINES = reserve(CONF_LINES, v2=[
+    "Highly confidential", "Sensitive - {c} eyes only", "Privileged and confidential: prepared at the request of counsel",
+    "Company confidential", "Confidential information of {c}. Do not copy.", "Internal only - {c} account",
+])
 
 
 def client_confidential(g: Gen) -> Made:
@@ -526,11 +608,13 @@ def second_sheet(g: Gen) -> Made:
 def long_document(g: Gen) -> Made:
     """>= 1 MB of text with the one roster near the end."""
     rng, p = g.rng, g.p
-    inner = (roster_header if p.chance(0.5) else headerless_list)(g)
+    inner = p.pick(reserve([roster_header, headerless_list, roster_header, headerless_list, payroll],
+                           v2=[kv_form]))(g)
     size = rng.randint(1_050_000, 1_300_000)
     if g.fmt == "xlsx":
         filler = T.report_rows(p, size // 40)
-        table = inner.doc.blocks[-1]
+        tables = [b for b in inner.doc.blocks if isinstance(b, Table)]
+        table = tables[-1] if tables else inner.doc.blocks[-1]
         rows = table.rows if isinstance(table, Table) else [[x] for x in table.text.split("\n")]
         return Made(Doc([], sheets=[Sheet("Data", filler), Sheet("Contacts", rows)]), inner.categories,
                     "long_document")
@@ -582,6 +666,10 @@ BLANKS = {
     "rate": ["0.00", "$0.00", "", "$__.__", "[rate]", "0.00 USD"],
     "address": ["", "[street, city, postcode]", "123 Main Street, Anytown", "_______________________"],
 }
+_BLANKS_V2 = {"name": ["Name of applicant", "(Surname, Given names)"], "email": ["user@example.net", "___________@"],
+              "phone": ["+1 (555) 010-0000", "__________"], "rate": ["USD 0.00", "€0,00"],
+              "bank": ["XXXX XXXX XXXX"], "address": ["Street / City / ZIP"]}
+BLANKS = {k: reserve(v, v2=_BLANKS_V2.get(k, [])) for k, v in BLANKS.items()}
 
 
 def blank_template(g: Gen) -> Made:
@@ -628,6 +716,10 @@ FAMOUS = [("Ada Lovelace", "10 December 1815", "mathematician"), ("Alan Turing",
           ("Fei-Fei Li", "3 July 1976", "computer scientist"), ("Wole Soyinka", "13 July 1934", "playwright"),
           ("Gabriel García Márquez", "6 March 1927", "novelist"), ("Dorothy Vaughan", "20 September 1910", "mathematician"),
           ("Yuri Gagarin", "9 March 1934", "cosmonaut"), ("Ngozi Okonjo-Iweala", "13 June 1954", "economist")]
+FAMOUS = reserve(FAMOUS, v2=[("Jagadish Chandra Bose", "30 November 1858", "physicist"),
+                             ("Valentina Tereshkova", "6 March 1937", "cosmonaut"),
+                             ("Chimamanda Ngozi Adichie", "15 September 1977", "novelist"),
+                             ("Kofi Annan", "8 April 1938", "diplomat")])
 
 
 def public_figures(g: Gen) -> Made:
@@ -644,7 +736,8 @@ def public_figures(g: Gen) -> Made:
     return Made(Doc(blocks), frozenset(), "public_figures")
 
 
-SAMPLE_PEOPLE = ["John Doe", "Jane Doe", "Richard Roe", "Jane Roe", "Joe Bloggs", "John Q Public", "Max Mustermann"]
+SAMPLE_PEOPLE = ["John Doe", "Jane Doe", "Richard Roe", "Jane Roe", "Joe Bloggs", "John Q Public", "Max Mustermann",
+                 "Erika Mustermann", "Mario Rossi", "Juan Pérez"]
 
 
 def sample_data(g: Gen) -> Made:
@@ -668,7 +761,12 @@ LOOKALIKE_SECRETS = ["OPENAI_API_KEY=<your-key-here>", "API_KEY=changeme", "pass
                      "SECRET_KEY=your-secret-key-here", "GITHUB_TOKEN=ghp_xxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxxx",
                      "DATABASE_PASSWORD=", "STRIPE_SECRET_KEY=sk_test_...", "aws_secret_access_key = YOUR_SECRET",
                      "HF_TOKEN=hf_...", "client_secret: <redacted>", "LABEL_STUDIO_API_KEY={{ secrets.LS_KEY }}",
-                     "password = os.environ['DB_PASSWORD']", "ANTHROPIC_API_KEY=$(vault read -field=key secret/ai)"]
+                     "password = os.environ['DB_PASSWORD']", "ANTHROPIC_API_KEY=$(vault read -field=key secret/ai)",
+                     'api_key = "<API_KEY>"', '"client_secret": "REPLACE_ME"', "SECRET_KEY = os.getenv('SECRET_KEY')",
+                     "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "token: xxxxxxxxxxxxxxxx",
+                     "DB_PASSWORD: !vault |"]
+LOOKALIKE_SECRETS = reserve(LOOKALIKE_SECRETS, v2=["'password' => env('DB_PASSWORD'),", "API_KEY=<insert key>",
+                                                   "OPENAI_API_KEY: sk-...your key...", "password: {{ db_password }}"])
 
 
 def lookalike_secrets(g: Gen) -> Made:
@@ -688,7 +786,10 @@ def lookalike_marking(g: Gen) -> Made:
     line = p.pick(["We keep your data confidential and never sell it.", "Confidentiality is one of our values.",
                    "Read our customer stories to learn more.", "Client satisfaction rose 12% this year.",
                    "Our NDA template is available on the public website.", "Customers: see the pricing page.",
-                   "Please treat feedback with discretion.", "Account managers meet each client monthly."])
+                   "Please treat feedback with discretion.", "Account managers meet each client monthly.",
+                   "Our confidential whistle-blowing hotline is run by an outside firm.",
+                   "What does attorney-client privilege mean? A short explainer.",
+                   "Internal tools are listed on the intranet."])
     paras = T.prose(p, rng.randint(300, 5000)).split("\n\n")
     paras.insert(rng.randrange(len(paras) + 1), line)
     return Made(Doc([Para(p.pick(["Brand guide", "Company values", "Sales playbook (public)"]), heading=True),

@@ -12,7 +12,7 @@ from functools import cache
 
 from faker import Faker
 
-from tests.data.synth.pools import Pools
+from tests.data.synth.pools import Pools, reserve
 
 # locale -> (kind): "latin" names as Faker writes them, "roman" via Faker's romanized names,
 # "cyrillic" transliterated, "native" kept in the native script (emails from a user name)
@@ -26,6 +26,10 @@ LOCALES: list[tuple[str, str]] = [
     ("uk_UA", "cyrillic"), ("es_CO", "hispanic"), ("tw_GH", "latin"), ("ha_NG", "latin"), ("cs_CZ", "latin"),
     ("fil_PH", "latin"), ("id_ID", "latin"), ("en_PK", "latin"), ("ro_RO", "latin"), ("arabic2", "arabic"),
 ]
+LOCALES = reserve(LOCALES + [("da_DK", "latin"), ("hu_HU", "latin"), ("es_AR", "hispanic"), ("en_IE", "latin"),
+                             ("lt_LT", "latin")],
+                  v2=[("sv_SE", "latin"), ("fi_FI", "latin"), ("es_CL", "hispanic"), ("zu_ZA", "latin"),
+                      ("sk_SK", "latin"), ("bg_BG", "cyrillic")])
 # romanised Arabic names (Faker's Arabic locales write Arabic script only)
 ARABIC_FIRST = ["Youssef", "Fatima", "Omar", "Layla", "Khalid", "Mariam", "Hassan", "Noor", "Tariq", "Salma",
                 "Karim", "Huda", "Bilal", "Rania", "Ziad", "Amira", "Samir", "Yasmin", "Nabil", "Dina"]
@@ -133,8 +137,9 @@ class PersonFactory:
         f = ascii_fold(first).lower().replace(" ", "").replace("'", "") or "user"
         last_token = last.split()[0] if rng.random() < 0.5 else last.replace(" ", "")
         la = ascii_fold(last_token).lower().replace("'", "").replace("-", "") or "x"
-        styles = ["{f}.{l}", "{f0}{l}", "{f}{l}{n}", "{f}_{l}", "{l}.{f}", "{f}{n}", "{f}.{l}{n}",
-                  "{f0}.{l}{n}", "{l}{f0}", "{f}-{l}", "{l}_{f0}{n}", "{f}{l0}{n}"]
+        styles = reserve(["{f}.{l}", "{f0}{l}", "{f}{l}{n}", "{f}_{l}", "{l}.{f}", "{f}{n}", "{f}.{l}{n}",
+                          "{f0}.{l}{n}", "{l}{f0}", "{f}-{l}", "{l}_{f0}{n}", "{f}{l0}{n}", "{l}{n}", "{f}.{l0}"],
+                         v2=["{l}-{f}", "{f0}{l0}{n}{n}", "{f}{l}"])
         local = self.pools.pick(styles).format(f=f, l=la, f0=f[0], l0=la[0], n=rng.randint(1, 99))
         if rng.random() < 0.75:
             domain = self.pools.pick(FREE_MAIL)
@@ -162,7 +167,17 @@ class PersonFactory:
             lambda: f"+63 9{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
             lambda: f"+1-{rng.randint(201, 989)}-{rng.randint(200, 999)}-{rng.randint(1000, 9999)}",
             lambda: f"+61 4{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}",
+            lambda: f"+27 8{rng.randint(1, 4)} {rng.randint(100, 999)} {rng.randint(1000, 9999)}",
+            lambda: f"+55 11 9{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+            lambda: f"+81 90-{rng.randint(1000, 9999)}-{rng.randint(1000, 9999)}",
+            lambda: f"0{rng.randint(7, 9)}0 {rng.randint(1000, 9999)} {rng.randint(1000, 9999)}",
         ]
+        styles = reserve(styles, v2=[
+            lambda: f"+254 7{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}",
+            lambda: f"+48 5{rng.randint(10, 99)} {rng.randint(100, 999)} {rng.randint(100, 999)}",
+            lambda: f"0044 7{rng.randint(100, 999)} {rng.randint(100000, 999999)}",
+            lambda: f"+1 ({rng.randint(201, 989)}) {rng.randint(200, 999)} {rng.randint(1000, 9999)}",
+        ])
         style = self.pools.pick(styles)
         for _ in range(30):  # real people have numbers that exist: valid for their country's plan
             number = style()
@@ -173,16 +188,21 @@ class PersonFactory:
     def rate(self) -> str:
         rng = self.rng
         amount = rng.randint(14, 95) + rng.choice([0, 0.5, 0.25, 0.75])
-        styles = ["${a:.2f}", "${a:.2f}/hr", "$ {a:.0f}", "USD {a:.2f}", "€{a:.2f}", "£{a:.0f}/h", "{a:.2f} USD",
-                  "${a:.0f} per hour",
-                  "US${a:.2f}", "{a:.2f} EUR/hr", "GBP {a:.2f}", "${a:,.2f} / hour"]
-        return self.pools.pick(styles).format(a=amount)
+        styles = reserve(["${a:.2f}", "${a:.2f}/hr", "$ {a:.0f}", "USD {a:.2f}", "€{a:.2f}", "£{a:.0f}/h", "{a:.2f} USD",
+                          "${a:.0f} per hour",
+                          "US${a:.2f}", "{a:.2f} EUR/hr", "GBP {a:.2f}", "${a:,.2f} / hour",
+                          "EUR {c}", "{c} €/h", "R$ {c}", "₹{r:,}/hr", "CHF {a:.2f}", "USD{a:.2f}", "{a:.2f}$"],
+                         v2=["{a:.2f} $/h", "AU${a:.2f}", "€ {c} per hour", "CA$ {a:.2f}", "{a:.0f} GBP p/h",
+                             "PHP {p:,}.00"])
+        comma = f"{amount:.2f}".replace(".", ",")
+        return self.pools.pick(styles).format(a=amount, c=comma, r=int(amount * 80), p=int(amount * 55))
 
     # ------------------------------------------------------------------ name layouts
     NAME_STYLES = ["first last", "last, first", "LAST first", "f. last", "lower", "first", "last first",
                    "first m. last",
                    # held-back
-                   "LAST, first", "last f.", "f.m. last"]
+                   "LAST, first", "last f.", "f.m. last",
+                   "FIRST LAST", "first LAST", "last, f.", "First LAST"]
 
     def styled(self, p: Person, style: str) -> str:
         first, last = p.first, p.last
@@ -206,6 +226,12 @@ class PersonFactory:
             return f"{last.upper()}, {first}"
         if style == "last f.":
             return f"{last} {first[0]}."
+        if style == "FIRST LAST":
+            return p.full.upper()
+        if style in ("first LAST", "First LAST"):
+            return f"{first} {last.upper()}"
+        if style == "last, f.":
+            return f"{last}, {first[0]}."
         if style == "f.m. last":
             return f"{first[0]}.{self.rng.choice(string.ascii_uppercase)}. {last}"
         raise ValueError(style)
