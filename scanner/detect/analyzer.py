@@ -262,19 +262,19 @@ def _phone_recognizer_class() -> type:
             for m in PHONE_CANDIDATE.finditer(text):
                 if len(_DIGIT.findall(m.group())) < 7:
                     continue
-                plus = m.group().startswith("+")
+                plus = m.group().lstrip("(").startswith("+")  # also "(+49 ...)" in a sentence
                 if self.require_context and not plus and not context_near(lowered, m.start(), m.end(), words):
                     continue
                 s, e = max(0, m.start() - 1), min(len(text), m.end() + 1)
                 window = text[s:e]
                 # "+<country code>": the default region plays no part, one pass is enough
-                regions = self.supported_regions[:1] if m.group().startswith("+") else self.supported_regions
+                regions = self.supported_regions[:1] if plus else self.supported_regions
                 for region in regions:
                     for match in phonenumbers.PhoneNumberMatcher(window, region, leniency=self.leniency or 0):
                         r = self._get_recognizer_result(match, window, region, None)
                         r.start += s
                         r.end += s
-                        if plus and text.startswith("+", r.start):
+                        if plus and text.startswith(("+", "(+"), r.start):
                             r.score = max(r.score, self.PLUS_SCORE)
                         results.append(r)
             out: list[Any] = EntityRecognizer.remove_duplicates(results)

@@ -59,14 +59,41 @@ class Aggregator:
                 return True
         return False
 
+    def _sample_records(self, found: list[Found], chunks: list[Chunk], records: dict[int, RecordMap]
+                        ) -> set[tuple[int, int | None]]:
+        """Rows and list lines whose e-mails and phones are all sample values (``jane@example.com``,
+        555-01xx): sample rows, so nothing else in them (a name, a rate) is a person's data.
+        Forms are left alone: a blank form's placeholder says nothing about a filled-in field."""
+        sample: set[tuple[int, int | None]] = set()
+        real: set[tuple[int, int | None]] = set()
+        for f in found:
+            if f.record is None or not kind(f.entity).roster_contact:
+                continue
+            rmap = records.get(f.chunk)
+            if rmap is None or rmap.records[f.record].kind is RecordKind.FORM:
+                continue
+            if not self.placeholder(f, chunks[f.chunk].text):
+                real.add((f.chunk, f.record))
+            elif not self._role_mailbox(f):
+                sample.add((f.chunk, f.record))
+        return sample - real
+
+    def _role_mailbox(self, f: Found) -> bool:
+        local = f.value.lower().rpartition("@")[0].split("+", 1)[0]
+        return f.entity == "EMAIL_ADDRESS" and local in self.settings.placeholders.role_mailboxes
+
     def _valid(self, f: Found) -> bool:
         if f.score < self.settings.min_score(f.entity):
             return False
         check = kind(f.entity).validate
         return check is None or check(f.value, f.recognizer == STRUCTURE or f.vouched)
 
-    def filter(self, found: list[Found], chunks: list[Chunk]) -> list[Found]:
-        kept = [f for f in found if self._valid(f) and not self.placeholder(f, chunks[f.chunk].text)]
+    def filter(self, found: list[Found], chunks: list[Chunk], records: dict[int, RecordMap] | None = None
+               ) -> list[Found]:
+        valid = [f for f in found if self._valid(f)]
+        sample = self._sample_records(valid, chunks, records or {})
+        kept = [f for f in valid if not self.placeholder(f, chunks[f.chunk].text) and not (
+            (f.chunk, f.record) in sample and (kind(f.entity).person_data or f.entity == "PERSON"))]
         # overlap priority: higher priority, then score, then longer span wins
         prio = self.settings.priority
         kept.sort(key=lambda f: (-prio.get(f.entity, 0), -f.score, -(f.end - f.start)))
@@ -130,7 +157,9 @@ class Aggregator:
                     and len(record_kinds[(f.chunk, f.record)]) >= 2):
                 linked.add(id(f))
                 continue
-            if f.entity in contact_kinds and f.row is None:
+            facts = tables.get(f.chunk)
+            headerless = f.row is not None and (facts is None or facts.header_row is None)
+            if f.entity in contact_kinds and (f.row is None or headerless):  # a sheet used as a page, too
                 # a contact record (e.g. email + home address) is person-linked even without a name
                 items = contacts[f.chunk]
                 lo = bisect.bisect_left(contact_starts[f.chunk], f.start - PERSON_WINDOW)
@@ -138,7 +167,6 @@ class Aggregator:
                 if any(items[k].entity != f.entity for k in range(lo, hi)):
                     linked.add(id(f))
                     continue
-            facts = tables.get(f.chunk)
             if f.row is not None and facts is not None and facts.header_row is not None:
                 continue  # rows of a table with a header link through their own record only
             near = person_starts.get(f.chunk) if not is_form and entity.window_link else None

@@ -323,6 +323,21 @@ def _card_digits(run: str, n: int) -> bool:
     return n >= 13
 
 
+# ------------------------------------------------------------------------------------- currencies
+
+#: signs and ISO codes a pay rate is written with, before or after the amount (``US$16.50``,
+#: ``EUR 18,50``, ``18,50 €/h``, ``₹1,440/hr``, ``CHF 32.00``); other codes than USD/EUR/GBP only
+#: in capitals (``RON``, ``TRY`` are words too). rules/presidio/recognizers.yaml (PayRateRecognizer)
+#: spells the same set.
+CURRENCY_SIGNS = "$£€₹¥₦₱₩₺₽"
+CURRENCY_CODES = ("CHF", "INR", "BRL", "AUD", "CAD", "NZD", "NGN", "KES", "ZAR", "PLN", "MXN", "JPY", "CNY", "SGD",
+                  "HKD", "SEK", "NOK", "DKK", "CZK", "HUF", "RON", "IDR", "PKR", "GHS", "EGP")
+CURRENCY = (rf"[{re.escape(CURRENCY_SIGNS)}]|(?i:(?<![a-z])(?:usd|eur|gbp)(?![a-z]))"
+            rf"|(?<![A-Za-z])(?:{'|'.join(CURRENCY_CODES)})(?![A-Za-z])")
+#: an amount: a currency then a digit, or a digit then a currency
+AMOUNT = re.compile(rf"(?:{CURRENCY})\s?\d|\d\s?(?:{CURRENCY})")
+
+
 # ------------------------------------------------------------------------------------- the entities
 
 register(EntityKind(
@@ -331,7 +346,7 @@ register(EntityKind(
     person_data=True, contact_record=True, roster_contact=True))
 register(EntityKind(
     "PHONE_NUMBER", norm_phone, mask_last4,
-    Anchor(digits=_phone_digits, context=True, free=lambda run: run.startswith("+")),
+    Anchor(digits=_phone_digits, context=True, free=lambda run: run.lstrip("(").startswith("+")),
     placeholder=_sample_phone, sample_sensitive=True, business_sensitive=True,
     person_data=True, contact_record=True, roster_contact=True))
 register(EntityKind(
@@ -345,7 +360,7 @@ register(EntityKind(
     validate=valid_birth_date, person_data=True, contact_record=True))
 register(EntityKind(
     "PAY_RATE", norm_text, mask_digits_all,
-    Anchor(words=("usd", "gbp", "eur"), pattern=r"(?:[$£€]|\b(?:usd|gbp|eur|USD|GBP|EUR))\s?\d", needs=Marker.DIGIT),
+    Anchor(words=("usd", "gbp", "eur"), pattern=CURRENCY, needs=Marker.DIGIT),
     placeholder=_zero_amount, person_data=True))
 register(EntityKind(
     "PERSON", norm_text, mask_words, Anchor(), validate=valid_person, placeholder=_sample_person,
@@ -378,7 +393,8 @@ register(EntityKind(
 register(EntityKind(
     "CONFIDENTIAL_MARKING", norm_text, mask_marking,
     Anchor(words=("confidential", "internal use", "do not distribute", "do not forward", "do not share",
-                  "privilege", "privileged"))))
+                  "do not copy", "do not circulate", "privilege", "privileged", "restricted", "distribution",
+                  "circulation"))))
 register(EntityKind(
     "NDA_LANGUAGE", norm_text, mask_marking,
     Anchor(words=("nda", "non-disclosure", "nondisclosure", "confidentiality agreement"))))

@@ -35,7 +35,7 @@ from pathlib import Path
 from scanner.config import Settings
 from scanner.detect.analyzer import Analyzer, NlpMode
 from scanner.detect.detectors import STRUCTURE, Aggregator, Found
-from scanner.detect.entities import kind, person_data_types, roster_contact_types
+from scanner.detect.entities import AMOUNT, kind, person_data_types, roster_contact_types
 from scanner.detect.models import ContentResult, InputError
 from scanner.detect.prefilter import BlockPlan, Prefilter, anchored_entities, blocks
 from scanner.detect.recognizers import DetectorSettings, DictionaryMatcher, read_terms
@@ -57,7 +57,6 @@ from scanner.resources import builtin_rules_dir
 
 log = logging.getLogger(__name__)
 _PHONE_RUN = re.compile(r"(?:\+|\()?\d{1,4}\)?[ \-./]+\d[\d \-.()/]{4,}\d")  # a formatted number
-_AMOUNT = re.compile(r"[$£€]\s?\d|\b(?:USD|EUR|GBP)\s?\d|\d\s?(?:USD|EUR|GBP)\b")
 _LETTERS = re.compile(r"[^\W\d_]{2}")
 LIST_LINE_CHARS = 300  # list lines are short; prose paragraphs are not looked at
 
@@ -233,7 +232,7 @@ class ContentPipeline:
             phone_list = list_lines(chunk.text, _PHONE_RUN, MIN_LIST)
             if phone_list:
                 phone_lists.add(idx)
-            if list_lines(chunk.text, _AMOUNT, MIN_LIST):
+            if list_lines(chunk.text, AMOUNT, MIN_LIST):
                 pay_lists.add(idx)
             plans[idx] = self.prefilter.plan(chunk.text, blocks(chunk.text),
                                              context_free=frozenset({"PHONE_NUMBER"}) if phone_list else frozenset())
@@ -250,7 +249,7 @@ class ContentPipeline:
             and any(i == f.chunk and a <= f.start < b for i, a, b in header_spans))]
         for f in found:
             f.record = records[f.chunk].at(f.start)
-        kept = self.aggregator.filter(found, chunks)
+        kept = self.aggregator.filter(found, chunks, records)
         hits = self.aggregator.hits(kept, chunks, tables, records)
         detections = [self.aggregator.to_detection(f, chunks) for f in kept[:MAX_DETECTIONS]]
         return ContentResult(
@@ -310,19 +309,20 @@ class ContentPipeline:
                 if record.kind is RecordKind.ROW and chunk.rows is None:
                     continue  # a row of a headed table in flat text: its columns say who is who
                 pay_list = idx in (pay_lists or ())
-                if headed or not any(f.entity in contact_types or f.entity == "PAY_RATE" for f in items
-                                     if f.score >= self.settings.min_score(f.entity)
-                                     or (pay_list and f.entity == "PAY_RATE")):
+                if headed:
                     continue
+                listed_value = any(f.entity in contact_types or f.entity == "PAY_RATE" for f in items
+                                   if f.score >= self.settings.min_score(f.entity)
+                                   or (pay_list and f.entity == "PAY_RATE"))
                 emails = [f.value for f in items if f.entity == "EMAIL_ADDRESS"]
                 taken = [(f.start, f.end) for f in items if f.entity != "PERSON"]
-                cand = record_candidate(chunk.text, record, taken, emails)
+                cand = record_candidate(chunk.text, record, taken, emails) if listed_value else None
                 if cand is not None:
                     candidates.append((record, cand.start, cand.end, cand.agrees))
                     if pay_list:
                         floor = self.settings.min_score("PAY_RATE")
                         pending_rates.extend(f for f in items if f.entity == "PAY_RATE" and f.score < floor)
-                elif self._holds_person_data(items, chunk.text):
+                elif self._holds_person_data(items, chunk.text):  # e-mail, phone, address, date of birth
                     real = [f.value for f in items if f.entity == "EMAIL_ADDRESS"
                             and not self.aggregator.placeholder(f, chunk.text)]
                     for s, e in prose_names(chunk.text, record.start, min(record.end, len(chunk.text)), taken,

@@ -74,8 +74,10 @@ class RecordMap:
 # ------------------------------------------------------------------------------------------ forms
 
 _KV = re.compile(
-    r"^[ \t]*(?P<label>[^\W\d_][\w .()/#'’&-]{0,45}?)[ \t]*(?:[:=>\t]|[ \t]-{1,2}[ \t]|\.{3,}|[ \t]{2,})[ \t]*"
+    r"^[ \t]*(?P<label>[^\W\d_][\w .,()/#'’&-]{0,45}?)[ \t]*(?:[:=>\t|]|[ \t][-–—]{1,2}[ \t]|\.{3,}|[ \t]{2,})[ \t]*"
     r"(?P<value>.*?)[ \t]*$")
+#: "[Label] value" (a form exported with bracketed field names)
+_KV_BRACKET = re.compile(r"^[ \t]*\[(?P<label>[^\W\d_][^\]\n]{0,45})\][ \t]*:?[ \t]*(?P<value>.*?)[ \t]*$")
 _LABEL_ONLY = re.compile(r"^[ \t]*(?P<label>[^\W\d_][\w .()/#'’&-]{0,45}?)[ \t]*:?[ \t]*$")
 _PARENS = re.compile(r"\([^)]*\)")
 #: labels a form uses for the person's name, beyond a roster's name headers
@@ -84,7 +86,8 @@ FORM_NAME_LABELS = frozenset({"payee", "applicant", "beneficiary", "account hold
                               "print name", "name (print)"})
 _STRICT_LABELS = frozenset(w for words in ROLE_WORDS.values() for w in words) | {"d.o.b", "e-mail"}
 #: labels a form line may start with when its separator was lost ("Applicant Enzio Botta")
-_PREFIX_LABELS = sorted({*FORM_NAME_LABELS, "name", "full name", "employee name", "contractor name", "candidate name",
+_PREFIX_LABELS = sorted({*FORM_NAME_LABELS, *(w for words in ROLE_WORDS.values() for w in words if " " in w),
+                         "name", "full name", "employee name", "contractor name", "candidate name",
                          "email address", "personal email", "contact email", "e-mail", "email", "mobile phone",
                          "phone number", "mobile", "phone", "telephone", "date of birth", "birth date", "dob",
                          "d.o.b.", "home address", "street address", "address", "ssn", "social security number",
@@ -103,8 +106,9 @@ def label_role(label: str, strict: bool = False) -> str | None:
         return None
     if clean in FORM_NAME_LABELS:
         return "name"
-    if strict:
-        return header_role(clean) if clean in _STRICT_LABELS else None
+    if strict:  # a line that is only a label: a known one, or one holding a known multi-word label
+        role = header_role(clean)
+        return role if clean in _STRICT_LABELS or (role is not None and len(clean.split()) >= 2) else None
     return header_role(clean)
 
 
@@ -140,6 +144,24 @@ def text_records(text: str, skip: list[tuple[int, int]] | None = None) -> list[R
         value = line[start:]
         return Field(s + start + len(value) - len(value.lstrip()), s + len(line.rstrip()), role, label)
 
+    def kv_field(j: int) -> tuple[Field | None, bool]:
+        """Line ``j`` as a ``label: value`` (or ``[label] value``, or a known label whose separator
+        was lost) line: (its field if the label has a role, whether the line has that shape)."""
+        s, e = lines[j]
+        line = text[s:e]
+        m = _KV_BRACKET.match(line) or _KV.match(line)
+        if m is not None and m.group("value"):
+            role = label_role(m.group("label"))
+            if role is None and (pl := _prefix_label(line)) is not None:
+                return value_field(s, line, pl[1], pl[0], label_role(pl[0])), True
+            return value_field(s, line, m.start("value"), m.group("label"), role), True
+        pl = _prefix_label(line)
+        if pl is not None:
+            fld = value_field(s, line, pl[1], pl[0], label_role(pl[0]))
+            if fld is not None:
+                return fld, True
+        return None, False
+
     while i < n:
         form_end = i
         fields: list[Field] = []
@@ -147,30 +169,19 @@ def text_records(text: str, skip: list[tuple[int, int]] | None = None) -> list[R
         while j < n:
             s, e = lines[j]
             line = text[s:e]
-            m = _KV.match(line)
-            if m is not None and m.group("value"):
-                role = label_role(m.group("label"))
-                if role is None and (pl := _prefix_label(line)) is not None:
-                    role = label_role(pl[0])
-                    fld = value_field(s, line, pl[1], pl[0], role)
-                else:
-                    fld = value_field(s, line, m.start("value"), m.group("label"), role)
+            fld, shaped = kv_field(j)
+            if shaped:
                 if fld is not None:
                     fields.append(fld)
                 j += 1
                 form_end = j if fields else form_end
                 continue
-            pl = _prefix_label(line)
-            if pl is not None:
-                fld = value_field(s, line, pl[1], pl[0], label_role(pl[0]))
-                if fld is not None:
-                    fields.append(fld)
-                    j += 1
-                    form_end = j
-                    continue
             lo = _LABEL_ONLY.match(line)
             role = label_role(lo.group("label"), strict=not line.rstrip().endswith(":")) if lo else None
-            if lo is not None and role is not None and j + 1 < n and text[lines[j + 1][0]:lines[j + 1][1]].strip():
+            # the value on the next line, unless that line is a labelled field itself (a blank
+            # form's empty field must not take the next field as its value)
+            if (lo is not None and role is not None and j + 1 < n and text[lines[j + 1][0]:lines[j + 1][1]].strip()
+                    and kv_field(j + 1)[0] is None):
                 vs, ve = lines[j + 1]
                 value = text[vs:ve]
                 fields.append(Field(vs + len(value) - len(value.lstrip()), vs + len(value.rstrip()), role,
@@ -178,7 +189,14 @@ def text_records(text: str, skip: list[tuple[int, int]] | None = None) -> list[R
                 j += 2
                 form_end = j
                 continue
+            if lo is not None and role is not None and fields:  # an empty field of a form
+                j += 1
+                continue
             if not line.strip() and fields and j + 1 < n:  # a blank line inside a form
+                j += 1
+                continue
+            # a short line the form does not know ("Role Linguist") between two of its fields
+            if fields and len(line) <= 60 and j + 1 < n and kv_field(j + 1)[0] is not None:
                 j += 1
                 continue
             break
@@ -299,7 +317,9 @@ def table_records(rows: tuple[tuple[str, ...], ...], cell_starts: tuple[tuple[in
 
 # ------------------------------------------------------------------------------------------ names
 
-_SEPARATORS = re.compile(r"\t|\||;|<|>|\(|\)|\[|\]|—|–|\s-{1,2}\s|\s/\s|:|·|\u00a0|\s{3,}|^\s*(?:\d+[.)]|[*•-])\s+")
+#: list separators; a number opening a line is a row number or an id column (``11211 thiago garcia ...``)
+_SEPARATORS = re.compile(r"\t|\||;|<|>|\(|\)|\[|\]|—|–|\s-{1,2}\s|\s/\s|:|·|\u00a0|\s{2,}"
+                         r"|^\s*(?:\d+[.)]|[*•-]|\d{1,9}(?=\s+[^\W\d_]))\s+")
 _TOKEN = re.compile(r"^[^\W\d_]+(?:['’.-][^\W\d_]*)*\.?$")
 _CONNECTIVES = frozenset({"at", "or", "and", "on", "via", "tel", "mobile", "email", "e-mail", "mail", "phone",
                           "rate", "per", "hour", "hr", "h", "usd", "eur", "gbp", "us", "x", "ext", "cell", "whatsapp",

@@ -13,17 +13,21 @@ ROLE_WORDS: dict[str, tuple[str, ...]] = {
     "name": ("name", "full name", "contractor", "employee", "worker", "annotator", "labeler", "labeller",
              "first name", "last name", "surname", "given name", "person", "staff", "consultant",
              "freelancer", "contact name", "candidate", "forename", "family name", "legal name", "payee",
-             "beneficiary", "applicant", "rater", "tasker", "assignee"),
+             "beneficiary", "applicant", "rater", "tasker", "assignee", "team member", "contributor", "collaborator",
+             "staff member", "crew member", "vorname", "nachname", "prénom", "nom", "given names", "family names"),
     "email": ("email", "e-mail", "email address", "mail", "work email", "personal email", "e mail"),
     "phone": ("phone", "mobile", "tel", "telephone", "cell", "phone number", "mobile number", "cell phone",
               "mobile phone", "contact number", "phone no"),
     "rate": ("rate", "pay", "hourly", "hourly rate", "day rate", "salary", "wage", "compensation",
              "pay rate", "fee", "rate (usd)", "rate/hr", "annual salary", "amount", "gross pay",
-             "net pay"),
+             "net pay", "payout", "comp", "per task", "unit price", "rate per hour", "hourly fee", "hourly wage",
+             "payout rate", "fee per hour"),
     "gov_id": ("ssn", "social security", "social security number", "nino", "national insurance",
-               "ni number", "tax id", "tin", "passport", "passport number", "itin"),
+               "ni number", "ni no", "tax id", "tin", "passport", "passport number", "itin", "travel document",
+               "national insurance number", "national insurance no", "social security no", "passport no"),
     "bank": ("iban", "bank account", "account number", "sort code", "routing", "routing number",
-             "bank", "account no", "swift", "bic", "acct", "acct no", "checking account", "bank account number"),
+             "bank", "account no", "swift", "bic", "acct", "acct no", "checking account", "bank account number",
+             "bank acct", "savings account"),
     "dob": ("dob", "date of birth", "birth date", "birthday", "birthdate", "d o b"),
     "address": ("address", "home address", "street", "street address", "mailing address"),
 }
@@ -34,14 +38,34 @@ _NAME_CELL = re.compile(r"^[^\W\d_][\w'’.-]*(?:,? [^\W\d_][\w'’.-]*){0,4}$")
 _DIGITS = re.compile(r"\d")
 
 
+#: multi-word labels, longest first: found inside a longer label ("Full name of payee", "Bank routing number")
+_PHRASES = sorted((w for w in _LOOKUP if " " in w), key=len, reverse=True)
+#: "<x> name" is a person's name unless x says it is a thing's
+_THING_NAMES = frozenset({"company", "project", "file", "user", "product", "client", "bank", "team",
+                          "business", "organisation", "organization", "org", "vendor", "brand", "domain", "host",
+                          "server", "app", "application", "display", "screen", "model", "dataset", "task", "branch",
+                          "street", "city", "country", "code", "field", "sheet", "table", "column", "course",
+                          "event", "school", "university", "employer", "trading", "legal entity", "entity"})
+
+
 def header_role(cell: str) -> str | None:
     key = " ".join(_NORM.sub(" ", _PARENS.sub(" ", cell.lower()).replace("_", " ")).split())
     if not key:
         key = " ".join(_NORM.sub(" ", cell.lower()).split())
     if key in _LOOKUP:
         return _LOOKUP[key]
-    for word in key.split():
-        if word in _LOOKUP and len(key.split()) <= 3:
+    if key.endswith("s") and key[:-1] in _LOOKUP:  # "Emails", "Names"
+        return _LOOKUP[key[:-1]]
+    words = key.split()
+    if 2 <= len(words) <= 6:
+        padded = f" {key} "
+        for phrase in _PHRASES:
+            if f" {phrase} " in padded:
+                return _LOOKUP[phrase]
+        if words[-1] in ("name", "names") and len(words) <= 3:
+            return None if _THING_NAMES & set(words[:-1]) else "name"
+    for word in words:
+        if word in _LOOKUP and len(words) <= 3:
             return _LOOKUP[word]
     return None
 

@@ -29,7 +29,8 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-_SECRET_VALUE = re.compile(r"(?:[:=]|\t)\s*[\"']?(\S+)")
+#: the value after the name's separator (``=``, ``:``, ``:=``, ``=>``, a tab, ``" "`` before a quote)
+_SECRET_VALUE = re.compile(r"(?::=|=>|[:=]|\t|[ \t](?=[\"']))\s*[\"']?(\S+)")
 #: prefixes that name a service's token: a random-looking rest is a secret even without digits
 SERVICE_PREFIXES = ("sk-", "sk_live_", "rk_live_", "hf_", "npm_", "sg.", "glpat-", "xox", "ghp_", "github_pat_")
 _PLACEHOLDER_BITS = ("example", "xxxx", "your_", "your-", "yourkey", "placeholder", "changeme", "<", "${", "{{",
@@ -38,8 +39,9 @@ _PLACEHOLDER_BITS = ("example", "xxxx", "your_", "your-", "yourkey", "placeholde
 
 def secret_value_ok(match_text: str, min_entropy: float = 3.5) -> bool:
     """``api_key = <value>``: the value must look random (entropy) and not be a placeholder."""
+    match_text = match_text.rsplit("\n", 1)[-1]  # "name: X_TOKEN" / "value: ..." on the next line
     m = _SECRET_VALUE.search(match_text)
-    value = m.group(1).strip("\"',") if m else match_text.strip()
+    value = m.group(1).strip("\"',;") if m else match_text.strip()
     lowered = value.lower()
     if any(w in lowered for w in _PLACEHOLDER_BITS):
         return False

@@ -137,6 +137,13 @@ def test_field_entity(role: str, label: str, value: str, entity: str | None) -> 
     "see 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 for the model hub",
     "-----BEGIN RSA\nPRIVATE KEY-----\nMIIEowIBAAKCAQEAu1SU1LfVLPHCozMxH2Mo4lgOEePzNm0tRgeLezV6ffAt0gun",
     "key: -----BEGIN OPENSSH PRIVATE\nKEY----- b3BlbnNzaC1rZXktdjEAAAAABG5vbmUAAAAEbm9uZQ",
+    # config syntaxes: PHP / Ruby arrays, Go-style :=, a subscripted name, Windows setx, a k8s env entry
+    "'db_password' => 'q8Rx2Lm9PzT4vB7nK1cW',",
+    "JWT_SECRET := 9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    "ENV['WEBHOOK_SECRET'] = 'Zx81kPq0Lm3Nv7Bc2Df9Gh4Jk'",
+    'os.environ["API_TOKEN"] = "4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8"',
+    'setx CLIENT_SECRET "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"',
+    "env:\n  - name: PRIVATE_TOKEN\n    value: 4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8",
 ])
 def test_secrets_with_prefixed_names_and_wrapped_keys(pattern_pipeline: ContentPipeline, text: str) -> None:
     assert fired(pattern_pipeline, text) == {"credentials"}
@@ -150,6 +157,10 @@ def test_secrets_with_prefixed_names_and_wrapped_keys(pattern_pipeline: ContentP
     "password: ********",
     "commit 9f86d081884c7d659a2feaa0c55ad015a3bf4f1b",
     "the token refresh works like this: see the docs",
+    "'password' => env('DB_PASSWORD'),",
+    'setx API_TOKEN "%API_TOKEN%"',
+    "- name: PRIVATE_TOKEN\n  valueFrom: secretKeyRef",
+    "- name: API_TOKEN\n  value: <paste the token here>",
 ])
 def test_secret_look_alikes_stay_clean(pattern_pipeline: ContentPipeline, text: str) -> None:
     assert fired(pattern_pipeline, text) == set()

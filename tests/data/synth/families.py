@@ -465,14 +465,12 @@ def credentials(g: Gen) -> Made:
     else:
         assignment = p.pick(ASSIGN)
         names = p.sample(SECRET_NAMES, rng.randint(1, 4))
-        lines = []
-        for name in names:
-            lines.append(assignment.format(k=name, lk=name.lower(), v=secret_value(rng, name)))
+        pairs = [(name, secret_value(rng, name)) for name in names]
         if p.chance(0.6):
-            lines.insert(0, assignment.format(k="APP_ENV", lk="app_env", v=rng.choice(["production", "staging"])))
-            lines.append(assignment.format(k="LOG_LEVEL", lk="log_level", v="info"))
-        if g.fmt == "xlsx" and p.chance(0.5):
-            blocks.append(Table([[ln.split("=", 1)[0], ln.split("=", 1)[-1]] for ln in lines], header=False))
+            pairs = [("APP_ENV", rng.choice(["production", "staging"])), *pairs, ("LOG_LEVEL", "info")]
+        lines = [assignment.format(k=k, lk=k.lower(), v=v) for k, v in pairs]
+        if g.fmt == "xlsx" and p.chance(0.5):  # a sheet of NAME | value rows
+            blocks.append(Table([[k if p.chance(0.7) else k.lower(), v] for k, v in pairs], header=False))
         else:
             blocks.append(Para("\n".join(lines)))
     if p.chance(0.4):
