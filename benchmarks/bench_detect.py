@@ -5,9 +5,10 @@ Three sets, all in memory and deterministic:
   changelogs, reports), rosters of 50-500 rows, client briefs, and long benign texts with ONE
   buried sensitive paragraph - roughly what a Drive holds;
 * ``labelled``: the 45 tiny documents of tests/data/corpus (per-document fixed costs dominate);
-* ``synth-heldback`` (``--synth``, default 250; ``--synth-long K`` adds K >= 1 MB documents per
-  format): the held-back part of the labelled corpus of tests/data/synth, five formats with
-  per-document categories - the report prints precision/recall per format and per category.
+* ``synth-<split>`` (``--synth``, default 250; ``--synth-long K`` adds K >= 1 MB documents per
+  format; ``--synth-split``, default ``heldback2``): a part of the labelled corpus of
+  tests/data/synth, five formats with per-document categories - the report prints
+  precision/recall per format and per category next to the speed.
 
 Plain Presidio baseline: ``AnalyzerEngine`` with the same spaCy model (its full default pipeline,
 as ``NlpEngineProvider`` loads it) and every default recognizer, ``.analyze`` on each document's
@@ -20,7 +21,7 @@ the machine load is printed at the start, per set and at the end. The labelled s
 times (the timings averaged), the others once.
 Single process = per core.
 
-Run: .venv/bin/python benchmarks/bench_detect.py [--docs N] [--synth N] [--synth-long K]
+Run: .venv/bin/python benchmarks/bench_detect.py [--docs N] [--synth N] [--synth-long K] [--synth-split S]
      [--modes auto,pattern-only,...] [--skip-baseline]
 Writes benchmarks/results/detect.json (not with --skip-baseline).
 """
@@ -259,7 +260,7 @@ def labelled_corpus() -> list[Doc]:
 # --------------------------------------------------------------------------- measurement
 
 
-def synth_corpus(n_docs: int, split: str = "heldback", long_docs: int = 0) -> list[Doc]:
+def synth_corpus(n_docs: int, split: str = "heldback2", long_docs: int = 0) -> list[Doc]:
     """The labelled generated corpus of tests/data/synth (five formats, per-document categories)."""
     import sys
 
@@ -413,6 +414,7 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=120, help="benign-heavy generated documents (1-200 KB)")
     ap.add_argument("--synth", type=int, default=250, help="documents of the held-back labelled corpus")
     ap.add_argument("--synth-long", type=int, default=0, help=">= 1 MB held-back documents per format")
+    ap.add_argument("--synth-split", default="heldback2", help="tuning | heldback (v1) | heldback2 (v2)")
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--skip-baseline", action="store_true", help="iterate on the pipeline only (no file written)")
     ap.add_argument("--modes", default="auto",
@@ -421,7 +423,7 @@ def main() -> None:
     print(_load(), "(start)")
     t0 = time.perf_counter()
     sets = {"generated": make_corpus(args.docs, args.seed), "labelled": labelled_corpus(),
-            "synth-heldback": synth_corpus(args.synth, long_docs=args.synth_long)}
+            f"synth-{args.synth_split}": synth_corpus(args.synth, args.synth_split, long_docs=args.synth_long)}
     print(f"corpora built in {time.perf_counter() - t0:.1f}s: " +
           ", ".join(f"{k} {len(v)} docs {sum(len(d.data) for d in v) / 1e6:.1f} MB" for k, v in sets.items()))
     presidio = None if args.skip_baseline else build_presidio()  # engine builds are not timed
@@ -447,7 +449,7 @@ def main() -> None:
                 r["speedup_docs"] = r["docs_per_s"] / base["docs_per_s"]
             print(f"{name:<48}{r['mb_per_s']:>7.3f}{r['docs_per_s']:>8.1f}{r.get('speedup_mb', 0):>8.1f}"
                   f"{r.get('speedup_docs', 0):>7.1f}{r['doc_recall']:>7.3f}{r['doc_precision']:>6.3f}")
-        if set_name == "synth-heldback":
+        if set_name.startswith("synth-"):
             for name, r in rows.items():
                 print(f"  {name}: per format (recall/precision) " + "  ".join(
                     f"{f} {v['doc_recall']:.3f}/{v['doc_precision']:.3f}" for f, v in r["per_format"].items()))

@@ -71,12 +71,25 @@ FORMS = {
     "lost-separator": "Contractor onboarding form\nApplicant Enzio Botta\nAcct no. 843207915013\n"
                       "Agreed rate $46 per hour\nEmail enzio.botta61@hotmail.com\n",
     "dotted": "Name ..... Fang N. Jiang\nPassport no. ..... W66208770\nPhone ..... +91 92162 14733\n",
+    "bracketed": "[Candidate name] Pham, John\n[Payout rate] GBP 16.75\n[Contract start] 24/2/2024\n"
+                 "[Contact number] +55 11 94111-7888\n",
+    "comma-label": "Surname, first name : Perlita U. Viana Montes\nPhone number : 070 6636 4293\n"
+                   "Agreed rate : $68 per hour\n",
+    "unknown-line-inside": "Legal name Atheel Tahawwur\nContact number +44 7222 852544\nRole Linguist\n"
+                           "Pay rate $32.50/hr\n",
+    "long-labels": "Contractor name\nProkhir Lupiy\nAccount no.\n667587367119\nBank routing number\n092538276\n",
+    "travel-document": "Legal name: Jane Nguyen\nTravel document no.: V28791451\nBirth date: 25 January 2004\n",
 }
 FORM_EXPECTED = {
     "colon-lines": {"contractor_pii", "government_id"},
     "label-then-value": {"contractor_pii"},
     "lost-separator": {"contractor_pii", "bank_data", "person_bank_data", "pay_data"},
     "dotted": {"contractor_pii", "government_id"},
+    "bracketed": {"contractor_pii", "pay_data"},
+    "comma-label": {"contractor_pii", "pay_data"},
+    "unknown-line-inside": {"contractor_pii", "pay_data"},
+    "long-labels": {"bank_data", "person_bank_data"},
+    "travel-document": {"contractor_pii", "government_id"},
 }
 
 
@@ -108,6 +121,11 @@ def test_two_column_table_form_is_one_record(pattern_pipeline: ContentPipeline) 
 ])
 def test_form_records(text: str, kinds: list[RecordKind]) -> None:
     assert [r.kind for r in text_records(text)] == kinds
+
+
+def test_empty_field_does_not_take_the_next_field_as_its_value() -> None:
+    records = text_records("Acct no. :\nBank (IBAN) : DE12 3456\nBirth date :\nTelephone : 000-000-0000\n")
+    assert [f.label for r in records for f in r.fields] == ["Bank (IBAN)", "Telephone"]
 
 
 @pytest.mark.parametrize("role,label,value,entity", [
@@ -183,6 +201,10 @@ CLEAN = {
                       "Name\tBorn\tKnown as\nGrace Hopper\t9 December 1906\tcomputer scientist\n",
     "meeting-notes": "Attendees: Amara Okafor, Tomasz Nowak, Kwame Mensah\nActions:\n- Amara to follow up on the audit\n",
     "role-mailboxes": "Questions? Write to hello@tessera-labs.com, support@tessera-labs.com or press@tessera-labs.com.\n",
+    "blank-form-empty-fields": "Full name : Your Name\nAcct no. : \nBank (IBAN) : DE89 3704 0044 0532 0130 00\n"
+                               "Pay rate : $0.00\nBirth date : \nTelephone : 000-000-0000\n",
+    "sample-rows": "Name\tEmail\tPhone\tRate\nErika Mustermann\terika.m@example.com\t(894) 555-0181\t0.00\n"
+                   "Mario Rossi\tmario.rossi@example.net\t+1 770 555-0117\t$25.00\n",
 }
 
 
@@ -201,6 +223,38 @@ def test_space_aligned_text_table_uses_its_header(pattern_pipeline: ContentPipel
     assert len(text_tables(text)) == 1
     assert fired(pattern_pipeline, text) == {"contractor_roster", "contractor_pii"}
     assert entities(pattern_pipeline, text).count(("PERSON", "structure")) == 3
+
+
+@pytest.mark.parametrize("text,expected", [
+    # an id column before lower-case names, separators lost (PDF)
+    ("Worker ID Annotator Cell\n11211 thiago garcia sanchez (815) 650-3134\n90893 kotryna butkus +234 808 708 6474\n"
+     "1592 fabio pinto +61 497 276 713\n", {"contractor_roster", "contractor_pii"}),
+    # a payroll laid out with spaces: name, hours, rate, total
+    ("Onwuka Obinna       75   64.00$     $4,350.00\nLangern Olena       52   76.00 USD  $2,964.00\n"
+     "Ledesma Ponce Ivan  160  US$19.50   $6,720.00\n", {"pay_data"}),
+])
+def test_list_columns(pattern_pipeline: ContentPipeline, text: str, expected: set[str]) -> None:
+    assert fired(pattern_pipeline, text) == expected
+
+
+def test_sheet_used_as_a_page_links_contact_pairs(pattern_pipeline: ContentPipeline) -> None:
+    from scanner.emulator.office import xlsx_bytes
+
+    rows = [["Invoice INV-83001"], ["From: Kaiser Rabiah"], ["342 Victoria Road, Pune 81540"],
+            ["Email: krabiah@hotmail.com"], ["IBAN: GB29 NWBK 6016 1331 9268 19"]]
+    result = pattern_pipeline.analyze_bytes(xlsx_bytes([("Sheet1", rows)]), "", "invoice.xlsx")
+    assert "contractor_pii" in {h.detector for h in result.hits}
+
+
+@pytest.mark.parametrize("header,role", [
+    ("Full name of payee", "name"), ("Bank routing number", "bank"), ("Contractor name", "name"),
+    ("Company name", None), ("Team member", "name"), ("Emails", "email"), ("Payout", "rate"),
+    ("Travel document no.", "gov_id"), ("NI no", "gov_id"), ("Project status", None),
+])
+def test_header_roles(header: str, role: str | None) -> None:
+    from scanner.detect.structure import header_role
+
+    assert header_role(header) == role
 
 
 @pytest.mark.parametrize("where", ["second_sheet", "hidden_sheet", "hidden_column"])
@@ -251,6 +305,8 @@ def test_long_document_with_roster_near_the_end(pattern_pipeline: ContentPipelin
     "Our new QA lead is Narkis Tikhonov - n.tikhonov17@icloud.com.",  # the e-mail spells the name
     "Send the signed contract to Aron van Goerle (aronvangoerle25@yahoo.com).",
     "You can reach Bican Seven on +44 7776 449817 any weekday.",  # a "+CC" number needs no context word
+    "Please add Ololade Adelusi (+49 156 18641798) to the on-call rota.",  # also in parentheses
+    "Renata Diaconescu moved to 320 Mill Lane, Austin 28407; please update payroll.",  # a name beside an address
 ])
 def test_contact_details_in_prose(spacy_pipeline: ContentPipeline, text: str) -> None:
     assert "contractor_pii" in fired(spacy_pipeline, "Weekly update\n\nThe rollout is on track.\n\n" + text)
