@@ -141,7 +141,8 @@ def analyse_table(rows: tuple[tuple[str, ...], ...], max_header_scan: int = 6) -
 # ------------------------------------------------------------------------------------------ labelled values
 
 _MONTH = re.compile(r"(?i)\b(?:jan|feb|mar|apr|may|jun|jul|aug|sep|oct|nov|dec)[a-z]*\b")
-_GOV_WORDS = (("passport", "US_PASSPORT"), ("travel document", "US_PASSPORT"), ("itin", "US_ITIN"), ("ssn", "US_SSN"), ("social security", "US_SSN"),
+_GOV_WORDS = (("passport", "US_PASSPORT"), ("travel document", "US_PASSPORT"), ("itin", "US_ITIN"),
+              ("ssn", "US_SSN"), ("social security", "US_SSN"),
               ("national insurance", "UK_NINO"), ("nino", "UK_NINO"), ("ni number", "UK_NINO"), ("ni no", "UK_NINO"),
               ("tax", "US_ITIN"), ("tin", "US_ITIN"))
 
