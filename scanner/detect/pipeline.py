@@ -275,8 +275,8 @@ class ContentPipeline:
                         found: list[Found], pay_lists: set[int] | None = None) -> list[Found]:
         """PERSONs the layout vouches for: a form's name field, and the name beside the e-mail /
         phone / pay rate of a list line or headerless row (kept when the e-mail spells it, or when
-        the chunk holds ``MIN_LIST`` such records). In a pay list (lines of a name and amounts), the
-        amounts on the lines of those names are pay rates (as a "rate" context word would make them)."""
+        the chunk holds ``MIN_LIST`` such records). In a pay list (lines of a name or a contact and
+        amounts), the amounts on those lines are pay rates (as a "rate" context word would make them)."""
         contact_types = roster_contact_types()
         by_record: dict[tuple[int, int], list[Found]] = {}
         for f in found:
@@ -291,6 +291,7 @@ class ContentPipeline:
             headed = facts is not None and facts.header_row is not None
             candidates: list[tuple[Record, int, int, bool]] = []
             pending_rates: list[Found] = []
+            pay_lines = 0
             for r, record in enumerate(rmap.records):
                 items = by_record.get((idx, r), [])
                 if record.kind is RecordKind.FORM:
@@ -317,11 +318,14 @@ class ContentPipeline:
                 emails = [f.value for f in items if f.entity == "EMAIL_ADDRESS"]
                 taken = [(f.start, f.end) for f in items if f.entity != "PERSON"]
                 cand = record_candidate(chunk.text, record, taken, emails) if listed_value else None
+                contact_line = any(f.entity in contact_types and f.score >= self.settings.min_score(f.entity)
+                                   for f in items)
+                if pay_list and (cand is not None or contact_line):  # a list line of a person and amounts
+                    pay_lines += 1
+                    floor = self.settings.min_score("PAY_RATE")
+                    pending_rates.extend(f for f in items if f.entity == "PAY_RATE" and f.score < floor)
                 if cand is not None:
                     candidates.append((record, cand.start, cand.end, cand.agrees))
-                    if pay_list:
-                        floor = self.settings.min_score("PAY_RATE")
-                        pending_rates.extend(f for f in items if f.entity == "PAY_RATE" and f.score < floor)
                 elif self._holds_person_data(items, chunk.text):  # e-mail, phone, address, date of birth
                     real = [f.value for f in items if f.entity == "EMAIL_ADDRESS"
                             and not self.aggregator.placeholder(f, chunk.text)]
@@ -329,7 +333,7 @@ class ContentPipeline:
                                             real, self._stop_words):
                         out.append(Found("PERSON", 0.65, idx, s, e, chunk.text[s:e], STRUCTURE, None))
             listed = len(candidates) >= MIN_LIST
-            if listed:
+            if pay_lines >= MIN_LIST:
                 for f in pending_rates:
                     f.score = min(f.score + LIST_CONTEXT_BOOST, 1.0)
             pending_rates.clear()

@@ -94,8 +94,10 @@ _PREFIX_LABELS = sorted({*FORM_NAME_LABELS, *(w for words in ROLE_WORDS.values()
                          "passport number", "passport no.", "national insurance number", "ni number", "nino",
                          "bank account number", "bank account", "account number", "acct no.", "routing number",
                          "iban", "hourly rate", "pay rate", "agreed rate", "rate"}, key=len, reverse=True)
+#: a known label, maybe after a word or two that qualify it ("Bank routing number", "Surname, first name")
 _PREFIX_LABEL = re.compile(
-    r"^[ \t]*(?P<label>" + "|".join(re.escape(w) for w in _PREFIX_LABELS) + r")[ .:]+(?P<value>.*)$", re.IGNORECASE)
+    r"^[ \t]*(?P<label>(?:[^\W\d_]+,? ){0,2}(?:" + "|".join(re.escape(w) for w in _PREFIX_LABELS) + r"))[ .:]+"
+    r"(?P<value>.*)$", re.IGNORECASE)
 
 
 def label_role(label: str, strict: bool = False) -> str | None:
@@ -150,6 +152,8 @@ def text_records(text: str, skip: list[tuple[int, int]] | None = None) -> list[R
         s, e = lines[j]
         line = text[s:e]
         m = _KV_BRACKET.match(line) or _KV.match(line)
+        if m is not None and not m.group("value") and line.rstrip().endswith((":", "]")):
+            return None, False  # "Label:" with its value on the next line
         if m is not None and m.group("value"):
             role = label_role(m.group("label"))
             if role is None and (pl := _prefix_label(line)) is not None:
@@ -318,7 +322,7 @@ def table_records(rows: tuple[tuple[str, ...], ...], cell_starts: tuple[tuple[in
 # ------------------------------------------------------------------------------------------ names
 
 #: list separators; a number opening a line is a row number or an id column (``11211 thiago garcia ...``)
-_SEPARATORS = re.compile(r"\t|\||;|<|>|\(|\)|\[|\]|—|–|\s-{1,2}\s|\s/\s|:|·|\u00a0|\s{2,}"
+_SEPARATORS = re.compile(r"\t|\||;|<|>|\(|\)|\[|\]|—|–|\s-{1,2}\s|\s/\s|:|·|\u00a0|\s{2,}|\",|,\"|(?<=\d),|,(?=\d)"
                          r"|^\s*(?:\d+[.)]|[*•-]|\d{1,9}(?=\s+[^\W\d_]))\s+")
 _TOKEN = re.compile(r"^[^\W\d_]+(?:['’.-][^\W\d_]*)*\.?$")
 _CONNECTIVES = frozenset({"at", "or", "and", "on", "via", "tel", "mobile", "email", "e-mail", "mail", "phone",

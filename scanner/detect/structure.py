@@ -14,10 +14,12 @@ ROLE_WORDS: dict[str, tuple[str, ...]] = {
              "first name", "last name", "surname", "given name", "person", "staff", "consultant",
              "freelancer", "contact name", "candidate", "forename", "family name", "legal name", "payee",
              "beneficiary", "applicant", "rater", "tasker", "assignee", "team member", "contributor", "collaborator",
-             "staff member", "crew member", "vorname", "nachname", "prénom", "nom", "given names", "family names"),
+             "staff member", "crew member", "vorname", "nachname", "prénom", "nom", "given names", "family names",
+             "vendor contact", "point of contact", "contact person"),
     "email": ("email", "e-mail", "email address", "mail", "work email", "personal email", "e mail"),
     "phone": ("phone", "mobile", "tel", "telephone", "cell", "phone number", "mobile number", "cell phone",
-              "mobile phone", "contact number", "phone no"),
+              "mobile phone", "contact number", "phone no", "whatsapp", "whatsapp number", "msisdn", "cellphone",
+              "mobile no", "tel no"),
     "rate": ("rate", "pay", "hourly", "hourly rate", "day rate", "salary", "wage", "compensation",
              "pay rate", "fee", "rate (usd)", "rate/hr", "annual salary", "amount", "gross pay",
              "net pay", "payout", "comp", "per task", "unit price", "rate per hour", "hourly fee", "hourly wage",
@@ -38,6 +40,8 @@ _NAME_CELL = re.compile(r"^[^\W\d_][\w'’.-]*(?:,? [^\W\d_][\w'’.-]*){0,4}$")
 _DIGITS = re.compile(r"\d")
 
 
+#: headers that name a role only on their own ("First", "Last"), never as a word of a longer one ("Last updated")
+_EXACT_ONLY = {"first": "name", "last": "name", "given": "name", "family": "name"}
 #: multi-word labels, longest first: found inside a longer label ("Full name of payee", "Bank routing number")
 _PHRASES = sorted((w for w in _LOOKUP if " " in w), key=len, reverse=True)
 #: "<x> name" is a person's name unless x says it is a thing's
@@ -54,6 +58,8 @@ def header_role(cell: str) -> str | None:
         key = " ".join(_NORM.sub(" ", cell.lower()).split())
     if key in _LOOKUP:
         return _LOOKUP[key]
+    if key in _EXACT_ONLY:
+        return _EXACT_ONLY[key]
     if key.endswith("s") and key[:-1] in _LOOKUP:  # "Emails", "Names"
         return _LOOKUP[key[:-1]]
     words = key.split()

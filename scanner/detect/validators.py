@@ -33,6 +33,7 @@ def shannon_entropy(value: str) -> float:
 _SECRET_VALUE = re.compile(r"(?::=|=>|[:=]|\t|[ \t](?=[\"']))\s*[\"']?(\S+)")
 #: prefixes that name a service's token: a random-looking rest is a secret even without digits
 SERVICE_PREFIXES = ("sk-", "sk_live_", "rk_live_", "hf_", "npm_", "sg.", "glpat-", "xox", "ghp_", "github_pat_")
+_HEX = re.compile(r"[0-9a-f]+")
 _PLACEHOLDER_BITS = ("example", "xxxx", "your_", "your-", "yourkey", "placeholder", "changeme", "<", "${", "{{",
                      "$(", "redacted", "...", "****", "dummy", "sample", "replace", "insert", "todo")
 
@@ -49,6 +50,9 @@ def secret_value_ok(match_text: str, min_entropy: float = 3.5) -> bool:
     if lowered.startswith(SERVICE_PREFIXES):
         return len(value) >= 20 and entropy >= 3.0
     if any(c.isdigit() for c in value) and entropy >= min_entropy:
+        return True
+    # a long hex string (a 128-bit key or more): 16 symbols cap its entropy at 4 bits
+    if len(value) >= 32 and _HEX.fullmatch(lowered) and entropy >= 3.2 and not lowered.isdigit():
         return True
     # long mixed-case random strings without digits (base64 secrets, passwords of letters and symbols)
     return len(value) >= 16 and entropy >= 3.8 and any(c.islower() for c in value) and any(c.isupper() for c in value)

@@ -79,6 +79,10 @@ FORMS = {
                            "Pay rate $32.50/hr\n",
     "long-labels": "Contractor name\nProkhir Lupiy\nAccount no.\n667587367119\nBank routing number\n092538276\n",
     "travel-document": "Legal name: Jane Nguyen\nTravel document no.: V28791451\nBirth date: 25 January 2004\n",
+    "label-colon-then-value": "Name (as on ID): \nASENSO Yaa\nChecking account: \n769209779320\nWhatsApp number: \n"
+                              "+1-228-219-6331\n",
+    "qualified-lost-separator": "Surname, first name RUZICKA Zdenek\nBank routing number 074265813\n"
+                                "Travel document no. H93577247\n",
 }
 FORM_EXPECTED = {
     "colon-lines": {"contractor_pii", "government_id"},
@@ -90,6 +94,8 @@ FORM_EXPECTED = {
     "unknown-line-inside": {"contractor_pii", "pay_data"},
     "long-labels": {"bank_data", "person_bank_data"},
     "travel-document": {"contractor_pii", "government_id"},
+    "label-colon-then-value": {"contractor_pii", "bank_data", "person_bank_data"},
+    "qualified-lost-separator": {"government_id", "bank_data", "person_bank_data"},
 }
 
 
@@ -162,6 +168,7 @@ def test_field_entity(role: str, label: str, value: str, entity: str | None) -> 
     'os.environ["API_TOKEN"] = "4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8"',
     'setx CLIENT_SECRET "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"',
     "env:\n  - name: PRIVATE_TOKEN\n    value: 4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8",
+    'setx WEBHOOK_SECRET "232dd8548fa9a90d6050664440710001"',  # a hex key: 16 symbols, lower entropy
 ])
 def test_secrets_with_prefixed_names_and_wrapped_keys(pattern_pipeline: ContentPipeline, text: str) -> None:
     assert fired(pattern_pipeline, text) == {"credentials"}
@@ -232,6 +239,14 @@ def test_space_aligned_text_table_uses_its_header(pattern_pipeline: ContentPipel
     # a payroll laid out with spaces: name, hours, rate, total
     ("Onwuka Obinna       75   64.00$     $4,350.00\nLangern Olena       52   76.00 USD  $2,964.00\n"
      "Ledesma Ponce Ivan  160  US$19.50   $6,720.00\n", {"pay_data"}),
+    # CSV lines inside a text document
+    ('"OKAFOR, Amara",139,USD 83.75,"$6,950.00"\n"NOWAK, Tomasz",39,$67.50,"$2,067.00"\n'
+     '"MENSAH, Kwame",36,USD37.00,"$2,340.00"\n', {"pay_data"}),
+    # the amounts of list lines holding a contact are pay, even when other columns hide the name
+    ("Mario Price marioprice57@johnson.com 07345 324842 R$ 28,25 2024-06-08 AM\n"
+     "Julius Urbonas julius81@live.com 579.718.6085 $19.80 2024-11-25 Night\n"
+     "Joris Naujokas jorisn29@gordon-arnold.info +27 84 264 9069 69.25$ 2024-05-27 AM\n",
+     {"contractor_roster", "contractor_pii", "pay_data"}),
 ])
 def test_list_columns(pattern_pipeline: ContentPipeline, text: str, expected: set[str]) -> None:
     assert fired(pattern_pipeline, text) == expected
@@ -249,7 +264,8 @@ def test_sheet_used_as_a_page_links_contact_pairs(pattern_pipeline: ContentPipel
 @pytest.mark.parametrize("header,role", [
     ("Full name of payee", "name"), ("Bank routing number", "bank"), ("Contractor name", "name"),
     ("Company name", None), ("Team member", "name"), ("Emails", "email"), ("Payout", "rate"),
-    ("Travel document no.", "gov_id"), ("NI no", "gov_id"), ("Project status", None),
+    ("Travel document no.", "gov_id"), ("NI no", "gov_id"), ("Project status", None), ("First", "name"),
+    ("Last updated", None), ("Vendor contact", "name"), ("WhatsApp", "phone"),
 ])
 def test_header_roles(header: str, role: str | None) -> None:
     from scanner.detect.structure import header_role
