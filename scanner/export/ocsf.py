@@ -20,7 +20,7 @@ from pathlib import Path
 from typing import Any
 
 from scanner.cli.render import to_jsonable
-from scanner.drive.models import GOOGLE_FOLDER
+from scanner.core.models import GOOGLE_FOLDER
 from scanner.export.collect import ExportData
 from scanner.export.model import PERSONAL_DATA_CATEGORIES, FindingRecord
 from scanner.policy.compliance import frameworks

@@ -13,8 +13,8 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.core.models import DriveFile, ExposedPermission, Exposure, FileExposure
 from scanner.detect.models import ContentResult, DetectorHit
-from scanner.drive.models import DriveFile, ExposedPermission, Exposure, FileExposure
 from scanner.fingerprint import finding_fingerprint
 from scanner.policy.schema import DetectorCondition, ExemptEntry, Rule
 

@@ -15,9 +15,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.remediate.drive_ops import INHERITED_REASONS, DriveOps
+from scanner.connectors.google.drive_ops import INHERITED_REASONS, DriveOps
+from scanner.core.statuses import ActionStatus
 from scanner.remediate.plan import PROTECTED_ROLES, PlannedAction, inherited_skip
-from scanner.store.statuses import ActionStatus
 
 ROLE_RANK = {r: i for i, r in enumerate(("reader", "commenter", "writer", "fileOrganizer", "organizer", "owner"))}
 

@@ -11,7 +11,9 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.drive.models import GOOGLE_FOLDER
+from scanner.connectors.google.drive_ops import DriveOps
+from scanner.core.models import GOOGLE_FOLDER
+from scanner.core.statuses import ActionStatus
 from scanner.remediate.actions import (
     ActionContext,
     ActionHandler,
@@ -22,9 +24,7 @@ from scanner.remediate.actions import (
     principal_key,
     register,
 )
-from scanner.remediate.drive_ops import DriveOps
 from scanner.remediate.plan import PlannedAction
-from scanner.store.statuses import ActionStatus
 
 
 def _error(exc: BaseException) -> str:

@@ -178,7 +178,7 @@ class DriveFileRow(Base):
     content_status: Mapped[str] = mapped_column(String(16), default="pending")
     content_revision: Mapped[str | None] = mapped_column(String(255))
     content_skip_reason: Mapped[str | None] = mapped_column(Text)
-    #: Why it was not analysed, typed (a ``scanner.drive.extract_base.SkipKind`` value, e.g. ``zip_bomb``).
+    #: Why it was not analysed, typed (a ``scanner.content.extract_base.SkipKind`` value, e.g. ``zip_bomb``).
     content_skip_kind: Mapped[str | None] = mapped_column(String(32))
     content_analysed_at: Mapped[dt.datetime | None]
     data_categories: Mapped[list[Any]] = mapped_column(default=list)

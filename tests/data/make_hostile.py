@@ -7,7 +7,7 @@ inflated contents are made by repeating one independently compressed deflate seg
 flush resets the compressor, so ``N`` copies of the segment inflate to ``N`` copies of its text)
 instead of compressing gigabytes.
 
-Used by ``tests/drive/test_extract_memory.py`` (peak memory of extraction in a fresh process) and
+Used by ``tests/content/test_extract_memory.py`` (peak memory of extraction in a fresh process) and
 ``benchmarks/bench_hostile.py`` (the same, end to end through ``sharescan classify``).
 
 Run: .venv/bin/python tests/data/make_hostile.py OUT_DIR [NAME...]

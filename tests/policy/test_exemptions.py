@@ -13,9 +13,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.cli.main import cli
+from scanner.core.exposure import classify
+from scanner.core.models import DriveFile, Permission
 from scanner.detect.models import ContentResult, DetectorHit
-from scanner.drive.exposure import classify
-from scanner.drive.models import DriveFile, Permission
 from scanner.errors import NotFoundError, SharescanError
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.schema import Rule

@@ -10,7 +10,7 @@ from collections.abc import Iterable, Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.drive.extract_base import (
+from scanner.content.extract_base import (
     Chunk,
     ExtractError,
     ExtractLimits,
@@ -20,7 +20,7 @@ from scanner.drive.extract_base import (
     split_text,
     table_chunk,
 )
-from scanner.drive.ooxml import (
+from scanner.content.ooxml import (
     _NS_R,
     _RT,
     _RT_OFFICE_DOCUMENT,
@@ -30,7 +30,7 @@ from scanner.drive.ooxml import (
     _ZipParts,
     check_elements,
 )
-from scanner.drive.safezip import ZipInventory
+from scanner.content.safezip import ZipInventory
 
 log = logging.getLogger(__name__)
 

@@ -9,7 +9,7 @@ from __future__ import annotations
 
 from collections.abc import Iterable
 
-from scanner.drive.models import PUBLISHED_VIEW, DriveFile, ExposedPermission, Exposure, FileExposure, Permission
+from scanner.core.models import PUBLISHED_VIEW, DriveFile, ExposedPermission, Exposure, FileExposure, Permission
 
 #: Who keeps reaching a folder with limited access through an inherited grant: shared-drive organizers.
 LIMITED_ACCESS_KEEPS = frozenset({"organizer"})

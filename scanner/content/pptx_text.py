@@ -9,9 +9,17 @@ from collections.abc import Iterator
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.drive.extract_base import Chunk, ExtractError, ExtractLimits, SkipKind, _Budget, _flat_chunks, table_chunk
-from scanner.drive.ooxml import _NS_R, _RT_OFFICE_DOCUMENT, _Package, _Unsure, check_elements
-from scanner.drive.safezip import ZipInventory, inspect_zip
+from scanner.content.extract_base import (
+    Chunk,
+    ExtractError,
+    ExtractLimits,
+    SkipKind,
+    _Budget,
+    _flat_chunks,
+    table_chunk,
+)
+from scanner.content.ooxml import _NS_R, _RT_OFFICE_DOCUMENT, _Package, _Unsure, check_elements
+from scanner.content.safezip import ZipInventory, inspect_zip
 
 
 def pptx_check(inventory: ZipInventory, limits: ExtractLimits) -> None:

@@ -17,8 +17,8 @@ from collections.abc import Callable
 from typing import Any, Protocol
 
 from scanner.config import Settings
+from scanner.connectors.google.directory import ranked_members
 from scanner.errors import SharescanError
-from scanner.google.directory import ranked_members
 
 PERMISSION_FIELDS = ("id,type,role,emailAddress,domain,allowFileDiscovery,expirationTime,deleted,pendingOwner,"
                      "permissionDetails")
@@ -356,7 +356,7 @@ def google_ops_factory(settings: Settings, clients: Any | None = None) -> OpsFac
     """DriveOps with the remediation credentials: as the owner (falling back to the admin when the owner
     cannot be impersonated, see :class:`OwnerOrAdminOps`), or as the admin for shared drives."""
     if clients is None:
-        from scanner.google.client import GoogleClients
+        from scanner.connectors.google.client import GoogleClients
 
         clients = GoogleClients(settings, credentials_file=settings.google.remediation_service_account_file)
     cache: dict[tuple[str, bool], GoogleDriveOps] = {}

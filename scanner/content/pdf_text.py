@@ -21,7 +21,7 @@ import io
 from collections.abc import Iterator
 from typing import Any
 
-from scanner.drive.extract_base import MIB, Chunk, ExtractError, ExtractLimits, SkipKind, _Budget, _flat_chunks
+from scanner.content.extract_base import MIB, Chunk, ExtractError, ExtractLimits, SkipKind, _Budget, _flat_chunks
 
 #: Streams walked for one page (contents, forms, ToUnicode maps) before the page is refused.
 MAX_PAGE_STREAMS = 5_000

@@ -22,7 +22,7 @@ ROOT = Path(__file__).resolve().parents[2]
 
 CHILD = """
 import json, sys
-from scanner.drive.extract import extract
+from scanner.content.extract import extract
 data = open(sys.argv[1], "rb").read()
 r = extract(data, sys.argv[2], sys.argv[1])
 del data

@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 
 from scanner.config import Settings
+from scanner.connectors.google.client import DRIVE_READ_SCOPES, DRIVE_WRITE_SCOPES, GoogleClients, load_discovery
+from scanner.connectors.google.quota import RateLimiter, method_cost
 from scanner.emulator.auth import ServiceAccountKey
-from scanner.google.client import DRIVE_READ_SCOPES, DRIVE_WRITE_SCOPES, GoogleClients, load_discovery
-from scanner.google.quota import RateLimiter, method_cost
 
 ENDPOINT = "http://127.0.0.1:8765"
 

@@ -10,9 +10,9 @@ import zlib
 import pytest
 from lxml import etree
 
-from scanner.drive.extract import extract
-from scanner.drive.extract_base import ExtractError, ExtractLimits, SkipKind
-from scanner.drive.safezip import inspect_zip
+from scanner.content.extract import extract
+from scanner.content.extract_base import ExtractError, ExtractLimits, SkipKind
+from scanner.content.safezip import inspect_zip
 from tests.data.make_hostile import DOCX, XLSX, Member, _package, deflate_repeated, write_zip
 
 TYPES = (b'<Types xmlns="http://schemas.openxmlformats.org/package/2006/content-types">'

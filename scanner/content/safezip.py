@@ -32,7 +32,7 @@ import zlib
 from collections.abc import Iterable
 from dataclasses import dataclass
 
-from scanner.drive.extract_base import MIB, ExtractError, ExtractLimits, SkipKind
+from scanner.content.extract_base import MIB, ExtractError, ExtractLimits, SkipKind
 
 CONTENT_TYPES = "[Content_Types].xml"
 PACKAGE_RELS = "_rels/.rels"

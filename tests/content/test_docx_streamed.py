@@ -6,9 +6,9 @@ import io
 
 import pytest
 
-from scanner.drive import extract as X
-from scanner.drive.extract_base import ExtractLimits, SkipKind
-from scanner.drive.safezip import inspect_zip
+from scanner.content import extract as X
+from scanner.content.extract_base import ExtractLimits, SkipKind
+from scanner.content.safezip import inspect_zip
 from tests.data.make_hostile import DOCX
 
 

@@ -9,9 +9,9 @@ import logging
 import pytest
 
 from scanner.config import Settings
+from scanner.connectors.google.client import GoogleCallError, GoogleClients
+from scanner.connectors.google.hints import DWD_CONSOLE
 from scanner.emulator import Emulator, FaultRule
-from scanner.google.client import GoogleCallError, GoogleClients
-from scanner.google.hints import DWD_CONSOLE
 
 ADMIN = "admin@tessera-labs.com"
 LIAM = "liam.novak@tessera-labs.com"
@@ -34,7 +34,7 @@ def test_each_retry_is_a_warning_with_endpoint_and_wait(emulator: Emulator, sett
                                                         caplog: pytest.LogCaptureFixture) -> None:
     clients = GoogleClients(settings.with_overrides(limits={"max_retries": 7}), sleep=lambda _s: None, rng=lambda: 0.5)
     emulator.set_faults([FaultRule(endpoint="drive.files.list", sequence=["503", "429", "ok"])])
-    with caplog.at_level(logging.WARNING, logger="scanner.google.client"):
+    with caplog.at_level(logging.WARNING, logger="scanner.connectors.google.client"):
         clients.execute(clients.drive(LIAM).files().list(pageSize=1))
     host = settings.google.endpoint.removeprefix("http://")
     assert [r.getMessage() for r in caplog.records] == [

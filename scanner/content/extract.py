@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from html.parser import HTMLParser
 from pathlib import PurePath
 
-from scanner.drive.docx_text import (
+from scanner.content.docx_text import (
     _docx_library,
     _docx_library_equivalent,
     docx_body_streams,
@@ -41,7 +41,7 @@ from scanner.drive.docx_text import (
     docx_streamed_chunks,
     read_docx_direct,
 )
-from scanner.drive.extract_base import (
+from scanner.content.extract_base import (
     Chunk,
     ExtractError,
     ExtractLimits,
@@ -50,10 +50,10 @@ from scanner.drive.extract_base import (
     _flat_chunks,
     table_chunk,
 )
-from scanner.drive.pdf_text import pdf_chunks
-from scanner.drive.pptx_text import _pptx_library_slides, _slide_chunks, pptx_check, read_pptx_direct
-from scanner.drive.safezip import inspect_zip
-from scanner.drive.xlsx_text import _xlsx
+from scanner.content.pdf_text import pdf_chunks
+from scanner.content.pptx_text import _pptx_library_slides, _slide_chunks, pptx_check, read_pptx_direct
+from scanner.content.safezip import inspect_zip
+from scanner.content.xlsx_text import _xlsx
 
 log = logging.getLogger(__name__)
 

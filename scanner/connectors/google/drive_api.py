@@ -11,7 +11,7 @@ from typing import Any
 from googleapiclient.discovery import Resource
 from googleapiclient.http import HttpRequest
 
-from scanner.drive.models import GOOGLE_FORM, GOOGLE_SHORTCUT, PUBLISHED_VIEW, DriveFile, Permission
+from scanner.core.models import GOOGLE_FORM, GOOGLE_SHORTCUT, PUBLISHED_VIEW, DriveFile, Permission
 
 PERMISSION_FIELDS = (
     "id,type,role,emailAddress,domain,allowFileDiscovery,expirationTime,deleted,view,"

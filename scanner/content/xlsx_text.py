@@ -8,9 +8,9 @@ import io
 import logging
 from collections.abc import Iterator
 
-from scanner.drive.extract_base import Chunk, ExtractLimits, _Budget, _flat_chunks, table_chunk
-from scanner.drive.ooxml import _NS_R, _RT, _RT_OFFICE_DOCUMENT, _ZipParts, check_elements
-from scanner.drive.safezip import WORKSHEET_TYPE, inspect_zip
+from scanner.content.extract_base import Chunk, ExtractLimits, _Budget, _flat_chunks, table_chunk
+from scanner.content.ooxml import _NS_R, _RT, _RT_OFFICE_DOCUMENT, _ZipParts, check_elements
+from scanner.content.safezip import WORKSHEET_TYPE, inspect_zip
 
 log = logging.getLogger(__name__)
 

@@ -10,8 +10,8 @@ import io
 import zipfile
 from typing import Any
 
-from scanner.drive.extract_base import ExtractError, ExtractLimits, SkipKind
-from scanner.drive.safezip import ZipInventory
+from scanner.content.extract_base import ExtractError, ExtractLimits, SkipKind
+from scanner.content.safezip import ZipInventory
 
 
 def check_elements(inventory: ZipInventory, limits: ExtractLimits, *, excluding: tuple[str, ...] = (),

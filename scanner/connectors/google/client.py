@@ -38,9 +38,9 @@ from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from scanner.config import Settings
+from scanner.connectors.google.hints import http_hint, is_connection_refused, refresh_hint, refused_hint
+from scanner.connectors.google.quota import RateLimiter, method_cost
 from scanner.errors import ConfigError, GoogleApiError
-from scanner.google.hints import http_hint, is_connection_refused, refresh_hint, refused_hint
-from scanner.google.quota import RateLimiter, method_cost
 from scanner.keys import read_key_file
 
 log = logging.getLogger(__name__)
@@ -365,7 +365,7 @@ class GoogleClients:
     def execute(self, request: HttpRequest, *, cost: int | None = None, tally: CallTally | None = None) -> Any:
         """Run one request with retries and quota pacing; raises GoogleCallError when it fails.
 
-        ``cost`` defaults to the method's quota units (scanner.google.quota.METHOD_COSTS).
+        ``cost`` defaults to the method's quota units (scanner.connectors.google.quota.METHOD_COSTS).
         """
         method = request.methodId or request.uri.split("?", 1)[0]
         units = cost if cost is not None else method_cost(request.methodId, request.uri)

@@ -7,9 +7,9 @@ from dataclasses import dataclass
 from typing import Any
 
 from scanner.config import Settings
-from scanner.drive.exposure import email_domain
+from scanner.connectors.google.client import CallTally, GoogleCallError, GoogleClients
+from scanner.core.exposure import email_domain
 from scanner.errors import ConfigError
-from scanner.google.client import CallTally, GoogleCallError, GoogleClients
 
 USER_FIELDS = "nextPageToken,users(primaryEmail,suspended,archived,orgUnitPath,isMailboxSetup)"
 DRIVE_FIELDS = "nextPageToken,drives(id,name,hidden)"

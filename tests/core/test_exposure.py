@@ -6,8 +6,8 @@ from typing import Any
 
 import pytest
 
-from scanner.drive.exposure import classify, classify_permission, is_exposed, is_external, needs_publish_check
-from scanner.drive.models import GOOGLE_DOC, GOOGLE_FOLDER, DriveFile, Exposure, Permission
+from scanner.core.exposure import classify, classify_permission, is_exposed, is_external, needs_publish_check
+from scanner.core.models import GOOGLE_DOC, GOOGLE_FOLDER, DriveFile, Exposure, Permission
 
 ORG = frozenset({"tessera-labs.com", "tessera.example"})
 

@@ -1,6 +1,6 @@
 """Small shared pieces of text extraction: limits, chunks, the budget and the chunk builders.
 
-``scanner.drive.extract`` (the entry point) and the Office readers (``docx_text``, ``xlsx_text``,
+``scanner.content.extract`` (the entry point) and the Office readers (``docx_text``, ``xlsx_text``,
 ``pptx_text``, ``ooxml``) all use these; they live here so that no format module imports the
 entry point.
 """

@@ -7,8 +7,8 @@ import pytest
 from googleapiclient.errors import HttpError
 
 from scanner.config import Settings
+from scanner.connectors.google.client import RETRY_AFTER_CAP_SECONDS, GoogleCallError, GoogleClients
 from scanner.emulator import Emulator, FaultRule
-from scanner.google.client import RETRY_AFTER_CAP_SECONDS, GoogleCallError, GoogleClients
 
 LIAM = "liam.novak@tessera-labs.com"
 
