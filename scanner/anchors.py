@@ -31,7 +31,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import AuditSettings, Settings
-from scanner.errors import SharescanError
+from scanner.core.errors import SharescanError
 from scanner.export.signing import canonical, key_id, private_key, public_hex
 from scanner.store import audit
 

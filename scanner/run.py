@@ -42,12 +42,12 @@ from scanner.connectors.google import directory
 from scanner.connectors.google.client import GoogleClients
 from scanner.connectors.google.directory import CustomerDomains
 from scanner.content.extract_base import SkipKind
+from scanner.core.errors import ConfigError, GoogleApiError, RemediationRefused
 from scanner.core.exposure import classify, normalise_domains
 from scanner.core.models import FileExposure
 from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
-from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
 from scanner.folder_scan import evaluate_folder_findings
 from scanner.keys import ensure_key
 from scanner.logs import bind_run

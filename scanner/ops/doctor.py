@@ -20,7 +20,7 @@ from typing import Any
 from scanner.config import Settings
 from scanner.connectors.google.hints import delegation_line, short_scope
 from scanner.connectors.google.preflight import MAX_SKEW_SECONDS, TokenProbe, probe_token
-from scanner.errors import ExitCode, SharescanError
+from scanner.core.errors import ExitCode, SharescanError
 
 SCOPE = "https://www.googleapis.com/auth/"
 SCAN_DRIVE_SCOPES = (SCOPE + "drive.metadata.readonly", SCOPE + "drive.readonly")

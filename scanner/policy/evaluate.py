@@ -13,9 +13,9 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.core.fingerprint import finding_fingerprint
 from scanner.core.models import DriveFile, ExposedPermission, Exposure, FileExposure
 from scanner.detect.models import ContentResult, DetectorHit
-from scanner.fingerprint import finding_fingerprint
 from scanner.policy.schema import DetectorCondition, ExemptEntry, Rule
 
 PUBLISHED_PRINCIPAL = "published"

@@ -26,9 +26,9 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from scanner.config import Settings
 from scanner.connectors.google.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.core.errors import RemediationRefused
 from scanner.core.models import GOOGLE_FOLDER
 from scanner.core.statuses import DONE, ActionStatus
-from scanner.errors import RemediationRefused
 from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
 from scanner.policy.schema import SEVERITY_RANK, Rule

@@ -83,7 +83,7 @@ class LimitAccess(ActionHandler):
                        if live is not None else "the folder is gone", {"inheritedPermissionsDisabled": False})
 
     def restore(self, ops: DriveOps, target: str, before: dict[str, Any], after: dict[str, Any]) -> Restored:
-        from scanner.errors import SharescanError
+        from scanner.core.errors import SharescanError
         from scanner.remediate.restore import RestoreRefused
 
         live = ops.get_folder_access(target)

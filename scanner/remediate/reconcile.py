@@ -29,8 +29,8 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
 from scanner.connectors.google.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.core.errors import SharescanError
 from scanner.core.statuses import ActionStatus, StepStatus
-from scanner.errors import SharescanError
 from scanner.remediate.actions import ActionContext, Outcome, StartedAction, handler_for
 from scanner.remediate.steps import finish_step, record_action
 from scanner.store import audit

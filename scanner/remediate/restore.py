@@ -19,9 +19,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
 from scanner.connectors.google.drive_ops import DriveOps, OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.core.errors import NotFoundError, SharescanError
 from scanner.core.exposure import classify_permission
 from scanner.core.models import Permission
-from scanner.errors import NotFoundError, SharescanError
 from scanner.remediate.actions import ROLE_RANK, differences, is_inherited_only, principal_key, registered
 from scanner.remediate.locks import FileLocks
 from scanner.store import audit

@@ -17,7 +17,7 @@ from dataclasses import dataclass
 
 from scanner.app import App
 from scanner.connectors.google.drive_ops import OpsFactory
-from scanner.errors import SharescanError
+from scanner.core.errors import SharescanError
 from scanner.policy.schema import Rule
 from scanner.remediate.engine import RemediationReport, Remediator
 from scanner.remediate.plan import RemediationPlan

@@ -25,7 +25,7 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from scanner.errors import RunLockedError
+from scanner.core.errors import RunLockedError
 from scanner.store.models import RunLock as RunLockRow
 from scanner.store.models import utcnow
 

@@ -22,10 +22,10 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
+from scanner.core.errors import NotFoundError, SharescanError
 from scanner.core.models import DriveFile
 from scanner.core.statuses import ActionStatus, StepStatus
 from scanner.detect.models import ContentResult
-from scanner.errors import NotFoundError, SharescanError
 from scanner.policy.evaluate import Match, StoredExemption
 from scanner.store import audit
 from scanner.store.models import DriveFileRow, Evidence, Exemption, Finding, RemediationAction, RemediationStep, utcnow

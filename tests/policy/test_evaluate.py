@@ -8,9 +8,9 @@ from collections.abc import Mapping
 import pytest
 
 from scanner.core.exposure import classify
+from scanner.core.fingerprint import finding_fingerprint
 from scanner.core.models import DriveFile, Permission
 from scanner.detect.models import ContentResult, DetectorHit
-from scanner.fingerprint import finding_fingerprint
 from scanner.policy.evaluate import FileContext, PolicyEngine, StoredExemption
 from scanner.policy.schema import Rule
 

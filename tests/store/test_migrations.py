@@ -48,7 +48,7 @@ def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
 def test_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
     import pytest
 
-    from scanner.errors import DatabaseError
+    from scanner.core.errors import DatabaseError
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     engine = make_engine(url)

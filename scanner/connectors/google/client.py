@@ -40,7 +40,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 from scanner.config import Settings
 from scanner.connectors.google.hints import http_hint, is_connection_refused, refresh_hint, refused_hint
 from scanner.connectors.google.quota import RateLimiter, method_cost
-from scanner.errors import ConfigError, GoogleApiError
+from scanner.core.errors import ConfigError, GoogleApiError
 from scanner.keys import read_key_file
 
 log = logging.getLogger(__name__)

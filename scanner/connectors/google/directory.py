@@ -8,8 +8,8 @@ from typing import Any
 
 from scanner.config import Settings
 from scanner.connectors.google.client import CallTally, GoogleCallError, GoogleClients
+from scanner.core.errors import ConfigError
 from scanner.core.exposure import email_domain
-from scanner.errors import ConfigError
 
 USER_FIELDS = "nextPageToken,users(primaryEmail,suspended,archived,orgUnitPath,isMailboxSetup)"
 DRIVE_FIELDS = "nextPageToken,drives(id,name,hidden)"

@@ -18,7 +18,7 @@ from typing import Any, Protocol
 
 from scanner.config import Settings
 from scanner.connectors.google.directory import ranked_members
-from scanner.errors import SharescanError
+from scanner.core.errors import SharescanError
 
 PERMISSION_FIELDS = ("id,type,role,emailAddress,domain,allowFileDiscovery,expirationTime,deleted,pendingOwner,"
                      "permissionDetails")

@@ -106,7 +106,7 @@ def test_rate_limiter_paces_to_the_quota() -> None:
 
 
 def test_missing_key_file_is_a_config_error(tmp_path: Path) -> None:
-    from scanner.errors import ConfigError
+    from scanner.core.errors import ConfigError
 
     c = GoogleClients(Settings.model_validate({"google": {"service_account_file": str(tmp_path / "none.json")}}))
     with pytest.raises(ConfigError, match="not found"):
