@@ -36,7 +36,6 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from scanner.anchors import anchor_now
 from scanner.app import App
 from scanner.connectors.google import directory
 from scanner.connectors.google.client import GoogleClients
@@ -48,6 +47,7 @@ from scanner.core.models import FileExposure
 from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
+from scanner.export.anchors import anchor_now
 from scanner.folder_scan import evaluate_folder_findings
 from scanner.keys import ensure_key
 from scanner.logs import bind_run
@@ -55,8 +55,7 @@ from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
 from scanner.remediate.plan import CHANGING_ACTIONS
 from scanner.remediate.sanity import DomainCheck, check_domains
-from scanner.schedule.jobs import run_lock_for
-from scanner.schedule.lock import Heartbeat, RunLock
+from scanner.schedule.lock import Heartbeat, RunLock, run_lock_for
 from scanner.store.models import (
     CrawlTarget,
     DriveFileRow,

@@ -19,10 +19,10 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from scanner.cli.render import to_jsonable
 from scanner.core.models import GOOGLE_FOLDER
 from scanner.export.collect import ExportData
 from scanner.export.model import PERSONAL_DATA_CATEGORIES, FindingRecord
+from scanner.export.values import to_jsonable
 from scanner.policy.compliance import frameworks
 
 OCSF_VERSION = "1.4.0"

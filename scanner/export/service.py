@@ -12,10 +12,10 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.anchors import anchor_now
 from scanner.app import App
 from scanner.config import Settings
 from scanner.core.errors import ConfigError
+from scanner.export.anchors import anchor_now
 from scanner.export.collect import ComplianceMapping, collect
 from scanner.export.compliance import write_control_summaries
 from scanner.export.html_report import HtmlWriter

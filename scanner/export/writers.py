@@ -16,9 +16,9 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Protocol
 
-from scanner.cli.render import csv_safe, to_jsonable
 from scanner.export.collect import ExportData
 from scanner.export.model import FindingRecord, RunRecord
+from scanner.export.values import csv_safe, to_jsonable
 
 FindingSink = Callable[[FindingRecord], None]
 

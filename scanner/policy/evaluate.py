@@ -13,6 +13,7 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.core.findings import StoredExemption
 from scanner.core.fingerprint import finding_fingerprint
 from scanner.core.models import DriveFile, ExposedPermission, Exposure, FileExposure
 from scanner.detect.models import ContentResult, DetectorHit
@@ -28,16 +29,6 @@ class FileContext:
     #: Folder ids above the file (parents, their parents, ... up to the root / shared drive).
     ancestors: tuple[str, ...] = ()
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-
-@dataclass(frozen=True)
-class StoredExemption:
-    """A people-made exemption from the database (rule/file/folder level), already known to be active."""
-
-    rule_id: str | None = None
-    file_id: str | None = None
-    folder_id: str | None = None
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -90,6 +81,10 @@ class Match:
     @property
     def rule_id(self) -> str:
         return self.rule.id
+
+    @property
+    def title(self) -> str:
+        return self.rule.title
 
     @property
     def severity(self) -> str:

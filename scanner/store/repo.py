@@ -23,10 +23,9 @@ from sqlalchemy import CompoundSelect, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from scanner.core.errors import NotFoundError, SharescanError
+from scanner.core.findings import EvidenceSource, FindingSource, StoredExemption
 from scanner.core.models import DriveFile
 from scanner.core.statuses import ActionStatus, StepStatus
-from scanner.detect.models import ContentResult
-from scanner.policy.evaluate import Match, StoredExemption
 from scanner.store import audit
 from scanner.store.models import DriveFileRow, Evidence, Exemption, Finding, RemediationAction, RemediationStep, utcnow
 from scanner.store.pending import pending_file_ids
@@ -100,14 +99,14 @@ class FindingRepo:
     def get_by_fingerprint(self, fingerprint: str) -> Finding | None:
         return self.session.scalars(select(Finding).where(Finding.fingerprint == fingerprint)).first()
 
-    def upsert(self, match: Match, run_id: int | None) -> Finding:
+    def upsert(self, match: FindingSource, run_id: int | None) -> Finding:
         """Create or refresh the finding of a match; reopen it if it recurred; expire stale acceptance."""
         now = self.clock()
         file_row = self.ensure_file(match.file, exposure=match.exposure.value)
         fp = match.fingerprint
         finding = self.get_by_fingerprint(fp)
         values: dict[str, Any] = {
-            "rule_id": match.rule_id, "title": match.rule.title, "severity": match.severity,
+            "rule_id": match.rule_id, "title": match.title, "severity": match.severity,
             "file_id": match.file.id, "owner_email": match.file.owner_email, "principal": match.principal,
             "exposure": match.exposure.value, "matched_permissions": match.matched_permissions_json(),
             "detectors": match.detectors_json(), "data_categories": list(match.categories),
@@ -426,7 +425,7 @@ class FindingRepo:
         return [StoredExemption(r.rule_id, r.file_id, r.folder_id, r.reason) for r in self.exemptions()]
 
     # ------------------------------------------------------------------ evidence
-    def record_evidence(self, file_id: str, revision: str, content: ContentResult) -> int:
+    def record_evidence(self, file_id: str, revision: str, content: EvidenceSource) -> int:
         """Replace the evidence rows of this file revision with the summaries of ``content`` (no values)."""
         self.session.execute(delete(Evidence).where(Evidence.file_id == file_id, Evidence.revision == revision))
         now = self.clock()

@@ -19,7 +19,7 @@ from scanner.cli.remediate import remediate, restore
 from scanner.core.errors import ExitCode, RemediationRefused, RunLockedError
 from scanner.emulator import FaultRule
 from scanner.run import ScanOptions, ScanService
-from scanner.schedule.jobs import run_lock_for
+from scanner.schedule.lock import run_lock_for
 from scanner.store.models import Finding, RemediationAction
 
 from ..run.conftest import make_app  # noqa: F401 - the fixture
