@@ -10,6 +10,9 @@ import enum
 from dataclasses import dataclass, field
 from typing import Any
 
+#: The provider of today's items; its findings keep the fingerprints they had before providers existed.
+GOOGLE = "google"
+
 GOOGLE_DOC = "application/vnd.google-apps.document"
 GOOGLE_SHEET = "application/vnd.google-apps.spreadsheet"
 GOOGLE_SLIDES = "application/vnd.google-apps.presentation"
@@ -133,6 +136,8 @@ class DriveFile:
     labels: tuple[str, ...] = ()
     #: A folder with limited access: permissions it would inherit do not reach it or what it holds.
     inherited_permissions_disabled: bool = False
+    #: The connector the item comes from (``scanner.connectors.registry``).
+    provider: str = GOOGLE
 
     @property
     def revision_key(self) -> str:

@@ -104,7 +104,8 @@ class Match:
 
     @property
     def fingerprint(self) -> str:
-        return finding_fingerprint(self.rule.id, self.file.id, self.principal if self.rule.per_permission else None)
+        return finding_fingerprint(self.rule.id, self.file.id, self.principal if self.rule.per_permission else None,
+                                   provider=self.file.provider)
 
     def matched_permissions_json(self) -> list[dict[str, Any]]:
         """What the finding stores: enough to act on and to explain, no display names."""

@@ -84,7 +84,7 @@ class FindingRepo:
             return row
         now = self.clock()
         row = DriveFileRow(
-            id=file.id, name=file.name, mime_type=file.mime_type, owner_email=file.owner_email,
+            id=file.id, provider=file.provider, name=file.name, mime_type=file.mime_type, owner_email=file.owner_email,
             drive_id=file.drive_id, parents=list(file.parents), web_view_link=file.web_view_link,
             created_time=file.created_time, modified_time=file.modified_time, md5_checksum=file.md5_checksum,
             head_revision_id=file.head_revision_id, size=file.size, trashed=file.trashed, published=file.published,
@@ -106,7 +106,7 @@ class FindingRepo:
         fp = match.fingerprint
         finding = self.get_by_fingerprint(fp)
         values: dict[str, Any] = {
-            "rule_id": match.rule_id, "title": match.title, "severity": match.severity,
+            "provider": match.file.provider, "rule_id": match.rule_id, "title": match.title, "severity": match.severity,
             "file_id": match.file.id, "owner_email": match.file.owner_email, "principal": match.principal,
             "exposure": match.exposure.value, "matched_permissions": match.matched_permissions_json(),
             "detectors": match.detectors_json(), "data_categories": list(match.categories),
