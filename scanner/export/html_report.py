@@ -39,6 +39,7 @@ from scanner.export.model import (
 )
 from scanner.export.svg import SEVERITY_COLOURS, bar_chart, column_chart
 from scanner.export.values import to_jsonable
+from scanner.export.writers import WRITERS
 from scanner.safetext import display
 
 #: Most rows shown in one table of the report.
@@ -301,6 +302,7 @@ def render_report(data: ExportData, tables: FindingTables) -> str:
     )
 
 
+@WRITERS.register
 class HtmlWriter:
     name = "html"
 

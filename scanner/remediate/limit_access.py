@@ -13,6 +13,7 @@ from typing import Any
 
 from scanner.connectors.google.drive_ops import DriveOps
 from scanner.core.models import GOOGLE_FOLDER
+from scanner.core.registry import type_schema
 from scanner.core.statuses import ActionStatus
 from scanner.remediate.actions import (
     ActionContext,
@@ -41,6 +42,7 @@ def grants(permissions: list[dict[str, Any]]) -> list[list[str]]:
 @register
 class LimitAccess(ActionHandler):
     name = "limit_access"
+    schema = type_schema("limit_access")
     restorable = True
 
     def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
