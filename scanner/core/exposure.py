@@ -1,4 +1,5 @@
-"""Who can open a file: each Drive permission normalised into an exposure class (DESIGN.md §3).
+"""Who can open a file: each Drive permission normalised into an exposure class
+(docs/ARCHITECTURE.md, "Exposure classes").
 
 Pure functions, no I/O. Direct and inherited permissions are kept apart by the Permission
 itself (``inherited`` / ``inherited_from``); publishing to the web comes from the file

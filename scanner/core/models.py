@@ -26,7 +26,7 @@ GOOGLE_EDITOR_TYPES = frozenset({GOOGLE_DOC, GOOGLE_SHEET, GOOGLE_SLIDES})
 
 
 class Exposure(enum.StrEnum):
-    """Who can open a file, from most to least exposed (DESIGN.md §3)."""
+    """Who can open a file, from most to least exposed (docs/ARCHITECTURE.md, "Exposure classes")."""
 
     PUBLIC = "public"
     PUBLISHED = "published"

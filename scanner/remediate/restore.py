@@ -1,4 +1,5 @@
-"""``sharescan restore ACTION_ID``: re-create exactly what an action removed (DESIGN.md §6).
+"""``sharescan restore ACTION_ID``: re-create exactly what an action removed
+(docs/ARCHITECTURE.md, "Remediation safety").
 
 The permission is re-created from the stored ``before`` JSON (type, role, email/domain,
 allowFileDiscovery, expirationTime) without notification e-mails (where Drive allows that: user

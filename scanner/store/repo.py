@@ -1,4 +1,4 @@
-"""Findings: upsert by fingerprint, lifecycle transitions, exemptions, evidence (DESIGN.md §5).
+"""Findings: upsert by fingerprint, lifecycle transitions, exemptions, evidence (docs/ARCHITECTURE.md, "Findings").
 
 Two states, kept apart:
 

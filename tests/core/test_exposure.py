@@ -1,4 +1,4 @@
-"""Exposure classification: every permission shape → exact class (DESIGN.md §3)."""
+"""Exposure classification: every permission shape → exact class (docs/ARCHITECTURE.md, "Exposure classes")."""
 
 from __future__ import annotations
 

@@ -1,7 +1,7 @@
 """Quota pacing: a thread-safe token bucket shared by every worker, and per-method costs.
 
-Google meters the Drive API in quota units per minute (DESIGN.md §8: 1,000,000/min/project,
-325,000/min/user; ``files.list`` 100 units, a download or export 200, ``files.get`` 5). Costs of
+Google meters the Drive API in quota units per minute (docs/ARCHITECTURE.md, "Google's quotas":
+1,000,000/min/project, 325,000/min/user; ``files.list`` 100 units, a download or export 200, ``files.get`` 5). Costs of
 methods Google does not publish individually are our conservative estimates (marked below).
 """
 
