@@ -30,3 +30,19 @@ DONE = frozenset({ActionStatus.VERIFIED, ActionStatus.ALREADY_GONE})
 class StepStatus(StrEnum):
     STARTED = "started"
     FINISHED = "finished"
+
+
+class FindingStatus(StrEnum):
+    """The workflow status of a finding: set by people and by our actions."""
+
+    OPEN = "open"
+    REMEDIATED = "remediated"  # our action removed the exposure (verified)
+    RESOLVED = "resolved"  # the condition was gone at a later complete scan
+    ACCEPTED = "accepted"  # a person accepted the risk (with a reason, until a date)
+
+
+class DetectionState(StrEnum):
+    """Whether the last scan that covered a finding's file still saw its condition (set by scans only)."""
+
+    ACTIVE = "active"
+    INACTIVE = "inactive"

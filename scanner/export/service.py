@@ -15,6 +15,7 @@ from sqlalchemy.orm import Session, sessionmaker
 from scanner.app import App
 from scanner.config import Settings
 from scanner.core.errors import ConfigError
+from scanner.core.statuses import FindingStatus
 from scanner.export.anchors import anchor_now
 from scanner.export.collect import ComplianceMapping, collect
 from scanner.export.compliance import write_control_summaries
@@ -43,7 +44,7 @@ from scanner.store.db import snapshot_reads
 
 #: The built-in formats, in the order an export writes them by default (``WRITERS`` may hold more).
 FORMATS = ("csv", "jsonl", "ocsf", "html")
-FINDING_STATUSES = ("open", "remediated", "resolved", "accepted")
+FINDING_STATUSES = tuple(s.value for s in FindingStatus)
 
 
 def writers() -> dict[str, Writer]:

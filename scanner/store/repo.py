@@ -25,13 +25,14 @@ from sqlalchemy.orm import Session
 from scanner.core.errors import NotFoundError, SharescanError
 from scanner.core.findings import EvidenceSource, FindingSource, StoredExemption
 from scanner.core.models import DriveFile
-from scanner.core.statuses import ActionStatus, StepStatus
+from scanner.core.statuses import ActionStatus, DetectionState, FindingStatus, StepStatus
 from scanner.store import audit
 from scanner.store.models import DriveFileRow, Evidence, Exemption, Finding, RemediationAction, RemediationStep, utcnow
 from scanner.store.pending import pending_file_ids
 
-OPEN, REMEDIATED, RESOLVED, ACCEPTED = "open", "remediated", "resolved", "accepted"
-ACTIVE, INACTIVE = "active", "inactive"
+# stored as plain text (the columns are strings); the typed names are core's
+OPEN, REMEDIATED, RESOLVED, ACCEPTED = (s.value for s in FindingStatus)
+ACTIVE, INACTIVE = (s.value for s in DetectionState)
 STATUSES = (OPEN, REMEDIATED, RESOLVED, ACCEPTED)
 
 
