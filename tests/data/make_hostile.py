@@ -41,7 +41,7 @@ class Hostile:
     data: bytes
     mime: str
     what: str
-    #: what extraction must answer: "ok", "truncated", or a skip kind (scanner.drive.extract_base.SkipKind)
+    #: what extraction must answer: "ok", "truncated", or a skip kind (scanner.content.extract_base.SkipKind)
     expect: str
 
 
