@@ -3,9 +3,9 @@
 
 The slice is the first documents of the held-back v2 split (the same seed and order as the full
 measurement in scanner/detect/README.md), 60 per format. Thresholds sit a little under what the
-slice measured when detection was frozen (overall recall 0.963 / precision 1.000; per format
-recall 0.931-1.000, precision 1.000; per category recall 0.833 client_confidential, 0.941
-credentials, 0.956 financial, 0.969 contractor_pii, 1.000 government_id), so that a real
+slice measured when detection was frozen (overall recall 0.994 / precision 1.000; per format
+recall 0.973-1.000, precision 1.000; per category recall 0.952 credentials (20 of 21), 0.985
+financial, 0.992 contractor_pii, 1.000 client_confidential and government_id), so that a real
 regression (a class of documents lost) fails while one document more or less does not. The
 issue's targets (0.97 / 0.95) are measured on the whole held-back part, not asserted here.
 """
@@ -22,10 +22,10 @@ from tests.data.synth.score import Report, evaluate
 from tests.data.synth.writers import FORMATS
 
 SLICE = 300  # documents, round-robin over the five formats
-FORMAT_RECALL = 0.90
+FORMAT_RECALL = 0.93
 PRECISION = 0.95
-CATEGORY_RECALL = 0.80
-OVERALL_RECALL = 0.94
+CATEGORY_RECALL = 0.88
+OVERALL_RECALL = 0.97
 
 
 @pytest.fixture(scope="module")
