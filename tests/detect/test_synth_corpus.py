@@ -21,6 +21,7 @@ from tests.data.synth.pools import HELDBACK2
 from tests.data.synth.score import Report, evaluate
 from tests.data.synth.writers import FORMATS
 
+pytestmark = pytest.mark.timeout(1200)  # the fixture builds and scores 300 documents + 1 MB (a hang guard)
 SLICE = 300  # documents, round-robin over the five formats
 FORMAT_RECALL = 0.93
 PRECISION = 0.95
