@@ -44,9 +44,15 @@ from scanner.store.models import DriveFileRow, Finding, ScanRun, WatchCursor, ut
 log = logging.getLogger(__name__)
 
 CURSOR = "drive"
+AUDIT_METHOD = "reports.activities.list"
 LOCK_NAME = "watch"
-#: Events read per poll at most (the rest are read by the next poll, from the cursor).
+#: Events read per poll and event name at most (the rest are read by the next poll, from the cursor).
 MAX_EVENTS_PER_POLL = 20_000
+#: The sharing events a poll asks for, one ``activities.list`` each (``eventName`` takes one name): views and
+#: edits, most of the log, are never read. Inherited fan-out (``*_hierarchy_reconciled``) is not asked for:
+#: the folder's own event triggers its re-read, which follows the folder down.
+WATCHED_EVENTS = ("change_document_visibility", "change_document_access_scope", "change_user_access",
+                  "publish_change")
 
 
 def is_exposing(record: AuditRecord) -> bool:
@@ -95,13 +101,15 @@ class PollReport:
     #: Seconds from each exposing event (its audit time) to the end of the poll that handled it.
     latencies: list[float] = field(default_factory=list)
     api_calls: int = 0
+    #: Of which Reports API calls (``activities.list``: the poll's reads, and the dating of scanned files).
+    audit_calls: int = 0
     error: str | None = None
 
     def as_dict(self) -> dict[str, Any]:
         return {"started_at": self.started_at, "window_start": self.window_start, "events": self.events,
                 "new_events": self.new_events, "exposed": self.exposed, "deferred": self.deferred,
                 "run_id": self.run_id, "scan": self.scan, "latencies": self.latencies,
-                "api_calls": self.api_calls, "error": self.error}
+                "api_calls": self.api_calls, "audit_calls": self.audit_calls, "error": self.error}
 
 
 class Watcher:
@@ -164,8 +172,10 @@ class Watcher:
             seen = set(cursor.seen or []) if cursor is not None else set()
         start = min(now, (position or now) - overlap)
         report = PollReport(started_at=now, window_start=start)
-        before = self.clients.stats.calls if hasattr(self.clients, "stats") else 0
-        page = DriveAuditLog(self.clients, self.settings).window(start, max_events=MAX_EVENTS_PER_POLL)
+        stats = self.clients.stats
+        before, audit_before = stats.calls, stats.by_method.get(AUDIT_METHOD, 0)
+        page = DriveAuditLog(self.clients, self.settings).window(start, event_names=WATCHED_EVENTS,
+                                                                 max_events=MAX_EVENTS_PER_POLL)
         records = page.records
         fresh = [r for r in records if r.key not in seen]
         report.events, report.new_events = len(records), len(fresh)
@@ -194,8 +204,8 @@ class Watcher:
             cursor.last_error = None
             cursor.updated_at = self.clock()
             s.add(cursor)
-        after = self.clients.stats.calls if hasattr(self.clients, "stats") else 0
-        report.api_calls = after - before
+        report.api_calls = stats.calls - before
+        report.audit_calls = stats.by_method.get(AUDIT_METHOD, 0) - audit_before
         if report.exposed:
             log.info("watch: %d exposed file(s) scanned in run %s: %s", len(report.exposed), report.run_id,
                      report.scan)

@@ -10,6 +10,7 @@ mean for a file is :mod:`scanner.exposure_dating`'s business.
 from __future__ import annotations
 
 import datetime as dt
+from collections.abc import Sequence
 from dataclasses import dataclass
 
 from scanner.config import Settings
@@ -119,7 +120,7 @@ class DriveAuditLog:
         self.tally = tally
 
     def _list(self, *, start: dt.datetime | None, end: dt.datetime | None, filters: str | None,
-              max_events: int) -> AuditPage:
+              max_events: int, event_name: str | None = None) -> AuditPage:
         reports = self.clients.reports(self.settings.google.admin_subject)
         out: list[AuditRecord] = []
         token: str | None = None
@@ -135,6 +136,8 @@ class DriveAuditLog:
                 kwargs["endTime"] = rfc3339(end)
             if filters:
                 kwargs["filters"] = filters
+            if event_name:
+                kwargs["eventName"] = event_name
             if token:
                 kwargs["pageToken"] = token
             page = self.clients.execute(reports.activities().list(**kwargs), tally=self.tally)
@@ -150,7 +153,17 @@ class DriveAuditLog:
         """Every retained event of one file (``filters=doc_id==…``), newest first, up to ``max_events``."""
         return self._list(start=now - RETENTION, end=None, filters=f"doc_id=={file_id}", max_events=max_events)
 
-    def window(self, start: dt.datetime, end: dt.datetime | None = None, *,
+    def window(self, start: dt.datetime, end: dt.datetime | None = None, *, event_names: Sequence[str] = (),
                max_events: int = 100_000) -> AuditPage:
-        """Every Drive event between ``start`` and ``end`` (the whole domain), newest first."""
-        return self._list(start=start, end=end, filters=None, max_events=max_events)
+        """The Drive events between ``start`` and ``end`` (the whole domain), newest first: all of them, or
+        only ``event_names`` (one query each: ``eventName`` takes one name)."""
+        if not event_names:
+            return self._list(start=start, end=end, filters=None, max_events=max_events)
+        records: list[AuditRecord] = []
+        truncated = False
+        for name in event_names:
+            page = self._list(start=start, end=end, filters=None, max_events=max_events, event_name=name)
+            records.extend(page.records)
+            truncated = truncated or page.truncated
+        records.sort(key=lambda r: (r.time, r.unique_id), reverse=True)
+        return AuditPage(records, truncated)
