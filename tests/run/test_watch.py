@@ -16,7 +16,6 @@ from scanner.run import ScanOptions, ScanService
 from scanner.store.models import ExposureDating, Finding, RemediationAction, ScanRun, WatchCursor
 from scanner.watch import PollReport, Watcher
 
-
 TARGET = fid("client_brief_internal")  # confidential client brief, shared with an internal group only
 #: How long the test waits for the watcher before failing (a hang guard, not a speed assertion).
 GIVE_UP_SECONDS = 120
