@@ -8,7 +8,7 @@ night's), the real ``sharescan watch --apply --format json`` runs as a subproces
 (the real googleapiclient, as its owner) and measures the seconds until the file's finding is recorded
 and until the link is revoked (the verified remediation action), from the database. Trials alternate
 A (nothing else running) and B (a nightly ``sharescan scan --full`` running meanwhile, in a loop).
-The target is under two poll intervals. It also counts the Reports API calls of each poll (the
+The target is under two poll intervals. Trials are at least one interval apart. It also counts the Reports API calls of each poll (the
 watcher's own, from its JSON lines) and works out the calls per hour. Prints a table with the machine
 load and writes benchmarks/results/watch.json.
 """
@@ -36,7 +36,9 @@ from scanner.emulator import Emulator
 
 RESULTS = Path(__file__).parent / "results" / "watch.json"
 SHARESCAN = Path(sys.executable).parent / "sharescan"
-TARGETS = ("client_brief_internal", "payroll_xlsx", "bluefin_kickoff")
+#: A confidential client brief in its owner's My Drive, shared with an internal group only: each trial opens
+#: it to anyone with the link again (after the previous trial's revoke), a recurrence of the same finding.
+TARGETS = ("client_brief_internal",)
 
 
 def _serve(key_path: str, conn: Any) -> None:
@@ -113,9 +115,9 @@ def main() -> None:
     parser.add_argument("--interval-seconds", type=float, default=15.0)
     parser.add_argument("--trials", type=int, default=6)
     args = parser.parse_args()
-    from scanner.emulator.seeds.demo import EXPECTED, LIAM, MAYA, fid
+    from scanner.emulator.seeds.demo import EXPECTED, LIAM, fid
 
-    owners = {"client_brief_internal": LIAM, "payroll_xlsx": MAYA, "bluefin_kickoff": LIAM}
+    owners = {"client_brief_internal": LIAM}
     console = Console()
     with tempfile.TemporaryDirectory() as tmpdir:
         tmp = Path(tmpdir)
@@ -165,6 +167,7 @@ def main() -> None:
             if runner is not None:
                 runner.join()
             load.append(os.getloadavg()[0])
+            time.sleep(args.interval_seconds)
             rows.append({"trial": n + 1, "mode": mode, "file": name, "to_finding_s": found, "to_revoke_s": revoked})
         watch.terminate()
         watch.wait(timeout=120)
