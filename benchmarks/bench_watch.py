@@ -93,12 +93,14 @@ def _wait(db: Path, file_id: str, perm_id: str, since: float, give_up: float) ->
     while time.time() < deadline and revoked is None:
         with sqlite3.connect(db) as conn:
             seen = conn.execute("select max(last_seen) from findings where file_id = ?", (file_id,)).fetchone()[0]
-            done = conn.execute("select completed_at from remediation_actions where permission_id = ? and "
-                                "status = 'verified' and mode = 'enforce'", (perm_id,)).fetchone()
+            done = [_epoch(row[0]) for row in conn.execute(
+                "select completed_at from remediation_actions where permission_id = ? and status = 'verified' "
+                "and mode = 'enforce' and completed_at is not null", (perm_id,))]
         if found is None and seen and _epoch(seen) >= since:
             found = _epoch(seen) - since
-        if done and done[0]:
-            revoked = _epoch(done[0]) - since
+        after = [t for t in done if t >= since]  # the same link id comes back each trial: this trial's revoke
+        if after:
+            revoked = min(after) - since
         time.sleep(0.1)
     return found, revoked
 

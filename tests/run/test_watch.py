@@ -113,3 +113,50 @@ def test_a_restarted_watcher_continues_from_its_cursor_without_scanning_twice(ma
     with app.sessions() as s:
         assert s.scalar(select(Finding.id).where(Finding.file_id == TARGET)) is not None
         assert s.get(WatchCursor, "drive").polls == 3  # type: ignore[union-attr]
+
+
+def test_the_command_polls_once_and_findings_show_prints_the_timeline(make_app, emulator, tmp_path,
+                                                                       monkeypatch) -> None:
+    import json
+
+    from click.testing import CliRunner
+
+    from scanner.cli.main import cli
+
+    app = make_app()
+    s = app.settings
+    config = tmp_path / "sharescan.toml"
+    config.write_text(f"""
+[organisation]
+domains = ["tessera-labs.com"]
+[database]
+url = "{s.database_url}"
+[google]
+endpoint = "{s.google.endpoint}"
+service_account_file = "{s.google.service_account_file}"
+remediation_service_account_file = "{s.google.remediation_service_account_file}"
+admin_subject = "{s.google.admin_subject}"
+[detect]
+key_file = "{s.evidence_key_path}"
+[remediation]
+mode = "dry-run"
+max_actions_share = 1.0
+""")
+    monkeypatch.setenv("SHARESCAN_CONFIG", str(config))
+    Watcher(app).poll()  # the cursor starts here
+    make_public(app, TARGET)
+    result = CliRunner().invoke(cli, ["watch", "--once", "--apply", "--format", "json"], catch_exceptions=False)
+    assert result.exit_code == 0, result.output
+    poll = json.loads(result.stdout.strip().splitlines()[-1])
+    assert poll["exposed"] == [TARGET] and poll["audit_calls"] >= 4
+    with app.sessions() as session:
+        finding_id = session.scalar(select(Finding.id).where(Finding.file_id == TARGET))
+    shown = CliRunner().invoke(cli, ["findings", "show", str(finding_id), "--format", "json"], catch_exceptions=False)
+    record = json.loads(shown.stdout)
+    assert record["exposure"]["source"] == "audit_log" and record["exposure"]["reached_outside"] == "no"
+    events = [e["event"] for e in record["timeline"]]
+    assert events[0] == "exposed" and "detected by sharescan" in events
+    assert any(e.endswith("by sharescan") for e in events) and "remediated" in events
+    # who exposed it: a domain and a keyed hash (the owner and whom sharescan acted as are named, by design)
+    assert record["exposure"]["exposed_by"].startswith("someone@tessera-labs.com (#")
+    assert record["timeline"][0]["who"] == record["exposure"]["exposed_by"]
