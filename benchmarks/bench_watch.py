@@ -8,9 +8,9 @@ night's), the real ``sharescan watch --apply --format json`` runs as a subproces
 (the real googleapiclient, as its owner) and measures the seconds until the file's finding is recorded
 and until the link is revoked (the verified remediation action), from the database. Trials alternate
 A (nothing else running) and B (a nightly ``sharescan scan --full`` running meanwhile, in a loop).
-The target is under two poll intervals. Trials are at least one interval apart. It also counts the Reports API calls of each poll (the
-watcher's own, from its JSON lines) and works out the calls per hour. Prints a table with the machine
-load and writes benchmarks/results/watch.json.
+The target is under two poll intervals. Trials are at least one interval apart. It also counts the
+Reports API calls of each poll (the watcher's own, from its JSON lines) and works out the calls per
+hour. Prints a table with the machine load and writes benchmarks/results/watch.json.
 """
 
 from __future__ import annotations
