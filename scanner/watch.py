@@ -45,6 +45,7 @@ log = logging.getLogger(__name__)
 
 CURSOR = "drive"
 AUDIT_METHOD = "reports.activities.list"
+CRAWLER_MAX_AGE_SECONDS = 3600.0
 LOCK_NAME = "watch"
 #: Events read per poll and event name at most (the rest are read by the next poll, from the cursor).
 MAX_EVENTS_PER_POLL = 20_000
@@ -122,6 +123,28 @@ class Watcher:
         self.apply = apply
         self.clock = clock
         self._clients = clients
+        self._service: Any = None
+        self._crawler: Any = None
+        self._crawler_born = 0.0
+
+    @property
+    def service(self) -> Any:
+        """One ScanService for the watcher's life: its content pipeline (patterns, the NLP model) is built once."""
+        if self._service is None:
+            from scanner.run import ScanService
+
+            self._service = ScanService(self.app, clients=self.clients, clock=self.clock)
+        return self._service
+
+    def crawler(self) -> Any:
+        """The re-reader of files, kept for up to an hour: it caches the Directory's active users (who may
+        read a file), one listing of every user instead of one per poll."""
+        from scanner.drive.crawler import Crawler
+
+        if self._crawler is None or time.monotonic() - self._crawler_born > CRAWLER_MAX_AGE_SECONDS:
+            self._crawler = Crawler(self.settings, self.clients, self.app.sessions, clock=self.clock)
+            self._crawler_born = time.monotonic()
+        return self._crawler
 
     @property
     def clients(self) -> Any:
@@ -145,6 +168,8 @@ class Watcher:
         polls = 0
         lock = run_lock_for(self.app, LOCK_NAME)
         with lock, Heartbeat(lock):
+            self.service._check_settings()
+            self.service._pipeline_instance()  # built now, not when the first exposed file is waiting
             while not stop.is_set():
                 begun = time.monotonic()
                 try:
@@ -225,15 +250,15 @@ class Watcher:
     def scan_files(self, exposed: Sequence[Exposed]) -> tuple[int, dict[str, Any]]:
         """Scan these files as one ScanRun of kind ``watch``: re-read (files.get, permissions, publishing),
         analyse, evaluate, date, remediate per policy, notify. Returns (run id, the run's stats)."""
-        from scanner.drive.crawler import Crawler, CrawlSummary
+        from scanner.drive.crawler import CrawlSummary
         from scanner.drive.exposure import normalise_domains
         from scanner.errors import RemediationRefused
         from scanner.policy.loader import load_configured_rules
         from scanner.remediate.engine import Remediator
-        from scanner.run import ScanOptions, ScanResult, ScanService
+        from scanner.run import ScanOptions, ScanResult
 
         started = time.monotonic()
-        service = ScanService(self.app, clients=self.clients, clock=self.clock)
+        service = self.service
         service._check_settings()
         options = ScanOptions(full=False, apply=self.apply)
         with self.app.sessions.begin() as s:
@@ -253,8 +278,7 @@ class Watcher:
         try:
             rules = load_configured_rules(self.settings)
             result.api_calls_by_method = self.clients.stats.by_method
-            crawler = Crawler(self.settings, self.clients, self.app.sessions, clock=self.clock)
-            refreshed = crawler.refresh(run_id, ids)
+            refreshed = self.crawler().refresh(run_id, ids)
             read = [*refreshed.refreshed, *refreshed.removed]
             unread = sorted(set(stubs) - set(read))
             if unread:  # the placeholder of a file that could not be read goes: nothing was learned
