@@ -77,7 +77,7 @@ max_actions_share = 1.0
 
 def _share(config: Path, file_id: str, owner: str) -> tuple[str, float]:
     from scanner.config import load_settings
-    from scanner.google.client import GoogleClients
+    from scanner.connectors.google.client import GoogleClients
 
     drive = GoogleClients(load_settings(config)).drive(owner, write=True)
     request = drive.permissions().create(fileId=file_id, body={"type": "anyone", "role": "reader"}, fields="id")

@@ -1,6 +1,6 @@
 """Exposure dating: when a file's exposure began, who made it, and who reached the file since.
 
-Reads each exposed file's Drive audit events (:mod:`scanner.google.reports`, filtered by ``doc_id``,
+Reads each exposed file's Drive audit events (:mod:`scanner.connectors.google.reports`, filtered by ``doc_id``,
 bounded per run) and records, per file, an :class:`~scanner.store.models.ExposureDating`:
 
 - ``exposed_since`` and its :class:`DatingSource`: ``audit_log`` (the sharing change that opened the file
@@ -33,9 +33,9 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
-from scanner.errors import GoogleApiError
-from scanner.google.client import REPORTS_AUDIT_SCOPE
-from scanner.google.reports import RETENTION, AuditRecord, DriveAuditLog
+from scanner.connectors.google.client import REPORTS_AUDIT_SCOPE
+from scanner.connectors.google.reports import RETENTION, AuditRecord, DriveAuditLog
+from scanner.core.errors import GoogleApiError
 from scanner.store.models import DriveFileRow, ExposureDating, Finding, utcnow
 
 log = logging.getLogger(__name__)

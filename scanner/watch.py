@@ -37,8 +37,8 @@ from typing import Any
 from sqlalchemy import select
 
 from scanner.app import App
+from scanner.connectors.google.reports import AuditRecord, DriveAuditLog
 from scanner.exposure_dating import OUTSIDE_VISIBILITIES, SHARING_EVENTS
-from scanner.google.reports import AuditRecord, DriveAuditLog
 from scanner.store.models import DriveFileRow, Finding, ScanRun, WatchCursor, utcnow
 
 log = logging.getLogger(__name__)
@@ -149,7 +149,7 @@ class Watcher:
     @property
     def clients(self) -> Any:
         if self._clients is None:
-            from scanner.google.client import GoogleClients
+            from scanner.connectors.google.client import GoogleClients
 
             self._clients = GoogleClients(self.settings)
         return self._clients
@@ -159,8 +159,7 @@ class Watcher:
             interval_seconds: float | None = None, on_poll: Callable[[PollReport], None] | None = None) -> int:
         """Hold the watch lock and poll until ``stop`` is set (or ``max_polls``); returns the polls made.
         A poll that fails (Google unreachable, a quota) is logged and retried at the next interval."""
-        from scanner.schedule.jobs import run_lock_for
-        from scanner.schedule.lock import Heartbeat
+        from scanner.schedule.lock import Heartbeat, run_lock_for
 
         self.app.sessions  # noqa: B018 - refuses a database that is missing or not at head, before locking
         stop = stop or threading.Event()
@@ -250,9 +249,9 @@ class Watcher:
     def scan_files(self, exposed: Sequence[Exposed]) -> tuple[int, dict[str, Any]]:
         """Scan these files as one ScanRun of kind ``watch``: re-read (files.get, permissions, publishing),
         analyse, evaluate, date, remediate per policy, notify. Returns (run id, the run's stats)."""
+        from scanner.core.errors import RemediationRefused
+        from scanner.core.exposure import normalise_domains
         from scanner.drive.crawler import CrawlSummary
-        from scanner.drive.exposure import normalise_domains
-        from scanner.errors import RemediationRefused
         from scanner.policy.loader import load_configured_rules
         from scanner.remediate.engine import Remediator
         from scanner.run import ScanOptions, ScanResult

@@ -4,8 +4,8 @@ from __future__ import annotations
 
 import datetime as dt
 
+from scanner.connectors.google.reports import RETENTION, AuditRecord, records_of
 from scanner.exposure_dating import ActorHasher, ActorKind, DatingSource, date_exposure
-from scanner.google.reports import RETENTION, AuditRecord, records_of
 
 NOW = dt.datetime(2026, 11, 29, 12, 0, tzinfo=dt.UTC)
 ORG = ("tessera-labs.com",)

@@ -4,7 +4,7 @@ from __future__ import annotations
 
 import datetime as dt
 
-from scanner.google.reports import AuditRecord, ParamValue
+from scanner.connectors.google.reports import AuditRecord, ParamValue
 from scanner.watch import exposed_files, is_exposing
 
 T0 = dt.datetime(2026, 11, 29, 10, 0, tzinfo=dt.UTC)

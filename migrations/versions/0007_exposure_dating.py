@@ -5,7 +5,7 @@ who made it (domain + keyed hash), and the anonymous/outside/insider accesses si
 watch_cursors: how far `sharescan watch` has read the audit log, and the events it handled.
 
 Revision ID: 0007_exposure_dating
-Revises: 0005
+Revises: 0006_provider_column
 """
 
 from collections.abc import Sequence
@@ -14,7 +14,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0007_exposure_dating"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_provider_column"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

@@ -9,9 +9,9 @@ import time
 import pytest
 from sqlalchemy import select
 
+from scanner.connectors.google.client import GoogleClients
+from scanner.core.errors import RunLockedError
 from scanner.emulator.seeds.demo import LIAM, fid
-from scanner.errors import RunLockedError
-from scanner.google.client import GoogleClients
 from scanner.run import ScanOptions, ScanService
 from scanner.store.models import ExposureDating, Finding, RemediationAction, ScanRun, WatchCursor
 from scanner.watch import PollReport, Watcher
