@@ -378,6 +378,32 @@ class AuditSettings(_Section):
     anchor_webhook_url: str = ""
 
 
+class EvidenceSettings(_Section):
+    #: Drive audit log actors (who shared a file, who opened it) are personal data: by default only their
+    #: domain and a keyed hash (the evidence HMAC key) are stored. true: store the full addresses too.
+    store_actor_emails: bool = False
+
+
+class ExposureSettings(_Section):
+    #: Date each exposed file with findings from the Drive audit log (Admin SDK Reports; the scanning key
+    #: needs admin.reports.audit.readonly). Without the scope scans still work and say why dating was skipped.
+    dating: bool = True
+    #: Files dated per scan (the undated first, then the longest undated); each costs about one API call.
+    max_files_per_run: Annotated[int, Field(ge=0, le=100_000)] = 500
+    #: Audit events read per file and run (1,000 per call): beyond it the counts are "at least".
+    max_events_per_file: Annotated[int, Field(ge=1, le=100_000)] = 5_000
+
+
+class WatchSettings(_Section):
+    #: `sharescan watch`: minutes between two reads of the Drive audit log.
+    interval_minutes: Annotated[float, Field(gt=0, le=1_440)] = 5.0
+    #: Each read goes back this far before the newest event already handled: Google's reporting lag
+    #: (Drive events usually appear within minutes, sometimes hours). Events seen twice are skipped by id.
+    overlap_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 60
+    #: Files scanned per poll at most (the rest wait for the next poll).
+    max_files_per_poll: Annotated[int, Field(ge=1, le=10_000)] = 200
+
+
 class Settings(_Section):
     organisation: OrganisationSettings = OrganisationSettings()
     google: GoogleSettings = GoogleSettings()
@@ -391,6 +417,9 @@ class Settings(_Section):
     export: ExportSettings = ExportSettings()
     audit: AuditSettings = AuditSettings()
     keys: KeysSettings = KeysSettings()
+    evidence: EvidenceSettings = EvidenceSettings()
+    exposure: ExposureSettings = ExposureSettings()
+    watch: WatchSettings = WatchSettings()
     #: Where the settings came from, an absolute path (None = defaults only). Not a config key.
     source: str | None = Field(default=None, exclude=True)
 

@@ -49,6 +49,8 @@ class DemoResult:
     webhook_messages: int = 0
     #: Actions sharescan would not take on its own (inherited access, limits): what a person must do.
     needs_a_person: list[dict[str, Any]] = field(default_factory=list)
+    #: Breach candidates, most reached from outside first, dated from the Drive audit log.
+    breach_candidates: list[dict[str, Any]] = field(default_factory=list)
     export_dir: Path | None = None
     report_path: Path | None = None
     export_files: list[str] = field(default_factory=list)
@@ -113,6 +115,7 @@ def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgr
             result.sharing_changes = _sharing_changes(app, emulator.events)
             result.needs_a_person = _needs_a_person(app)
             result.notifications = _notifications(app)
+            result.breach_candidates = _breach_candidates(app)
             result.webhook_messages = len(inbox.messages)
             exported = export(app, settings, list(EXPORT_FORMATS), output / "export")
             result.export_dir = exported.directory
@@ -140,6 +143,34 @@ def _findings(app: App) -> list[dict[str, Any]]:
              "data": ", ".join(sorted(f.data_categories or []))}
             for f, name in rows
         ]
+
+
+def _breach_candidates(app: App) -> list[dict[str, Any]]:
+    """One row per file: when and by whom it was exposed (Drive audit log), who reached it from outside."""
+    import datetime as dt
+
+    from scanner.export.collect import ExportData
+
+    now = dt.datetime.now(dt.UTC)
+    rows: dict[str, dict[str, Any]] = {}
+    with app.sessions() as s:
+        data = ExportData(s, since=None, statuses=[], now=now,
+                          breach_deadline_hours=app.settings.export.breach_deadline_hours)
+        for b in data.breach_candidates():
+            if b.file_id in rows:
+                continue
+            since = {"audit_log": f"{b.exposure_start:%Y-%m-%d}", "before_retention":
+                     f"before {b.exposure_start:%Y-%m-%d}"}.get(b.exposure_start_source,
+                                                                f"{b.exposure_start:%Y-%m-%d} (first seen)")
+            rows[b.file_id] = {
+                "file": b.file_name, "exposed_since": since, "days": round(b.exposure_hours / 24, 1),
+                "source": b.exposure_start_source, "by": b.exposed_by or "",
+                "anonymous": sum(b.anonymous_access.values()),
+                "outside": sum(b.outside_access.values()),
+                "outside_domains": ", ".join(b.outside_domains), "reached_outside": b.reached_outside,
+                "deadline": b.deadline_state,
+            }
+    return list(rows.values())
 
 
 class _Inbox:

@@ -141,6 +141,9 @@ class ScanResult:
     nlp_mode: str = ""
     #: API calls of the scanning key per method (``drive.files.list``...), for the metrics file.
     api_calls_by_method: dict[str, int] = field(default_factory=dict)
+    #: Exposed files dated from the Drive audit log, by source, or why dating was skipped
+    #: (scanner.exposure_dating).
+    exposure_dating: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         # a plain dict copy first: asdict() would rebuild a live Counter from (key, value) pairs
@@ -191,7 +194,7 @@ class ScanService:
         with sessions.begin() as s:
             # We hold the run lock: a run still marked "running" died without finishing. The crawler
             # resumes the latest interrupted run of the same kind from its committed cursors.
-            for stale in s.scalars(select(ScanRun).where(ScanRun.status == "running")):
+            for stale in s.scalars(select(ScanRun).where(ScanRun.status == "running", ScanRun.kind != "watch")):
                 stale.status = "interrupted"
                 stale.error = stale.error or "the process ended without finishing the run"
             run = ScanRun(kind=kind, status="running", remediation_mode=self._mode_label(options),
@@ -218,6 +221,7 @@ class ScanService:
             self._close(run_id, summary, evaluated, result)
             result.findings_resolved += len(folders.resolved)
             result.domain_check = self._domain_check(owned, directory_error).to_json()
+            result.exposure_dating = self.date_exposures(run_id, clients)
             self._remediate(run_id, options, rules, result)
             self._notify(run_id, result)
             complete = summary.complete and not (result.files_pending or result.files_unreadable)
@@ -280,7 +284,7 @@ class ScanService:
         every file with a pending read (an incremental crawl does not see them again by itself)."""
         with self.app.sessions() as s:
             last_done = s.scalar(select(func.max(ScanRun.id)).where(
-                ScanRun.id < run_id, ScanRun.status.in_(("completed", "partial")))) or 0
+                ScanRun.id < run_id, ScanRun.status.in_(("completed", "partial")), ScanRun.kind != "watch")) or 0
             run_ids = list(s.scalars(select(ScanRun.id).where(ScanRun.id > last_done, ScanRun.id <= run_id)))
             active_files = select(Finding.file_id).where(Finding.detection_state == "active")
             return list(s.scalars(
@@ -303,11 +307,13 @@ class ScanService:
         return self._pipeline
 
     def _analyse_and_evaluate(self, run_id: int, summary: CrawlSummary, rules: Any, clients: GoogleClients,
-                              result: ScanResult, progress: ScanProgress | None) -> set[str]:
+                              result: ScanResult, progress: ScanProgress | None,
+                              only: Sequence[str] | None = None) -> set[str]:
+        """``only``: these files instead of the run's candidates (``sharescan watch``)."""
         from scanner.drive.content import ContentFetcher
 
         org_domains = frozenset(summary.org_domains)
-        ids = self._candidate_ids(run_id)
+        ids = self._candidate_ids(run_id) if only is None else sorted(only)
         if progress is not None:
             progress.phase("analysing exposed files", len(ids))
         fetcher = ContentFetcher(clients)
@@ -441,6 +447,17 @@ class ScanService:
             result.findings_resolved = len(report.resolved)
             result.findings_new = _count(s, Finding.first_run_id == run_id)
             result.findings_active = _count(s, Finding.detection_state == "active")
+
+    def date_exposures(self, run_id: int | None, clients: GoogleClients,
+                       only: Sequence[str] | None = None) -> dict[str, Any]:
+        """Exposed files with findings dated from the Drive audit log (scanner.exposure_dating)."""
+        from scanner.exposure_dating import ExposureDater
+
+        key = ensure_key(self.settings.evidence_key_path, loose=self.settings.keys.loose_permissions)
+        report = ExposureDater(self.settings, self.app.sessions, clients, key=key, clock=self.clock).run(run_id, only)
+        if report.skipped:
+            log.warning("exposure dating skipped: %s", report.skipped)
+        return report.as_dict()
 
     # ------------------------------------------------------------------ remediation + notification
     def _remediate(self, run_id: int, options: ScanOptions, rules: Any, result: ScanResult) -> None:

@@ -83,11 +83,33 @@ def test_cronjobs_never_overlap_upgrade_first_and_keep_keys_owner_only() -> None
     assert [c.get("args") for c in inits] == [None, ["db", "upgrade"]]
 
 
+def deployments() -> list[dict[str, Any]]:
+    return [d for d in k8s_documents() if d["kind"] == "Deployment"]
+
+
+def test_the_watcher_runs_alone_non_root_with_owner_only_keys() -> None:
+    (watch,) = deployments()
+    spec = watch["spec"]
+    assert spec["replicas"] == 1 and spec["strategy"]["type"] == "Recreate"  # never two watchers at once
+    pod = spec["template"]["spec"]
+    assert pod["securityContext"]["runAsNonRoot"] is True
+    assert next(v for v in pod["volumes"] if "secret" in v)["secret"]["defaultMode"] == 0o400
+    assert [c.get("args") for c in pod["initContainers"]] == [None, ["db", "upgrade"]]
+    assert pod["containers"][0]["args"][0] == "watch"
+    for container in pod["initContainers"] + pod["containers"]:
+        assert container["securityContext"]["readOnlyRootFilesystem"] is True
+    unit = (DEPLOY / "systemd" / "sharescan-watch.service").read_text(encoding="utf-8")
+    assert "ExecStart=/opt/sharescan/bin/sharescan watch" in unit and "Restart=on-failure" in unit
+
+
 def command_lines() -> list[list[str]]:
     """Every sharescan invocation in the deploy files (Kubernetes args, systemd ExecStart, compose)."""
     out: list[list[str]] = []
     for job in cronjobs():
         pod = job["spec"]["jobTemplate"]["spec"]["template"]["spec"]
+        out += [c["args"] for c in pod.get("initContainers", []) + pod["containers"] if c.get("args")]
+    for deployment in deployments():
+        pod = deployment["spec"]["template"]["spec"]
         out += [c["args"] for c in pod.get("initContainers", []) + pod["containers"] if c.get("args")]
     for unit in sorted((DEPLOY / "systemd").glob("*.service")):
         for match in re.findall(r"^Exec\w+=/opt/sharescan/bin/sharescan (.+)$", unit.read_text(), flags=re.M):

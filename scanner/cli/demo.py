@@ -38,6 +38,7 @@ def demo(output: Path, fmt: str) -> None:
             "output": str(result.output), "scan": result.scan.as_dict(), "findings": result.findings,
             "sharing_changes": result.sharing_changes, "needs_a_person": result.needs_a_person,
             "notifications": result.notifications, "webhook_messages": result.webhook_messages,
+            "breach_candidates": result.breach_candidates,
             "report": str(result.report_path),
             "export_dir": str(result.export_dir), "export_files": result.export_files,
             "manifest_verified": result.manifest_verified, "elapsed_seconds": result.elapsed_seconds,
@@ -47,6 +48,10 @@ def demo(output: Path, fmt: str) -> None:
     console.print(summary_line(result.scan))
     render(result.findings, ("id", "severity", "status", "rule", "file", "owner", "exposure", "data"), "table",
            title="Findings", console=console)
+    render(result.breach_candidates, ("file", "exposed_since", "days", "anonymous", "outside", "outside_domains",
+                                      "by"), "table",
+           title="Breach candidates: personal data exposed and reached from outside (Drive audit log; "
+                 "GDPR Art. 33 clock)", console=console, empty="no breach candidates")
     render(result.sharing_changes, ("file", "change", "who", "role", "by"), "table",
            title="Sharing changed in Google Drive (as the emulator recorded it)", console=console,
            empty="no sharing was changed")

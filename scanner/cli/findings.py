@@ -12,8 +12,9 @@ from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import Col, format_option, render, render_record
 from scanner.core.errors import ExitCode, SharescanError
+from scanner.exposure_timeline import exposure_detail, timeline
 from scanner.policy.schema import ExposureName, Severity, parse_duration
-from scanner.store.models import Finding, utcnow
+from scanner.store.models import ExposureDating, Finding, utcnow
 from scanner.store.repo import (
     STATUSES,
     FindingFilter,
@@ -120,6 +121,8 @@ def findings_list(app: App, statuses: tuple[str, ...], severities: tuple[str, ..
 ACCEPTANCE_COLUMNS = (Col("id", min_width=4), Col("state", min_width=7), Col("reason", min_width=20),
                       Col("actor", min_width=14), Col("created_at", drop=2, min_width=19),
                       Col("expires_at", min_width=19), Col("revoked_at", drop=3, min_width=19))
+TIMELINE_COLUMNS = (Col("time", min_width=19), Col("event", min_width=12), Col("who", drop=1, min_width=12),
+                    Col("detail", min_width=20))
 EVIDENCE_COLUMNS = ("detector", "entity_type", "count", "distinct", "best_score", "location", "masked_preview",
                     "value_hash")
 
@@ -138,14 +141,18 @@ def findings_show(app: App, finding: str, fmt: str) -> None:
         record = finding_detail(found)
         evidence = finding_evidence(session, found)
         acceptances = [exemption_row(e, now) for e in repo.acceptances(found)]
+        exposure = exposure_detail(session.get(ExposureDating, found.file_id))
+        events = [e.as_dict() for e in timeline(session, found)]
     if fmt == "json":
-        render_record({**record, "evidence": evidence, "acceptances": acceptances}, fmt)
+        render_record({**record, "evidence": evidence, "acceptances": acceptances, "exposure": exposure,
+                       "timeline": events}, fmt)
         return
     render_record(_readable(record), fmt, title=f"finding {record['id']}")
     render(evidence, EVIDENCE_COLUMNS, fmt, title="evidence (values are never stored)",
            empty="no content evidence (an exposure-only rule, or the content was not analysed)")
     if acceptances:
         render(acceptances, ACCEPTANCE_COLUMNS, fmt, title="acceptances of this risk")
+    render(events, TIMELINE_COLUMNS, fmt, title="timeline of the file (Drive audit log and sharescan)")
 
 
 def _readable(record: dict[str, Any]) -> dict[str, Any]:

@@ -44,6 +44,9 @@ REGISTRY: dict[str, LazyCommand] = {
                         "Scan the domain: crawl (incremental unless --full), analyse exposed files, record "
                         "findings, remediate per policy and notify owners."),
     "scans": LazyCommand("scanner.cli.scans", "Scan runs and what each one covered."),
+    "watch": LazyCommand("scanner.cli.watch",
+                         "Follow the Drive audit log and scan each file that becomes public, link-shared or shared "
+                         "outside, within one poll."),
     "findings": LazyCommand("scanner.cli.findings", "List, inspect and accept findings."),
     "actions": LazyCommand("scanner.cli.actions",
                            "The remediation actions taken or planned, with the exact permission JSON before and "

@@ -40,6 +40,12 @@ def summary_line(r: ScanResult) -> str:
         line += f"; remediation refused: {r.remediation_refused}"
     if r.remediation_stopped:
         line += f"; remediation STOPPED: {r.remediation_stopped}"
+    dating = r.exposure_dating or {}
+    if dating.get("skipped"):
+        line += f"; exposure dating skipped: {dating['skipped']}"
+    elif dating.get("files"):
+        sources = ", ".join(f"{k} {v}" for k, v in sorted((dating.get("by_source") or {}).items()))
+        line += f"; exposures dated: {sources}"
     return line
 
 

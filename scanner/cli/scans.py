@@ -103,6 +103,12 @@ def show_run(app: App, run_id: int, fmt: str) -> None:
     if fmt == "table" and check:
         for line in domain_check_lines(DomainCheck.from_json(check)):
             click.echo(line)
+    dating = (run.stats or {}).get("exposure_dating") or {}
+    if fmt == "table" and dating.get("skipped"):
+        click.echo(f"exposure dating skipped: {dating['skipped']}")
+    elif fmt == "table" and dating.get("files"):
+        sources = ", ".join(f"{k} {v}" for k, v in sorted((dating.get("by_source") or {}).items()))
+        click.echo(f"exposures dated from the Drive audit log: {sources} ({dating.get('api_calls', 0)} API calls)")
 
 
 def domain_check_lines(check: DomainCheck) -> list[str]:

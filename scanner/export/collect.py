@@ -43,6 +43,7 @@ from scanner.export.model import (
     CoverageRecord,
     EntityCount,
     ExemptionRecord,
+    ExposureRecord,
     FindingRecord,
     Metrics,
     RunRecord,
@@ -56,6 +57,7 @@ from scanner.store.models import (
     DriveFileRow,
     Evidence,
     Exemption,
+    ExposureDating,
     Finding,
     RemediationAction,
     ScanCoverage,
@@ -92,6 +94,30 @@ def _action(a: Any, file_name: str = "", file_link: str | None = None) -> Action
         file_name=display(file_name), file_link=file_link, sharing_before=sharing.before,
         sharing_after=sharing.after,
     )
+
+
+def exposure_record(row: ExposureDating) -> ExposureRecord:
+    """A stored exposure dating as an export record (actors as a domain and keyed hash, or the address
+    when the installation keeps addresses)."""
+    dated = row.source != "first_seen"
+    if row.exposed_by_kind in ("anonymous", "system"):
+        by: str | None = row.exposed_by_kind
+    elif row.exposed_by_email:
+        by = display(row.exposed_by_email)
+    elif row.exposed_by_domain:
+        by = f"someone@{display(row.exposed_by_domain)} (#{(row.exposed_by_hash or '')[:8]})"
+    else:
+        by = None
+    access = row.access or {}
+    return ExposureRecord(
+        source=row.source, exposed_since=row.exposed_since,
+        reached_outside=("yes" if row.outside_total else "no") if dated else "unknown",
+        exposed_by=by, exposed_by_domain=row.exposed_by_domain, exposed_by_hash=row.exposed_by_hash,
+        anonymous_access=dict(access.get("anonymous", {})), outside_access=dict(access.get("outside", {})),
+        insider_access=dict(access.get("insider", {})), outside_total=row.outside_total,
+        outside_domains=[display(d) for d in row.outside_domains or []], outside_actors=row.outside_actors,
+        window_start=row.window_start, window_end=row.window_end, truncated=row.truncated,
+        skipped_reason=row.skipped_reason)
 
 
 def _entities(rows: Sequence[Any], revision: str | None) -> list[EntityCount]:
@@ -190,6 +216,8 @@ class ExportData:
         query = (select(RemediationAction.__table__).where(RemediationAction.finding_id.in_([r.id for r in rows]))
                  .order_by(RemediationAction.id))
         names = {r.id: (r.file_name, r.file_link) for r in rows}
+        datings = {d.file_id: exposure_record(d) for d in self.session.scalars(
+            select(ExposureDating).where(ExposureDating.file_id.in_(file_ids)))}
         for a in self.session.execute(query) if with_actions else ():
             actions.setdefault(a.finding_id, []).append(_action(a, *names.get(a.finding_id, ("", None))))
         return [FindingRecord(
@@ -205,6 +233,7 @@ class ExportData:
             accepted_until=f.accepted_until, recurrence_count=f.recurrence_count,
             first_run_id=f.first_run_id, last_run_id=f.last_run_id, actions=actions.get(f.id, []),
             compliance=list(self.mapping.controls_by_rule.get(f.rule_id, ())),
+            exposure_dating=datings.get(f.file_id),
         ) for f in rows]
 
     def _finding_rows(self) -> Select[Any]:
@@ -266,19 +295,26 @@ class ExportData:
         return self._controls
 
     def breach_candidates(self) -> Iterator[BreachCandidate]:
-        """Personal data exposed outside the organisation: overdue first, then by notification deadline
-        (= detection + deadline hours, so by first_seen), then by id — sorted by the database."""
+        """Personal data exposed outside the organisation and reached from outside (or not known not to
+        be: no audit log): the most accessed from outside first (anonymous and outside accounts, from the
+        Drive audit log), then overdue, then by notification deadline (= detection + deadline hours, so by
+        first_seen), then by id — sorted by the database."""
         now = self.generated_at
         end = func.coalesce(Finding.remediated_at, Finding.resolved_at)
         cutoff = now - dt.timedelta(hours=self.breach_deadline_hours)
         overdue = and_(or_(end.is_(None), end > now), Finding.first_seen < cutoff)
-        order = (case((overdue, 0), else_=1), Finding.first_seen, Finding.id)
+        outside = func.coalesce(ExposureDating.outside_total, 0)
+        order = (outside.desc(), case((overdue, 0), else_=1), Finding.first_seen, Finding.id)
         query = self._finding_query(
-            select(Finding.id, Finding.exposure, Finding.data_categories, DriveFileRow.exposure_classes)
-            .join(DriveFileRow, DriveFileRow.id == Finding.file_id)).order_by(*order)
+            select(Finding.id, Finding.exposure, Finding.data_categories, DriveFileRow.exposure_classes,
+                   ExposureDating.source.label("dating_source"), outside.label("outside_total"))
+            .join(DriveFileRow, DriveFileRow.id == Finding.file_id)
+            .outerjoin(ExposureDating, ExposureDating.file_id == Finding.file_id)).order_by(*order)
         ids: list[int] = []
         for row in self.session.execute(query.execution_options(yield_per=5 * CHUNK)):
-            if personal_data_exposed_outside(row.exposure, row.exposure_classes or [], row.data_categories or []):
+            unreached = row.dating_source not in (None, "first_seen") and not row.outside_total
+            if not unreached and personal_data_exposed_outside(row.exposure, row.exposure_classes or [],
+                                                               row.data_categories or []):
                 ids.append(row.id)
                 if len(ids) == CHUNK:
                     yield from self._breach_chunk(ids)

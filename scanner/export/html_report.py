@@ -178,6 +178,33 @@ class BreachGroup:
     def state(self) -> str:
         return self.candidates[0].deadline_state
 
+    @property
+    def dating(self) -> str:
+        """The file's exposure from the Drive audit log, in words (the same fields as the CSV/JSONL)."""
+        return exposure_summary(self.candidates[0])
+
+
+def _accesses(label: str, counts: dict[str, int]) -> str:
+    parts = [f"{n} {kind}{'s' if n != 1 else ''}" for kind, n in counts.items() if n]
+    return f"{label}: {', '.join(parts)}" if parts else ""
+
+
+def exposure_summary(b: BreachCandidate) -> str:
+    since = {"audit_log": f"exposed since {b.exposure_start:%Y-%m-%d %H:%M} UTC (Drive audit log)",
+             "before_retention": f"exposed since at least {b.exposure_start:%Y-%m-%d} (before the audit log's "
+                                 "180 days)"}.get(b.exposure_start_source,
+                                                  f"first seen exposed {b.exposure_start:%Y-%m-%d %H:%M} UTC "
+                                                  "(no audit log)")
+    parts = [since + (f" by {b.exposed_by}" if b.exposed_by else "")]
+    reach = {"yes": "reached from outside", "no": "not reached from outside",
+             "unknown": "outside access unknown (no audit log)"}.get(b.reached_outside, b.reached_outside)
+    parts.append(reach)
+    parts += [p for p in (_accesses("anonymous", b.anonymous_access), _accesses("outside accounts", b.outside_access),
+                          _accesses("insiders", b.insider_access)) if p]
+    if b.outside_domains:
+        parts.append("outside domains: " + ", ".join(b.outside_domains))
+    return " · ".join(parts)
+
 
 def breach_groups(candidates: Iterable[BreachCandidate], limit: int) -> tuple[list[BreachGroup], int]:
     """Group candidates (already overdue first, then by deadline) per file, in the order of each file's

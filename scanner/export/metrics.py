@@ -183,12 +183,17 @@ def personal_data_exposed_outside(exposure: str, exposure_classes: Iterable[str]
 
 
 def is_breach_candidate(finding: FindingRecord) -> bool:
-    """Personal data exposed outside the organisation (whatever the status now)."""
-    return personal_data_exposed_outside(finding.exposure_before, finding.exposure_classes, finding.data_categories)
+    """Personal data exposed outside the organisation (whatever the status now), and reached from outside
+    while exposed — or not known to be unreached (no audit log for the window)."""
+    dating = finding.exposure_dating
+    return personal_data_exposed_outside(finding.exposure_before, finding.exposure_classes,
+                                         finding.data_categories) and (dating is None or dating.reached_outside != "no")
 
 
 def breach_candidate(f: FindingRecord, now: dt.datetime, deadline_hours: int) -> BreachCandidate:
-    start = f.exposed_since or f.first_seen
+    d = f.exposure_dating
+    dated = d is not None and d.source != "first_seen" and d.exposed_since is not None
+    start = (d.exposed_since if dated and d is not None else None) or f.exposed_since or f.first_seen
     end = f.remediated_at or f.resolved_at
     deadline = f.first_seen + dt.timedelta(hours=deadline_hours)
     if end is not None and end <= now:
@@ -204,6 +209,14 @@ def breach_candidate(f: FindingRecord, now: dt.datetime, deadline_hours: int) ->
         exposure_start=start, exposure_end=end, exposure_hours=_hours((end or now) - start),
         detected_at=f.first_seen, notification_deadline=deadline, deadline_state=state,
         hours_to_deadline=_hours(deadline - now), status=f.status,
+        exposure_start_source=d.source if dated and d is not None else "first_seen",
+        reached_outside=d.reached_outside if d is not None else "unknown",
+        exposed_by=d.exposed_by if d is not None else None,
+        anonymous_access=dict(d.anonymous_access) if d is not None else {},
+        outside_access=dict(d.outside_access) if d is not None else {},
+        insider_access=dict(d.insider_access) if d is not None else {},
+        outside_total=d.outside_total if d is not None else 0,
+        outside_domains=list(d.outside_domains) if d is not None else [],
     )
 
 
@@ -211,5 +224,5 @@ def breach_candidates(findings: Sequence[FindingRecord], now: dt.datetime,
                       deadline_hours: int) -> list[BreachCandidate]:
     """In memory, for a list of records; the export streams them in this order from the database."""
     out = [breach_candidate(f, now, deadline_hours) for f in findings if is_breach_candidate(f)]
-    out.sort(key=lambda b: (b.deadline_state != "overdue", b.notification_deadline))
+    out.sort(key=lambda b: (-b.outside_total, b.deadline_state != "overdue", b.notification_deadline))
     return out

@@ -79,6 +79,30 @@ class ActionRecord(Record):
 
 
 @dataclass(frozen=True)
+class ExposureRecord(Record):
+    """The file's exposure dated from the Drive audit log (scanner.exposure_dating): actors as a domain and a
+    keyed hash, the address only when the installation keeps it."""
+
+    source: str  # audit_log | before_retention | first_seen
+    exposed_since: dt.datetime | None
+    #: yes | no | unknown (no audit log for the window)
+    reached_outside: str
+    exposed_by: str | None = None
+    exposed_by_domain: str | None = None
+    exposed_by_hash: str | None = None
+    anonymous_access: dict[str, int] = field(default_factory=dict)
+    outside_access: dict[str, int] = field(default_factory=dict)
+    insider_access: dict[str, int] = field(default_factory=dict)
+    outside_total: int = 0
+    outside_domains: list[str] = field(default_factory=list)
+    outside_actors: int = 0
+    window_start: dt.datetime | None = None
+    window_end: dt.datetime | None = None
+    truncated: bool = False
+    skipped_reason: str | None = None
+
+
+@dataclass(frozen=True)
 class FindingRecord(Record):
     id: int
     fingerprint: str
@@ -112,6 +136,8 @@ class FindingRecord(Record):
     actions: list[ActionRecord] = field(default_factory=list)
     #: Controls the finding's rule evidences, as ``framework:control`` (e.g. ``iso27001:A.8.12``).
     compliance: list[str] = field(default_factory=list)
+    #: The file's exposure dated from the Drive audit log, when it was dated.
+    exposure_dating: ExposureRecord | None = None
 
     @property
     def time_to_detect(self) -> dt.timedelta | None:
@@ -214,6 +240,17 @@ class BreachCandidate(Record):
     deadline_state: str  # overdue | due | closed (exposure ended before the export)
     hours_to_deadline: float
     status: str
+    #: From the Drive audit log (scanner.exposure_dating): where exposure_start comes from (audit_log,
+    #: before_retention = "since at least", first_seen), whether anyone outside reached the file
+    #: (yes | no | unknown: no audit log), who exposed it, and the accesses inside the window.
+    exposure_start_source: str = "first_seen"
+    reached_outside: str = "unknown"
+    exposed_by: str | None = None
+    anonymous_access: dict[str, int] = field(default_factory=dict)
+    outside_access: dict[str, int] = field(default_factory=dict)
+    insider_access: dict[str, int] = field(default_factory=dict)
+    outside_total: int = 0
+    outside_domains: list[str] = field(default_factory=list)
 
 
 @dataclass(frozen=True)

@@ -23,7 +23,7 @@ from scanner.core.models import GOOGLE_FOLDER
 from scanner.export.collect import ExportData
 from scanner.export.model import PERSONAL_DATA_CATEGORIES, FindingRecord
 from scanner.export.values import to_jsonable
-from scanner.export.writers import WRITERS
+from scanner.export.writers import WRITERS, exposure_fields
 from scanner.policy.compliance import frameworks
 
 OCSF_VERSION = "1.4.0"
@@ -185,6 +185,7 @@ def finding_to_ocsf(f: FindingRecord, data: ExportData) -> dict[str, Any]:
             "sharescan": {
                 "finding_id": f.id,
                 "exposed_since": to_jsonable(f.exposed_since),
+                "exposure": to_jsonable(exposure_fields(f)),
                 "remediated_at": to_jsonable(f.remediated_at),
                 "resolved_at": to_jsonable(f.resolved_at),
                 "recurrence_count": f.recurrence_count,

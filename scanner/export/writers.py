@@ -110,6 +110,19 @@ def finding_row(f: FindingRecord) -> dict[str, Any]:
         "time_to_detect_hours": _hours(f.time_to_detect), "time_to_remediate_hours": _hours(f.time_to_remediate),
         "recurrence_count": f.recurrence_count, "first_run_id": f.first_run_id, "last_run_id": f.last_run_id,
         "actions": [a.as_dict() for a in f.actions],
+        **exposure_fields(f),
+    }
+
+
+def exposure_fields(f: FindingRecord) -> dict[str, Any]:
+    """The file's exposure dated from the Drive audit log: the same fields in every format."""
+    d = f.exposure_dating
+    return {
+        "exposure_source": d.source if d else None, "reached_outside": d.reached_outside if d else "unknown",
+        "exposed_by": d.exposed_by if d else None, "anonymous_access": d.anonymous_access if d else {},
+        "outside_access": d.outside_access if d else {}, "insider_access": d.insider_access if d else {},
+        "outside_domains": d.outside_domains if d else [],
+        "dating_skipped_reason": d.skipped_reason if d else None,
     }
 
 
@@ -130,7 +143,9 @@ FINDING_COLUMNS = [
     "file_link", "mime_type", "owner", "principal", "exposure_before", "exposure_after", "exposure_classes",
     "matched_permissions", "data_categories", "entity_counts", "entities", "compliance", "first_seen", "last_seen",
     "exposed_since", "remediated_at", "resolved_at", "status_changed_at", "accepted_until", "time_to_detect_hours",
-    "time_to_remediate_hours", "recurrence_count", "first_run_id", "last_run_id", "actions",
+    "time_to_remediate_hours", "recurrence_count", "first_run_id", "last_run_id", "actions", "exposure_source",
+    "reached_outside", "exposed_by", "anonymous_access", "outside_access", "insider_access", "outside_domains",
+    "dating_skipped_reason",
 ]
 ACTION_COLUMNS = [
     "id", "run_id", "finding_id", "file_id", "file_name", "file_link", "action", "permission_id", "target_file_id",
@@ -147,7 +162,9 @@ EXEMPTION_COLUMNS = ["id", "scope", "state", "finding_id", "rule_id", "file_id",
 GAP_COLUMNS = ["file_id", "file_name", "owner_email", "exposure", "content_status", "reason"]
 BREACH_COLUMNS = ["finding_id", "file_id", "file_name", "file_link", "owner_email", "exposure", "data_categories",
                   "entity_counts", "exposure_start", "exposure_end", "exposure_hours", "detected_at",
-                  "notification_deadline", "deadline_state", "hours_to_deadline", "status"]
+                  "notification_deadline", "deadline_state", "hours_to_deadline", "status",
+                  "exposure_start_source", "reached_outside", "exposed_by", "anonymous_access", "outside_access",
+                  "insider_access", "outside_total", "outside_domains"]
 
 METRIC_COLUMNS = ["severity", "findings", "open", "ttd_count", "ttd_mean_hours", "ttd_median_hours", "ttd_max_hours",
                   "ttr_count", "ttr_mean_hours", "ttr_median_hours", "ttr_max_hours"]

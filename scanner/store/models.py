@@ -450,3 +450,56 @@ class RunLock(Base):
     run_id: Mapped[int | None] = mapped_column(Integer)
     acquired_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
     heartbeat_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+
+
+# --------------------------------------------------------------------------- exposure dating and watch
+class ExposureDating(Base):
+    """When a file's current exposure began, who made it, and who reached the file since, from the Drive
+    audit log (Admin SDK Reports). Actors are a domain and a keyed hash (the evidence HMAC key); the
+    address only when ``[evidence] store_actor_emails``. One row per file: its latest dating."""
+
+    __tablename__ = "exposure_dating"
+
+    file_id: Mapped[str] = mapped_column(ForeignKey("files.id", ondelete="CASCADE"), primary_key=True)
+    #: audit_log | before_retention ("since at least" the oldest retained day) | first_seen (no log)
+    source: Mapped[str] = mapped_column(String(20))
+    exposed_since: Mapped[dt.datetime | None]
+    #: The audit ``visibility`` the exposure began with (people_with_link, public_on_the_web, shared_externally).
+    visibility: Mapped[str | None] = mapped_column(String(40))
+    exposed_by_kind: Mapped[str | None] = mapped_column(String(16))  # insider | outside | system
+    exposed_by_domain: Mapped[str | None] = mapped_column(String(255))
+    exposed_by_hash: Mapped[str | None] = mapped_column(String(64))
+    exposed_by_email: Mapped[str | None] = mapped_column(String(320))
+    #: {"anonymous"|"outside"|"insider": {"view": n, "download": n, "copy": n}} inside the window.
+    access: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    #: Anonymous and outside accesses together: what breach candidates are ranked by.
+    outside_total: Mapped[int] = mapped_column(Integer, default=0)
+    outside_domains: Mapped[list[Any]] = mapped_column(default=list)
+    #: Distinct outside accounts (by keyed hash).
+    outside_actors: Mapped[int] = mapped_column(Integer, default=0)
+    window_start: Mapped[dt.datetime | None]
+    window_end: Mapped[dt.datetime | None]
+    events_read: Mapped[int] = mapped_column(Integer, default=0)
+    #: The per-file event bound was reached: counts are "at least".
+    truncated: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: Why the log was not read (no scope, API error): the dating is ``first_seen``.
+    skipped_reason: Mapped[str | None] = mapped_column(Text)
+    dated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    run_id: Mapped[int | None] = mapped_column(Integer)
+
+
+class WatchCursor(Base):
+    """``sharescan watch``: how far the Drive audit log has been read, and the events already handled
+    inside the overlap window (Google's reporting lag), by their unique id."""
+
+    __tablename__ = "watch_cursors"
+
+    name: Mapped[str] = mapped_column(String(64), primary_key=True)
+    #: Time of the newest event handled.
+    position: Mapped[dt.datetime | None]
+    #: ``time/uniqueQualifier`` of the events handled inside the overlap window.
+    seen: Mapped[list[Any]] = mapped_column(default=list)
+    polls: Mapped[int] = mapped_column(Integer, default=0)
+    last_poll_at: Mapped[dt.datetime | None]
+    last_error: Mapped[str | None] = mapped_column(Text)
+    updated_at: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -181,7 +181,8 @@ class FindingRepo:
         stale = self.session.scalars(
             select(Finding).where(
                 Finding.detection_state == ACTIVE,
-                or_(Finding.last_run_id.is_(None), Finding.last_run_id != run_id),
+                # a later run (``sharescan watch`` beside this one) saw it more recently than this run
+                or_(Finding.last_run_id.is_(None), Finding.last_run_id < run_id),
                 or_(*conditions),
                 Finding.file_id.not_in(pending_file_ids()),
                 Finding.id.not_in(unfinished_remediation()),

@@ -8,6 +8,7 @@ from pathlib import Path
 from click.testing import CliRunner
 
 from scanner.cli.main import cli
+from scanner.emulator.seeds.demo_audit import OUTSIDE_DOWNLOADER, ROSTER_ANONYMOUS_VIEWS, ROSTER_EXPOSED_DAYS_AGO
 
 
 def test_demo_json_scans_fixes_exports_and_verifies(tmp_path: Path) -> None:
@@ -27,3 +28,13 @@ def test_demo_json_scans_fixes_exports_and_verifies(tmp_path: Path) -> None:
     assert owners and len(owners) == len(out["notifications"])
     assert all(n["status"] == "sent" for n in out["notifications"])
     assert out["webhook_messages"] == len(out["notifications"])
+    # The breach candidate is dated from the Drive audit log weeks before the first scan, with the
+    # anonymous views and the outside download counted; it heads the list (most reached from outside).
+    top = out["breach_candidates"][0]
+    assert top["file"].startswith("Contractor roster") and top["source"] == "audit_log"
+    assert top["days"] > ROSTER_EXPOSED_DAYS_AGO and top["reached_outside"] == "yes"
+    assert top["anonymous"] == ROSTER_ANONYMOUS_VIEWS and top["outside"] == 2
+    assert top["outside_domains"] == OUTSIDE_DOWNLOADER.rsplit("@", 1)[1]
+    assert OUTSIDE_DOWNLOADER not in result.stdout  # actors are a domain and a keyed hash
+    html = Path(out["report"]).read_text(encoding="utf-8")
+    assert "exposed since" in html and "(Drive audit log)" in html and "anonymous: 7 views" in html

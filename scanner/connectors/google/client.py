@@ -50,9 +50,11 @@ DRIVE_READ_SCOPES = (SCOPE + "drive.readonly", SCOPE + "drive.metadata.readonly"
 DRIVE_WRITE_SCOPES = (SCOPE + "drive",)
 DIRECTORY_SCOPES = (SCOPE + "admin.directory.user.readonly", SCOPE + "admin.directory.domain.readonly")
 DIRECTORY_GROUP_SCOPE = SCOPE + "admin.directory.group.member.readonly"
+REPORTS_AUDIT_SCOPE = SCOPE + "admin.reports.audit.readonly"
 
 DRIVE_DOC = "drive.v3"
 DIRECTORY_DOC = "admin.directory_v1"
+REPORTS_DOC = "admin.reports_v1"
 
 #: Drive accepts at most 100 calls per batch request.
 MAX_BATCH = 100
@@ -345,6 +347,10 @@ class GoogleClients:
     def directory(self, subject: str) -> Resource:
         """Admin SDK Directory v1 as ``subject`` (an administrator)."""
         return self._resource(DIRECTORY_DOC, subject, self.directory_scopes())
+
+    def reports(self, subject: str) -> Resource:
+        """Admin SDK Reports v1 (the audit logs) as ``subject`` (an administrator), read-only."""
+        return self._resource(REPORTS_DOC, subject, (REPORTS_AUDIT_SCOPE,))
 
     def batch_uri(self, api: str = "drive") -> str:
         doc = self._doc(DRIVE_DOC if api == "drive" else DIRECTORY_DOC)
