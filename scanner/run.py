@@ -68,6 +68,7 @@ from scanner.store.models import (
     utcnow,
 )
 from scanner.store.pending import PendingFile, PendingReads, pending_file_ids
+from scanner.store.quota import record_ledger
 from scanner.store.repo import FindingRepo
 from scanner.store.snapshot import external_grant_domains, row_to_file, run_coverage
 from scanner.store.tree import StoredTree
@@ -142,10 +143,13 @@ class ScanResult:
     nlp_mode: str = ""
     #: API calls of the scanning key per method (``drive.files.list``...), for the metrics file.
     api_calls_by_method: dict[str, int] = field(default_factory=dict)
+    #: Google quota units of those calls per method (the run's quota ledger, scanner.google.quota).
+    api_units_by_method: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         # a plain dict copy first: asdict() would rebuild a live Counter from (key, value) pairs
-        return asdict(replace(self, api_calls_by_method=dict(self.api_calls_by_method)))
+        return asdict(replace(self, api_calls_by_method=dict(self.api_calls_by_method),
+                              api_units_by_method=dict(self.api_units_by_method)))
 
 
 class ScanService:
@@ -207,6 +211,7 @@ class ScanService:
             rules = load_configured_rules(self.settings)
             clients = self._clients or GoogleClients(self.settings)
             result.api_calls_by_method = clients.stats.by_method  # live: as_dict() copies it when the run ends
+            result.api_units_by_method = clients.stats.units_by_method
             self._reconcile(run_id, result)
             owned, directory_error = self._directory_domains(clients)
             summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
@@ -271,6 +276,7 @@ class ScanService:
             run.finished_at = self.clock()
             run.error = error
             run.stats = result.as_dict()
+            record_ledger(s, run_id, run.stats["api_calls_by_method"], run.stats["api_units_by_method"])
         anchor_now(self.app.sessions, self.settings, reason=f"scan {run_id} {status}")
 
     # ------------------------------------------------------------------ content + policy

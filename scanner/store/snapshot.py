@@ -8,14 +8,15 @@ No document text is ever stored: only metadata and permissions.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, bindparam, select, update
 from sqlalchemy.orm import Session, selectinload
 
 from scanner.drive.models import DriveFile, Exposure, FileExposure, Permission
+from scanner.drive.publish import StoredPublish
 from scanner.store.models import CrawlTarget, DriveFileRow, PermissionRow, ScanCoverage, ScanRun
 
 #: SQLite's default host-parameter limit is 32766; stay well below it per IN clause.
@@ -299,3 +300,29 @@ def external_grant_domains(session: Session) -> dict[str, int]:
         if name:
             out[name] = out.get(name, 0) + 1
     return out
+
+
+# --------------------------------------------------------------------------- publish checks
+def stored_publish(session: Session, file_ids: Sequence[str]) -> dict[str, StoredPublish]:
+    """What the snapshot knows of these files' publish state (files we have not stored are absent)."""
+    out: dict[str, StoredPublish] = {}
+    for chunk in _chunks(list(file_ids)):
+        rows = session.execute(select(DriveFileRow.id, DriveFileRow.published, DriveFileRow.publish_checked_at,
+                                      DriveFileRow.publish_checked_revision).where(DriveFileRow.id.in_(chunk)))
+        for file_id, published, checked_at, revision in rows:
+            out[file_id] = StoredPublish(published=bool(published), checked_at=checked_at,
+                                         checked_revision=revision)
+    return out
+
+
+def mark_publish_checked(session: Session, checked: Mapping[str, str], now: dt.datetime) -> None:
+    """Record that these files' publish state was read now, at the given revision markers (one executemany)."""
+    if not checked:
+        return
+    session.flush()  # the rows an upsert of this transaction added exist before they are updated
+    table = cast(Table, DriveFileRow.__table__)
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("file_id"))
+        .values(publish_checked_at=now, publish_checked_revision=bindparam("marker")),
+        [{"file_id": k, "marker": v} for k, v in checked.items()],
+    )

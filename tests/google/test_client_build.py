@@ -81,7 +81,8 @@ def test_credentials_are_delegated_scoped_and_cached(key_file: str) -> None:
 @pytest.mark.parametrize(
     ("method", "uri", "cost"),
     [("drive.files.list", "", 100), ("drive.files.get", "x?alt=json", 5), ("drive.files.get", "x?alt=media", 200),
-     ("drive.files.export", "", 200), ("drive.permissions.list", "", 5), ("nope", "", 10)],
+     ("drive.files.export", "", 200), ("drive.permissions.list", "", 100), ("drive.revisions.list", "", 100),
+     ("drive.permissions.delete", "", 50), ("nope", "", 5)],
 )
 def test_method_costs(method: str, uri: str, cost: int) -> None:
     assert method_cost(method, uri) == cost
