@@ -6,6 +6,8 @@ may have changed:
 
 - the file is new to us, or its publish state was never read (or the last read failed);
 - it came from a Changes entry (the Changes feed reports the file), or it is re-read on purpose;
+- it was published at the last read (few files are: reading them each time lets an unpublish, ours
+  or the owner's, close the finding on evidence);
 - its revision moved (``version``, ``headRevisionId`` or ``modifiedTime`` differ from the read);
 - the periodic re-check is due (``[limits] publish_recheck_days`` since the last read), within the
   run's allowance for that pass (``publish_recheck_per_run``): the pass resumes on the next run
@@ -32,6 +34,7 @@ class PublishCheck(StrEnum):
     """Why the publish state is read again (None from :func:`needs_publish_check`: it is not)."""
 
     NEVER_READ = "never_read"
+    PUBLISHED = "published"
     CHANGE_ENTRY = "change_entry"
     REVISION_MOVED = "revision_moved"
     DUE = "due"
@@ -70,6 +73,8 @@ def needs_publish_check(check: PublishCheckInput) -> PublishCheck | None:
     stored = check.stored
     if stored is None or stored.checked_at is None or stored.checked_revision is None:
         return PublishCheck.NEVER_READ
+    if stored.published:
+        return PublishCheck.PUBLISHED
     if check.from_change:
         return PublishCheck.CHANGE_ENTRY
     if stored.checked_revision != revision_marker(check.file):
