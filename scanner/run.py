@@ -145,6 +145,8 @@ class ScanResult:
     api_calls_by_method: dict[str, int] = field(default_factory=dict)
     #: Google quota units of those calls per method (the run's quota ledger, scanner.google.quota).
     api_units_by_method: dict[str, int] = field(default_factory=dict)
+    #: Publish-state reads by reason, and ``skipped`` (stored state kept): scanner.drive.publish.
+    publish_checks: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         # a plain dict copy first: asdict() would rebuild a live Counter from (key, value) pairs
@@ -261,6 +263,7 @@ class ScanService:
         result.api_calls = summary.api_calls
         result.resumed_from = summary.resumed_from
         result.descendants_refreshed = summary.descendants_refreshed
+        result.publish_checks = dict(summary.publish_checks)
         statuses = Counter(t.status for t in summary.targets)
         result.targets_done, result.targets_skipped = statuses["done"], statuses["skipped"]
         result.targets_failed = statuses["failed"]
