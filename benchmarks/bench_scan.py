@@ -5,7 +5,8 @@ synthetic domain on the emulator, with and without injected latency on content f
 
 For each latency: ``sharescan scan --full --dry-run`` (a fresh database), ``sharescan scan --full --dry-run``
 again (an unchanged full night), ``sharescan scan --dry-run`` (an unchanged incremental night), then 1% of
-the files edited and ``sharescan scan --dry-run`` again (a 1%-changed night). Each command runs as its own
+the files edited and ``sharescan scan --dry-run`` again (a 1%-changed night), then another 1% edited and
+``sharescan scan --full --dry-run`` (a 1%-changed full night). Each command runs as its own
 process; its CPU time and peak RSS come from ``wait4``. Prints files/s, scanner CPU ms per file, calls and
 quota units per 1,000 files (from the run's quota ledger), publish checks made and skipped (units saved by
 scanner.drive.publish), peak RSS and the machine load before and after (the machine may be shared: read
@@ -144,10 +145,11 @@ def main(argv: list[str] | None = None) -> int:
                 parent.recv()
                 init, *_ = _sharescan(config, "db", "upgrade")
                 assert init.returncode == 0, init.stderr
-                steps = [("full", ("--full",)), ("full (unchanged)", ("--full",)),
-                         ("incremental (unchanged)", ()), (f"incremental ({args.changed:.0%} changed)", ())]
+                changed = f"({args.changed:.0%} changed)"
+                steps = [("full", ("--full",)), ("full (unchanged)", ("--full",)), ("incremental (unchanged)", ()),
+                         (f"incremental {changed}", ()), (f"full {changed}", ("--full",))]
                 for name, extra in steps:
-                    if "changed)" in name and "unchanged" not in name:
+                    if name.endswith(changed):
                         parent.send(("edit", args.changed))
                         parent.recv()
                     parent.send(("cpu", None))
