@@ -9,7 +9,7 @@ the files edited and ``sharescan scan --dry-run`` again (a 1%-changed night), th
 ``sharescan scan --full --dry-run`` (a 1%-changed full night). Each command runs as its own
 process; its CPU time and peak RSS come from ``wait4``. Prints files/s, scanner CPU ms per file, calls and
 quota units per 1,000 files (from the run's quota ledger), publish checks made and skipped (units saved by
-scanner.drive.publish), peak RSS and the machine load before and after (the machine may be shared: read
+scanner.core.publish), peak RSS and the machine load before and after (the machine may be shared: read
 the load with the figures). Writes benchmarks/results/scan.json.
 """
 

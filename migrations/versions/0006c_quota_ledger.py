@@ -1,7 +1,7 @@
 """quota_ledger: API calls and quota units per run and method; files.publish_checked_at
 
 Revision ID: 0006c_quota_ledger
-Revises: 0005
+Revises: 0006_provider_column
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006c_quota_ledger"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_provider_column"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

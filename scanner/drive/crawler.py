@@ -32,15 +32,15 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.google import directory
+from scanner.connectors.google import drive_api as api
+from scanner.connectors.google.client import CallTally, GoogleCallError, GoogleClients
+from scanner.core.errors import GoogleApiError
+from scanner.core.exposure import can_be_published, classify, email_domain, is_exposed, normalise_domains
+from scanner.core.models import DriveFile, FileExposure
+from scanner.core.publish import PublishGate, revision_marker
+from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.drive import changes as changes_feed
-from scanner.drive.exposure import can_be_published, classify, email_domain, is_exposed, normalise_domains
-from scanner.drive.models import DriveFile, FileExposure
-from scanner.drive.publish import PublishGate, revision_marker
-from scanner.drive.unread import ReadAspect, ReadFailure, Unread, failure_of
-from scanner.errors import GoogleApiError
-from scanner.google import directory
-from scanner.google import drive_api as api
-from scanner.google.client import CallTally, GoogleCallError, GoogleClients
 from scanner.store import snapshot
 from scanner.store.models import CrawlTarget, DriveFileRow, ScanCoverage, ScanRun, utcnow
 from scanner.store.pending import PendingFile, PendingReads
@@ -117,7 +117,7 @@ class CrawlSummary:
     org_domains: tuple[str, ...] = ()
     #: Items below folders whose sharing changed, read again whatever the Changes feed listed.
     descendants_refreshed: int = 0
-    #: Publish checks by reason (scanner.drive.publish.PublishCheck) and ``skipped`` (stored state kept).
+    #: Publish checks by reason (scanner.core.publish.PublishCheck) and ``skipped`` (stored state kept).
     publish_checks: dict[str, int] = field(default_factory=dict)
 
 
@@ -512,7 +512,7 @@ class Crawler:
                listing: bool = False) -> _PageResult:
         """API file resources → classified FileExposures (fetching shared-drive permissions and
         publishing state in batches); ``subject`` is who ``drive`` acts as. ``listing``: the items come
-        from a full listing, not a Changes entry or a re-read (scanner.drive.publish)."""
+        from a full listing, not a Changes entry or a re-read (scanner.core.publish)."""
         out = _PageResult()
         perms: dict[str, Any] = {}
         need = [i for i in items if not api.has_permissions(i)]
@@ -573,7 +573,7 @@ class Crawler:
 
     def _check_published(self, drive: Resource, files: list[DriveFile], out: _PageResult,
                          tally: CallTally, *, from_change: bool) -> list[DriveFile]:
-        """Read the publish state of the files scanner.drive.publish says may have changed; the others
+        """Read the publish state of the files scanner.core.publish says may have changed; the others
         keep their stored state."""
         editors = [f.id for f in files if can_be_published(f)]
         if not editors:

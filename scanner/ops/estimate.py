@@ -1,7 +1,7 @@
 """``sharescan scan --estimate``: the quota units and the minimum time of a full and an incremental scan,
 forecast from the stored inventory (no Google call is made).
 
-Costs come from the one table in ``scanner.google.quota``; the time is what the pacer allows
+Costs come from the one table in ``scanner.connectors.google.quota``; the time is what the pacer allows
 (``[limits]``: the project's budget shared among the runs that share it, and each impersonated
 user's limit): ``max(total units / project units per minute, busiest user's units / user units per
 minute)``. It is a floor: our own latency and CPU come on top (``benchmarks/bench_scan.py``).
@@ -10,7 +10,7 @@ Model, per call Drive makes for us:
 - ``files.list``: a full crawl lists each user's My Drive and each shared drive in pages of at most
   1,000, and Drive may return fewer (about 460 with the fields we ask for): ``FILES_PER_PAGE``.
 - ``permissions.list``: one per shared-drive item and per form (files.list leaves those out).
-- ``revisions.list``: the publish checks ``scanner.drive.publish`` asks for; with unchanged revisions,
+- ``revisions.list``: the publish checks ``scanner.core.publish`` asks for; with unchanged revisions,
   Docs editor files never read plus the periodic pass's share (``publish_recheck_per_run``).
 - downloads/exports: exposed files whose content is pending, and (incremental) the exposed files that changed.
 - ``changes.list``: one per target on an incremental run, plus one page per 1,000 changes.
@@ -29,8 +29,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from scanner.config import Settings
-from scanner.drive.models import GOOGLE_EDITOR_TYPES, GOOGLE_FORM
-from scanner.google.quota import MEDIA_METHOD, budget_for, method_cost
+from scanner.connectors.google.quota import MEDIA_METHOD, budget_for, method_cost
+from scanner.core.models import GOOGLE_EDITOR_TYPES, GOOGLE_FORM
 from scanner.store.models import CrawlTarget, DriveFileRow
 
 #: Files per files.list page Drive returns in practice for our field mask (pageSize is 1,000).

@@ -1,7 +1,7 @@
 """The quota ledger: API calls and Google quota units each run spent, per method.
 
 Written once when a run ends (one multi-row insert), read by ``sharescan scans show``, exports and
-``sharescan scan --estimate``. Costs come from ``scanner.google.quota`` (one table).
+``sharescan scan --estimate``. Costs come from ``scanner.connectors.google.quota`` (one table).
 """
 
 from __future__ import annotations

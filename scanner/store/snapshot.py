@@ -17,8 +17,8 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from scanner.drive.models import DriveFile, Exposure, FileExposure, Permission
-from scanner.drive.publish import StoredPublish
+from scanner.core.models import DriveFile, Exposure, FileExposure, Permission
+from scanner.core.publish import StoredPublish
 from scanner.store.models import CrawlTarget, DriveFileRow, PermissionRow, ScanCoverage, ScanRun
 
 #: SQLite's default host-parameter limit is 32766; stay well below it per IN clause.

@@ -8,9 +8,9 @@ from click.testing import CliRunner
 from sqlalchemy import select
 
 from scanner.cli.main import cli
+from scanner.connectors.google.quota import method_cost
 from scanner.emulator.seeds.demo import LIAM, fid
 from scanner.emulator.state import mutate
-from scanner.google.quota import method_cost
 from scanner.run import ScanOptions, ScanService
 from scanner.store.models import DriveFileRow, Finding
 from scanner.store.quota import run_ledger

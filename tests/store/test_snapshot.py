@@ -7,8 +7,8 @@ import datetime as dt
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.drive.exposure import classify
-from scanner.drive.models import DriveFile, Permission
+from scanner.core.exposure import classify
+from scanner.core.models import DriveFile, Permission
 from scanner.store import snapshot
 from scanner.store.models import DriveFileRow, PermissionRow
 
