@@ -185,8 +185,15 @@ MAX_DOWNLOAD_BYTES = 100 * 1024 * 1024
 
 class LimitsSettings(_Section):
     workers: Annotated[int, Field(ge=1, le=64)] = 4
-    #: Drive quota units per minute this scanner may spend (Google: 325,000/user, 1,000,000/project).
-    quota_units_per_minute: Annotated[int, Field(ge=100, le=100_000_000)] = 300_000
+    #: Drive quota units per minute this scanner may spend. Unset: the project's budget divided among
+    #: the runs that share it (``project_quota_units_per_minute / quota_shared_by``).
+    quota_units_per_minute: Annotated[int | None, Field(ge=100, le=100_000_000)] = None
+    #: The Google Cloud project's Drive budget (Google's published limit: 1,000,000 units a minute).
+    project_quota_units_per_minute: Annotated[int, Field(ge=100, le=100_000_000)] = 1_000_000
+    #: One impersonated user's budget (Google's published limit: 325,000 units a minute per user).
+    user_quota_units_per_minute: Annotated[int, Field(ge=100, le=100_000_000)] = 325_000
+    #: How many runs spend the project's budget at once (scans, remediation, other tools on the key).
+    quota_shared_by: Annotated[int, Field(ge=1, le=1000)] = 2
     max_retries: Annotated[int, Field(ge=0, le=20)] = 7
     max_download_bytes: Annotated[int, Field(ge=1024, le=MAX_DOWNLOAD_BYTES)] = 25 * 1024 * 1024
     max_text_chars: Annotated[int, Field(ge=1000, le=20_000_000)] = 2_000_000
@@ -195,6 +202,12 @@ class LimitsSettings(_Section):
     #: A file whose content, publish state or permissions could not be read this many runs in a row is
     #: listed as unreadable (it keeps its verdict and is still tried again every run).
     unreadable_after_attempts: Annotated[int, Field(ge=1, le=1000)] = 3
+    #: A Google Docs editor file whose revision did not move has its publish state read again after
+    #: this many days (a resumable pass over the oldest checks; 0: every crawl reads it again).
+    publish_recheck_days: Annotated[int, Field(ge=0, le=3650)] = 7
+    #: At most this many files of that periodic pass per run (it never delays exposure findings).
+    publish_recheck_per_run: Annotated[int, Field(ge=0, le=10_000_000)] = 20_000
+
 
 
 class RemediationSettings(_Section):

@@ -67,6 +67,7 @@ from scanner.store.models import (
     utcnow,
 )
 from scanner.store.pending import PendingFile, PendingReads, pending_file_ids
+from scanner.store.quota import record_ledger
 from scanner.store.repo import FindingRepo
 from scanner.store.snapshot import external_grant_domains, row_to_file, run_coverage
 from scanner.store.tree import StoredTree
@@ -144,10 +145,15 @@ class ScanResult:
     #: Exposed files dated from the Drive audit log, by source, or why dating was skipped
     #: (scanner.exposure_dating).
     exposure_dating: dict[str, Any] = field(default_factory=dict)
+    #: Google quota units of those calls per method (the run's quota ledger, scanner.connectors.google.quota).
+    api_units_by_method: dict[str, int] = field(default_factory=dict)
+    #: Publish-state reads by reason, and ``skipped`` (stored state kept): scanner.core.publish.
+    publish_checks: dict[str, int] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         # a plain dict copy first: asdict() would rebuild a live Counter from (key, value) pairs
-        return asdict(replace(self, api_calls_by_method=dict(self.api_calls_by_method)))
+        return asdict(replace(self, api_calls_by_method=dict(self.api_calls_by_method),
+                              api_units_by_method=dict(self.api_units_by_method)))
 
 
 class ScanService:
@@ -209,6 +215,7 @@ class ScanService:
             rules = load_configured_rules(self.settings)
             clients = self._clients or GoogleClients(self.settings)
             result.api_calls_by_method = clients.stats.by_method  # live: as_dict() copies it when the run ends
+            result.api_units_by_method = clients.stats.units_by_method
             self._reconcile(run_id, result)
             owned, directory_error = self._directory_domains(clients)
             summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
@@ -259,6 +266,7 @@ class ScanService:
         result.api_calls = summary.api_calls
         result.resumed_from = summary.resumed_from
         result.descendants_refreshed = summary.descendants_refreshed
+        result.publish_checks = dict(summary.publish_checks)
         statuses = Counter(t.status for t in summary.targets)
         result.targets_done, result.targets_skipped = statuses["done"], statuses["skipped"]
         result.targets_failed = statuses["failed"]
@@ -274,6 +282,7 @@ class ScanService:
             run.finished_at = self.clock()
             run.error = error
             run.stats = result.as_dict()
+            record_ledger(s, run_id, run.stats["api_calls_by_method"], run.stats["api_units_by_method"])
         anchor_now(self.app.sessions, self.settings, reason=f"scan {run_id} {status}")
 
     # ------------------------------------------------------------------ content + policy

@@ -116,6 +116,30 @@ def write_metrics(app: App, path: Path, *, run_id: int | None, exit_code: int | 
     write_atomically(path, text)
 
 
+ESTIMATE_COLUMNS = ("scan", "method", "calls", "units", "minimum_minutes")
+
+
+def show_estimate(app: App, changed: float, fmt: str) -> None:
+    """``--estimate``: one row per scan kind and method, then the scan's total and minimum time."""
+    from scanner.cli.render import render
+    from scanner.ops.estimate import estimate
+
+    with app.sessions() as session:
+        forecast = estimate(session, app.settings, changed_fraction=changed)
+    if fmt == "json":
+        click.echo(dumps(forecast.as_dict()))
+        return
+    rows: list[dict[str, Any]] = []
+    for f in forecast.forecasts:
+        rows += [{"scan": f.kind, "method": m, "calls": n, "units": f.units[m], "minimum_minutes": None}
+                 for m, n in f.calls.items()]
+        rows.append({"scan": f.kind, "method": "total", "calls": sum(f.calls.values()), "units": f.total_units,
+                     "minimum_minutes": round(f.minimum_minutes, 2)})
+    render(rows, ESTIMATE_COLUMNS, fmt, title=(
+        f"forecast for {forecast.files:,} files, {forecast.users} users, {forecast.shared_drives} shared drives "
+        f"at {forecast.project_units_per_minute:,} units/min ({forecast.user_units_per_minute:,} per user)"))
+
+
 @click.command()
 @click.option("--full", is_flag=True, help="Re-crawl everything instead of only what changed since the last run.")
 @click.option("--apply/--dry-run", "apply", default=None,
@@ -131,10 +155,16 @@ def write_metrics(app: App, path: Path, *, run_id: int | None, exit_code: int | 
 @click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write Prometheus metrics here after the run (atomically; for node_exporter's textfile "
                    "collector, name it *.prom).")
-@format_option(choices=("table", "json"))
+@click.option("--estimate", is_flag=True,
+              help="Scan nothing: forecast the quota units and the minimum time of a full and an incremental "
+                   "scan from the stored inventory ([limits] quota budget), per API method.")
+@click.option("--estimate-changed", type=click.FloatRange(min=0.0, max=100.0), default=1.0, show_default=True,
+              help="With --estimate: the percentage of files changed for the incremental forecast.")
+@format_option(choices=("table", "json", "csv"))
 @pass_app
 def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, progress_interval: float,
-         fail_on: str | None, metrics_file: Path | None, fmt: str) -> None:
+         fail_on: str | None, metrics_file: Path | None, estimate: bool, estimate_changed: float,
+         fmt: str) -> None:
     """Scan the domain: crawl (incremental unless --full), analyse exposed files, record findings,
     remediate per policy and notify owners.
 
@@ -149,6 +179,11 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, p
     stopped early (error-rate breaker, kill switch); 5 remediation refused by a safety limit;
     75 another scan (or remediate --apply / restore) holds the run lock (see `sharescan --help`).
     """
+    if estimate:
+        show_estimate(app, estimate_changed / 100.0, fmt)
+        return
+    if fmt == "csv":
+        raise click.UsageError("--format csv: only with --estimate (a scan's result is table or json)")
     from scanner.ops.outcome import open_findings_at_or_above, scan_exit_code
     from scanner.run import run_scan
 

@@ -14,10 +14,12 @@ from scanner.core.errors import NotFoundError
 from scanner.remediate.sanity import DomainCheck
 from scanner.safetext import display
 from scanner.store.models import ScanRun
+from scanner.store.quota import run_ledger
 from scanner.store.snapshot import coverage_mode, run_coverage
 
 RUN_COLUMNS = ("id", "kind", "status", "started_at", "finished_at", "resumed_from", "targets", "files_seen",
-               "files_exposed", "api_calls")
+               "files_exposed", "api_calls", "api_units")
+LEDGER_COLUMNS = ("method", "calls", "units")
 COVERAGE_COLUMNS = ("kind", "target", "status", "mode", "files_seen", "files_exposed", "files_skipped",
                     "files_failed", "files_pending", "files_unreadable", "api_calls", "reason")
 
@@ -29,6 +31,7 @@ def _run_row(run: ScanRun, coverage: list[dict[str, Any]]) -> dict[str, Any]:
         "files_seen": sum(c["files_seen"] for c in coverage),
         "files_exposed": sum(c["files_exposed"] for c in coverage),
         "api_calls": sum(c["api_calls"] for c in coverage),
+        "api_units": sum(int(v) for v in ((run.stats or {}).get("api_units_by_method") or {}).values()),
     }
 
 
@@ -87,19 +90,26 @@ def list_runs(app: App, limit: int, fmt: str) -> None:
 def show_run(app: App, run_id: int, fmt: str) -> None:
     """Coverage of one run per user and shared drive: seen, exposed, skipped and failed (and why), API calls,
     and files a rule needed that could not be read: pending (retried every run) and unreadable (failed
-    [limits] unreadable_after_attempts runs; still retried). Either makes the run partial."""
+    [limits] unreadable_after_attempts runs; still retried). Either makes the run partial.
+    Then the run's quota ledger: API calls and Google quota units per method (JSON: ``quota``)."""
     with app.sessions() as s:
         run = s.get(ScanRun, run_id)
         if run is None:
             raise NotFoundError(f"scan run {run_id} not found (see `sharescan scans list`)")
+        ledger: list[dict[str, Any]] = [{"method": line.method, "calls": line.calls, "units": line.units}
+                  for line in run_ledger(s, run_id)]
     coverage = coverage_rows(app, run_id)
     check = (run.stats or {}).get("domain_check")
     if fmt == "json":
         click.echo(dumps({**_run_row(run, coverage), "stats": run.stats, "error": run.error,
-                          "domain_check": check, "coverage": coverage}))
+                          "domain_check": check, "coverage": coverage, "quota": ledger}))
         return
     render(coverage, COVERAGE_COLUMNS, fmt, title=f"scan {run.id} — {run.kind}, {run.status}",
            empty="no coverage recorded for this run")
+    if fmt == "table" and ledger:
+        total = {"method": "total", "calls": sum(r["calls"] for r in ledger),
+                 "units": sum(r["units"] for r in ledger)}
+        render([*ledger, total], LEDGER_COLUMNS, fmt, title=f"scan {run.id} — quota ledger")
     if fmt == "table" and check:
         for line in domain_check_lines(DomainCheck.from_json(check)):
             click.echo(line)

@@ -89,10 +89,11 @@ def is_external(exposure: FileExposure) -> bool:
     return exposure.widest.is_external
 
 
-def needs_publish_check(file: DriveFile) -> bool:
-    """Whether to ask Drive if a Google Docs editor file is published to the web.
+def can_be_published(file: DriveFile) -> bool:
+    """Whether a file can be published to the web: a live Google Docs editor file.
 
     Publishing needs no sharing at all (an owner-only doc can be published), so every live
-    editor file is a candidate; binary files cannot be published.
+    editor file is a candidate; binary files cannot be published. When to read it again:
+    ``scanner.core.publish.needs_publish_check``.
     """
     return file.is_google_editor_file and not file.trashed

@@ -36,8 +36,9 @@ from scanner.connectors.google import directory
 from scanner.connectors.google import drive_api as api
 from scanner.connectors.google.client import CallTally, GoogleCallError, GoogleClients
 from scanner.core.errors import GoogleApiError
-from scanner.core.exposure import classify, email_domain, is_exposed, needs_publish_check, normalise_domains
+from scanner.core.exposure import can_be_published, classify, email_domain, is_exposed, normalise_domains
 from scanner.core.models import DriveFile, FileExposure
+from scanner.core.publish import PublishGate, revision_marker
 from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.drive import changes as changes_feed
 from scanner.store import snapshot
@@ -116,6 +117,8 @@ class CrawlSummary:
     org_domains: tuple[str, ...] = ()
     #: Items below folders whose sharing changed, read again whatever the Changes feed listed.
     descendants_refreshed: int = 0
+    #: Publish checks by reason (scanner.core.publish.PublishCheck) and ``skipped`` (stored state kept).
+    publish_checks: dict[str, int] = field(default_factory=dict)
 
 
 @dataclass
@@ -168,6 +171,8 @@ class _PageResult:
     unread: list[tuple[PendingFile, Unread]] = field(default_factory=list)
     #: Files whose publish check failed: stored with the publish state they had before.
     publish_unknown: set[str] = field(default_factory=set)
+    #: Files whose publish state was read now → the revision marker it was read at.
+    publish_checked: dict[str, str] = field(default_factory=dict)
 
 
 class _TargetSkipped(Exception):
@@ -246,6 +251,8 @@ class Crawler:
         self._active_users: set[str] | None = None
         self._folders_lock = threading.Lock()
         self._changed_folders: set[str] = set()
+        self.publish_gate = PublishGate(recheck_days=settings.limits.publish_recheck_days,
+                                        due_per_run=settings.limits.publish_recheck_per_run)
 
     # ------------------------------------------------------------------ entry point
     def run(self, run_id: int, *, full: bool, on_exposed: OnExposed | None = None) -> CrawlSummary:
@@ -260,6 +267,7 @@ class Crawler:
         self._run_id = run_id
         self._on_exposed = on_exposed
         self._shortcuts = {}
+        self.publish_gate.reset()
         overhead = CallTally()
         self._domains = self._org_domains(overhead)
         with self.sessions.begin() as s:
@@ -287,6 +295,7 @@ class Crawler:
             files_removed=t.files_removed, api_calls=self.clients.stats.calls - calls_before,
             elapsed_seconds=time.monotonic() - started, resumed_from=resumed_from,
             org_domains=tuple(sorted(self._domains)), descendants_refreshed=refreshed,
+            publish_checks=dict(self.publish_gate.counts),
         )
         self._report()
         return summary
@@ -494,14 +503,16 @@ class Crawler:
             return api.list_owned(drive, job.key, token)
 
         for page in self.clients.pages(request, token=job.cursor, tally=tally):
-            result = self.enrich(drive, subject, page.get("files", []), tally)
+            result = self.enrich(drive, subject, page.get("files", []), tally, listing=True)
             token = page.get("nextPageToken")
             self.commit_page(job, result, tally, cursor=token, finish=None if token else finish, sweep=token is None)
 
     # ------------------------------------------------------------------ page processing
-    def enrich(self, drive: Resource, subject: str, items: list[dict[str, Any]], tally: CallTally) -> _PageResult:
+    def enrich(self, drive: Resource, subject: str, items: list[dict[str, Any]], tally: CallTally, *,
+               listing: bool = False) -> _PageResult:
         """API file resources → classified FileExposures (fetching shared-drive permissions and
-        publishing state in batches); ``subject`` is who ``drive`` acts as."""
+        publishing state in batches); ``subject`` is who ``drive`` acts as. ``listing``: the items come
+        from a full listing, not a Changes entry or a re-read (scanner.core.publish)."""
         out = _PageResult()
         perms: dict[str, Any] = {}
         need = [i for i in items if not api.has_permissions(i)]
@@ -530,7 +541,7 @@ class Crawler:
                 files.append(api.parse_file(item, permissions=perms[item["id"]]))
             elif api.has_permissions(item):
                 files.append(api.parse_file(item))
-        files = self._check_published(drive, files, out, tally)
+        files = self._check_published(drive, files, out, tally, from_change=not listing)
         if out.publish_unknown:
             # Unknown is not "not published": keep the publish state the last read found.
             kept = self._stored_published(out.publish_unknown)
@@ -561,8 +572,18 @@ class Crawler:
         return frozenset(out)
 
     def _check_published(self, drive: Resource, files: list[DriveFile], out: _PageResult,
-                         tally: CallTally) -> list[DriveFile]:
-        candidates = [i for i, f in enumerate(files) if needs_publish_check(f)]
+                         tally: CallTally, *, from_change: bool) -> list[DriveFile]:
+        """Read the publish state of the files scanner.core.publish says may have changed; the others
+        keep their stored state."""
+        editors = [f.id for f in files if can_be_published(f)]
+        if not editors:
+            return files
+        with self.sessions() as s:
+            stored = snapshot.stored_publish(s, editors)
+        candidates = self.publish_gate.decide(files, stored, from_change=from_change, now=self.clock())
+        chosen = set(candidates)
+        files = [dataclasses.replace(f, published=stored[f.id].published)
+                 if i not in chosen and f.id in stored and can_be_published(f) else f for i, f in enumerate(files)]
         if not candidates:
             return files
         results = self.clients.execute_batch([api.list_revisions(drive, files[i].id) for i in candidates],
@@ -581,6 +602,8 @@ class Crawler:
             elif error is not None:
                 out.skipped[f"publish check: {_reason(error)}"] += 1
                 _publish_unknown(out, files[index], error)
+                continue
+            out.publish_checked[files[index].id] = revision_marker(files[index])
         return files
 
     def _stored_published(self, file_ids: set[str]) -> set[str]:
@@ -613,6 +636,7 @@ class Crawler:
             cov = s.get(ScanCoverage, job.coverage_id)
             assert cov is not None
             changes = snapshot.upsert_files(s, result.exposures, run_id=self._run_id, now=now)
+            snapshot.mark_publish_checked(s, result.publish_checked, now)
             removed = snapshot.mark_removed(s, result.removed_ids, run_id=self._run_id, now=now,
                                             owner_email=job.owner, drive_id=job.drive_id) if result.removed_ids else []
             reasons = dict(cov.reasons or {})
@@ -854,6 +878,7 @@ class Crawler:
         now = self.clock()
         with self.sessions.begin() as s:
             changes = snapshot.upsert_files(s, page.exposures, run_id=self._run_id or None, now=now)
+            snapshot.mark_publish_checked(s, page.publish_checked, now)
             removed = snapshot.mark_removed(s, gone, run_id=self._run_id or None, now=now,
                                             owner_email=key if kind == "user" else None,
                                             drive_id=key if kind == "drive" else None) if gone else []

@@ -90,6 +90,19 @@ class ScanRun(Base):
     coverage: Mapped[list[ScanCoverage]] = relationship(back_populates="run", cascade="all, delete-orphan")
 
 
+class QuotaLedgerEntry(Base):
+    """API calls and Google quota units one run spent on one method (``scanner.connectors.google.quota``)."""
+
+    __tablename__ = "quota_ledger"
+    __table_args__ = (UniqueConstraint("run_id", "method"),)
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id", ondelete="CASCADE"))
+    method: Mapped[str] = mapped_column(String(128))
+    calls: Mapped[int] = mapped_column(BigInteger)
+    units: Mapped[int] = mapped_column(BigInteger)
+
+
 class CrawlTarget(Base):
     """A user's My Drive or a shared drive, with its incremental cursor."""
 
@@ -190,6 +203,10 @@ class DriveFileRow(Base):
     #: so an unchanged revision is evaluated again without downloading it.
     content_hits: Mapped[dict[str, Any]] = mapped_column(default=dict)
     nlp_mode: Mapped[str | None] = mapped_column(String(64))
+    #: When the publish state (a Docs editor file's revisions) was last read, and the revision it was
+    #: read at (``scanner.core.publish.needs_publish_check`` decides when to read it again).
+    publish_checked_at: Mapped[dt.datetime | None]
+    publish_checked_revision: Mapped[str | None] = mapped_column(String(255))
 
     permissions: Mapped[list[PermissionRow]] = relationship(
         back_populates="file", cascade="all, delete-orphan", order_by="PermissionRow.permission_id"

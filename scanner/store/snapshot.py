@@ -8,14 +8,17 @@ No document text is ever stored: only metadata and permissions.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Mapping, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, select
+from sqlalchemy import Select, Table, bindparam, delete, select, update
+from sqlalchemy.dialects.postgresql import insert as pg_insert
+from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
 from scanner.core.models import DriveFile, Exposure, FileExposure, Permission
+from scanner.core.publish import StoredPublish
 from scanner.store.models import CrawlTarget, DriveFileRow, PermissionRow, ScanCoverage, ScanRun
 
 #: SQLite's default host-parameter limit is 32766; stay well below it per IN clause.
@@ -55,109 +58,117 @@ def upsert_files(
     """Insert or update files and their permissions; returns what changed, in input order.
 
     Each permission is stored with the class it exposes the file to, ``internal`` when none.
+    Written in bulk (SQLAlchemy Core: one ``INSERT … ON CONFLICT DO UPDATE`` executemany for the files,
+    one for the permissions, one DELETE for permissions gone) on SQLite and PostgreSQL alike: no ORM
+    object is built per file or per permission. These tables carry no audit state events.
     """
-    ids = [e.file.id for e in exposures]
-    existing: dict[str, DriveFileRow] = {}
+    if not exposures:
+        return []
+    session.flush()
+    latest: dict[str, FileExposure] = {}
+    for exposure in exposures:  # a page may list a file twice: the last one wins, as row by row did
+        latest[exposure.file.id] = exposure
+    ids = list(latest)
+    files_t, perms_t = _table(DriveFileRow), _table(PermissionRow)
+    before: dict[str, Any] = {}
+    stored_perms: dict[str, dict[str, str]] = {}
     for chunk in _chunks(ids):
-        rows = session.scalars(
-            select(DriveFileRow).where(DriveFileRow.id.in_(chunk)).options(selectinload(DriveFileRow.permissions))
-        )
-        existing.update({r.id: r for r in rows})
-    changes = []
-    for exposure in exposures:
+        for row in session.execute(select(
+                files_t.c.id, files_t.c.exposure_classes, files_t.c.inherited_permissions_disabled,
+                files_t.c.md5_checksum, files_t.c.head_revision_id, files_t.c.modified_time,
+                files_t.c.exposed_since).where(files_t.c.id.in_(chunk))):
+            before[row.id] = row
+        for file_id, pid, exposure in session.execute(select(
+                perms_t.c.file_id, perms_t.c.permission_id, perms_t.c.exposure).where(perms_t.c.file_id.in_(chunk))):
+            stored_perms.setdefault(file_id, {})[pid] = exposure
+
+    changes: list[FileChange] = []
+    seen: dict[str, tuple[bool, bool, bool]] = {}
+    file_rows: list[dict[str, Any]] = []
+    perm_rows: list[dict[str, Any]] = []
+    gone: list[dict[str, Any]] = []
+    for file_id, exposure in latest.items():
         f = exposure.file
-        row = existing.get(f.id)
-        is_new = row is None
-        if row is None:
-            row = DriveFileRow(id=f.id, first_seen=now, content_status="pending", permissions=[])
-            session.add(row)
-            existing[f.id] = row
-            old_key = None
-            old_revision = None
-        else:
-            old_key = _exposure_key(
-                row.exposure_classes or [],
-                ((p.permission_id, p.exposure) for p in row.permissions if p.exposure != Exposure.INTERNAL.value),
-                limited=bool(row.inherited_permissions_disabled),
-            )
-            old_revision = (row.md5_checksum, row.head_revision_id, row.modified_time)
+        old = before.get(file_id)
         classes = sorted(c.value for c in exposure.classes)
         exposed_by_id = {e.permission.id: e.exposure for e in exposure.exposed}
         new_key = _exposure_key(classes, ((pid, ex.value) for pid, ex in exposed_by_id.items()),
                                 limited=f.inherited_permissions_disabled)
-        _fill_row(row, f, exposure, classes, run_id=run_id, now=now)
-        _sync_permissions(session, row, f.permissions, exposed_by_id, now)
         revision = (f.md5_checksum, f.head_revision_id, f.modified_time)
-        changes.append(FileChange(
-            exposure=exposure,
-            is_new=is_new,
-            exposure_changed=is_new or old_key != new_key,
-            revision_changed=is_new or old_revision != revision,
-        ))
-    session.flush()
+        external = exposure.widest.is_external
+        if old is None:
+            flags = (True, True, True)
+            exposed_since = now if external else None
+        else:
+            old_perms = stored_perms.get(file_id, {})
+            old_key = _exposure_key(old.exposure_classes or [],
+                                    ((pid, ex) for pid, ex in old_perms.items() if ex != Exposure.INTERNAL.value),
+                                    limited=bool(old.inherited_permissions_disabled))
+            flags = (False, old_key != new_key, (old.md5_checksum, old.head_revision_id, old.modified_time) != revision)
+            exposed_since = (old.exposed_since or now) if external else None
+        seen[file_id] = flags
+        file_rows.append({
+            "id": f.id, "name": f.name, "mime_type": f.mime_type, "owner_email": f.owner_email,
+            "drive_id": f.drive_id, "parents": list(f.parents), "web_view_link": f.web_view_link,
+            "created_time": f.created_time, "modified_time": f.modified_time, "md5_checksum": f.md5_checksum,
+            "head_revision_id": f.head_revision_id, "size": f.size, "trashed": f.trashed, "published": f.published,
+            "inherited_permissions_disabled": f.inherited_permissions_disabled,
+            "exposure": exposure.widest.value, "exposure_classes": classes, "exposed_since": exposed_since,
+            "last_seen": now, "last_run_id": run_id, "removed_at": None,
+            "first_seen": now, "content_status": "pending",
+        })
+        wanted = {p.id: p for p in f.permissions}
+        gone.extend({"f": file_id, "p": pid} for pid in stored_perms.get(file_id, {}) if pid not in wanted)
+        for pid, perm in wanted.items():
+            perm_rows.append({
+                "file_id": file_id, "permission_id": pid, "type": perm.type, "role": perm.role,
+                "email_address": perm.email_address, "domain": perm.domain,
+                "allow_file_discovery": perm.allow_file_discovery, "expiration_time": perm.expiration_time,
+                "inherited": perm.inherited, "inherited_from": perm.inherited_from,
+                "exposure": exposed_by_id.get(pid, Exposure.INTERNAL).value, "raw": dict(perm.raw),
+                "first_seen": now, "last_seen": now,
+            })
+    upsert = _insert_for(session)
+    stmt = upsert(files_t)
+    keep_on_update = {"id", "first_seen", "content_status"}
+    session.execute(stmt.on_conflict_do_update(
+        index_elements=[files_t.c.id],
+        set_={k: stmt.excluded[k] for k in file_rows[0] if k not in keep_on_update}), file_rows)
+    if gone:
+        session.execute(delete(perms_t).where(perms_t.c.file_id == bindparam("f"),
+                                              perms_t.c.permission_id == bindparam("p")), gone)
+    if perm_rows:
+        pstmt = upsert(perms_t)
+        session.execute(pstmt.on_conflict_do_update(
+            index_elements=[perms_t.c.file_id, perms_t.c.permission_id],
+            set_={k: pstmt.excluded[k] for k in perm_rows[0] if k not in {"file_id", "permission_id", "first_seen"}}),
+            perm_rows)
+    _expire_loaded(session, set(ids))
+    for exposure in exposures:
+        is_new, exposure_changed, revision_changed = seen[exposure.file.id]
+        changes.append(FileChange(exposure=exposure, is_new=is_new, exposure_changed=exposure_changed,
+                                  revision_changed=revision_changed))
+        seen[exposure.file.id] = (False, False, False)  # a repeat in the page changed nothing more
     return changes
 
 
-def _fill_row(row: DriveFileRow, f: DriveFile, exposure: FileExposure, classes: list[str], *,
-              run_id: int | None, now: dt.datetime) -> None:
-    row.name = f.name
-    row.mime_type = f.mime_type
-    row.owner_email = f.owner_email
-    row.drive_id = f.drive_id
-    row.parents = list(f.parents)
-    row.web_view_link = f.web_view_link
-    row.created_time = f.created_time
-    row.modified_time = f.modified_time
-    row.md5_checksum = f.md5_checksum
-    row.head_revision_id = f.head_revision_id
-    row.size = f.size
-    row.trashed = f.trashed
-    row.published = f.published
-    row.inherited_permissions_disabled = f.inherited_permissions_disabled
-    row.exposure = exposure.widest.value
-    row.exposure_classes = classes
-    external = exposure.widest.is_external
-    if external and row.exposed_since is None:
-        row.exposed_since = now
-    elif not external:
-        row.exposed_since = None
-    row.last_seen = now
-    row.last_run_id = run_id
-    row.removed_at = None
+def _table(model: type[DriveFileRow] | type[PermissionRow]) -> Table:
+    return cast(Table, model.__table__)
 
 
-def _sync_permissions(
-    session: Session,
-    row: DriveFileRow,
-    permissions: Sequence[Permission],
-    exposed_by_id: dict[str, Exposure],
-    now: dt.datetime,
-) -> None:
-    current = {p.permission_id: p for p in row.permissions}
-    wanted = {p.id: p for p in permissions}
-    for pid, prow in current.items():
-        if pid not in wanted:
-            row.permissions.remove(prow)
-            session.delete(prow)
-    for pid, perm in wanted.items():
-        found = current.get(pid)
-        if found is None:
-            prow = PermissionRow(permission_id=pid, first_seen=now)
-            row.permissions.append(prow)
-        else:
-            prow = found
-        exposure = exposed_by_id.get(pid, Exposure.INTERNAL)
-        prow.type = perm.type
-        prow.role = perm.role
-        prow.email_address = perm.email_address
-        prow.domain = perm.domain
-        prow.allow_file_discovery = perm.allow_file_discovery
-        prow.expiration_time = perm.expiration_time
-        prow.inherited = perm.inherited
-        prow.inherited_from = perm.inherited_from
-        prow.exposure = exposure.value
-        prow.raw = dict(perm.raw)
-        prow.last_seen = now
+def _insert_for(session: Session) -> Callable[[Table], Any]:
+    """The dialect's INSERT with ``on_conflict_do_update`` (SQLite and PostgreSQL spell it the same)."""
+    if session.get_bind().dialect.name == "postgresql":
+        return pg_insert
+    return sqlite_insert
+
+
+def _expire_loaded(session: Session, file_ids: set[str]) -> None:
+    """ORM objects of these files a caller loaded earlier in the session would be stale now."""
+    for obj in list(session.identity_map.values()):
+        if (isinstance(obj, DriveFileRow) and obj.id in file_ids) or (
+                isinstance(obj, PermissionRow) and obj.file_id in file_ids):
+            session.expire(obj)
 
 
 def row_to_file(row: DriveFileRow) -> DriveFile:
@@ -299,3 +310,29 @@ def external_grant_domains(session: Session) -> dict[str, int]:
         if name:
             out[name] = out.get(name, 0) + 1
     return out
+
+
+# --------------------------------------------------------------------------- publish checks
+def stored_publish(session: Session, file_ids: Sequence[str]) -> dict[str, StoredPublish]:
+    """What the snapshot knows of these files' publish state (files we have not stored are absent)."""
+    out: dict[str, StoredPublish] = {}
+    for chunk in _chunks(list(file_ids)):
+        rows = session.execute(select(DriveFileRow.id, DriveFileRow.published, DriveFileRow.publish_checked_at,
+                                      DriveFileRow.publish_checked_revision).where(DriveFileRow.id.in_(chunk)))
+        for file_id, published, checked_at, revision in rows:
+            out[file_id] = StoredPublish(published=bool(published), checked_at=checked_at,
+                                         checked_revision=revision)
+    return out
+
+
+def mark_publish_checked(session: Session, checked: Mapping[str, str], now: dt.datetime) -> None:
+    """Record that these files' publish state was read now, at the given revision markers (one executemany)."""
+    if not checked:
+        return
+    session.flush()  # the rows an upsert of this transaction added exist before they are updated
+    table = cast(Table, DriveFileRow.__table__)
+    session.connection().execute(
+        update(table).where(table.c.id == bindparam("file_id"))
+        .values(publish_checked_at=now, publish_checked_revision=bindparam("marker")),
+        [{"file_id": k, "marker": v} for k, v in checked.items()],
+    )

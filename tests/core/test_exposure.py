@@ -1,4 +1,4 @@
-"""Exposure classification: every permission shape → exact class (docs/ARCHITECTURE.md, "Exposure classes")."""
+"""Exposure classification: every permission shape → exact class (DESIGN.md §3)."""
 
 from __future__ import annotations
 
@@ -6,7 +6,7 @@ from typing import Any
 
 import pytest
 
-from scanner.core.exposure import classify, classify_permission, is_exposed, is_external, needs_publish_check
+from scanner.core.exposure import can_be_published, classify, classify_permission, is_exposed, is_external
 from scanner.core.models import GOOGLE_DOC, GOOGLE_FOLDER, DriveFile, Exposure, Permission
 
 ORG = frozenset({"tessera-labs.com", "tessera.example"})
@@ -93,8 +93,8 @@ def test_inherited_permissions_keep_their_ancestor_and_sort_after_direct() -> No
     [(GOOGLE_DOC, False, True), (GOOGLE_DOC, True, False), ("application/pdf", False, False),
      (GOOGLE_FOLDER, False, False)],
 )
-def test_needs_publish_check(mime: str, trashed: bool, expected: bool) -> None:
-    assert needs_publish_check(DriveFile(id="f", name="n", mime_type=mime, trashed=trashed)) is expected
+def test_can_be_published(mime: str, trashed: bool, expected: bool) -> None:
+    assert can_be_published(DriveFile(id="f", name="n", mime_type=mime, trashed=trashed)) is expected
 
 
 INHERITED_LINK = {"type": "anyone", "permissionDetails": [{"inherited": True, "inheritedFrom": "parent"}]}

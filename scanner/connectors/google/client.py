@@ -33,13 +33,13 @@ import google_auth_httplib2
 import httplib2
 from google.auth import exceptions as auth_exceptions
 from google.oauth2 import service_account
-from googleapiclient.discovery import Resource, build_from_document
+from googleapiclient.discovery import Resource, build_from_document, fix_method_name
 from googleapiclient.errors import BatchError, HttpError
 from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from scanner.config import Settings
 from scanner.connectors.google.hints import http_hint, is_connection_refused, refresh_hint, refused_hint
-from scanner.connectors.google.quota import RateLimiter, method_cost
+from scanner.connectors.google.quota import QuotaPacer, RateLimiter, budget_for, ledger_method, method_cost
 from scanner.core.errors import ConfigError, GoogleApiError
 from scanner.keys import read_key_file
 
@@ -94,12 +94,14 @@ class CallTally:
 
 @dataclass
 class CallStats:
-    """Every API call made through one GoogleClients (each HTTP attempt and each batch part)."""
+    """Every API call made through one GoogleClients (each HTTP attempt and each batch part): the
+    run's quota ledger (calls and quota units per method, downloads apart as ``drive.files.get[media]``)."""
 
     calls: int = 0
     retries: int = 0
     units: int = 0
     by_method: Counter[str] = field(default_factory=Counter)
+    units_by_method: Counter[str] = field(default_factory=Counter)
     _lock: threading.Lock = field(default_factory=threading.Lock, repr=False, compare=False)
 
     def add(self, method: str, calls: int, units: int, retries: int = 0) -> None:
@@ -108,6 +110,7 @@ class CallStats:
             self.units += units
             self.retries += retries
             self.by_method[method] += calls
+            self.units_by_method[method] += units
 
 
 @dataclass(frozen=True)
@@ -201,6 +204,29 @@ def to_call_error(exc: BaseException, method: str) -> GoogleCallError:
                            timed_out=isinstance(exc, TimeoutError))
 
 
+def _subject_of(request: HttpRequest) -> str:
+    """Who the request acts as (its delegated credentials' subject), for per-user pacing."""
+    creds = getattr(request.http, "credentials", None)
+    return str(getattr(creds, "_subject", None) or "")
+
+
+def _returns(child: Resource) -> Callable[[], Resource]:
+    def nested() -> Resource:
+        return child
+    return nested
+
+
+def cache_nested_resources(resource: Resource) -> Resource:
+    """Build ``resource``'s nested resources once: googleapiclient re-creates them (and every method on
+    them) on each ``drive.files()`` call. Resources hold no per-call state, so threads can share them."""
+    for name in (getattr(resource, "_resourceDesc", None) or {}).get("resources", {}):
+        attr = fix_method_name(name)
+        child = getattr(resource, attr)()
+        cache_nested_resources(child)
+        resource._set_dynamic_attr(attr, _returns(child))
+    return resource
+
+
 class _Outcomes:
     """Collects batch part results (googleapiclient calls ``add`` once per part)."""
 
@@ -230,7 +256,7 @@ class GoogleClients:
         self.timeout = settings.google.http_timeout_seconds
         self._sleep = sleep
         self._rng = rng
-        self.limiter = rate_limiter or RateLimiter(settings.limits.quota_units_per_minute, sleep=sleep)
+        self.limiter = QuotaPacer(budget_for(settings.limits), sleep=sleep, project=rate_limiter)
         self.stats = CallStats()
         self._lock = threading.Lock()
         self._key_info: dict[str, Any] | None = None
@@ -332,7 +358,7 @@ class GoogleClients:
             return cached
         creds = self.credentials(subject, scopes)
         authed = google_auth_httplib2.AuthorizedHttp(creds, http=self._new_http())
-        resource = build_from_document(self._doc(doc_name), http=authed)
+        resource = cache_nested_resources(build_from_document(self._doc(doc_name), http=authed))
         with self._lock:
             return self._resources.setdefault(key, resource)
 
@@ -374,12 +400,14 @@ class GoogleClients:
         ``cost`` defaults to the method's quota units (scanner.connectors.google.quota.METHOD_COSTS).
         """
         method = request.methodId or request.uri.split("?", 1)[0]
+        entry = ledger_method(request.methodId, request.uri)
         units = cost if cost is not None else method_cost(request.methodId, request.uri)
+        subject = _subject_of(request)
         refreshed = False
         attempt = 0
         while True:
-            self.limiter.acquire(units)
-            self.stats.add(method, 1, units, retries=1 if attempt else 0)
+            self.limiter.acquire(units, subject)
+            self.stats.add(entry, 1, units, retries=1 if attempt else 0)
             if tally is not None:
                 tally.add(1, 1 if attempt else 0)
             try:
@@ -448,9 +476,11 @@ class GoogleClients:
             failed: dict[int, HttpRequest] = {}
             last_error: BaseException | None = None
             costs = {index: method_cost(r.methodId, r.uri) for index, r in pending.items()}
-            self.limiter.acquire(sum(costs.values()))
+            first = next(iter(pending.values()))
+            self.limiter.acquire(sum(costs.values()), _subject_of(first))
             for index, r in pending.items():
-                self.stats.add(r.methodId or "batch", 1, costs[index], retries=1 if attempt else 0)
+                self.stats.add(ledger_method(r.methodId, r.uri) if r.methodId else "batch", 1, costs[index],
+                               retries=1 if attempt else 0)
             if tally is not None:
                 tally.add(len(pending), len(pending) if attempt else 0)
 
@@ -458,7 +488,6 @@ class GoogleClients:
             batch = BatchHttpRequest(callback=outcomes.add, batch_uri=self.batch_uri(api))
             for index, request in pending.items():
                 batch.add(request, request_id=str(index))
-            first = next(iter(pending.values()))
             try:
                 batch.execute(http=self._authed(first))
             except (HttpError, BatchError, auth_exceptions.GoogleAuthError, OSError, http.client.HTTPException,

@@ -8,7 +8,7 @@ import pytest
 
 from scanner.config import Settings
 from scanner.connectors.google.client import DRIVE_READ_SCOPES, DRIVE_WRITE_SCOPES, GoogleClients, load_discovery
-from scanner.connectors.google.quota import RateLimiter, method_cost
+from scanner.connectors.google.quota import QuotaBudget, QuotaPacer, RateLimiter, budget_for, method_cost
 from scanner.emulator.auth import ServiceAccountKey
 
 ENDPOINT = "http://127.0.0.1:8765"
@@ -81,7 +81,8 @@ def test_credentials_are_delegated_scoped_and_cached(key_file: str) -> None:
 @pytest.mark.parametrize(
     ("method", "uri", "cost"),
     [("drive.files.list", "", 100), ("drive.files.get", "x?alt=json", 5), ("drive.files.get", "x?alt=media", 200),
-     ("drive.files.export", "", 200), ("drive.permissions.list", "", 5), ("nope", "", 10)],
+     ("drive.files.export", "", 200), ("drive.permissions.list", "", 100), ("drive.revisions.list", "", 100),
+     ("drive.permissions.delete", "", 50), ("nope", "", 5)],
 )
 def test_method_costs(method: str, uri: str, cost: int) -> None:
     assert method_cost(method, uri) == cost
@@ -111,3 +112,33 @@ def test_missing_key_file_is_a_config_error(tmp_path: Path) -> None:
     c = GoogleClients(Settings.model_validate({"google": {"service_account_file": str(tmp_path / "none.json")}}))
     with pytest.raises(ConfigError, match="not found"):
         c.drive("a@x.com")
+
+
+
+def test_nested_resources_are_built_once_and_still_build_requests(key_file: str) -> None:
+    drive = _clients(key_file, ENDPOINT).drive("ana@tessera-labs.com")
+    assert drive.files() is drive.files() and drive.permissions() is drive.permissions()
+    request = drive.files().list(pageSize=10, fields="files(id)")
+    assert request.methodId == "drive.files.list" and request.uri.startswith(f"{ENDPOINT}/drive/v3/files?")
+
+
+def test_the_pacer_holds_each_user_to_their_share_of_the_limit() -> None:
+    now = [0.0]
+    slept: list[float] = []
+
+    def sleep(s: float) -> None:
+        slept.append(s)
+        now[0] += s
+
+    budget = QuotaBudget.share(project=6000, user=1200, shared_by=2)  # 3000/min overall, 600/min per user
+    assert (budget.project_units_per_minute, budget.user_units_per_minute) == (3000, 600)
+    pacer = QuotaPacer(budget, sleep=sleep, clock=lambda: now[0])
+    assert pacer.acquire(50, "ana@x.com") == 0.0  # within both bursts (250 overall, 50 per user)
+    assert pacer.acquire(50, "ana@x.com") == pytest.approx(5.0)  # ana's bucket: 10 units/s
+    assert pacer.acquire(50, "ben@x.com") == 0.0  # another user is not held by ana's bucket
+
+
+def test_the_default_budget_is_the_project_limit_shared_among_runs() -> None:
+    limits = Settings.model_validate({}).limits
+    assert budget_for(limits) == QuotaBudget(500_000, 162_500)
+    assert budget_for(limits.model_copy(update={"quota_units_per_minute": 9000})).project_units_per_minute == 9000

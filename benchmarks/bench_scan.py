@@ -1,0 +1,206 @@
+"""End-to-end scan benchmark: the real CLI (crawl → content → findings → remediation dry-run) against a
+synthetic domain on the emulator, with and without injected latency on content fetches.
+
+    .venv/bin/python benchmarks/bench_scan.py [--users 100] [--files 10000] [--latency 0 0.15]
+
+For each latency: ``sharescan scan --full --dry-run`` (a fresh database), ``sharescan scan --full --dry-run``
+again (an unchanged full night), ``sharescan scan --dry-run`` (an unchanged incremental night), then 1% of
+the files edited and ``sharescan scan --dry-run`` again (a 1%-changed night), then another 1% edited and
+``sharescan scan --full --dry-run`` (a 1%-changed full night). Each command runs as its own
+process; its CPU time and peak RSS come from ``wait4``. Prints files/s, scanner CPU ms per file, calls and
+quota units per 1,000 files (from the run's quota ledger), publish checks made and skipped (units saved by
+scanner.core.publish), peak RSS and the machine load before and after (the machine may be shared: read
+the load with the figures). Writes benchmarks/results/scan.json.
+"""
+
+from __future__ import annotations
+
+import argparse
+import json
+import multiprocessing as mp
+import os
+import random
+import subprocess
+import sys
+import tempfile
+import time
+from pathlib import Path
+from typing import Any
+
+from rich.console import Console
+from rich.table import Table
+
+from scanner.emulator import Emulator
+from scanner.emulator.faults import FaultRule
+
+RESULTS = Path(__file__).parent / "results" / "scan.json"
+SHARESCAN = str(Path(sys.executable).with_name("sharescan"))
+CONTENT_ENDPOINTS = ("drive.files.export", "drive.files.download")
+
+
+def _serve(spec: str, key_path: str, conn: Any) -> None:
+    """The emulator in its own process (it must not share the scanner's CPU accounting or GIL)."""
+    from scanner.emulator.state import mutate
+
+    with Emulator(seed=spec) as emu:
+        emu.write_key_file(key_path)
+        ws = emu.workspace
+        conn.send((emu.endpoint, ws.domain, sum(1 for f in ws.files.values() if not f.trashed)))
+        while True:
+            cmd, arg = conn.recv()
+            if cmd == "latency":
+                emu.set_faults([FaultRule(endpoint=e, kind="latency", rate=1.0, latency=float(arg))
+                                for e in CONTENT_ENDPOINTS] if arg else None)
+                conn.send(True)
+            elif cmd == "edit":  # edit this share of the live files (content and version move)
+                with ws.lock:
+                    live = sorted(i for i, f in ws.files.items() if not f.trashed and f.mime_type !=
+                                  "application/vnd.google-apps.folder")
+                    chosen = random.Random(7).sample(live, max(1, int(len(live) * float(arg))))
+                    for file_id in chosen:
+                        f = ws.files[file_id]
+                        mutate.edit_content(ws, file_id, f.owner or "", text="edited for the benchmark")
+                conn.send(len(chosen))
+            elif cmd == "cpu":
+                conn.send(time.process_time())
+            else:
+                conn.send(True)
+                return
+
+
+def _config(tmp: Path, endpoint: str, domain: str, key: Path, workers: int) -> Path:
+    path = tmp / "sharescan.toml"
+    path.write_text(f"""
+[organisation]
+domains = ["{domain}"]
+[google]
+service_account_file = "{key}"
+remediation_service_account_file = "{key}"
+admin_subject = "admin@{domain}"
+endpoint = "{endpoint}"
+[database]
+url = "sqlite:///{tmp / 'sharescan.db'}"
+[detect]
+key_file = "{tmp / 'keys' / 'evidence.key'}"
+[remediation]
+mode = "dry-run"
+[limits]
+workers = {workers}
+quota_units_per_minute = 100000000
+[export]
+signing_key_file = "{tmp / 'keys' / 'export.key'}"
+[audit]
+key_file = "{tmp / 'keys' / 'audit.key'}"
+anchor_path = "{tmp / 'anchors'}"
+""", encoding="utf-8")
+    return path
+
+
+def _sharescan(config: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float, float, int]:
+    """Run the CLI; returns the process, wall seconds, its CPU seconds (user+sys) and peak RSS in KiB."""
+    env = {**os.environ, "SHARESCAN_CONFIG": str(config)}
+    with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
+        started = time.perf_counter()
+        proc = subprocess.Popen([SHARESCAN, *args], env=env, stdout=out, stderr=err, text=True)
+        _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
+        wall = time.perf_counter() - started
+        proc.returncode = os.waitstatus_to_exitcode(status)
+        out.seek(0)
+        err.seek(0)
+        done = subprocess.CompletedProcess(proc.args, proc.returncode, out.read(), err.read())
+    return done, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
+
+
+def _run_stats(config: Path, run_id: int) -> dict[str, Any]:
+    shown, *_ = _sharescan(config, "scans", "show", str(run_id), "--format", "json")
+    body: dict[str, Any] = json.loads(shown.stdout)
+    return body
+
+
+def main(argv: list[str] | None = None) -> int:
+    parser = argparse.ArgumentParser(description=__doc__)
+    parser.add_argument("--users", type=int, default=100)
+    parser.add_argument("--files", type=int, default=10_000)
+    parser.add_argument("--workers", type=int, default=4)
+    parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.15],
+                        help="seconds injected on every export and download (one pass per value)")
+    parser.add_argument("--changed", type=float, default=0.01, help="share of files edited for the changed night")
+    parser.add_argument("--out", type=Path, default=RESULTS)
+    args = parser.parse_args(argv)
+    console = Console()
+    spec = f"synthetic:{args.users}:{args.files}:1"
+    load_before = os.getloadavg()
+    rows: list[dict[str, Any]] = []
+    for latency in args.latency:
+        with tempfile.TemporaryDirectory() as tmp_name:
+            tmp = Path(tmp_name)
+            key = tmp / "sa.json"
+            parent, child = mp.Pipe()
+            server = mp.get_context("spawn").Process(target=_serve, args=(spec, str(key), child), daemon=True)
+            server.start()
+            try:
+                endpoint, domain, files = parent.recv()
+                config = _config(tmp, endpoint, domain, key, args.workers)
+                parent.send(("latency", latency))
+                parent.recv()
+                init, *_ = _sharescan(config, "db", "upgrade")
+                assert init.returncode == 0, init.stderr
+                changed = f"({args.changed:.0%} changed)"
+                steps = [("full", ("--full",)), ("full (unchanged)", ("--full",)), ("incremental (unchanged)", ()),
+                         (f"incremental {changed}", ()), (f"full {changed}", ("--full",))]
+                for name, extra in steps:
+                    if name.endswith(changed):
+                        parent.send(("edit", args.changed))
+                        parent.recv()
+                    parent.send(("cpu", None))
+                    emu_cpu = float(parent.recv())
+                    proc, wall, cpu, rss = _sharescan(config, "scan", *extra, "--dry-run", "--no-progress",
+                                                     "--format", "json")
+                    parent.send(("cpu", None))
+                    emu_cpu = float(parent.recv()) - emu_cpu
+                    if proc.returncode not in (0, 9):
+                        console.print(proc.stderr[-3000:])
+                        raise SystemExit(f"scan failed ({proc.returncode})")
+                    result = json.loads(proc.stdout)
+                    shown = _run_stats(config, int(result["run_id"]))
+                    units = sum(int(v) for v in result.get("api_units_by_method", {}).values())
+                    calls = sum(int(v) for v in result.get("api_calls_by_method", {}).values())
+                    checks = result.get("publish_checks", {})
+                    rows.append({
+                        "latency_s": latency, "run": name, "files": files, "status": result["status"],
+                        "seconds": round(wall, 2), "files_per_second": round(files / wall, 1),
+                        "cpu_ms_per_file": round(cpu * 1000 / files, 3), "peak_rss_mib": round(rss / 1024, 1),
+                        "emulator_cpu_s": round(emu_cpu, 2),
+                        "calls_per_1000_files": round(calls * 1000 / files, 1),
+                        "units_per_1000_files": round(units * 1000 / files, 1), "units": units,
+                        "publish_checks": sum(v for k, v in checks.items() if k != "skipped"),
+                        "publish_checks_skipped": checks.get("skipped", 0),
+                        "units_saved_by_publish_rule": 100 * int(checks.get("skipped", 0)),
+                        "files_analysed": result.get("files_analysed"),
+                        "findings_active": result.get("findings_active"),
+                        "ledger": {r["method"]: r["units"] for r in shown.get("quota", [])},
+                    })
+            finally:
+                parent.send(("stop", None))
+                parent.recv()
+                server.join(timeout=30)
+    load_after = os.getloadavg()
+    table = Table(title=f"scan benchmark — {args.files:,} files, {args.users} users (load {load_before[0]:.1f}"
+                        f" → {load_after[0]:.1f} on {os.cpu_count()} cores)")
+    for col in ("latency", "run", "files/s", "CPU ms/file", "RSS MiB", "calls/1k", "units/1k", "checks", "skipped"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(f"{r['latency_s']:.2f}", r["run"], f"{r['files_per_second']:,}", str(r["cpu_ms_per_file"]),
+                      str(r["peak_rss_mib"]), str(r["calls_per_1000_files"]), f"{r['units_per_1000_files']:,}",
+                      str(r["publish_checks"]), str(r["publish_checks_skipped"]))
+    console.print(table)
+    out = {"seed": spec, "cores": os.cpu_count(), "load_before": load_before, "load_after": load_after,
+           "workers": args.workers, "runs": rows}
+    args.out.parent.mkdir(parents=True, exist_ok=True)
+    args.out.write_text(json.dumps(out, indent=2) + "\n")
+    console.print(f"wrote {args.out}")
+    return 0
+
+
+if __name__ == "__main__":
+    raise SystemExit(main())
