@@ -378,6 +378,36 @@ class AuditSettings(_Section):
     anchor_webhook_url: str = ""
 
 
+class PostureSettings(_Section):
+    #: Read the Drive sharing settings of every org unit at each scan (Cloud Identity Policy API; the
+    #: scanning key needs ``cloud-identity.policies.readonly`` and ``admin.directory.orgunit.readonly``:
+    #: without them posture is skipped and the run says so). sharescan only reads and recommends.
+    enabled: bool = True
+    #: Extra posture check directories (YAML), loaded after the built-in ``rules/posture/``.
+    directories: list[ConfigPath] = Field(default_factory=list)
+
+
+class LabelsSettings(_Section):
+    #: The Drive label (Drive Labels API id) the ``label`` action applies, e.g. "Confidential".
+    classification_label: str = ""
+    #: The selection field of that label the action sets, and the choice id it sets it to
+    #: (e.g. "Data category" = "Contractor PII"). Both empty: the label is applied without a field.
+    field: str = ""
+    choice: str = ""
+
+    @model_validator(mode="after")
+    def _field_needs_label(self) -> LabelsSettings:
+        if (self.field or self.choice) and not self.classification_label:
+            raise ValueError("field and choice need classification_label (the label they belong to)")
+        if bool(self.field) != bool(self.choice):
+            raise ValueError("set both field and choice, or neither")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.classification_label)
+
+
 class Settings(_Section):
     organisation: OrganisationSettings = OrganisationSettings()
     google: GoogleSettings = GoogleSettings()
@@ -391,6 +421,8 @@ class Settings(_Section):
     export: ExportSettings = ExportSettings()
     audit: AuditSettings = AuditSettings()
     keys: KeysSettings = KeysSettings()
+    posture: PostureSettings = PostureSettings()
+    labels: LabelsSettings = LabelsSettings()
     #: Where the settings came from, an absolute path (None = defaults only). Not a config key.
     source: str | None = Field(default=None, exclude=True)
 
