@@ -45,6 +45,9 @@ REGISTRY: dict[str, LazyCommand] = {
                         "findings, remediate per policy and notify owners."),
     "scans": LazyCommand("scanner.cli.scans", "Scan runs and what each one covered."),
     "findings": LazyCommand("scanner.cli.findings", "List, inspect and accept findings."),
+    "posture": LazyCommand("scanner.cli.posture",
+                           "Drive sharing posture per org unit: failing settings, CIS/SCuBA ids, the findings "
+                           "they allowed."),
     "actions": LazyCommand("scanner.cli.actions",
                            "The remediation actions taken or planned, with the exact permission JSON before and "
                            "after."),

@@ -103,6 +103,11 @@ def show_run(app: App, run_id: int, fmt: str) -> None:
     if fmt == "table" and check:
         for line in domain_check_lines(DomainCheck.from_json(check)):
             click.echo(line)
+    posture = (run.stats or {}).get("posture")
+    if fmt == "table" and posture:
+        from scanner.cli.scan import posture_summary
+
+        click.echo(display(posture_summary(posture)))
 
 
 def domain_check_lines(check: DomainCheck) -> list[str]:

@@ -23,6 +23,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.errors import NotFoundError, SharescanError
 from scanner.posture.checks import PostureCheck, Verdict
 from scanner.posture.reader import ROOT, PostureSnapshot, effective
 from scanner.store import audit
@@ -177,6 +178,37 @@ class PostureStore:
             self.session.flush()
             self._audit("posture_finding.resolved", row, run_id=run_id)
         return len(seen), new, resolved
+
+
+    def get(self, posture_id: int) -> PostureFinding:
+        row = self.session.get(PostureFinding, posture_id)
+        if row is None:
+            raise NotFoundError(f"posture finding {posture_id} not found (see `sharescan posture list`)")
+        return row
+
+    def accept(self, row: PostureFinding, *, reason: str, expires: dt.datetime | None) -> None:
+        """Accept a posture finding's risk (reason and expiry in the audit log); it reopens when the
+        acceptance runs out and the setting still fails."""
+        if not reason.strip():
+            raise SharescanError("an acceptance needs a reason")
+        if row.status != OPEN:
+            raise SharescanError(f"posture finding {row.id} is {row.status}: only open ones can be accepted")
+        now = self.clock()
+        row.status, row.status_changed_at, row.accepted_until = ACCEPTED, now, expires
+        self.session.flush()
+        self._audit("posture_finding.accepted", row, reason=reason,
+                    accepted_until=expires.isoformat() if expires else None)
+
+
+def posture_row(p: PostureFinding) -> dict[str, Any]:
+    """One posture finding as a listing row (the same fields for table, JSON and CSV)."""
+    return {"id": p.id, "severity": p.severity, "status": p.status, "state": p.detection_state,
+            "check_id": p.check_id, "org_unit": p.org_unit, "title": p.title,
+            "cis_gws": list(p.compliance.get("cis_gws", [])), "scuba_gws": list(p.compliance.get("scuba_gws", [])),
+            "setting": p.setting_type, "observed": dict(p.observed), "google_default": p.is_default,
+            "applies_to": list(p.applies_to), "allows": list(p.allows), "recommendation": p.recommendation,
+            "first_seen": p.first_seen, "last_seen": p.last_seen, "resolved_at": p.resolved_at,
+            "accepted_until": p.accepted_until, "recurrences": p.recurrence_count, "fingerprint": p.fingerprint}
 
 
 def link_file_findings(session: Session, org_units: dict[str, str]) -> int:
