@@ -394,6 +394,8 @@ class LabelsSettings(_Section):
     #: (e.g. "Data category" = "Contractor PII"). Both empty: the label is applied without a field.
     field: str = ""
     choice: str = ""
+    #: How people read it in notices and plans, e.g. "Confidential / Contractor PII".
+    title: str = ""
 
     @model_validator(mode="after")
     def _field_needs_label(self) -> LabelsSettings:

@@ -127,7 +127,7 @@ REVOKE_TARGETS: tuple[str, ...] = get_args(RevokeTarget)
 
 #: Drive refuses expiry dates more than a year ahead.
 MAX_EXPIRY = dt.timedelta(days=365)
-ActionKind = Literal["revoke", "downgrade", "unpublish", "expire", "limit_access", "justify", "notify"]
+ActionKind = Literal["revoke", "downgrade", "unpublish", "expire", "limit_access", "justify", "notify", "label"]
 #: Actions whose argument is a duration.
 DURATION_ACTIONS = frozenset({"expire", "justify"})
 
@@ -138,7 +138,8 @@ class Action(_Model):
     ``expire: 30d`` gives external users' and groups' access an end date instead of removing it (at
     most a year: Drive's limit; anyone links cannot expire). ``justify: 14d`` asks the owner first: they
     can keep the sharing with a reason until a date, otherwise the rule's other actions run after 14
-    days. ``limit_access`` turns a folder into a folder with limited access (folder rules)."""
+    days. ``limit_access`` turns a folder into a folder with limited access (folder rules). ``label``
+    applies the configured classification label (``[labels]``) so Google's own DLP and trust rules see it."""
 
     kind: ActionKind
     #: revoke: which matched permissions; downgrade: "domain"; expire/justify: "7d"; notify: "owner".
@@ -164,6 +165,7 @@ class Action(_Model):
             "unpublish": ("",),
             "limit_access": ("",),
             "notify": ("owner",),
+            "label": ("",),
         }
         if self.kind in DURATION_ACTIONS:
             duration = parse_duration(self.arg)
@@ -279,7 +281,7 @@ def rule_json_schema() -> dict[str, Any]:
 _ACTION_YAML_SCHEMA: dict[str, Any] = {
     "title": "Action",
     "oneOf": [
-        {"type": "string", "enum": ["unpublish", "limit_access"]},
+        {"type": "string", "enum": ["unpublish", "limit_access", "label"]},
         {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
          "properties": {
              "revoke": {"enum": list(REVOKE_TARGETS)},
@@ -289,6 +291,7 @@ _ACTION_YAML_SCHEMA: dict[str, Any] = {
              "justify": {"type": "string", "pattern": _DURATION.pattern},
              "limit_access": {"enum": [True, None]},
              "notify": {"enum": ["owner"]},
+             "label": {"enum": [True, None]},
          }},
     ],
 }

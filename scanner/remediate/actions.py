@@ -108,7 +108,7 @@ class ActionHandler:
 
 REGISTRY: dict[str, ActionHandler] = {}
 #: Actions that live in a module of their own (imported when an action is first looked up).
-ACTION_MODULES = ("scanner.remediate.limit_access",)
+ACTION_MODULES = ("scanner.remediate.limit_access", "scanner.labels.action")
 
 
 def register(handler: type[ActionHandler]) -> type[ActionHandler]:

@@ -114,6 +114,7 @@ def _fill_row(row: DriveFileRow, f: DriveFile, exposure: FileExposure, classes: 
     row.trashed = f.trashed
     row.published = f.published
     row.inherited_permissions_disabled = f.inherited_permissions_disabled
+    row.labels = list(f.labels)
     row.exposure = exposure.widest.value
     row.exposure_classes = classes
     external = exposure.widest.is_external
@@ -168,6 +169,7 @@ def row_to_file(row: DriveFileRow) -> DriveFile:
         md5_checksum=row.md5_checksum, head_revision_id=row.head_revision_id, size=row.size,
         web_view_link=row.web_view_link, trashed=row.trashed, published=row.published,
         inherited_permissions_disabled=bool(row.inherited_permissions_disabled),
+        labels=tuple(row.labels or ()),
         permissions=tuple(Permission.from_api(p.raw or {"id": p.permission_id, "type": p.type, "role": p.role})
                           for p in row.permissions),
     )
