@@ -49,6 +49,8 @@ class DemoResult:
     webhook_messages: int = 0
     #: Actions sharescan would not take on its own (inherited access, limits): what a person must do.
     needs_a_person: list[dict[str, Any]] = field(default_factory=list)
+    #: Drive sharing settings to change first (posture per org unit), with the findings each allowed.
+    settings_to_change: list[dict[str, Any]] = field(default_factory=list)
     export_dir: Path | None = None
     report_path: Path | None = None
     export_files: list[str] = field(default_factory=list)
@@ -112,6 +114,7 @@ def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgr
             result.findings = _findings(app)
             result.sharing_changes = _sharing_changes(app, emulator.events)
             result.needs_a_person = _needs_a_person(app)
+            result.settings_to_change = _settings_to_change(app)
             result.notifications = _notifications(app)
             result.webhook_messages = len(inbox.messages)
             exported = export(app, settings, list(EXPORT_FORMATS), output / "export")
@@ -174,6 +177,15 @@ def webhook_receiver() -> Iterator[_Inbox]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _settings_to_change(app: App, limit: int = 3) -> list[dict[str, Any]]:
+    from scanner.posture.service import settings_to_change
+
+    with app.sessions() as s:
+        return [{"setting": t.title, "org_unit": t.org_unit, "findings": t.prevented,
+                 "cis": ", ".join(t.compliance.get("cis_gws", [])),
+                 "scuba": ", ".join(t.compliance.get("scuba_gws", []))} for t in settings_to_change(s, limit)]
 
 
 def _notifications(app: App) -> list[dict[str, Any]]:

@@ -69,7 +69,7 @@ def posture_show(app: App, posture_id: int, fmt: str) -> None:
 @format_option()
 @pass_app
 def posture_links_cmd(app: App, fmt: str) -> None:
-    """Open file findings grouped by their owners' org unit and the setting that allowed them. Scopes: none."""
+    """File findings grouped by their owners' org unit and the setting that allowed them. Scopes: none."""
     from scanner.posture.service import posture_links
 
     with app.sessions() as s:
@@ -77,7 +77,7 @@ def posture_links_cmd(app: App, fmt: str) -> None:
                  "set_at": link.set_at, "check_id": link.check_id, "posture_id": link.posture_finding_id,
                  "sentence": link.sentence} for link in posture_links(s)]
     render(rows, LINK_COLUMNS, fmt, title="file findings by the posture that allowed them",
-           empty="no open file finding is linked to a failing setting")
+           empty="no file finding is linked to a failing setting")
 
 
 @posture_group.command("top")
@@ -85,7 +85,7 @@ def posture_links_cmd(app: App, fmt: str) -> None:
 @format_option()
 @pass_app
 def posture_top(app: App, limit: int, fmt: str) -> None:
-    """The settings to change first, ranked by the open file findings they would have prevented. Scopes: none."""
+    """The settings to change first, ranked by the file findings they would have prevented. Scopes: none."""
     from scanner.posture.service import settings_to_change
 
     with app.sessions() as s:

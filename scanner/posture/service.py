@@ -20,7 +20,7 @@ from dataclasses import asdict, dataclass, field
 from enum import StrEnum
 from typing import Any
 
-from sqlalchemy import select
+from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.errors import NotFoundError, SharescanError
@@ -212,11 +212,11 @@ def posture_row(p: PostureFinding) -> dict[str, Any]:
 
 
 def link_file_findings(session: Session, org_units: dict[str, str]) -> int:
-    """Set each active file finding's ``org_unit`` from its owner's (``org_units``: email → path).
+    """Set each active (or not yet placed) file finding's ``org_unit`` from its owner's (``org_units``: email → path).
     Returns how many changed. Row by row through the ORM (``org_unit`` is not a covered field)."""
     changed = 0
-    rows = session.scalars(select(Finding).where(Finding.detection_state == ACTIVE,
-                                                 Finding.owner_email.is_not(None))).all()
+    rows = session.scalars(select(Finding).where(Finding.owner_email.is_not(None), or_(
+        Finding.detection_state == ACTIVE, Finding.org_unit.is_(None)))).all()
     for row in rows:
         unit = org_units.get((row.owner_email or "").lower())
         if unit is not None and row.org_unit != unit:
@@ -269,14 +269,14 @@ class PostureLink:
 
 
 def posture_links(session: Session) -> list[PostureLink]:
-    """Every (active posture finding, org unit, exposure) with its count of active open file findings,
-    most findings first."""
+    """Every (active posture finding, org unit, exposure) with its count of file findings (any status: each
+    was an exposure the setting allowed), most findings first."""
     postures = session.scalars(select(PostureFinding).where(PostureFinding.detection_state == ACTIVE)
                                .order_by(PostureFinding.id)).all()
+    # every file finding counts, whatever became of it since: each was an exposure the setting allowed
     counts: Counter[tuple[str, str]] = Counter(
         (str(unit), str(exposure)) for unit, exposure in session.execute(
-            select(Finding.org_unit, Finding.exposure).where(
-                Finding.detection_state == ACTIVE, Finding.status == OPEN, Finding.org_unit.is_not(None))))
+            select(Finding.org_unit, Finding.exposure).where(Finding.org_unit.is_not(None))))
     out = []
     for p in postures:
         for unit in p.applies_to:
@@ -303,7 +303,8 @@ class SettingToChange:
 
 
 def settings_to_change(session: Session, limit: int = 10) -> list[SettingToChange]:
-    """The settings to change first: active open posture findings ranked by the file findings they allowed."""
+    """The settings to change first: active open posture findings ranked by the file findings they allowed
+    (would have prevented)."""
     prevented: Counter[int] = Counter()
     for link in posture_links(session):
         prevented[link.posture_finding_id] += link.findings

@@ -52,7 +52,7 @@ def test_file_findings_link_to_the_posture_that_allowed_them(make_app) -> None:
     want = [x for x in links if x.org_unit == CONTRACTORS_OU and x.check_id == "drive-anyone-with-link-allowed"]
     assert want, sentences
     assert want[0].set_at == CONTRACTORS_OU
-    n = sum(1 for f in contractors if f.exposure == want[0].exposure and f.status == "open")
+    n = sum(1 for f in contractors if f.exposure == want[0].exposure)
     assert want[0].findings == n
     assert f"{n} anyone-with-link finding" in want[0].sentence
     assert "in OU /Contractors, where anyone-with-link sharing is allowed" in want[0].sentence
