@@ -3,14 +3,16 @@ demo workspace, read with the real googleapiclient over HTTP from the emulator."
 
 from __future__ import annotations
 
-from sqlalchemy import select
+from sqlalchemy import select, update
 
 from scanner.emulator.seeds.demo_posture import CONTRACTORS_OU, FINANCE_OU
 from scanner.emulator.state.policies import EXTERNAL_SHARING
 from scanner.google.client import POLICY_SCOPE
 from scanner.posture.service import posture_links, settings_to_change
 from scanner.run import ScanOptions, ScanService
+from scanner.store import audit
 from scanner.store.models import AuditEvent, Finding, PostureFinding
+from scanner.store.statechain import StateTracker, verify_states
 
 
 def _postures(app) -> dict[tuple[str, str], PostureFinding]:
@@ -74,6 +76,19 @@ def test_a_fixed_setting_resolves_its_posture_finding_and_a_return_reopens_it(ma
     ScanService(app).run(ScanOptions())
     row = _postures(app)[("drive-anyone-with-link-allowed", CONTRACTORS_OU)]
     assert (row.status, row.recurrence_count) == ("open", 1)
+    # every state change of posture findings is proven by the audit chain; an edit outside the ORM is not
+    with app.sessions() as s:
+        tracker = StateTracker()
+        assert audit.verify_chain(s, on_event=tracker).ok
+        problems, checked = verify_states(s, tracker)
+        assert problems == [] and checked > 0
+    with app.sessions.begin() as s:
+        s.execute(update(PostureFinding).where(PostureFinding.id == row.id).values(status="accepted"))
+    with app.sessions() as s:
+        tracker = StateTracker()
+        audit.verify_chain(s, on_event=tracker)
+        problems, _ = verify_states(s, tracker)
+        assert [p for p in problems if "posture_finding" in str(p)], problems
 
 
 def test_without_the_policy_scope_posture_is_skipped_and_nothing_is_resolved(make_app, emulator) -> None:
