@@ -98,3 +98,59 @@ def test_the_label_action_is_applied_verified_and_restored_exactly(make_app, tmp
     # the permission revoke stays revoked: restoring the label put back only the label
     with app.sessions() as s:
         assert s.get(RemediationAction, revoke_id).status == "verified"
+
+
+RELABEL_RULE = f"""\
+id: relabel-confidential-outside
+title: A Confidential file shared outside gets the Contractor PII category
+severity: high
+when:
+  exposure: [external_domain, external_user]
+  labels: [{CONFIDENTIAL_LABEL}]
+actions:
+  - label
+auto: true
+"""
+
+
+def test_a_label_already_there_is_set_back_exactly_and_a_changed_one_is_not_touched(make_app, tmp_path: Path,
+                                                                                    emulator) -> None:
+    from scanner.emulator.state import labeling
+    from scanner.remediate.restore import RestoreRefused
+
+    app = make_app(labels=LABELS, rules={"include_builtin": False,
+                                         "directories": [str(_rules_dir(tmp_path, RELABEL_RULE))]})
+    dry = ScanService(app).run(ScanOptions(full=True))  # [remediation] mode dry-run: planned, nothing changed
+    assert dry.actions.get("planned", 0) >= 1, dry.actions
+    peregrine = EXPECTED["peregrine_status"].file_id
+    ws = emulator.workspace
+    assert ws.labels.on_file(peregrine)[CONFIDENTIAL_LABEL].values[DATA_CATEGORY_FIELD] == [
+        CHOICE_IDS["Client confidential"]]
+
+    ScanService(app).run(ScanOptions(full=True, apply=True))
+    assert ws.labels.on_file(peregrine)[CONFIDENTIAL_LABEL].values[DATA_CATEGORY_FIELD] == [
+        CHOICE_IDS["Contractor PII"]]
+    with app.sessions() as s:
+        action = s.scalars(select(RemediationAction).where(RemediationAction.action == "label",
+                                                           RemediationAction.file_id == peregrine,
+                                                           RemediationAction.status == "verified")).one()
+        action_id = action.id
+    # a second apply finds the label as wanted: nothing to do
+    again = ScanService(app).run(ScanOptions(full=True, apply=True))
+    assert again.actions.get("verified", 0) == 0, again.actions
+
+    # someone changed the category since: restore refuses and leaves it as they set it
+    labeling.modify(ws, peregrine, "someone@tessera-labs.com", [{
+        "labelId": CONFIDENTIAL_LABEL, "fieldModifications": [
+            {"fieldId": DATA_CATEGORY_FIELD, "setSelectionValues": [CHOICE_IDS["Internal"]]}]}])
+    with pytest.raises(RestoreRefused):
+        Restorer(app.settings, app.sessions, "tester").restore(action_id, reason="undo")
+    assert ws.labels.on_file(peregrine)[CONFIDENTIAL_LABEL].values[DATA_CATEGORY_FIELD] == [CHOICE_IDS["Internal"]]
+
+    # back as our action left it: restore puts the earlier category back, the label stays
+    labeling.modify(ws, peregrine, "someone@tessera-labs.com", [{
+        "labelId": CONFIDENTIAL_LABEL, "fieldModifications": [
+            {"fieldId": DATA_CATEGORY_FIELD, "setSelectionValues": [CHOICE_IDS["Contractor PII"]]}]}])
+    assert Restorer(app.settings, app.sessions, "tester").restore(action_id, reason="undo").status == "restored"
+    assert ws.labels.on_file(peregrine)[CONFIDENTIAL_LABEL].values[DATA_CATEGORY_FIELD] == [
+        CHOICE_IDS["Client confidential"]]
