@@ -138,9 +138,15 @@ def findings_show(app: App, finding: str, fmt: str) -> None:
         record = finding_detail(found)
         evidence = finding_evidence(session, found)
         acceptances = [exemption_row(e, now) for e in repo.acceptances(found)]
+        from scanner.posture.service import causes_of
+
+        record["org_unit"] = found.org_unit
+        causes = causes_of(session, found)
     if fmt == "json":
-        render_record({**record, "evidence": evidence, "acceptances": acceptances}, fmt)
+        render_record({**record, "posture": causes, "evidence": evidence, "acceptances": acceptances}, fmt)
         return
+    record["posture"] = "\n".join(f"{c['setting']} (set at {c['set_at']}; posture finding {c['posture_id']})"
+                                   for c in causes)
     render_record(_readable(record), fmt, title=f"finding {record['id']}")
     render(evidence, EVIDENCE_COLUMNS, fmt, title="evidence (values are never stored)",
            empty="no content evidence (an exposure-only rule, or the content was not analysed)")

@@ -289,6 +289,20 @@ def posture_links(session: Session) -> list[PostureLink]:
     return out
 
 
+def causes_of(session: Session, finding: Finding) -> list[dict[str, Any]]:
+    """The failing settings (active posture findings) that allowed one file finding's exposure: where its
+    owner's org unit inherits them from, and the CIS/SCuBA ids."""
+    if not finding.org_unit:
+        return []
+    out = []
+    for p in session.scalars(select(PostureFinding).where(PostureFinding.detection_state == ACTIVE)
+                             .order_by(PostureFinding.id)):
+        if finding.org_unit in p.applies_to and finding.exposure in p.allows:
+            out.append({"posture_id": p.id, "check_id": p.check_id, "set_at": p.org_unit,
+                        "setting": p.setting_label or p.title, "compliance": dict(p.compliance)})
+    return out
+
+
 @dataclass(frozen=True)
 class SettingToChange:
     """One posture finding and the file findings it would have prevented (all its links summed)."""

@@ -26,6 +26,12 @@ def test_posture_listings_after_a_scan(sharescan: Run) -> None:
 
     links = json.loads(sharescan("posture", "links", "--format", "json").stdout)
     assert any("in OU /Contractors, where anyone-with-link sharing is allowed" in x["sentence"] for x in links)
+    # a file finding names its cause
+    finding = next(f for f in json.loads(sharescan("findings", "list", "--format", "json").stdout)
+                   if f["owner"].startswith("maya") and f["exposure"] == "anyone_with_link")
+    shown = json.loads(sharescan("findings", "show", str(finding["id"]), "--format", "json").stdout)
+    assert shown["org_unit"] == "/Contractors"
+    assert "drive-anyone-with-link-allowed" in {c["check_id"] for c in shown["posture"]}
     top = json.loads(sharescan("posture", "top", "--format", "json").stdout)
     assert top[0]["rank"] == 1 and top[0]["prevented"] == max(t["prevented"] for t in top) > 0
 
