@@ -36,19 +36,19 @@ from typing import Any
 from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session
 
-from scanner.anchors import anchor_now
 from scanner.app import App
+from scanner.connectors.google import directory
+from scanner.connectors.google.client import GoogleClients
+from scanner.connectors.google.directory import CustomerDomains
+from scanner.content.extract_base import SkipKind
+from scanner.core.errors import ConfigError, GoogleApiError, RemediationRefused
+from scanner.core.exposure import classify, normalise_domains
+from scanner.core.models import FileExposure
+from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
-from scanner.drive.exposure import classify, normalise_domains
-from scanner.drive.extract_base import SkipKind
-from scanner.drive.models import FileExposure
-from scanner.drive.unread import ReadAspect, ReadFailure, Unread, failure_of
-from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
+from scanner.export.anchors import anchor_now
 from scanner.folder_scan import evaluate_folder_findings
-from scanner.google import directory
-from scanner.google.client import GoogleClients
-from scanner.google.directory import CustomerDomains
 from scanner.keys import ensure_key
 from scanner.logs import bind_run
 from scanner.policy.evaluate import FileContext, PolicyEngine
@@ -56,8 +56,7 @@ from scanner.policy.loader import load_configured_rules
 from scanner.posture.step import run_posture
 from scanner.remediate.plan import CHANGING_ACTIONS
 from scanner.remediate.sanity import DomainCheck, check_domains
-from scanner.schedule.jobs import run_lock_for
-from scanner.schedule.lock import Heartbeat, RunLock
+from scanner.schedule.lock import Heartbeat, RunLock, run_lock_for
 from scanner.store.models import (
     CrawlTarget,
     DriveFileRow,
@@ -574,7 +573,7 @@ class _Subjects:
 
     def _member(self, drive_id: str) -> str | None:
         if drive_id not in self._members:
-            from scanner.google import directory
+            from scanner.connectors.google import directory
 
             try:
                 if self._active is None:

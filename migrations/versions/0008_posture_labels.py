@@ -1,7 +1,7 @@
 """Drive sharing posture per org unit, and Drive labels read: posture_findings, findings.org_unit, files.labels
 
 Revision ID: 0008_posture_labels
-Revises: 0005
+Revises: 0006_provider_column
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0008_posture_labels"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_provider_column"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

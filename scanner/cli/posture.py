@@ -10,7 +10,7 @@ from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.findings import expiry_options, parse_expiry
 from scanner.cli.render import Col, format_option, render, render_record
-from scanner.errors import RuleError
+from scanner.core.errors import RuleError
 from scanner.store.models import PostureFinding
 
 LIST_COLUMNS = [Col("id", min_width=4), Col("severity", min_width=8), Col("status", drop=4, min_width=8),

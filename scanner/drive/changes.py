@@ -12,8 +12,8 @@ from __future__ import annotations
 
 from typing import TYPE_CHECKING, Any
 
-from scanner.google import drive_api as api
-from scanner.google.client import CallTally
+from scanner.connectors.google import drive_api as api
+from scanner.connectors.google.client import CallTally
 
 if TYPE_CHECKING:
     from scanner.drive.crawler import Crawler, _Job

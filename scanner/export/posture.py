@@ -7,6 +7,7 @@ Posture findings hold setting names and values, org unit paths and control ids: 
 
 from __future__ import annotations
 
+import csv
 import datetime as dt
 import json
 from collections.abc import Sequence
@@ -17,7 +18,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session
 
-from scanner.cli.render import to_jsonable
+from scanner.export.values import csv_safe, to_jsonable
 from scanner.policy.compliance import frameworks
 from scanner.posture.service import PostureLink, SettingToChange, posture_links, posture_row, settings_to_change
 from scanner.store.models import PostureFinding
@@ -118,7 +119,9 @@ def _cell(value: Any) -> Any:
         return "; ".join(str(v) for v in value)
     if isinstance(value, dict):
         return "; ".join(f"{k}={json.dumps(v) if isinstance(v, dict | list) else v}" for k, v in value.items())
-    return value
+    if isinstance(value, int | float) and not isinstance(value, bool):
+        return str(value)
+    return csv_safe(value)
 
 
 def write_posture(px: PostureExport, out_dir: Path, formats: Sequence[str], *, tool_version: str,
@@ -126,12 +129,13 @@ def write_posture(px: PostureExport, out_dir: Path, formats: Sequence[str], *, t
     """The posture files for ``formats`` (csv, jsonl, ocsf); nothing when there are no posture findings."""
     if not px:
         return []
-    from scanner.export.writers import write_csv_rows
-
     files = []
     if "csv" in formats:
-        write_csv_rows(out_dir / "posture_findings.csv", POSTURE_COLUMNS,
-                       ({k: _cell(r[k]) for k in POSTURE_COLUMNS} for r in px.rows))
+        with (out_dir / "posture_findings.csv").open("w", encoding="utf-8", newline="") as fh:
+            writer = csv.writer(fh, lineterminator="\r\n")
+            writer.writerow(POSTURE_COLUMNS)
+            for r in px.rows:
+                writer.writerow([_cell(r[k]) for k in POSTURE_COLUMNS])
         files.append("posture_findings.csv")
     if "jsonl" in formats:
         with (out_dir / "posture_findings.jsonl").open("w", encoding="utf-8", newline="") as fh:

@@ -18,10 +18,10 @@ from typing import Annotated, Any, Literal
 import yaml
 from pydantic import BaseModel, ConfigDict, Field, ValidationError, model_validator
 
-from scanner.errors import RuleError
+from scanner.core.errors import RuleError
+from scanner.core.resources import builtin_rules_dir
 from scanner.policy.compliance import problems as compliance_problems
 from scanner.policy.schema import ExposureName
-from scanner.resources import builtin_rules_dir
 
 POSTURE_DIR = "posture"
 SETTING_PREFIX = "drive_and_docs."

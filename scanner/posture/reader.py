@@ -14,7 +14,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from typing import Any
 
-from scanner.google.client import GoogleCallError, GoogleClients
+from scanner.connectors.google.client import GoogleCallError, GoogleClients
 
 DRIVE_FILTER = "setting.type.matches('drive_and_docs\\\\..*')"
 ROOT = "/"

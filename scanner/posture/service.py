@@ -23,7 +23,7 @@ from typing import Any
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.errors import NotFoundError, SharescanError
+from scanner.core.errors import NotFoundError, SharescanError
 from scanner.posture.checks import PostureCheck, Verdict
 from scanner.posture.reader import ROOT, PostureSnapshot, effective
 from scanner.store import audit

@@ -14,8 +14,8 @@ from collections.abc import Callable
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
-from scanner.google import directory
-from scanner.google.client import GoogleCallError, GoogleClients
+from scanner.connectors.google import directory
+from scanner.connectors.google.client import GoogleCallError, GoogleClients
 from scanner.posture.checks import load_checks
 from scanner.posture.reader import PostureUnavailable, read_posture
 from scanner.posture.service import PostureOutcome, PostureService, PostureStatus

@@ -25,7 +25,8 @@ from types import TracebackType
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from scanner.errors import RunLockedError
+from scanner.app import App
+from scanner.core.errors import RunLockedError
 from scanner.store.models import RunLock as RunLockRow
 from scanner.store.models import utcnow
 
@@ -269,3 +270,9 @@ class Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def run_lock_for(app: App, name: str = "scan", *, holder: str | None = None) -> RunLock:
+    """The run lock configured by ``[schedule] stale_lock_seconds`` on the app's database."""
+    return RunLock(app.engine, name, holder=holder,
+                   stale_after=dt.timedelta(seconds=app.settings.schedule.stale_lock_seconds))

@@ -9,9 +9,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from scanner.core.errors import RuleError
 from scanner.emulator.seeds.demo import EXPECTED
 from scanner.emulator.seeds.demo_posture import CHOICE_IDS, CONFIDENTIAL_LABEL, DATA_CATEGORY_FIELD, LABELLED
-from scanner.errors import RuleError
 from scanner.policy.loader import load_configured_rules
 from scanner.remediate.restore import Restorer
 from scanner.run import ScanOptions, ScanService

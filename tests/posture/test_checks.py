@@ -7,7 +7,7 @@ from pathlib import Path
 
 import pytest
 
-from scanner.errors import RuleError
+from scanner.core.errors import RuleError
 from scanner.posture.checks import Verdict, load_checks, parse_check, run_check_tests
 from scanner.posture.reader import OrgUnitInfo, PolicyRecord, PostureSnapshot
 from scanner.posture.service import judge

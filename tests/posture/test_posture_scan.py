@@ -5,9 +5,9 @@ from __future__ import annotations
 
 from sqlalchemy import select, update
 
+from scanner.connectors.google.client import POLICY_SCOPE
 from scanner.emulator.seeds.demo_posture import CONTRACTORS_OU, FINANCE_OU
 from scanner.emulator.state.policies import EXTERNAL_SHARING
-from scanner.google.client import POLICY_SCOPE
 from scanner.posture.service import posture_links, settings_to_change
 from scanner.run import ScanOptions, ScanService
 from scanner.store import audit

@@ -1,1 +1,0 @@
-"""Drive labels: which label ids a scan reads (``includeLabels``) and the ``label`` remediation action."""
