@@ -415,6 +415,36 @@ class WatchSettings(_Section):
     overlap_minutes: Annotated[int, Field(ge=0, le=24 * 60)] = 60
     #: Files scanned per poll at most (the rest wait for the next poll).
     max_files_per_poll: Annotated[int, Field(ge=1, le=10_000)] = 200
+class PostureSettings(_Section):
+    #: Read the Drive sharing settings of every org unit at each scan (Cloud Identity Policy API; the
+    #: scanning key needs ``cloud-identity.policies.readonly`` and ``admin.directory.orgunit.readonly``:
+    #: without them posture is skipped and the run says so). sharescan only reads and recommends.
+    enabled: bool = True
+    #: Extra posture check directories (YAML), loaded after the built-in ``rules/posture/``.
+    directories: list[ConfigPath] = Field(default_factory=list)
+
+
+class LabelsSettings(_Section):
+    #: The Drive label (Drive Labels API id) the ``label`` action applies, e.g. "Confidential".
+    classification_label: str = ""
+    #: The selection field of that label the action sets, and the choice id it sets it to
+    #: (e.g. "Data category" = "Contractor PII"). Both empty: the label is applied without a field.
+    field: str = ""
+    choice: str = ""
+    #: How people read it in notices and plans, e.g. "Confidential / Contractor PII".
+    title: str = ""
+
+    @model_validator(mode="after")
+    def _field_needs_label(self) -> LabelsSettings:
+        if (self.field or self.choice) and not self.classification_label:
+            raise ValueError("field and choice need classification_label (the label they belong to)")
+        if bool(self.field) != bool(self.choice):
+            raise ValueError("set both field and choice, or neither")
+        return self
+
+    @property
+    def configured(self) -> bool:
+        return bool(self.classification_label)
 
 
 class Settings(_Section):
@@ -433,6 +463,8 @@ class Settings(_Section):
     evidence: EvidenceSettings = EvidenceSettings()
     exposure: ExposureSettings = ExposureSettings()
     watch: WatchSettings = WatchSettings()
+    posture: PostureSettings = PostureSettings()
+    labels: LabelsSettings = LabelsSettings()
     #: Where the settings came from, an absolute path (None = defaults only). Not a config key.
     source: str | None = Field(default=None, exclude=True)
 

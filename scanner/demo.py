@@ -51,6 +51,8 @@ class DemoResult:
     needs_a_person: list[dict[str, Any]] = field(default_factory=list)
     #: Breach candidates, most reached from outside first, dated from the Drive audit log.
     breach_candidates: list[dict[str, Any]] = field(default_factory=list)
+    #: Drive sharing settings to change first (posture per org unit), with the findings each allowed.
+    settings_to_change: list[dict[str, Any]] = field(default_factory=list)
     export_dir: Path | None = None
     report_path: Path | None = None
     export_files: list[str] = field(default_factory=list)
@@ -114,6 +116,7 @@ def run_demo(output: Path, *, actor: str = "sharescan-demo", progress: ScanProgr
             result.findings = _findings(app)
             result.sharing_changes = _sharing_changes(app, emulator.events)
             result.needs_a_person = _needs_a_person(app)
+            result.settings_to_change = _settings_to_change(app)
             result.notifications = _notifications(app)
             result.breach_candidates = _breach_candidates(app)
             result.webhook_messages = len(inbox.messages)
@@ -205,6 +208,15 @@ def webhook_receiver() -> Iterator[_Inbox]:
     finally:
         server.shutdown()
         server.server_close()
+
+
+def _settings_to_change(app: App, limit: int = 3) -> list[dict[str, Any]]:
+    from scanner.posture.service import settings_to_change
+
+    with app.sessions() as s:
+        return [{"setting": t.title, "org_unit": t.org_unit, "findings": t.prevented,
+                 "cis": ", ".join(t.compliance.get("cis_gws", [])),
+                 "scuba": ", ".join(t.compliance.get("scuba_gws", []))} for t in settings_to_change(s, limit)]
 
 
 def _notifications(app: App) -> list[dict[str, Any]]:

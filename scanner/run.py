@@ -53,6 +53,7 @@ from scanner.keys import ensure_key
 from scanner.logs import bind_run
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import load_configured_rules
+from scanner.posture.step import run_posture
 from scanner.remediate.plan import CHANGING_ACTIONS
 from scanner.remediate.sanity import DomainCheck, check_domains
 from scanner.schedule.lock import Heartbeat, RunLock, run_lock_for
@@ -140,6 +141,8 @@ class ScanResult:
     elapsed_seconds: float = 0.0
     resumed_from: int | None = None
     nlp_mode: str = ""
+    #: The Drive sharing posture step (scanner.posture): status done | skipped (and why) | disabled, counts.
+    posture: dict[str, Any] | None = None
     #: API calls of the scanning key per method (``drive.files.list``...), for the metrics file.
     api_calls_by_method: dict[str, int] = field(default_factory=dict)
     #: Exposed files dated from the Drive audit log, by source, or why dating was skipped
@@ -229,6 +232,8 @@ class ScanService:
             result.findings_resolved += len(folders.resolved)
             result.domain_check = self._domain_check(owned, directory_error).to_json()
             result.exposure_dating = self.date_exposures(run_id, clients)
+            result.posture = run_posture(self.settings, sessions, self.app.actor, clients, run_id,
+                                         clock=self.clock).to_json()
             self._remediate(run_id, options, rules, result)
             self._notify(run_id, result)
             complete = summary.complete and not (result.files_pending or result.files_unreadable)

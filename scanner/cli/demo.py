@@ -40,6 +40,7 @@ def demo(output: Path, fmt: str) -> None:
             "notifications": result.notifications, "webhook_messages": result.webhook_messages,
             "breach_candidates": result.breach_candidates,
             "report": str(result.report_path),
+            "settings_to_change": result.settings_to_change, "report": str(result.report_path),
             "export_dir": str(result.export_dir), "export_files": result.export_files,
             "manifest_verified": result.manifest_verified, "elapsed_seconds": result.elapsed_seconds,
         }))
@@ -62,6 +63,9 @@ def demo(output: Path, fmt: str) -> None:
            title="Left for a person: inherited access, and rules with auto: false (`sharescan remediate --apply`)",
            console=console,
            empty="nothing left for a person")
+    render(result.settings_to_change, ("setting", "org_unit", "findings", "cis", "scuba"), "table",
+           title="The cause: Drive sharing settings to change first (findings each allowed; sharescan never "
+                 "changes them)", console=console, empty="no failing sharing setting")
     console.print(f"\n[bold]HTML report[/bold]: {result.report_path}")
     kinds = ", ".join(EXPORT_FORMATS)
     console.print(f"[bold]Exports[/bold] ({kinds}): {result.export_dir}  — manifest signature and hashes "

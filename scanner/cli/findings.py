@@ -143,10 +143,16 @@ def findings_show(app: App, finding: str, fmt: str) -> None:
         acceptances = [exemption_row(e, now) for e in repo.acceptances(found)]
         exposure = exposure_detail(session.get(ExposureDating, found.file_id))
         events = [e.as_dict() for e in timeline(session, found)]
+        from scanner.posture.service import causes_of
+
+        record["org_unit"] = found.org_unit
+        causes = causes_of(session, found)
     if fmt == "json":
-        render_record({**record, "evidence": evidence, "acceptances": acceptances, "exposure": exposure,
-                       "timeline": events}, fmt)
+        render_record({**record, "posture": causes, "evidence": evidence, "acceptances": acceptances,
+                       "exposure": exposure, "timeline": events}, fmt)
         return
+    record["posture"] = "\n".join(f"{c['setting']} (set at {c['set_at']}; posture finding {c['posture_id']})"
+                                   for c in causes)
     render_record(_readable(record), fmt, title=f"finding {record['id']}")
     render(evidence, EVIDENCE_COLUMNS, fmt, title="evidence (values are never stored)",
            empty="no content evidence (an exposure-only rule, or the content was not analysed)")

@@ -48,6 +48,9 @@ REGISTRY: dict[str, LazyCommand] = {
                          "Follow the Drive audit log and scan each file that becomes public, link-shared or shared "
                          "outside, within one poll."),
     "findings": LazyCommand("scanner.cli.findings", "List, inspect and accept findings."),
+    "posture": LazyCommand("scanner.cli.posture",
+                           "Drive sharing posture per org unit: failing settings, CIS/SCuBA ids, the findings "
+                           "they allowed."),
     "actions": LazyCommand("scanner.cli.actions",
                            "The remediation actions taken or planned, with the exact permission JSON before and "
                            "after."),

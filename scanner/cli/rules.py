@@ -13,6 +13,7 @@ from scanner.cli.render import format_option, render
 from scanner.core.errors import RuleError
 from scanner.policy.loader import (
     known_detectors,
+    label_problems,
     load_configured_rules,
     rule_directories,
     rule_files,
@@ -50,6 +51,7 @@ def rules_validate(app: App, directories: tuple[Path, ...]) -> None:
                                                  extra=app.settings.rules.directories)
     paths = [p for d in dirs for p in ([d] if d.is_file() else rule_files(d))]
     rules, problems = validate_paths(paths, known_detectors())
+    problems += label_problems(rules, labels_configured=app.settings.labels.configured)
     if problems:
         raise RuleError("\n".join(str(p) for p in problems))
     click.echo(f"{len(rules)} rule(s) valid in {len(paths)} file(s)")

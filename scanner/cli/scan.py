@@ -46,7 +46,18 @@ def summary_line(r: ScanResult) -> str:
     elif dating.get("files"):
         sources = ", ".join(f"{k} {v}" for k, v in sorted((dating.get("by_source") or {}).items()))
         line += f"; exposures dated: {sources}"
+    if r.posture:
+        line += "; " + posture_summary(r.posture)
     return line
+
+
+def posture_summary(posture: dict[str, Any]) -> str:
+    """The posture step of a run in a few words (``ScanResult.posture``)."""
+    status = posture.get("status")
+    if status == "done":
+        return (f"posture: {posture.get('active', 0)} failing settings ({posture.get('new', 0)} new, "
+                f"{posture.get('resolved', 0)} resolved) in {posture.get('org_units', 0)} org units")
+    return f"posture {status}: {posture.get('reason', '')}"
 
 
 def log_summary(result: ScanResult, exit_code: int) -> None:

@@ -119,6 +119,11 @@ def show_run(app: App, run_id: int, fmt: str) -> None:
     elif fmt == "table" and dating.get("files"):
         sources = ", ".join(f"{k} {v}" for k, v in sorted((dating.get("by_source") or {}).items()))
         click.echo(f"exposures dated from the Drive audit log: {sources} ({dating.get('api_calls', 0)} API calls)")
+    posture = (run.stats or {}).get("posture")
+    if fmt == "table" and posture:
+        from scanner.cli.scan import posture_summary
+
+        click.echo(display(posture_summary(posture)))
 
 
 def domain_check_lines(check: DomainCheck) -> list[str]:

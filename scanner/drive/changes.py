@@ -64,7 +64,8 @@ def crawl_changes(crawler: Crawler, job: _Job, tally: CallTally) -> None:
     if not token:
         raise ValueError(f"{job.kind} {job.key} has no changes token")
     while True:
-        page = crawler.clients.execute(api.list_changes(drive, token, job.drive_id), tally=tally)
+        page = crawler.clients.execute(api.list_changes(drive, token, job.drive_id,
+                                                           include_labels=crawler.include_labels), tally=tally)
         live, removed = select_changes(page.get("changes", []), owner=job.owner, drive_id=job.drive_id)
         result = crawler.enrich(drive, job.subject, live, tally)
         result.removed_ids.extend(removed)

@@ -41,6 +41,7 @@ from scanner.core.models import DriveFile, FileExposure
 from scanner.core.publish import PublishGate, revision_marker
 from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.drive import changes as changes_feed
+from scanner.policy.labels import wanted_label_ids
 from scanner.store import snapshot
 from scanner.store.models import CrawlTarget, DriveFileRow, ScanCoverage, ScanRun, utcnow
 from scanner.store.pending import PendingFile, PendingReads
@@ -253,6 +254,8 @@ class Crawler:
         self._changed_folders: set[str] = set()
         self.publish_gate = PublishGate(recheck_days=settings.limits.publish_recheck_days,
                                         due_per_run=settings.limits.publish_recheck_per_run)
+        #: ``includeLabels`` of every file read: the labels rules name and the classification label.
+        self.include_labels = ",".join(wanted_label_ids(settings))
 
     # ------------------------------------------------------------------ entry point
     def run(self, run_id: int, *, full: bool, on_exposed: OnExposed | None = None) -> CrawlSummary:
@@ -499,13 +502,16 @@ class Crawler:
 
         def request(token: str | None) -> HttpRequest:
             if job.kind == "drive":
-                return api.list_shared_drive(drive, job.key, token)
-            return api.list_owned(drive, job.key, token)
+                return api.list_shared_drive(drive, job.key, token, include_labels=self.include_labels)
+            return api.list_owned(drive, job.key, token, include_labels=self.include_labels)
 
         for page in self.clients.pages(request, token=job.cursor, tally=tally):
             result = self.enrich(drive, subject, page.get("files", []), tally, listing=True)
             token = page.get("nextPageToken")
             self.commit_page(job, result, tally, cursor=token, finish=None if token else finish, sweep=token is None)
+
+    def _get_files(self, drive: Resource, ids: Sequence[str]) -> list[HttpRequest]:
+        return [api.get_file(drive, i, include_labels=self.include_labels) for i in ids]
 
     # ------------------------------------------------------------------ page processing
     def enrich(self, drive: Resource, subject: str, items: list[dict[str, Any]], tally: CallTally, *,
@@ -710,7 +716,7 @@ class Crawler:
             return
         ids = sorted(known)
         drive = self.clients.drive(job.subject)
-        results = self.clients.execute_batch([api.get_file(drive, i) for i in ids], tally=tally)
+        results = self.clients.execute_batch(self._get_files(drive, ids), tally=tally)
         found: list[dict[str, Any]] = []
         gone: list[str] = []
         failed: list[tuple[PendingFile, Unread]] = []
@@ -780,7 +786,7 @@ class Crawler:
             by_subject.setdefault(self._shortcuts[file_id], []).append(file_id)
         for subject, file_ids in by_subject.items():
             drive = self.clients.drive(subject)
-            results = self.clients.execute_batch([api.get_file(drive, i) for i in file_ids], tally=tally)
+            results = self.clients.execute_batch(self._get_files(drive, file_ids), tally=tally)
             items = [r.response for r in results if r.ok and r.response]
             page = self.enrich(drive, subject, items, tally)
             now = self.clock()
@@ -860,7 +866,7 @@ class Crawler:
             return
         drive = self.clients.drive(subject)
         try:
-            answers = self.clients.execute_batch([api.get_file(drive, i) for i in ids], tally=tally)
+            answers = self.clients.execute_batch(self._get_files(drive, ids), tally=tally)
         except GoogleApiError as exc:
             result.failed += len(ids)
             log.warning("cannot re-read %d files as %s: %s", len(ids), subject, exc)

@@ -48,6 +48,7 @@ from scanner.export.model import (
     Metrics,
     RunRecord,
 )
+from scanner.export.posture import collect_posture
 from scanner.policy.compliance import Framework
 from scanner.policy.schema import Rule
 from scanner.safetext import display
@@ -162,6 +163,8 @@ class ExportData:
             select(func.count(ScanCoverage.id)).join(ScanRun, ScanCoverage.run_id == ScanRun.id)))
         self.content_gaps_total = self._count(self._gap_query(select(func.count(DriveFileRow.id))))
         self._exemptions = self._load_exemptions()
+        #: Drive sharing posture per org unit (posture findings, their links, the settings to change).
+        self.posture = collect_posture(session)
         # Filled by scan_findings().
         self.findings_total = 0
         self.breach_total = 0

@@ -318,6 +318,8 @@ def render_report(data: ExportData, tables: FindingTables) -> str:
         ("charts", "Charts"), ("metrics", "Metrics"), ("findings", "Findings"), ("windows", "Exposure windows"),
         ("actions", "Remediation actions"), ("coverage", "Coverage"), ("exemptions", "Exceptions and accepted risks"),
     ]
+    if data.posture:
+        sections.insert(3, ("posture", "Settings to change"))
     template = environment().get_template("report.html.j2")
     return template.render(
         data=data, sections=sections, scope=scope, runs=runs, charts=_charts(data, runs),
@@ -325,7 +327,7 @@ def render_report(data: ExportData, tables: FindingTables) -> str:
         actions=actions, notified=notified, actions_total=actions_total, content_gaps=gaps,
         exemptions=exemptions[:limit], exemptions_total=len(exemptions),
         frameworks=[(fw, [c for c in controls if c.framework == fw.id]) for fw in data.mapping.frameworks],
-        generated=when(data.generated_at),
+        generated=when(data.generated_at), posture=data.posture,
     )
 
 

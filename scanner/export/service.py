@@ -20,6 +20,7 @@ from scanner.export.anchors import anchor_now
 from scanner.export.collect import ComplianceMapping, collect
 from scanner.export.compliance import write_control_summaries
 from scanner.export.ocsf import OCSF_VERSION
+from scanner.export.posture import write_posture
 from scanner.export.signing import (
     ALLOWED_SIGNERS,
     MANIFEST,
@@ -151,6 +152,8 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
             for w in active:
                 files.extend(w.finish(data, out_dir))
             files.extend(write_control_summaries(data, out_dir))
+            files.extend(write_posture(data.posture, out_dir, chosen, tool_version=data.tool_version,
+                                       generated_at=data.generated_at))
         controls = data.controls
         session.rollback()
 

@@ -53,12 +53,13 @@ ACTION_LINES = {
     "unpublish": "stopped publishing the document to the web",
     "expire": "{what} access now expires in {until}",
     "limit_access": "made the folder a folder with limited access (inherited access no longer reaches it)",
+    "label": "applied the classification label {title} (Drive's own protections now apply to it)",
 }
 
 
 def change_line(action: str, params: dict[str, Any]) -> str:
     template = ACTION_LINES.get(action, action)
-    return template.format(**{"what": "", "role": "", "domain": "", "until": "", **params})
+    return template.format(**{"what": "", "role": "", "domain": "", "until": "", "title": "", **params})
 
 
 def item_text(item: dict[str, Any], style: TextStyle = TextStyle.PLAIN) -> str:

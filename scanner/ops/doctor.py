@@ -27,6 +27,8 @@ SCAN_DRIVE_SCOPES = (SCOPE + "drive.metadata.readonly", SCOPE + "drive.readonly"
 DIRECTORY_SCOPES = (SCOPE + "admin.directory.user.readonly", SCOPE + "admin.directory.domain.readonly")
 GROUP_SCOPE = SCOPE + "admin.directory.group.member.readonly"
 REMEDIATION_SCOPES = (SCOPE + "drive",)
+#: Optional: the Drive sharing posture per org unit (without them scans skip posture and say so).
+POSTURE_SCOPES = (SCOPE + "cloud-identity.policies.readonly", SCOPE + "admin.directory.orgunit.readonly")
 #: A clock further off than this is worth a warning even though Google still accepts it.
 WARN_SKEW_SECONDS = 30.0
 
@@ -251,12 +253,30 @@ class Doctor:
                         granted.add((subject, scope))
                     if result.error == "invalid_grant":
                         break  # the subject itself is refused: the other scopes say nothing more
+        if self.settings.posture.enabled and admin:
+            self.check_posture_scopes(scanning, admin)
         self.check_clock(first)
         if all((admin, scope) in granted for scope in DIRECTORY_SCOPES):
             self.check_directory(scanning)
         else:
             self.add(Area.GOOGLE, "admin subject and domains", Status.SKIP,
                      "needs the Directory scopes granted for the admin subject (see above)")
+
+    def check_posture_scopes(self, scanning: ServiceAccountKeyFile, admin: str) -> None:
+        """The optional posture scopes: refused is a warning (scans then skip posture), not a failure."""
+        g = self.settings.google
+        for scope in POSTURE_SCOPES:
+            probe = self.probe(scanning.info, admin, scope, endpoint=g.endpoint, timeout=g.http_timeout_seconds,
+                               clock=self.clock)
+            name = f"scanning key (posture, optional): {short_scope(scope)} as {admin}"
+            if probe.ok:
+                self.add(Area.GOOGLE, name, Status.PASS, "token granted")
+            else:
+                self.add(Area.GOOGLE, name, Status.WARN,
+                         f"{probe.error}: {probe.description}; scans will skip the sharing posture per org unit",
+                         delegation_line(scanning.client_id, (*self.scanning_scopes(), *POSTURE_SCOPES)))
+            if probe.error == "invalid_grant":
+                return
 
     def report_scope(self, label: str, key: ServiceAccountKeyFile, scopes: Sequence[str], probe: TokenProbe) -> None:
         name = f"{label}: {short_scope(probe.scope)} as {probe.subject}"

@@ -28,6 +28,7 @@ class RuleAction(Protocol):
 
 ACTIONS: Registry[RuleAction] = Registry(GROUP_ACTIONS, builtins=(
     "scanner.remediate.actions", "scanner.remediate.limit_access", "scanner.remediate.notices",
+    "scanner.remediate.label",
 ))
 
 

@@ -275,6 +275,37 @@ def load_rules(directories: Sequence[str | Path], detectors: frozenset[str] | No
     return RuleSet(tuple(rules))
 
 
+def label_problems(rules: Iterable[Rule], *, labels_configured: bool) -> list[RuleProblem]:
+    """Rules that use Drive labels when no classification label is configured (``[labels]``): the crawl
+    would not ask Drive for labels (``includeLabels``) and such a rule would never match, nor could the
+    ``label`` action run. Each problem names the file, line and key."""
+    if labels_configured:
+        return []
+    out = []
+    for rule in rules:
+        uses: list[tuple[Loc, str]] = [(("when", "labels"), "names Drive labels")] if rule.when.labels else []
+        uses += [(("actions", i), "the label action needs a label to apply")
+                 for i, a in enumerate(rule.actions) if a.kind == "label"]
+        if not uses:
+            continue
+        lines: dict[Loc, int] = {}
+        try:
+            node = yaml.compose(Path(rule.source).read_text(encoding="utf-8"), Loader=_RuleLoader)
+            lines = _line_map(node) if node is not None else {}
+        except (OSError, UnicodeDecodeError, yaml.YAMLError):
+            pass
+        for loc, what in uses:
+            out.append(RuleProblem(rule.source, _nearest_line(lines, loc), _key_name(loc),
+                                   f"{what}, but no classification label is configured ([labels] "
+                                   "classification_label): Drive returns labels only when asked for them"))
+    return out
+
+
 def load_configured_rules(settings: Any) -> RuleSet:
-    """The built-in rules (unless disabled) plus ``[rules] directories``."""
-    return load_rules(rule_directories(builtin=settings.rules.include_builtin, extra=settings.rules.directories))
+    """The built-in rules (unless disabled) plus ``[rules] directories``; rules that use labels only when
+    ``[labels]`` is configured."""
+    rules = load_rules(rule_directories(builtin=settings.rules.include_builtin, extra=settings.rules.directories))
+    problems = label_problems(rules.rules, labels_configured=settings.labels.configured)
+    if problems:
+        raise RuleError("\n".join(str(p) for p in problems))
+    return rules

@@ -21,7 +21,7 @@ from scanner.store.models import Finding
 ENFORCE, DRY_RUN, OFF = "enforce", "dry-run", "off"
 PROTECTED_ROLES = frozenset({"owner", "organizer"})
 #: Actions that change Drive (notify and justify only write to the outbox).
-CHANGING_ACTIONS = frozenset({"revoke", "downgrade", "unpublish", "expire", "limit_access"})
+CHANGING_ACTIONS = frozenset({"revoke", "downgrade", "unpublish", "expire", "limit_access", "label"})
 #: Actions that tell the owner (a digest item in the outbox).
 NOTICE_ACTIONS = frozenset({"notify", "justify"})
 
@@ -137,6 +137,8 @@ class PlannedAction:
             text = f"make {what} access expire after {self.params.get('duration')}"
         elif self.action == "limit_access":
             text = "make the folder a folder with limited access"
+        elif self.action == "label":
+            text = f"apply the classification label {self.params.get('title') or self.params.get('label_id')}"
         elif self.action == "justify":
             text = f"ask the owner to justify the sharing by {self.params.get('deadline')}"
         else:

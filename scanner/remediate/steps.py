@@ -62,7 +62,8 @@ def _row_key(row: RemediationAction) -> tuple[str, str, str]:
 def line_params(action: PlannedAction) -> dict[str, Any]:
     perm = action.permission or {}
     return {"what": describe_principal(perm) if perm else "", "role": perm.get("role", ""),
-            "domain": action.params.get("domain", ""), "until": action.params.get("duration", "")}
+            "domain": action.params.get("domain", ""), "until": action.params.get("duration", ""),
+            "title": action.params.get("title", "")}
 
 
 def start_step(session: Session, *, batch: str, run_id: int | None, finding_id: int,

@@ -207,6 +207,9 @@ class DriveFileRow(Base):
     #: read at (``scanner.core.publish.needs_publish_check`` decides when to read it again).
     publish_checked_at: Mapped[dt.datetime | None]
     publish_checked_revision: Mapped[str | None] = mapped_column(String(255))
+    #: Drive label ids on the file, of those the crawl asked for (``includeLabels``): rules' and the
+    #: configured classification label.
+    labels: Mapped[list[Any]] = mapped_column(JSON, default=list, server_default="[]")
 
     permissions: Mapped[list[PermissionRow]] = relationship(
         back_populates="file", cascade="all, delete-orphan", order_by="PermissionRow.permission_id"
@@ -332,11 +335,56 @@ class Finding(Base):
     #: Folder findings: descendants (all, sensitive) and who loses access if the folder is fixed
     #: (``losing_access`` descendants, ``internal_collaborators``), as counts.
     blast_radius: Mapped[dict[str, Any] | None] = mapped_column(JSON)
+    #: The file owner's org unit path (Directory ``orgUnitPath``) when last detected: which posture
+    #: (sharing settings of that org unit) allowed the exposure.
+    org_unit: Mapped[str | None] = mapped_column(String(512), index=True)
 
     file: Mapped[DriveFileRow] = relationship()
     actions: Mapped[list[RemediationAction]] = relationship(
         back_populates="finding", order_by="RemediationAction.id"
     )
+
+
+class PostureFinding(Base):
+    """A Drive sharing setting of an org unit fails a posture check (``rules/posture``). Same lifecycle as
+    file findings: detection state set by scans, status by people (accept). Holds setting names and values
+    only; sharescan never changes the setting."""
+
+    __tablename__ = "posture_findings"
+
+    id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: sha256("posture", check id, org unit id): stable across renames of the org unit.
+    fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    check_id: Mapped[str] = mapped_column(String(128), index=True)
+    title: Mapped[str] = mapped_column(Text, default="")
+    severity: Mapped[str] = mapped_column(String(16))
+    #: The org unit whose policy (or Google's default, at the root) makes the setting effective.
+    org_unit_id: Mapped[str] = mapped_column(String(64))
+    org_unit: Mapped[str] = mapped_column(String(512), index=True)
+    #: Every org unit path that inherits this effective setting (the source included).
+    applies_to: Mapped[list[Any]] = mapped_column(default=list)
+    #: Setting type (``drive_and_docs.external_sharing``), the field values the check read, and whether
+    #: they are Google's documented default (no policy set anywhere above).
+    setting_type: Mapped[str] = mapped_column(String(128))
+    observed: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    is_default: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: File exposures this setting allows (e.g. ``anyone_with_link``): what links file findings to it.
+    allows: Mapped[list[Any]] = mapped_column(default=list)
+    #: How the failing setting reads in a sentence ("anyone-with-link sharing is allowed").
+    setting_label: Mapped[str] = mapped_column(Text, default="")
+    #: {framework: [control ids]} (cis_gws, scuba_gws, ...).
+    compliance: Mapped[dict[str, Any]] = mapped_column(default=dict)
+    recommendation: Mapped[str] = mapped_column(Text, default="")
+    detection_state: Mapped[str] = mapped_column(String(16), default="active")  # active | inactive
+    status: Mapped[str] = mapped_column(String(16), default="open")  # open | resolved | accepted
+    first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    last_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    resolved_at: Mapped[dt.datetime | None]
+    status_changed_at: Mapped[dt.datetime] = mapped_column(default=utcnow)
+    accepted_until: Mapped[dt.datetime | None]
+    recurrence_count: Mapped[int] = mapped_column(Integer, default=0)
+    first_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
+    last_run_id: Mapped[int | None] = mapped_column(ForeignKey("scan_runs.id"))
 
 
 class Exemption(Base):

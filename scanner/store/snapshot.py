@@ -112,7 +112,7 @@ def upsert_files(
             "drive_id": f.drive_id, "parents": list(f.parents), "web_view_link": f.web_view_link,
             "created_time": f.created_time, "modified_time": f.modified_time, "md5_checksum": f.md5_checksum,
             "head_revision_id": f.head_revision_id, "size": f.size, "trashed": f.trashed, "published": f.published,
-            "inherited_permissions_disabled": f.inherited_permissions_disabled,
+            "inherited_permissions_disabled": f.inherited_permissions_disabled, "labels": list(f.labels),
             "exposure": exposure.widest.value, "exposure_classes": classes, "exposed_since": exposed_since,
             "last_seen": now, "last_run_id": run_id, "removed_at": None,
             "first_seen": now, "content_status": "pending",
@@ -179,6 +179,7 @@ def row_to_file(row: DriveFileRow) -> DriveFile:
         md5_checksum=row.md5_checksum, head_revision_id=row.head_revision_id, size=row.size,
         web_view_link=row.web_view_link, trashed=row.trashed, published=row.published,
         inherited_permissions_disabled=bool(row.inherited_permissions_disabled),
+        labels=tuple(row.labels or ()),
         permissions=tuple(Permission.from_api(p.raw or {"id": p.permission_id, "type": p.type, "role": p.role})
                           for p in row.permissions),
     )

@@ -28,7 +28,7 @@ from sqlalchemy.orm import Session
 from sqlalchemy.orm.base import NO_VALUE
 
 from scanner.store import audit
-from scanner.store.models import AuditEvent, Base, Exemption, Finding, RemediationAction
+from scanner.store.models import AuditEvent, Base, Exemption, Finding, PostureFinding, RemediationAction
 
 
 @dataclass(frozen=True)
@@ -63,6 +63,10 @@ COVERAGE: tuple[Coverage, ...] = (
     Coverage(Exemption, "exemption.state", "exemption",
              fields=("finding_id", "rule_id", "file_id", "folder_id", "actor", "expires_at", "revoked_at"),
              digested=("reason",)),
+    Coverage(PostureFinding, "posture_finding.state", "posture_finding",
+             fields=("fingerprint", "check_id", "org_unit_id", "severity", "status", "detection_state",
+                     "resolved_at", "accepted_until", "recurrence_count"),
+             grouped=(("evidence", ("observed", "applies_to", "is_default")),)),
 )
 BY_MODEL: dict[type[Base], Coverage] = {c.model: c for c in COVERAGE}
 BY_SUBJECT: dict[str, Coverage] = {c.subject_type: c for c in COVERAGE}

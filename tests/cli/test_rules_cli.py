@@ -43,3 +43,35 @@ def test_missing_samples_and_unknown_rules_fail(tmp_path: Path) -> None:
     unknown = rules("--rule", "does-not-exist", cwd=tmp_path)
     assert unknown.returncode == 2
     assert "unknown rule(s): does-not-exist" in unknown.stderr
+
+
+LABEL_RULE = """id: labelled
+title: A rule on a Drive label
+severity: low
+when:
+  exposure: [public]
+  labels: [ABC123]
+actions:
+  - label
+"""
+
+
+def test_rules_validate_refuses_labels_until_a_classification_label_is_configured(tmp_path: Path) -> None:
+    folder = tmp_path / "mine"
+    folder.mkdir()
+    (folder / "labelled.yaml").write_text(LABEL_RULE, encoding="utf-8")
+    config = tmp_path / "sharescan.toml"
+    base = f'[rules]\ninclude_builtin = false\ndirectories = ["{folder}"]\n'
+    config.write_text(base, encoding="utf-8")
+
+    def validate() -> subprocess.CompletedProcess[str]:
+        return subprocess.run([sys.executable, "-m", "scanner.cli.main", "rules", "validate"], capture_output=True,
+                              text=True, timeout=300, cwd=tmp_path, stdin=subprocess.DEVNULL)
+
+    refused = validate()
+    assert refused.returncode == 2
+    assert f"{folder / 'labelled.yaml'}:6: when.labels: names Drive labels" in refused.stderr
+    assert f"{folder / 'labelled.yaml'}:8: actions[0]: the label action needs a label" in refused.stderr
+    config.write_text(base + '[labels]\nclassification_label = "ABC123"\n', encoding="utf-8")
+    accepted = validate()
+    assert accepted.returncode == 0, accepted.stderr

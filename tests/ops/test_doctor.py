@@ -161,3 +161,16 @@ def test_doctor_command(sharescan: Run, emulator: Emulator) -> None:
     text = sharescan("doctor").stdout
     assert f"FAIL  google    scanning key: admin.directory.domain.readonly as {ADMIN}: unauthorized_client" in text
     assert f"fix: {DWD_CONSOLE}: client ID {emulator.key.client_id}, scopes " in text
+
+
+def test_posture_scopes_are_optional_a_refusal_warns(ready: Settings, emulator: Emulator) -> None:
+    name = f"scanning key (posture, optional): cloud-identity.policies.readonly as {ADMIN}"
+    assert by_name(run_doctor(ready))[name].status is Status.PASS
+    emulator.delegation.refuse(AUTH + "cloud-identity.policies.readonly")
+    report = run_doctor(ready)
+    check = by_name(report)[name]
+    assert check.status is Status.WARN and "scans will skip the sharing posture" in check.detail
+    assert "cloud-identity.policies.readonly" in check.fix
+    assert report.failed == [] and report.exit_code == ExitCode.OK
+    off = run_doctor(ready.with_overrides(posture={"enabled": False}))
+    assert name not in by_name(off)

@@ -95,7 +95,7 @@ def test_every_builtin_rule_evidences_controls() -> None:
      "r.yaml:12: compliance: iso27001: unknown control 'A.9.99' (expected one of A.5.12, A.5.14, A.5.15, A.5.34, "
      "A.8.12)"),
     (GOOD + "compliance:\n  hipaa: [164.312]\n",
-     "r.yaml:12: compliance: unknown framework 'hipaa' (expected one of gdpr, iso27001, soc2, cis_gws)"),
+     "r.yaml:12: compliance: unknown framework 'hipaa' (expected one of gdpr, iso27001, soc2, cis_gws, scuba_gws)"),
     (GOOD.replace("  - notify: owner", "  - expire: 400d"),
      "r.yaml:11: actions[1]: expire: at most 365d, Drive's limit for expiry dates (got '400d')"),
     (GOOD.replace("  - revoke: matched\n", "  - justify: 14d\n"),

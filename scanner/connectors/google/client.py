@@ -51,10 +51,14 @@ DRIVE_WRITE_SCOPES = (SCOPE + "drive",)
 DIRECTORY_SCOPES = (SCOPE + "admin.directory.user.readonly", SCOPE + "admin.directory.domain.readonly")
 DIRECTORY_GROUP_SCOPE = SCOPE + "admin.directory.group.member.readonly"
 REPORTS_AUDIT_SCOPE = SCOPE + "admin.reports.audit.readonly"
+#: Drive sharing posture (optional): the Cloud Identity Policy API and the org units its policies name.
+POLICY_SCOPE = SCOPE + "cloud-identity.policies.readonly"
+ORGUNIT_SCOPE = SCOPE + "admin.directory.orgunit.readonly"
 
 DRIVE_DOC = "drive.v3"
 DIRECTORY_DOC = "admin.directory_v1"
 REPORTS_DOC = "admin.reports_v1"
+CLOUD_IDENTITY_DOC = "cloudidentity.v1"
 
 #: Drive accepts at most 100 calls per batch request.
 MAX_BATCH = 100
@@ -377,6 +381,13 @@ class GoogleClients:
     def reports(self, subject: str) -> Resource:
         """Admin SDK Reports v1 (the audit logs) as ``subject`` (an administrator), read-only."""
         return self._resource(REPORTS_DOC, subject, (REPORTS_AUDIT_SCOPE,))
+    def cloud_identity(self, subject: str) -> Resource:
+        """Cloud Identity v1 (Policy API) as ``subject`` (a super administrator), read-only."""
+        return self._resource(CLOUD_IDENTITY_DOC, subject, (POLICY_SCOPE,))
+
+    def org_units(self, subject: str) -> Resource:
+        """Admin SDK Directory v1 with the read-only org unit scope, as ``subject`` (an administrator)."""
+        return self._resource(DIRECTORY_DOC, subject, (ORGUNIT_SCOPE,))
 
     def batch_uri(self, api: str = "drive") -> str:
         doc = self._doc(DRIVE_DOC if api == "drive" else DIRECTORY_DOC)

@@ -20,7 +20,7 @@ PERMISSION_FIELDS = (
 FILE_FIELDS = (
     "id,name,mimeType,owners(emailAddress),parents,driveId,createdTime,modifiedTime,md5Checksum,"
     "headRevisionId,version,size,webViewLink,trashed,shortcutDetails(targetId,targetMimeType),"
-    f"inheritedPermissionsDisabled,permissions({PERMISSION_FIELDS})"
+    f"inheritedPermissionsDisabled,permissions({PERMISSION_FIELDS}),labelInfo(labels(id))"
 )
 FILES_LIST_FIELDS = f"nextPageToken,incompleteSearch,files({FILE_FIELDS})"
 CHANGES_LIST_FIELDS = f"nextPageToken,newStartPageToken,changes(changeType,removed,fileId,driveId,file({FILE_FIELDS}))"
@@ -43,18 +43,26 @@ def owned_by_query(owner: str) -> str:
     return f"{quote(owner)} in owners and trashed = false"
 
 
-def list_owned(drive: Resource, owner: str, page_token: str | None) -> HttpRequest:
+def labels_param(include_labels: str) -> dict[str, Any]:
+    """``includeLabels`` (comma-separated label ids) when there are any: Drive returns ``labelInfo`` only
+    for the labels it names ("by default, no labels are returned")."""
+    return {"includeLabels": include_labels} if include_labels else {}
+
+
+def list_owned(drive: Resource, owner: str, page_token: str | None, *, include_labels: str = "") -> HttpRequest:
     """Files ``owner`` owns, visible to the impersonated user (each file counted once, by its owner)."""
     return drive.files().list(
         corpora="user", spaces="drive", q=owned_by_query(owner), pageSize=FILES_PAGE_SIZE,
-        fields=FILES_LIST_FIELDS, pageToken=page_token,
+        fields=FILES_LIST_FIELDS, pageToken=page_token, **labels_param(include_labels),
     )
 
 
-def list_shared_drive(drive: Resource, drive_id: str, page_token: str | None) -> HttpRequest:
+def list_shared_drive(drive: Resource, drive_id: str, page_token: str | None, *,
+                      include_labels: str = "") -> HttpRequest:
     return drive.files().list(
         corpora="drive", driveId=drive_id, includeItemsFromAllDrives=True, supportsAllDrives=True,
         q=SHARED_DRIVE_QUERY, pageSize=FILES_PAGE_SIZE, fields=FILES_LIST_FIELDS, pageToken=page_token,
+        **labels_param(include_labels),
     )
 
 
@@ -80,18 +88,20 @@ def start_page_token(drive: Resource, drive_id: str | None) -> HttpRequest:
     return drive.changes().getStartPageToken()
 
 
-def list_changes(drive: Resource, page_token: str, drive_id: str | None) -> HttpRequest:
+def list_changes(drive: Resource, page_token: str, drive_id: str | None, *, include_labels: str = "") -> HttpRequest:
     kwargs: dict[str, Any] = (
         {"driveId": drive_id, "includeItemsFromAllDrives": True, "supportsAllDrives": True} if drive_id else {}
     )
+    kwargs.update(labels_param(include_labels))
     return drive.changes().list(
         pageToken=page_token, pageSize=CHANGES_PAGE_SIZE, includeRemoved=True, spaces="drive",
         fields=CHANGES_LIST_FIELDS, **kwargs,
     )
 
 
-def get_file(drive: Resource, file_id: str) -> HttpRequest:
-    return drive.files().get(fileId=file_id, supportsAllDrives=True, fields=FILE_FIELDS)
+def get_file(drive: Resource, file_id: str, *, include_labels: str = "") -> HttpRequest:
+    return drive.files().get(fileId=file_id, supportsAllDrives=True, fields=FILE_FIELDS,
+                             **labels_param(include_labels))
 
 
 def parse_permissions(items: list[dict[str, Any]] | None) -> tuple[Permission, ...]:
@@ -125,6 +135,7 @@ def parse_file(data: dict[str, Any], *, permissions: tuple[Permission, ...] | No
         permissions=permissions if permissions is not None else parse_permissions(data.get("permissions")),
         published=published,
         inherited_permissions_disabled=bool(data.get("inheritedPermissionsDisabled", False)),
+        labels=tuple(sorted(str(x["id"]) for x in (data.get("labelInfo") or {}).get("labels") or [] if x.get("id"))),
     )
 
 

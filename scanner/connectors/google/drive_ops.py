@@ -13,7 +13,7 @@ before every call; otherwise :class:`OwnerUnavailable` says what a person has to
 
 from __future__ import annotations
 
-from collections.abc import Callable
+from collections.abc import Callable, Sequence
 from typing import Any, Protocol
 
 from scanner.config import Settings
@@ -27,6 +27,8 @@ REVISION_FIELDS = "id,published,publishAuto,publishedOutsideDomain"
 #: What limited access needs to know about a folder.
 FOLDER_ACCESS_FIELDS = ("id,mimeType,inheritedPermissionsDisabled,"
                         "capabilities(canDisableInheritedPermissions,canEnableInheritedPermissions)")
+#: A file's Drive labels (only those named in ``includeLabels`` are returned).
+LABEL_FIELDS = "labelInfo(labels(id,revisionId,fields))"
 INHERITED_REASONS = frozenset({"cannotModifyInheritedTeamDrivePermission", "cannotModifyInheritedPermission"})
 #: Token-request errors meaning "this user cannot be impersonated" (suspended, deleted, unknown).
 IMPERSONATION_REASONS = frozenset({"invalid_grant"})
@@ -59,6 +61,8 @@ class DriveOps(Protocol):
     def update_revision(self, file_id: str, revision_id: str, body: dict[str, Any]) -> dict[str, Any]: ...
     def get_folder_access(self, file_id: str) -> dict[str, Any] | None: ...
     def set_limited_access(self, file_id: str, limited: bool) -> dict[str, Any]: ...
+    def get_labels(self, file_id: str, label_ids: Sequence[str]) -> list[dict[str, Any]] | None: ...
+    def modify_labels(self, file_id: str, modifications: list[dict[str, Any]]) -> list[dict[str, Any]]: ...
 
 
 #: Builds the Drive operations for one file: (owner email or None, shared drive id or None) → DriveOps.
@@ -187,6 +191,24 @@ class GoogleDriveOps:
             supportsAllDrives=True)))
 
 
+    def get_labels(self, file_id: str, label_ids: Sequence[str]) -> list[dict[str, Any]] | None:
+        """The file's labels among ``label_ids`` with their field values (None: file not found)."""
+        try:
+            data = self._run(self.drive.files().get(fileId=file_id, fields=LABEL_FIELDS, supportsAllDrives=True,
+                                                    includeLabels=",".join(label_ids)))
+        except Exception as exc:
+            if _is_404(exc):
+                return None
+            raise
+        return [dict(x) for x in (data.get("labelInfo") or {}).get("labels") or []]
+
+    def modify_labels(self, file_id: str, modifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        """files.modifyLabels: apply, change or remove labels (atomically); the labels it modified."""
+        body = {"kind": "drive#modifyLabelsRequest", "labelModifications": modifications}
+        data = self._run(self.drive.files().modifyLabels(fileId=file_id, body=body))
+        return [dict(x) for x in data.get("modifiedLabels") or []]
+
+
 def cannot_impersonate(exc: BaseException) -> bool:
     return getattr(exc, "reason", None) in IMPERSONATION_REASONS and getattr(exc, "status", None) is None
 
@@ -237,6 +259,14 @@ class _ChoosingOps:
 
     def set_limited_access(self, file_id: str, limited: bool) -> dict[str, Any]:
         result: dict[str, Any] = self._call("set_limited_access", file_id, limited)
+        return result
+
+    def get_labels(self, file_id: str, label_ids: Sequence[str]) -> list[dict[str, Any]] | None:
+        result: list[dict[str, Any]] | None = self._call("get_labels", file_id, label_ids)
+        return result
+
+    def modify_labels(self, file_id: str, modifications: list[dict[str, Any]]) -> list[dict[str, Any]]:
+        result: list[dict[str, Any]] = self._call("modify_labels", file_id, modifications)
         return result
 
 
