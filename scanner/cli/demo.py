@@ -40,7 +40,7 @@ def demo(output: Path, fmt: str) -> None:
             "notifications": result.notifications, "webhook_messages": result.webhook_messages,
             "breach_candidates": result.breach_candidates,
             "report": str(result.report_path),
-            "settings_to_change": result.settings_to_change, "report": str(result.report_path),
+            "settings_to_change": result.settings_to_change,
             "export_dir": str(result.export_dir), "export_files": result.export_files,
             "manifest_verified": result.manifest_verified, "elapsed_seconds": result.elapsed_seconds,
         }))
