@@ -125,10 +125,13 @@ def write_metrics(app: App, path: Path, *, run_id: int | None, exit_code: int | 
 @click.option("--metrics-file", type=click.Path(dir_okay=False, path_type=Path), default=None,
               help="Write Prometheus metrics here after the run (atomically; for node_exporter's textfile "
                    "collector, name it *.prom).")
+@click.option("--executor", type=click.Choice(["in-process", "celery"]), default=None,
+              help="Where the crawl and the analysis run: this process (threads and an analysis process "
+                   "pool) or `sharescan worker` processes over [executor] broker_url. Default: [executor] kind.")
 @format_option(choices=("table", "json"))
 @pass_app
 def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, progress_interval: float,
-         fail_on: str | None, metrics_file: Path | None, fmt: str) -> None:
+         fail_on: str | None, metrics_file: Path | None, executor: str | None, fmt: str) -> None:
     """Scan the domain: crawl (incremental unless --full), analyse exposed files, record findings,
     remediate per policy and notify owners.
 
@@ -148,7 +151,7 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, p
 
     with metrics_after(app, metrics_file) as outcome:
         with progress_for(show_progress, progress_interval) as progress:
-            result = run_scan(app, full=full, apply=apply, progress=progress)
+            result = run_scan(app, full=full, apply=apply, progress=progress, executor=executor)
         outcome.run_id = result.run_id
         over = 0
         if fail_on is not None:

@@ -24,8 +24,7 @@ from scanner.remediate.plan import RemediationPlan
 from scanner.remediate.reconcile import Reconciler, ReconcileReport
 from scanner.remediate.restore import RestorePreview, Restorer, RestoreResult
 from scanner.remediate.sanity import enforcement_block
-from scanner.schedule.jobs import run_lock_for
-from scanner.schedule.lock import Heartbeat
+from scanner.schedule.lock import Heartbeat, run_lock_for
 from scanner.store.models import utcnow
 
 

@@ -1,24 +1,20 @@
-"""Glue between the scheduler and the scan orchestrator, and the run lock built from settings."""
+"""Glue between the scheduler and the scan orchestrator (``run_lock_for`` lives in ``schedule.lock``:
+the orchestrator imports the lock, the scheduler imports the orchestrator - one direction)."""
 
 from __future__ import annotations
 
-import datetime as dt
 import logging
 from collections.abc import Callable
 from contextlib import AbstractContextManager, nullcontext
 from typing import Any
 
 from scanner.app import App
-from scanner.schedule.lock import RunLock
+
+__all__ = ["run_lock_for", "scan_job"]
+from scanner.schedule.lock import run_lock_for
 from scanner.schedule.loop import Job
 
 log = logging.getLogger(__name__)
-
-
-def run_lock_for(app: App, name: str = "scan", *, holder: str | None = None) -> RunLock:
-    """The run lock configured by ``[schedule] stale_lock_seconds`` on the app's database."""
-    return RunLock(app.engine, name, holder=holder,
-                   stale_after=dt.timedelta(seconds=app.settings.schedule.stale_lock_seconds))
 
 
 def scan_job(app: App, *, progress: Callable[[], AbstractContextManager[Any]] | None = None) -> Job:

@@ -21,6 +21,7 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
+from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
@@ -28,6 +29,9 @@ from sqlalchemy.exc import IntegrityError
 from scanner.errors import RunLockedError
 from scanner.store.models import RunLock as RunLockRow
 from scanner.store.models import utcnow
+
+if TYPE_CHECKING:
+    from scanner.app import App
 
 log = logging.getLogger(__name__)
 
@@ -269,3 +273,9 @@ class Heartbeat:
     def __exit__(self, *exc: object) -> None:
         self._stop.set()
         self._thread.join(timeout=5)
+
+
+def run_lock_for(app: App, name: str = "scan", *, holder: str | None = None) -> RunLock:
+    """The run lock configured by ``[schedule] stale_lock_seconds`` on the app's database."""
+    return RunLock(app.engine, name, holder=holder,
+                   stale_after=dt.timedelta(seconds=app.settings.schedule.stale_lock_seconds))
