@@ -108,6 +108,8 @@ class AnalysisStats:
     analysis_cpu_seconds: float = 0.0
     #: Wall seconds of the whole analysis phase (plans, fetches, analyses, records).
     phase_seconds: float = 0.0
+    #: Wall seconds the scan process spent writing outcomes (findings, evidence, pending reads).
+    record_seconds: float = 0.0
     #: Peak RSS (KiB) per analysis process id.
     peak_rss_kib: dict[int, int] = field(default_factory=dict)
 
@@ -198,38 +200,43 @@ class InProcessExecutor:
         self._use_pool = not self._injected and self.processes > 0 and len(file_ids) >= ex.pool_min_files
         slots = _UserSlots(ex.fetch_per_user)
         window = ex.fetch_concurrency + self.processes
-        in_flight: deque[tuple[FilePlan, Future[tuple[ContentResult | None, Any]] | None]] = deque()
+        in_flight: deque[Future[tuple[FilePlan | None, ContentResult | None, Any]]] = deque()
 
         started = time.monotonic()
 
-        def read(plan: FilePlan) -> tuple[ContentResult | None, Any]:
+        def read(file_id: str) -> tuple[FilePlan | None, ContentResult | None, Any]:
+            plan = prepare(ctx, file_id)
+            if plan is None or not plan.must_fetch:
+                return plan, None, None
             fetched: Fetched = fetch(ctx, plan.file, slots.acquire)
             with self._stats_lock:
                 self.stats.files_fetched += 1
-            return analyse_fetched(fetched, self._analyse_bytes)
+            fresh, unread = analyse_fetched(fetched, self._analyse_bytes)
+            return plan, fresh, unread
 
         def settle() -> None:
-            plan, future = in_flight.popleft()
-            fresh, unread = future.result() if future is not None else (None, None)
-            outcome = record(ctx, plan, fresh, unread)
-            if progress is not None and outcome.kind is not OutcomeKind.GONE:
+            plan, fresh, unread = in_flight.popleft().result()
+            if plan is None:
+                return
+            began = time.monotonic()
+            record(ctx, plan, fresh, unread)
+            self.stats.record_seconds += time.monotonic() - began
+            if progress is not None:
                 progress.advance()
 
+        # Plans, fetches and analyses overlap on the threads (and the processes); records are written
+        # here, one at a time, in file id order.
         with ThreadPoolExecutor(max_workers=ex.fetch_concurrency, thread_name_prefix="fetch") as fetchers:
             try:
                 for file_id in file_ids:
-                    plan = prepare(ctx, file_id)
-                    if plan is None:
-                        continue
-                    in_flight.append((plan, fetchers.submit(read, plan) if plan.must_fetch else None))
+                    in_flight.append(fetchers.submit(read, file_id))
                     while len(in_flight) >= window:
                         settle()
                 while in_flight:
                     settle()
             finally:
-                for _, future in in_flight:
-                    if future is not None:
-                        future.cancel()
+                for future in in_flight:
+                    future.cancel()
                 self.stats.phase_seconds += time.monotonic() - started
 
     def close(self) -> None:
