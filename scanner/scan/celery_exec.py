@@ -219,6 +219,9 @@ class CeleryExecutor:
     name = "celery"
 
     def __init__(self, app: App) -> None:
+        if app.settings.database_url.startswith("sqlite"):
+            raise ConfigError(f"{app.settings.source or 'settings'}: [executor] kind = \"celery\": workers need a "
+                              "database they share: set [database] url to PostgreSQL")
         self.settings = app.settings
         self.celery = make_celery(app.settings)
         self.queue = app.settings.executor.queue

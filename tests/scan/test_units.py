@@ -86,3 +86,13 @@ def test_the_quota_bucket_in_redis_is_shared_between_processes() -> None:
     waited = other.acquire(5)  # the other "process" finds the bucket the first one emptied
     assert 0.3 < waited <= 0.5
     redis.Redis.from_url(url).delete(key)
+
+
+def test_celery_refuses_a_database_workers_cannot_share(make_sqlite_app) -> None:
+    pytest.importorskip("celery", reason="the celery extra is not installed")
+    from scanner.errors import ConfigError
+    from scanner.scan.celery_exec import CeleryExecutor
+
+    app = make_sqlite_app(executor={"kind": "celery", "broker_url": "redis://127.0.0.1:6379/14"})
+    with pytest.raises(ConfigError, match="PostgreSQL"):
+        CeleryExecutor(app)
