@@ -149,6 +149,7 @@ def run_variant(name: str, tmp: Path, emu: Any, env: dict[str, str], *, endpoint
         "peak_rss_mib": {"scan_process": scan_rss, "analysis_processes": analysis.get("peak_rss_mib"),
                          "workers": worker_rss},
         "worker_cpu_seconds": worker_cpu,
+        "record_seconds": analysis.get("record_seconds"), "files_fetched": analysis.get("files_fetched"),
     }
     print(json.dumps(row), flush=True)
     return row

@@ -16,7 +16,7 @@ no content are evaluated, and its findings keep their state.
 from __future__ import annotations
 
 import datetime as dt
-from collections.abc import Callable, Iterable
+from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
 
@@ -208,16 +208,29 @@ def lean(content: ContentResult) -> ContentResult:
 
 def record(ctx: AnalysisContext, plan: FilePlan, fresh: ContentResult | None, unread: Unread | None) -> FileOutcome:
     """One transaction: the content cache, pending reads, findings and the file's outcome row."""
+    return record_many(ctx, [(plan, fresh, unread)])[0]
+
+
+def record_many(ctx: AnalysisContext,
+                items: Sequence[tuple[FilePlan, ContentResult | None, Unread | None]]) -> list[FileOutcome]:
+    """Several files' records in one transaction (in the order given): one commit, not one per file."""
+    with ctx.sessions.begin() as s:
+        return [_record(s, ctx, plan, fresh, unread) for plan, fresh, unread in items]
+
+
+def _record(s: Session, ctx: AnalysisContext, plan: FilePlan, fresh: ContentResult | None,
+            unread: Unread | None) -> FileOutcome:
     if plan.done is not None:
         return plan.done
+    existing = s.get(ScanFileOutcome, (ctx.run_id, plan.file_id))
+    if existing is not None:  # another delivery of this file recorded it first
+        return FileOutcome.from_row(existing)
     file, file_id = plan.file, plan.file_id
     target = ("drive", file.drive_id) if file.drive_id else ("user", (file.owner_email or "").lower())
     if plan.permissions_unknown:
         # Who can open it is unknown: its findings keep their state until the crawl reads it.
         outcome = FileOutcome(file_id, OutcomeKind.PERMISSIONS_UNKNOWN)
-        with ctx.sessions.begin() as s:
-            if s.get(ScanFileOutcome, (ctx.run_id, file_id)) is None:
-                s.add(outcome.to_row(ctx.run_id))
+        s.add(outcome.to_row(ctx.run_id))
         return outcome
     content = plan.cached if plan.cached is not None else fresh
     if plan.cached is not None:
@@ -235,24 +248,20 @@ def record(ctx: AnalysisContext, plan: FilePlan, fresh: ContentResult | None, un
                           nlp_mode=(content.nlp_mode or "") if content is not None and content.analysed else "")
     # Unread content is not clean content: the rules that need it keep their previous verdict.
     matches = (ctx.without_content if unread is not None else ctx.engine).evaluate(plan.exposure, content, plan.context)
-    with ctx.sessions.begin() as s:
-        existing = s.get(ScanFileOutcome, (ctx.run_id, file_id))
-        if existing is not None:  # another delivery of this file recorded it first
-            return FileOutcome.from_row(existing)
-        repo = FindingRepo(s, ctx.actor, clock=ctx.clock)
-        pending = PendingReads(s, unreadable_after=ctx.settings.limits.unreadable_after_attempts, clock=ctx.clock)
-        if unread is not None:
-            pending.record(PendingFile(file_id, file.owner_email, file.drive_id, file.name), unread,
-                           run_id=ctx.run_id)
-        elif plan.removed:
-            pending.clear([file_id])
-        elif fresh is not None or not plan.needs_content:
-            pending.clear([file_id], [ReadAspect.CONTENT])
-        if fresh is not None:
-            store_content(s, repo, file_id, file.revision_key, fresh, ctx.clock())
-        for match in matches:
-            repo.upsert(match, ctx.run_id)
-        s.add(outcome.to_row(ctx.run_id))
+    repo = FindingRepo(s, ctx.actor, clock=ctx.clock)
+    pending = PendingReads(s, unreadable_after=ctx.settings.limits.unreadable_after_attempts, clock=ctx.clock)
+    if unread is not None:
+        pending.record(PendingFile(file_id, file.owner_email, file.drive_id, file.name), unread, run_id=ctx.run_id)
+    elif plan.removed:
+        pending.clear([file_id])
+    elif fresh is not None or not plan.needs_content:
+        pending.clear([file_id], [ReadAspect.CONTENT])
+    if fresh is not None:
+        store_content(s, repo, file_id, file.revision_key, fresh, ctx.clock())
+    for match in matches:
+        repo.upsert(match, ctx.run_id)
+    s.add(outcome.to_row(ctx.run_id))
+    s.flush()
     return outcome
 
 

@@ -40,7 +40,7 @@ from scanner.scan.analysis import (
     fetch,
     lean,
     prepare,
-    record,
+    record_many,
 )
 from scanner.scan.units import FileOutcome, OutcomeKind
 
@@ -74,6 +74,8 @@ def analysis_processes(settings: Settings) -> int:
 
 # ----------------------------------------------------------------------------- analysis worker processes
 _WORKER_PIPELINE: Any = None
+#: Files whose records share one transaction when they are ready together (one commit, not one per file).
+RECORD_BATCH = 50
 
 
 def _init_analysis_process(settings: Settings, hmac_key: bytes) -> None:
@@ -215,14 +217,18 @@ class InProcessExecutor:
             return plan, fresh, unread
 
         def settle() -> None:
-            plan, fresh, unread = in_flight.popleft().result()
-            if plan is None:
+            """Record the oldest file, and those after it that are ready, in one transaction."""
+            batch = [in_flight.popleft().result()]
+            while in_flight and in_flight[0].done() and len(batch) < RECORD_BATCH:
+                batch.append(in_flight.popleft().result())
+            items = [(plan, fresh, unread) for plan, fresh, unread in batch if plan is not None]
+            if not items:
                 return
             began = time.monotonic()
-            record(ctx, plan, fresh, unread)
+            record_many(ctx, items)
             self.stats.record_seconds += time.monotonic() - began
             if progress is not None:
-                progress.advance()
+                progress.advance(len(items))
 
         # Plans, fetches and analyses overlap on the threads (and the processes); records are written
         # here, one at a time, in file id order.
