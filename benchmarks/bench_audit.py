@@ -23,8 +23,8 @@ from typing import Any
 
 from sqlalchemy.orm import sessionmaker
 
-from scanner.anchors import write_checkpoint
 from scanner.config import AuditSettings
+from scanner.export.anchors import write_checkpoint
 from scanner.export.auditlog import verify_log
 from scanner.export.signing import private_key
 from scanner.store import migrate, statechain

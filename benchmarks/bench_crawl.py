@@ -24,9 +24,9 @@ from rich.console import Console
 from rich.table import Table
 
 from scanner.config import Settings
+from scanner.connectors.google.client import GoogleClients
 from scanner.drive.crawler import Crawler
 from scanner.emulator import Emulator, build_seed
-from scanner.google.client import GoogleClients
 from scanner.store import migrate
 from scanner.store.db import make_engine, make_sessionmaker
 from scanner.store.models import ScanRun

@@ -42,10 +42,10 @@ from typing import Any
 
 import yaml
 
+from scanner.content import extract as extract_module
+from scanner.content.extract import extract
 from scanner.detect.analyzer import make_tldextract_offline
 from scanner.detect.pipeline import ContentPipeline, DetectConfig
-from scanner.drive import extract as extract_module
-from scanner.drive.extract import extract
 
 ROOT = Path(__file__).resolve().parent.parent
 CORPUS = ROOT / "tests" / "data" / "corpus"

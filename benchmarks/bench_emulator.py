@@ -4,7 +4,7 @@
 
 The emulator runs in its own process (as Google would: the client's JSON parsing does not share its
 GIL). Every round lists every active user's My Drive files and every shared drive with exactly the
-request the crawler sends (``scanner.google.drive_api``: ``'<owner>' in owners and trashed = false``,
+request the crawler sends (``scanner.connectors.google.drive_api``: ``'<owner>' in owners and trashed = false``,
 pageSize 1000, ``FILES_LIST_FIELDS`` with ``size`` and ``md5Checksum``) and, alternating with it, the
 same request without ``size`` and ``md5Checksum``: if content digests were still computed from
 generated content the two would differ by orders of magnitude. The first round of each variant is
@@ -29,9 +29,9 @@ import httplib2
 from google.oauth2 import service_account
 from googleapiclient.discovery import build_from_document
 
+from scanner.connectors.google.client import load_discovery
+from scanner.connectors.google.drive_api import FILES_LIST_FIELDS, FILES_PAGE_SIZE, SHARED_DRIVE_QUERY, owned_by_query
 from scanner.emulator import Emulator
-from scanner.google.client import load_discovery
-from scanner.google.drive_api import FILES_LIST_FIELDS, FILES_PAGE_SIZE, SHARED_DRIVE_QUERY, owned_by_query
 
 RESULTS = Path(__file__).parent / "results" / "emulator.json"
 SCOPES = ["https://www.googleapis.com/auth/drive.readonly"]

@@ -3,7 +3,7 @@
 Corpus: ``tests/data/make_hostile.py`` (generated into a temporary directory, never committed).
 For each file, two fresh processes, each under ``/usr/bin/time`` (peak resident set, ``%M``):
 
-- ``extract``: ``scanner.drive.extract.extract()`` alone — what an analysis worker adds;
+- ``extract``: ``scanner.content.extract.extract()`` alone — what an analysis worker adds;
 - ``classify``: ``sharescan classify FILE --format json`` end to end (pattern-only: the spaCy model's
   own ~150 MB is a constant, not something a file can change).
 
@@ -40,7 +40,7 @@ MAIN_BUDGET_MB = 300
 
 EXTRACT = """
 import json, sys
-from scanner.drive.extract import extract
+from scanner.content.extract import extract
 data = open(sys.argv[1], "rb").read()
 r = extract(data, sys.argv[2], sys.argv[1])
 print(json.dumps({"ok": r.ok, "kind": str(getattr(r, "skip", None) or ""), "reason": r.reason,

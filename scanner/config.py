@@ -42,7 +42,7 @@ from pydantic import (
     model_validator,
 )
 
-from scanner.errors import ConfigError
+from scanner.core.errors import ConfigError
 
 APP_NAME = "sharescan"
 ENV_CONFIG = "SHARESCAN_CONFIG"

@@ -82,7 +82,7 @@ def prepare_output(output: Path) -> None:
     if output.exists():
         marker = output / ".sharescan-demo"
         if not marker.exists() and any(output.iterdir()):
-            from scanner.errors import ConfigError
+            from scanner.core.errors import ConfigError
 
             raise ConfigError(f"{output}: exists and is not a sharescan demo folder; choose another --output")
         shutil.rmtree(output)

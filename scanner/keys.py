@@ -19,7 +19,7 @@ import stat
 from enum import StrEnum
 from pathlib import Path
 
-from scanner.errors import ConfigError
+from scanner.core.errors import ConfigError
 
 log = logging.getLogger(__name__)
 

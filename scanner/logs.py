@@ -113,7 +113,7 @@ class JsonFormatter(logging.Formatter):
 
 
 class TextFormatter(logging.Formatter):
-    """``2026-03-01 02:00:03,123 WARNING scanner.google.client [run 42]: message``."""
+    """``2026-03-01 02:00:03,123 WARNING scanner.connectors.google.client [run 42]: message``."""
 
     def __init__(self) -> None:
         super().__init__("%(asctime)s %(levelname)s %(name)s%(run)s: %(message)s")

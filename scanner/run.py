@@ -36,16 +36,16 @@ from typing import Any
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scanner.anchors import anchor_now
 from scanner.app import App
+from scanner.connectors.google import directory
+from scanner.connectors.google.client import GoogleClients
+from scanner.connectors.google.directory import CustomerDomains
+from scanner.core.errors import ConfigError, GoogleApiError, RemediationRefused
+from scanner.core.exposure import classify, normalise_domains
+from scanner.core.models import FileExposure
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
-from scanner.drive.exposure import classify, normalise_domains
-from scanner.drive.models import FileExposure
-from scanner.errors import ConfigError, GoogleApiError, RemediationRefused
+from scanner.export.anchors import anchor_now
 from scanner.folder_scan import evaluate_folder_findings
-from scanner.google import directory
-from scanner.google.client import GoogleClients
-from scanner.google.directory import CustomerDomains
 from scanner.keys import ensure_key
 from scanner.logs import bind_run
 from scanner.policy.evaluate import FileContext, PolicyEngine
@@ -53,10 +53,10 @@ from scanner.policy.loader import load_configured_rules
 from scanner.remediate.plan import CHANGING_ACTIONS
 from scanner.remediate.sanity import DomainCheck, check_domains
 from scanner.scan.analysis import AnalysisContext, candidate_ids
+from scanner.scan.content_cache import cached_content
 from scanner.scan.executor import Executor, InProcessExecutor
 from scanner.scan.units import evaluated_file_ids, sum_outcomes
 from scanner.schedule.lock import Heartbeat, RunLock, run_lock_for
-from scanner.store.content_cache import cached_content
 from scanner.store.models import (
     CrawlTarget,
     DriveFileRow,

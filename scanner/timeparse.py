@@ -17,7 +17,7 @@ from __future__ import annotations
 import datetime as dt
 import re
 
-from scanner.errors import ConfigError
+from scanner.core.errors import ConfigError
 
 _AGE = re.compile(r"^(\d+)\s*([smhdw])$", re.IGNORECASE)
 _UNITS = {"s": "seconds", "m": "minutes", "h": "hours", "d": "days", "w": "weeks"}

@@ -7,7 +7,7 @@ from pathlib import Path
 import pytest
 
 from scanner.config import Settings, load_settings
-from scanner.errors import ConfigError
+from scanner.core.errors import ConfigError
 
 REPO = Path(__file__).resolve().parents[1]
 

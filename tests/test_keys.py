@@ -10,10 +10,10 @@ from pathlib import Path
 import pytest
 
 from scanner.config import Settings
+from scanner.connectors.google.client import DRIVE_READ_SCOPES, GoogleClients
+from scanner.core.errors import ConfigError
 from scanner.emulator.auth import ServiceAccountKey
-from scanner.errors import ConfigError
 from scanner.export.signing import private_key
-from scanner.google.client import DRIVE_READ_SCOPES, GoogleClients
 from scanner.keys import KEY_BYTES, ensure_key, load_key
 
 

@@ -1,7 +1,7 @@
 """scan_file_outcomes: per run and candidate file, what its analysis came to (run state in the database)
 
 Revision ID: 0006b_scan_units
-Revises: 0005
+Revises: 0006_provider_column
 """
 
 from collections.abc import Sequence
@@ -10,7 +10,7 @@ import sqlalchemy as sa
 from alembic import op
 
 revision: str = "0006b_scan_units"
-down_revision: str | None = "0005"
+down_revision: str | None = "0006_provider_column"
 branch_labels: str | Sequence[str] | None = None
 depends_on: str | Sequence[str] | None = None
 

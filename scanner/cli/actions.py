@@ -10,7 +10,7 @@ from sqlalchemy import select
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render, render_record
-from scanner.errors import NotFoundError
+from scanner.core.errors import NotFoundError
 from scanner.store.models import RemediationAction
 
 COLUMNS = ["id", "created_at", "run_id", "finding_id", "action", "mode", "status", "file_id", "permission_id",

@@ -7,11 +7,11 @@ from pathlib import Path
 import click
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 
-from scanner.anchors import write_checkpoint
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render, render_record
-from scanner.errors import AuditChainBroken
+from scanner.core.errors import AuditChainBroken
+from scanner.export.anchors import write_checkpoint
 from scanner.export.auditlog import list_events, verification_record, verify_log
 from scanner.export.signing import parse_public_key, private_key
 from scanner.timeparse import parse_since

@@ -22,10 +22,10 @@ import yaml
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render
+from scanner.core.errors import ConfigError, ExitCode
 from scanner.detect.analyzer import AnalyzerBuildError
 from scanner.detect.models import ContentResult, InputError
 from scanner.detect.pipeline import ContentPipeline, DetectConfig
-from scanner.errors import ConfigError, ExitCode
 from scanner.keys import ensure_key
 
 COLUMNS = ("file", "status", "detectors", "entities")

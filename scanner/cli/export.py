@@ -9,7 +9,7 @@ import click
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render_record
-from scanner.errors import ExportVerificationFailed
+from scanner.core.errors import ExportVerificationFailed
 from scanner.export.service import FINDING_STATUSES, FORMATS, export
 from scanner.export.signing import (
     allowed_signers_path,

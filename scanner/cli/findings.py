@@ -11,7 +11,7 @@ from sqlalchemy.orm import selectinload
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import Col, format_option, render, render_record
-from scanner.errors import ExitCode, SharescanError
+from scanner.core.errors import ExitCode, SharescanError
 from scanner.policy.schema import ExposureName, Severity, parse_duration
 from scanner.store.models import Finding, utcnow
 from scanner.store.repo import (

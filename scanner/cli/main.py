@@ -3,7 +3,7 @@
 Each command module exposes ``COMMANDS``; this module lists them in :data:`REGISTRY` and imports one
 only when it runs (``sharescan --help`` and shell completion import none of them, so neither pays for
 Google's client, Presidio or SQLAlchemy). It turns errors into one line and an exit code from the
-contract in :class:`scanner.errors.ExitCode` (tracebacks only with ``--debug``).
+contract in :class:`scanner.core.errors.ExitCode` (tracebacks only with ``--debug``).
 """
 
 from __future__ import annotations
@@ -17,7 +17,7 @@ from typing import Any, NamedTuple
 import click
 
 from scanner.cli.context import State, validate_actor
-from scanner.errors import ExitCode, SharescanError
+from scanner.core.errors import ExitCode, SharescanError
 from scanner.logs import CONTEXT as LOG_CONTEXT
 from scanner.logs import LogFormat
 from scanner.logs import configure as configure_logging

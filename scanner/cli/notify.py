@@ -7,7 +7,7 @@ import click
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render
-from scanner.errors import SharescanError
+from scanner.core.errors import SharescanError
 from scanner.notify.deliver import Deliverer
 from scanner.notify.outbox import NOTIFICATION_STATUSES, list_notifications, notification_row
 

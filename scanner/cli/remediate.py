@@ -15,7 +15,7 @@ from sqlalchemy import select
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render
-from scanner.errors import ExitCode, SharescanError
+from scanner.core.errors import ExitCode, SharescanError
 from scanner.policy.loader import load_configured_rules
 from scanner.policy.schema import Severity
 from scanner.remediate.reconcile import ReconcileReport

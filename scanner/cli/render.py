@@ -14,18 +14,16 @@ Drive-chosen name cannot hide behind bidi controls or forge a CSV row); JSON kee
 
 from __future__ import annotations
 
-import csv
 import datetime as dt
-import enum
-import json
 import os
 import sys
-from collections.abc import Callable, Iterable, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import dataclass
 from typing import TYPE_CHECKING, Any, TypeVar
 
 import click
 
+from scanner.export.values import dumps, fields_of, to_jsonable, write_csv
 from scanner.safetext import display
 
 if TYPE_CHECKING:  # rich is imported when a table is drawn
@@ -35,8 +33,6 @@ if TYPE_CHECKING:  # rich is imported when a table is drawn
 F = TypeVar("F", bound=Callable[..., Any])
 
 FORMATS = ("table", "json", "csv")
-#: Characters that make spreadsheet programs evaluate a cell (CSV injection).
-_FORMULA_PREFIXES = ("=", "+", "-", "@", "\t", "\r")
 
 
 #: Where ``--columns`` leaves its choice for :func:`render` (in the click context's ``meta``).
@@ -85,65 +81,6 @@ def format_option(default: str = "table", choices: Sequence[str] = FORMATS, *,
 def chosen_columns() -> list[str] | None:
     ctx = click.get_current_context(silent=True)
     return ctx.meta.get(COLUMNS_META) if ctx is not None else None
-
-
-def to_jsonable(value: Any) -> Any:
-    if isinstance(value, dt.datetime):
-        return value.isoformat().replace("+00:00", "Z")
-    if isinstance(value, dt.date):
-        return value.isoformat()
-    if isinstance(value, enum.Enum):
-        return value.value
-    if isinstance(value, dict):
-        return {str(k): to_jsonable(v) for k, v in value.items()}
-    if isinstance(value, list | tuple | set | frozenset):
-        return [to_jsonable(v) for v in value]
-    return value
-
-
-def dumps(value: Any) -> str:
-    return json.dumps(to_jsonable(value), indent=2, sort_keys=False, ensure_ascii=False)
-
-
-def csv_safe(value: Any) -> str:
-    """A CSV cell that a spreadsheet will not evaluate as a formula (OWASP CSV injection), on one line,
-    with bidi and control characters shown (``safetext.display``)."""
-    if value is None:
-        return ""
-    if not isinstance(value, str):
-        value = json.dumps(to_jsonable(value)) if isinstance(value, dict | list | tuple) else str(to_jsonable(value))
-    value = display(value)
-    if value.startswith(_FORMULA_PREFIXES):
-        return "'" + value
-    return value
-
-
-def flat(value: Any) -> Any:
-    """A listing cell for CSV: lists of plain values joined with ``; `` (an empty list is an empty cell),
-    lists that hold records as one JSON array, mappings as ``key=value``, the rest as it is."""
-    value = to_jsonable(value)
-    if isinstance(value, list):
-        if any(isinstance(v, dict | list) for v in value):
-            return json.dumps(value, ensure_ascii=False)
-        return "; ".join(str(v) for v in value)
-    if isinstance(value, dict):
-        return "; ".join(f"{k}={flat(v)}" for k, v in value.items())
-    return value
-
-
-def write_csv(rows: Iterable[dict[str, Any]], columns: Sequence[str], stream: Any) -> None:
-    writer = csv.writer(stream)
-    writer.writerow(columns)
-    for row in rows:
-        writer.writerow([csv_safe(flat(row.get(c))) for c in columns])
-
-
-def fields_of(rows: Sequence[dict[str, Any]], fallback: Sequence[str]) -> list[str]:
-    """Every key of the rows, in first-seen order (the fallback when there are no rows)."""
-    out: dict[str, None] = {}
-    for row in rows:
-        out.update(dict.fromkeys(row))
-    return list(out) or list(fallback)
 
 
 def make_console(*, stderr: bool = False) -> Console:

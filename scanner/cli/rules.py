@@ -10,7 +10,7 @@ import click
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render
-from scanner.errors import RuleError
+from scanner.core.errors import RuleError
 from scanner.policy.loader import (
     known_detectors,
     load_configured_rules,

@@ -14,7 +14,7 @@ import click
 
 from scanner.cli.context import pass_app
 from scanner.cli.render import dumps, format_option
-from scanner.errors import ExitCode, SharescanError
+from scanner.core.errors import ExitCode, SharescanError
 from scanner.safetext import display
 
 if TYPE_CHECKING:

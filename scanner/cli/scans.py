@@ -10,7 +10,7 @@ from sqlalchemy import select
 from scanner.app import App
 from scanner.cli.context import pass_app
 from scanner.cli.render import dumps, format_option, render
-from scanner.errors import NotFoundError
+from scanner.core.errors import NotFoundError
 from scanner.remediate.sanity import DomainCheck
 from scanner.safetext import display
 from scanner.store.models import ScanRun

@@ -40,7 +40,9 @@ def run_cmd(app: App, once: bool, full: bool, progress_interval: float) -> None:
         def progress() -> LoggedProgress:
             return LoggedProgress(progress_interval)
 
-    job = scan_job(app, progress=progress)
+    from scanner.run import run_scan
+
+    job = scan_job(app, run_scan, progress=progress)
     if once:
         from scanner.cli.scan import summary_line
         from scanner.ops.outcome import scan_exit_code

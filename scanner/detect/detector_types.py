@@ -6,14 +6,16 @@
   an e-mail/phone column and ``min_rows`` filled rows, or ``min_persons`` distinct persons and
   ``min_contacts`` distinct e-mails/phones (headerless lists count the names their records hold).
 
-A new type is one class here, registered in ``DETECTOR_TYPES``, plus its test.
+A new type is one class registered in ``DETECTOR_TYPES`` (here, or in another distribution through a
+``sharescan.detectors`` entry point), plus its test. Each type names the ``params`` it reads.
 """
 
 from __future__ import annotations
 
 from collections import defaultdict
-from typing import Protocol
+from typing import Any, Protocol
 
+from scanner.core.registry import GROUP_DETECTORS, Registry
 from scanner.detect.entities import norm_text, roster_contact_types
 from scanner.detect.evidence import normalise
 from scanner.detect.found import Evaluation, Found
@@ -21,11 +23,25 @@ from scanner.detect.recognizers import DetectorSpec
 
 
 class DetectorType(Protocol):
+    @property
+    def name(self) -> str:
+        """The ``type:`` detectors.yaml writes."""
+
+    @property
+    def params_schema(self) -> dict[str, Any]:
+        """JSON Schema of the detector's ``params`` for this type."""
+
     def evaluate(self, spec: DetectorSpec, ev: Evaluation) -> list[Found]:
         """The findings that make this detector fire (empty: it does not)."""
 
 
+DETECTOR_TYPES: Registry[DetectorType] = Registry(GROUP_DETECTORS)
+
+
 class EntitiesDetector:
+    name = "entities"
+    params_schema: dict[str, Any] = {"type": "object", "additionalProperties": False, "properties": {}}
+
     def evaluate(self, spec: DetectorSpec, ev: Evaluation) -> list[Found]:
         items = [f for f in ev.found
                  if f.entity in spec.entities and (not spec.requires_person or id(f) in ev.linked)]
@@ -33,6 +49,12 @@ class EntitiesDetector:
 
 
 class RosterDetector:
+    name = "roster"
+    params_schema: dict[str, Any] = {
+        "type": "object", "additionalProperties": False,
+        "properties": {k: {"type": "integer", "minimum": 1} for k in ("min_rows", "min_persons", "min_contacts")},
+    }
+
     def evaluate(self, spec: DetectorSpec, ev: Evaluation) -> list[Found]:
         min_rows = spec.params.get("min_rows", 3)
         min_persons = spec.params.get("min_persons", 3)
@@ -58,4 +80,5 @@ class RosterDetector:
         return out
 
 
-DETECTOR_TYPES: dict[str, DetectorType] = {"entities": EntitiesDetector(), "roster": RosterDetector()}
+DETECTOR_TYPES.register(EntitiesDetector())
+DETECTOR_TYPES.register(RosterDetector())

@@ -12,6 +12,7 @@ from __future__ import annotations
 import bisect
 from collections import defaultdict
 
+from scanner.content.extract import Chunk
 from scanner.detect.detector_types import DETECTOR_TYPES
 from scanner.detect.entities import contact_record_types, kind
 from scanner.detect.evidence import mask, normalise, value_hash
@@ -20,7 +21,6 @@ from scanner.detect.models import Detection, DetectorHit, EvidenceSummary, Locat
 from scanner.detect.recognizers import DetectorSettings
 from scanner.detect.records import RecordKind, RecordMap
 from scanner.detect.structure import TableFacts
-from scanner.drive.extract import Chunk
 
 PERSON_WINDOW = 400  # chars: PII this close to a PERSON is person-linked in flat text
 SAMPLE_WINDOW = 300

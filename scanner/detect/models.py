@@ -12,7 +12,7 @@ from __future__ import annotations
 from dataclasses import dataclass, field
 from enum import StrEnum
 
-from scanner.drive.extract_base import SkipKind
+from scanner.content.extract_base import SkipKind
 
 
 @dataclass(frozen=True)

@@ -33,6 +33,9 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scanner.config import Settings
+from scanner.content.extract import Chunk, ExtractLimits, extract
+from scanner.content.extract_base import SkipKind
+from scanner.core.resources import builtin_rules_dir
 from scanner.detect.analyzer import Analyzer, NlpMode
 from scanner.detect.detectors import STRUCTURE, Aggregator, Found
 from scanner.detect.entities import kind, person_data_types, roster_contact_types
@@ -51,9 +54,6 @@ from scanner.detect.records import (
 )
 from scanner.detect.regexguard import DEFAULT_SECONDS
 from scanner.detect.structure import TableFacts, analyse_table, field_entity
-from scanner.drive.extract import Chunk, ExtractLimits, extract
-from scanner.drive.extract_base import SkipKind
-from scanner.resources import builtin_rules_dir
 
 log = logging.getLogger(__name__)
 _PHONE_RUN = re.compile(r"(?:\+|\()?\d{1,4}\)?[ \-./]+\d[\d \-.()/]{4,}\d")  # a formatted number

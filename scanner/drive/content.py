@@ -6,9 +6,9 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from scanner.drive.models import GOOGLE_DOC, GOOGLE_FOLDER, GOOGLE_SHEET, GOOGLE_SHORTCUT, GOOGLE_SLIDES, DriveFile
-from scanner.drive.unread import ReadFailure, failure_of
-from scanner.google.client import GoogleCallError, GoogleClients
+from scanner.connectors.google.client import GoogleCallError, GoogleClients
+from scanner.core.models import GOOGLE_DOC, GOOGLE_FOLDER, GOOGLE_SHEET, GOOGLE_SHORTCUT, GOOGLE_SLIDES, DriveFile
+from scanner.core.unread import ReadFailure, failure_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
 #: Export format per Google Docs editor type. Sheets export as XLSX: CSV export carries only the

@@ -32,14 +32,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.google import directory
+from scanner.connectors.google import drive_api as api
+from scanner.connectors.google.client import CallTally, GoogleCallError, GoogleClients
+from scanner.core.errors import GoogleApiError
+from scanner.core.exposure import classify, email_domain, is_exposed, needs_publish_check, normalise_domains
+from scanner.core.models import DriveFile, FileExposure
+from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.drive import changes as changes_feed
-from scanner.drive.exposure import classify, email_domain, is_exposed, needs_publish_check, normalise_domains
-from scanner.drive.models import DriveFile, FileExposure
-from scanner.drive.unread import ReadAspect, ReadFailure, Unread, failure_of
-from scanner.errors import GoogleApiError
-from scanner.google import directory
-from scanner.google import drive_api as api
-from scanner.google.client import CallTally, GoogleCallError, GoogleClients
 from scanner.store import snapshot
 from scanner.store.models import CrawlTarget, DriveFileRow, ScanCoverage, ScanRun, utcnow
 from scanner.store.pending import PendingFile, PendingReads

@@ -12,7 +12,7 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PublicKey
 from sqlalchemy import or_, select
 from sqlalchemy.orm import Session
 
-from scanner.anchors import Anchor, AnchorProblem, check_anchor, load_checkpoints, manifest_anchor
+from scanner.export.anchors import Anchor, AnchorProblem, check_anchor, load_checkpoints, manifest_anchor
 from scanner.store import audit
 from scanner.store.audit import ChainReport
 from scanner.store.models import AuditEvent

@@ -25,7 +25,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from scanner import __version__
-from scanner.drive.models import GOOGLE_FOLDER
+from scanner.core.models import GOOGLE_FOLDER
 from scanner.export.acl import change
 from scanner.export.metrics import (
     ComplianceTally,

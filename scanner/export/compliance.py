@@ -6,8 +6,8 @@ from __future__ import annotations
 import json
 from pathlib import Path
 
-from scanner.cli.render import to_jsonable
 from scanner.export.collect import ExportData
+from scanner.export.values import to_jsonable
 from scanner.export.writers import write_csv_rows
 
 CONTROL_COLUMNS = ["framework", "framework_title", "control", "title", "state", "rules", "findings", "open",

@@ -27,7 +27,6 @@ from urllib.parse import urlparse
 from jinja2 import Environment, PackageLoader, StrictUndefined
 from markupsafe import Markup
 
-from scanner.cli.render import to_jsonable
 from scanner.export.collect import ExportData
 from scanner.export.model import (
     SEVERITIES,
@@ -39,6 +38,8 @@ from scanner.export.model import (
     RunRecord,
 )
 from scanner.export.svg import SEVERITY_COLOURS, bar_chart, column_chart
+from scanner.export.values import to_jsonable
+from scanner.export.writers import WRITERS
 from scanner.safetext import display
 
 #: Most rows shown in one table of the report.
@@ -301,6 +302,7 @@ def render_report(data: ExportData, tables: FindingTables) -> str:
     )
 
 
+@WRITERS.register
 class HtmlWriter:
     name = "html"
 

@@ -19,10 +19,11 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from scanner.cli.render import to_jsonable
-from scanner.drive.models import GOOGLE_FOLDER
+from scanner.core.models import GOOGLE_FOLDER
 from scanner.export.collect import ExportData
 from scanner.export.model import PERSONAL_DATA_CATEGORIES, FindingRecord
+from scanner.export.values import to_jsonable
+from scanner.export.writers import WRITERS
 from scanner.policy.compliance import frameworks
 
 OCSF_VERSION = "1.4.0"
@@ -246,6 +247,7 @@ def _line(record: dict[str, Any]) -> str:
     return json.dumps(record, ensure_ascii=False, sort_keys=True, separators=(",", ":")) + "\n"
 
 
+@WRITERS.register
 class OcsfWriter:
     name = "ocsf"
 

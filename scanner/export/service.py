@@ -12,14 +12,14 @@ from typing import Any
 
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.anchors import anchor_now
 from scanner.app import App
 from scanner.config import Settings
-from scanner.errors import ConfigError
+from scanner.core.errors import ConfigError
+from scanner.core.statuses import FindingStatus
+from scanner.export.anchors import anchor_now
 from scanner.export.collect import ComplianceMapping, collect
 from scanner.export.compliance import write_control_summaries
-from scanner.export.html_report import HtmlWriter
-from scanner.export.ocsf import OCSF_VERSION, OcsfWriter
+from scanner.export.ocsf import OCSF_VERSION
 from scanner.export.signing import (
     ALLOWED_SIGNERS,
     MANIFEST,
@@ -35,20 +35,21 @@ from scanner.export.signing import (
     write_manifest,
     write_sums,
 )
-from scanner.export.writers import CsvWriter, JsonlWriter, Writer
+from scanner.export.writers import WRITERS, Writer
 from scanner.policy.compliance import framework
 from scanner.policy.compliance import frameworks as all_frameworks
 from scanner.policy.loader import load_configured_rules
 from scanner.store import audit
 from scanner.store.db import snapshot_reads
 
+#: The built-in formats, in the order an export writes them by default (``WRITERS`` may hold more).
 FORMATS = ("csv", "jsonl", "ocsf", "html")
-FINDING_STATUSES = ("open", "remediated", "resolved", "accepted")
+FINDING_STATUSES = tuple(s.value for s in FindingStatus)
 
 
 def writers() -> dict[str, Writer]:
-    found: list[Writer] = [CsvWriter(), JsonlWriter(), OcsfWriter(), HtmlWriter()]
-    return {w.name: w for w in found}
+    """A fresh instance of every registered writer (the built-ins and ``sharescan.writers`` entry points)."""
+    return {name: cls() for name, cls in WRITERS.all().items()}
 
 
 @dataclass(frozen=True)
@@ -118,9 +119,9 @@ def export(app_or_sessions: App | sessionmaker[Session], settings: Settings, for
     rule maps to) get a per-control summary (``compliance/<framework>.csv|json`` and the report)."""
     now = now or dt.datetime.now(dt.UTC)
     chosen = list(dict.fromkeys(formats)) or list(FORMATS)
-    unknown = [f for f in chosen if f not in FORMATS]
+    unknown = [f for f in chosen if f not in WRITERS]
     if unknown:
-        raise ConfigError(f"unknown export format(s) {', '.join(unknown)} (expected {', '.join(FORMATS)})")
+        raise ConfigError(f"unknown export format(s) {', '.join(unknown)} (expected {', '.join(WRITERS.names())})")
     statuses = list(dict.fromkeys(status or []))
     bad = [s for s in statuses if s not in FINDING_STATUSES]
     if bad:

@@ -24,7 +24,7 @@ from cryptography.exceptions import InvalidSignature
 from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey, Ed25519PublicKey
 from cryptography.hazmat.primitives.serialization import Encoding, PublicFormat
 
-from scanner.errors import ConfigError
+from scanner.core.errors import ConfigError
 from scanner.keys import LoosePermissions, ensure_key, load_key
 
 MANIFEST = "manifest.json"

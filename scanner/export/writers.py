@@ -16,11 +16,23 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any, Protocol
 
-from scanner.cli.render import csv_safe, to_jsonable
+from scanner.core.registry import GROUP_WRITERS, Registry
 from scanner.export.collect import ExportData
 from scanner.export.model import FindingRecord, RunRecord
+from scanner.export.values import csv_safe, to_jsonable
 
 FindingSink = Callable[[FindingRecord], None]
+
+
+def _writer_name(cls: type[Writer]) -> str:
+    return cls.name
+
+
+#: Writer classes by ``--format`` name (a fresh instance per export); other distributions add theirs
+#: through ``sharescan.writers`` entry points naming a class.
+WRITERS: Registry[type[Writer]] = Registry(
+    GROUP_WRITERS, builtins=("scanner.export.ocsf", "scanner.export.html_report"), name_of=_writer_name,
+    instantiate=False)
 
 
 class Writer(Protocol):
@@ -165,6 +177,7 @@ CSV_FILES = ["findings.csv", "actions.csv", "scan_runs.csv", "coverage.csv", "ex
              "breach_candidates.csv", "metrics_by_severity.csv"]
 
 
+@WRITERS.register
 class CsvWriter:
     name = "csv"
 
@@ -205,6 +218,7 @@ JSONL_FILES = ["findings.jsonl", "actions.jsonl", "scan_runs.jsonl", "coverage.j
                "content_gaps.jsonl", "breach_candidates.jsonl", "metrics.json"]
 
 
+@WRITERS.register
 class JsonlWriter:
     name = "jsonl"
 

@@ -18,9 +18,9 @@ from pathlib import Path
 from typing import Any
 
 from scanner.config import Settings
-from scanner.errors import ExitCode, SharescanError
-from scanner.google.hints import delegation_line, short_scope
-from scanner.google.preflight import MAX_SKEW_SECONDS, TokenProbe, probe_token
+from scanner.connectors.google.hints import delegation_line, short_scope
+from scanner.connectors.google.preflight import MAX_SKEW_SECONDS, TokenProbe, probe_token
+from scanner.core.errors import ExitCode, SharescanError
 
 SCOPE = "https://www.googleapis.com/auth/"
 SCAN_DRIVE_SCOPES = (SCOPE + "drive.metadata.readonly", SCOPE + "drive.readonly")
@@ -293,8 +293,8 @@ class Doctor:
             self.add(Area.GOOGLE, "clock", Status.PASS, detail)
 
     def check_directory(self, scanning: ServiceAccountKeyFile) -> None:
-        from scanner.google import directory
-        from scanner.google.client import GoogleClients
+        from scanner.connectors.google import directory
+        from scanner.connectors.google.client import GoogleClients
 
         settings = self.settings.with_overrides(limits={"max_retries": 1})
         clients = GoogleClients(settings, credentials_file=str(scanning.path))

@@ -1,4 +1,4 @@
-"""What a finished scan means for automation: its exit code under the contract in ``scanner.errors``.
+"""What a finished scan means for automation: its exit code under the contract in ``scanner.core.errors``.
 
 A scan that ran to its end can still need attention: it did not cover everything (9), remediation
 stopped early (11) or was refused by a safety limit (5), or open findings at or above ``--fail-on``
@@ -10,7 +10,7 @@ from __future__ import annotations
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
-from scanner.errors import ExitCode
+from scanner.core.errors import ExitCode
 from scanner.policy.schema import SEVERITY_RANK
 from scanner.run import ScanResult
 from scanner.store.models import Finding

@@ -12,8 +12,8 @@ from functools import cache
 
 import yaml
 
-from scanner.errors import RuleError
-from scanner.resources import builtin_rules_dir
+from scanner.core.errors import RuleError
+from scanner.core.resources import builtin_rules_dir
 
 CATALOGUE = "compliance/controls.yaml"
 

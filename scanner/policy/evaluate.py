@@ -13,9 +13,10 @@ from collections.abc import Iterable, Sequence
 from dataclasses import dataclass, field
 from typing import Any
 
+from scanner.core.findings import StoredExemption
+from scanner.core.fingerprint import finding_fingerprint
+from scanner.core.models import DriveFile, ExposedPermission, Exposure, FileExposure
 from scanner.detect.models import ContentResult, DetectorHit
-from scanner.drive.models import DriveFile, ExposedPermission, Exposure, FileExposure
-from scanner.fingerprint import finding_fingerprint
 from scanner.policy.schema import DetectorCondition, ExemptEntry, Rule
 
 PUBLISHED_PRINCIPAL = "published"
@@ -28,16 +29,6 @@ class FileContext:
     #: Folder ids above the file (parents, their parents, ... up to the root / shared drive).
     ancestors: tuple[str, ...] = ()
     now: dt.datetime = field(default_factory=lambda: dt.datetime.now(dt.UTC))
-
-
-@dataclass(frozen=True)
-class StoredExemption:
-    """A people-made exemption from the database (rule/file/folder level), already known to be active."""
-
-    rule_id: str | None = None
-    file_id: str | None = None
-    folder_id: str | None = None
-    reason: str = ""
 
 
 @dataclass(frozen=True)
@@ -92,6 +83,10 @@ class Match:
         return self.rule.id
 
     @property
+    def title(self) -> str:
+        return self.rule.title
+
+    @property
     def severity(self) -> str:
         return self.severity_override or self.rule.severity
 
@@ -109,7 +104,8 @@ class Match:
 
     @property
     def fingerprint(self) -> str:
-        return finding_fingerprint(self.rule.id, self.file.id, self.principal if self.rule.per_permission else None)
+        return finding_fingerprint(self.rule.id, self.file.id, self.principal if self.rule.per_permission else None,
+                                   provider=self.file.provider)
 
     def matched_permissions_json(self) -> list[dict[str, Any]]:
         """What the finding stores: enough to act on and to explain, no display names."""

@@ -18,8 +18,8 @@ from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from typing import Protocol
 
-from scanner.drive.exposure import classify, email_domain
-from scanner.drive.models import DriveFile, ExposedPermission, Permission
+from scanner.core.exposure import classify, email_domain
+from scanner.core.models import DriveFile, ExposedPermission, Permission
 from scanner.policy.evaluate import (
     BlastRadius,
     DetectorMatch,

@@ -15,9 +15,9 @@ from typing import Any
 import yaml
 from pydantic import ValidationError
 
-from scanner.errors import RuleError
+from scanner.core.errors import RuleError
+from scanner.core.resources import builtin_rules_dir
 from scanner.policy.schema import Rule
-from scanner.resources import builtin_rules_dir
 
 RULE_SUFFIXES = (".yaml", ".yml")
 Loc = tuple[str | int, ...]

@@ -1,4 +1,4 @@
-"""Pydantic models of rule files (DESIGN.md §4). ``sharescan rules schema`` prints their JSON Schema.
+"""Pydantic models of rule files (docs/ARCHITECTURE.md, "Rules"). ``sharescan rules schema`` prints their JSON Schema.
 
 A rule is data only: which exposures it cares about (``when``), which file metadata, which
 content detectors (``content``), which files are exempt, and which remediation actions to take.
@@ -127,7 +127,8 @@ REVOKE_TARGETS: tuple[str, ...] = get_args(RevokeTarget)
 
 #: Drive refuses expiry dates more than a year ahead.
 MAX_EXPIRY = dt.timedelta(days=365)
-ActionKind = Literal["revoke", "downgrade", "unpublish", "expire", "limit_access", "justify", "notify"]
+#: A duration as rules write it (``7d``, ``48h``).
+DURATION_SCHEMA: dict[str, Any] = {"type": "string", "pattern": _DURATION.pattern}
 #: Actions whose argument is a duration.
 DURATION_ACTIONS = frozenset({"expire", "justify"})
 
@@ -140,7 +141,8 @@ class Action(_Model):
     can keep the sharing with a reason until a date, otherwise the rule's other actions run after 14
     days. ``limit_access`` turns a folder into a folder with limited access (folder rules)."""
 
-    kind: ActionKind
+    #: A registered action (``scanner.policy.actions.ACTIONS``).
+    kind: str
     #: revoke: which matched permissions; downgrade: "domain"; expire/justify: "7d"; notify: "owner".
     arg: str = ""
 
@@ -158,22 +160,13 @@ class Action(_Model):
 
     @model_validator(mode="after")
     def _arg_valid(self) -> Action:
-        allowed: dict[str, tuple[str, ...]] = {
-            "revoke": REVOKE_TARGETS,
-            "downgrade": ("domain",),
-            "unpublish": ("",),
-            "limit_access": ("",),
-            "notify": ("owner",),
-        }
-        if self.kind in DURATION_ACTIONS:
-            duration = parse_duration(self.arg)
-            if duration is None:
-                raise ValueError(f"{self.kind} needs a duration like '7d' or '48h' (got {self.arg!r})")
-            if self.kind == "expire" and duration > MAX_EXPIRY:
-                raise ValueError(f"expire: at most 365d, Drive's limit for expiry dates (got {self.arg!r})")
-        elif self.arg not in allowed[self.kind]:
-            want = " | ".join(a or "(no value)" for a in allowed[self.kind])
-            raise ValueError(f"{self.kind}: expected {want} (got {self.arg!r})")
+        from scanner.policy.actions import ACTIONS, check_arg
+
+        try:
+            action = ACTIONS.get(self.kind)
+        except KeyError:
+            raise ValueError(f"unknown action {self.kind!r} (one of {', '.join(ACTIONS.names())})") from None
+        check_arg(action, self.arg)
         return self
 
     @property
@@ -275,25 +268,9 @@ def rule_json_schema() -> dict[str, Any]:
     return _yaml_schema(schema)
 
 
-#: How actions are written in YAML (the model normalises them to {kind, arg}).
-_ACTION_YAML_SCHEMA: dict[str, Any] = {
-    "title": "Action",
-    "oneOf": [
-        {"type": "string", "enum": ["unpublish", "limit_access"]},
-        {"type": "object", "additionalProperties": False, "minProperties": 1, "maxProperties": 1,
-         "properties": {
-             "revoke": {"enum": list(REVOKE_TARGETS)},
-             "downgrade": {"enum": ["domain"]},
-             "unpublish": {"enum": [True, None]},
-             "expire": {"type": "string", "pattern": _DURATION.pattern},
-             "justify": {"type": "string", "pattern": _DURATION.pattern},
-             "limit_access": {"enum": [True, None]},
-             "notify": {"enum": ["owner"]},
-         }},
-    ],
-}
-
-
 def _yaml_schema(schema: dict[str, Any]) -> dict[str, Any]:
-    schema["$defs"]["Action"] = _ACTION_YAML_SCHEMA
+    """Actions as YAML writes them (the model normalises them to {kind, arg}), generated from the registry."""
+    from scanner.policy.actions import actions_yaml_schema
+
+    schema["$defs"]["Action"] = actions_yaml_schema()
     return schema

@@ -1,4 +1,5 @@
-"""Remediation actions, registered by name. Each runs in two steps:
+"""Remediation actions, registered by name (``scanner.policy.actions.ACTIONS``, entry point group
+``sharescan.actions``). Each says how rules write it (``schema``) and runs in two steps:
 
 ``prepare`` re-reads the live state and returns it (stored as ``RemediationAction.before`` and
 committed *before* anything changes, with the action ``started``) or an outcome that ends the action
@@ -13,11 +14,14 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, ClassVar
 
-from scanner.remediate.drive_ops import INHERITED_REASONS, DriveOps
+from scanner.connectors.google.drive_ops import INHERITED_REASONS, DriveOps
+from scanner.core.registry import type_schema
+from scanner.core.statuses import ActionStatus
+from scanner.policy.actions import ACTIONS
+from scanner.policy.schema import DURATION_SCHEMA, MAX_EXPIRY, REVOKE_TARGETS, parse_duration
 from scanner.remediate.plan import PROTECTED_ROLES, PlannedAction, inherited_skip
-from scanner.store.statuses import ActionStatus
 
 ROLE_RANK = {r: i for i, r in enumerate(("reader", "commenter", "writer", "fileOrganizer", "organizer", "owner"))}
 
@@ -87,6 +91,9 @@ class StartedAction:
 
 class ActionHandler:
     name = ""
+    #: How a rule writes this action: ``type_schema(name, value schema, bare=...)`` (the rule JSON Schema
+    #: and the rule model's validation are generated from it).
+    schema: ClassVar[dict[str, Any]] = {}
     #: Whether ``sharescan restore`` can undo this action (:meth:`restore`).
     restorable = False
 
@@ -106,23 +113,15 @@ class ActionHandler:
                                              "look at the file's sharing")
 
 
-REGISTRY: dict[str, ActionHandler] = {}
-#: Actions that live in a module of their own (imported when an action is first looked up).
-ACTION_MODULES = ("scanner.remediate.limit_access",)
-
-
 def register(handler: type[ActionHandler]) -> type[ActionHandler]:
-    REGISTRY[handler.name] = handler()
+    """Class decorator: the action is known to rules and to the engine (``ACTIONS``)."""
+    ACTIONS.register(handler())
     return handler
 
 
 def registered() -> dict[str, ActionHandler]:
-    """Every action handler, those in their own modules included."""
-    import importlib
-
-    for module in ACTION_MODULES:
-        importlib.import_module(module)
-    return REGISTRY
+    """Every action handler: the built-ins (their modules imported) and installed entry points'."""
+    return {name: a for name, a in ACTIONS.all().items() if isinstance(a, ActionHandler)}
 
 
 def handler_for(name: str) -> ActionHandler:
@@ -203,6 +202,7 @@ class Revoke(ActionHandler):
     """Delete exactly the permission the scan recorded (after checking it is still the same one)."""
 
     name = "revoke"
+    schema = type_schema("revoke", {"enum": list(REVOKE_TARGETS)})
 
     def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
         return _prepare_permission(ctx, action)
@@ -241,6 +241,7 @@ class Downgrade(ActionHandler):
     """Anyone-with-link → the organisation's domain with the same role, then delete the anyone permission."""
 
     name = "downgrade"
+    schema = type_schema("downgrade", {"enum": ["domain"]})
 
     def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
         prepared = _prepare_permission(ctx, action)
@@ -303,6 +304,7 @@ class Unpublish(ActionHandler):
     """Stop publishing a Docs editor file to the web (revisions.update published=false)."""
 
     name = "unpublish"
+    schema = type_schema("unpublish")
 
     def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
         revisions = ctx.ops.list_revisions(action.file_id)
@@ -341,6 +343,14 @@ class Expire(ActionHandler):
     """Give an external user's or group's access an expiry date (never extends an earlier one)."""
 
     name = "expire"
+    schema = type_schema("expire", DURATION_SCHEMA)
+
+    def check_arg(self, arg: str) -> None:
+        duration = parse_duration(arg)
+        if duration is None:
+            raise ValueError(f"expire needs a duration like '7d' or '48h' (got {arg!r})")
+        if duration > MAX_EXPIRY:
+            raise ValueError(f"expire: at most 365d, Drive's limit for expiry dates (got {arg!r})")
 
     def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
         prepared = _prepare_permission(ctx, action)

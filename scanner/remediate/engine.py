@@ -25,14 +25,15 @@ from sqlalchemy import func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from scanner.config import Settings
-from scanner.drive.models import GOOGLE_FOLDER
-from scanner.errors import RemediationRefused
+from scanner.connectors.google.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.core.errors import RemediationRefused
+from scanner.core.models import GOOGLE_FOLDER
+from scanner.core.statuses import DONE, ActionStatus
 from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
 from scanner.policy.schema import SEVERITY_RANK, Rule
 from scanner.remediate.actions import ActionContext, Outcome, Prepared, handler_for
 from scanner.remediate.breaker import ErrorRateBreaker
-from scanner.remediate.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.remediate.justify import notice_extra, notice_record
 from scanner.remediate.locks import FileLocks
 from scanner.remediate.plan import (
@@ -55,7 +56,6 @@ from scanner.remediate.steps import (
 from scanner.store import audit
 from scanner.store.models import CrawlTarget, DriveFileRow, Finding, RemediationAction, utcnow
 from scanner.store.repo import FindingRepo, unfinished_remediation
-from scanner.store.statuses import DONE, ActionStatus
 
 if TYPE_CHECKING:
     from scanner.remediate.restore import Restorer

@@ -20,7 +20,7 @@ from typing import Any
 from sqlalchemy.orm import Session
 
 from scanner.config import Settings
-from scanner.errors import SharescanError
+from scanner.core.errors import SharescanError
 from scanner.keys import ensure_key
 from scanner.notify.outbox import Outbox
 from scanner.remediate.plan import PlannedAction

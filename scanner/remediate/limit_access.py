@@ -11,7 +11,10 @@ from __future__ import annotations
 
 from typing import Any
 
-from scanner.drive.models import GOOGLE_FOLDER
+from scanner.connectors.google.drive_ops import DriveOps
+from scanner.core.models import GOOGLE_FOLDER
+from scanner.core.registry import type_schema
+from scanner.core.statuses import ActionStatus
 from scanner.remediate.actions import (
     ActionContext,
     ActionHandler,
@@ -22,9 +25,7 @@ from scanner.remediate.actions import (
     principal_key,
     register,
 )
-from scanner.remediate.drive_ops import DriveOps
 from scanner.remediate.plan import PlannedAction
-from scanner.store.statuses import ActionStatus
 
 
 def _error(exc: BaseException) -> str:
@@ -41,6 +42,7 @@ def grants(permissions: list[dict[str, Any]]) -> list[list[str]]:
 @register
 class LimitAccess(ActionHandler):
     name = "limit_access"
+    schema = type_schema("limit_access")
     restorable = True
 
     def prepare(self, ctx: ActionContext, action: PlannedAction) -> Prepared:
@@ -83,7 +85,7 @@ class LimitAccess(ActionHandler):
                        if live is not None else "the folder is gone", {"inheritedPermissionsDisabled": False})
 
     def restore(self, ops: DriveOps, target: str, before: dict[str, Any], after: dict[str, Any]) -> Restored:
-        from scanner.errors import SharescanError
+        from scanner.core.errors import SharescanError
         from scanner.remediate.restore import RestoreRefused
 
         live = ops.get_folder_access(target)

@@ -1,4 +1,4 @@
-"""Per-file serialisation of permission changes (DESIGN.md §6).
+"""Per-file serialisation of permission changes (docs/ARCHITECTURE.md, "Remediation safety").
 
 Drive applies only the last of concurrent permission changes on one file, so within one process
 every change to a file's sharing — remediation or restore — holds that file's lock. Share one

@@ -370,7 +370,15 @@ def _plan_action(settings: Settings, action: Action, base: dict[str, Any], perms
         # Shared-drive items have no owner: their notice goes to the security contact (see Outbox).
         skip = None if base["owner"] or base["drive_id"] else "no owner to notify"
         return [PlannedAction(**base, action="notify", target_file_id=base["file_id"], skip_reason=skip)]
-    return []
+    # an action of its own module or of an installed distribution: it plans itself (``plan``), or acts
+    # on the item as a whole
+    from scanner.policy.actions import ACTIONS
+
+    own_plan = getattr(ACTIONS.all().get(action.kind), "plan", None)
+    if callable(own_plan):
+        return list(own_plan(settings, action, base, perms))
+    return [PlannedAction(**base, action=action.kind, target_file_id=base["file_id"],
+                          params={"arg": action.arg} if action.arg else {})]
 
 
 def build_plan(settings: Settings, findings: Iterable[Finding], rules: Iterable[Rule], *, apply: bool | None,

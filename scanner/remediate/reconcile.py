@@ -28,13 +28,13 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
-from scanner.errors import SharescanError
+from scanner.connectors.google.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.core.errors import SharescanError
+from scanner.core.statuses import ActionStatus, StepStatus
 from scanner.remediate.actions import ActionContext, Outcome, StartedAction, handler_for
-from scanner.remediate.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.remediate.steps import finish_step, record_action
 from scanner.store import audit
 from scanner.store.models import DriveFileRow, Finding, RemediationAction, RemediationStep, utcnow
-from scanner.store.statuses import ActionStatus, StepStatus
 
 log = logging.getLogger(__name__)
 

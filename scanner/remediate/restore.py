@@ -1,4 +1,5 @@
-"""``sharescan restore ACTION_ID``: re-create exactly what an action removed (DESIGN.md §6).
+"""``sharescan restore ACTION_ID``: re-create exactly what an action removed
+(docs/ARCHITECTURE.md, "Remediation safety").
 
 The permission is re-created from the stored ``before`` JSON (type, role, email/domain,
 allowFileDiscovery, expirationTime) without notification e-mails (where Drive allows that: user
@@ -18,11 +19,11 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
-from scanner.drive.exposure import classify_permission
-from scanner.drive.models import Permission
-from scanner.errors import NotFoundError, SharescanError
+from scanner.connectors.google.drive_ops import DriveOps, OpsFactory, OwnerUnavailable, google_ops_factory
+from scanner.core.errors import NotFoundError, SharescanError
+from scanner.core.exposure import classify_permission
+from scanner.core.models import Permission
 from scanner.remediate.actions import ROLE_RANK, differences, is_inherited_only, principal_key, registered
-from scanner.remediate.drive_ops import DriveOps, OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.remediate.locks import FileLocks
 from scanner.store import audit
 from scanner.store.models import DriveFileRow, Finding, RemediationAction, utcnow

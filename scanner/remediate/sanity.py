@@ -19,7 +19,7 @@ from typing import Any
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.google.directory import CustomerDomains
+from scanner.connectors.google.directory import CustomerDomains
 from scanner.store.models import ScanRun
 
 #: At most this many single-character edits (insert, delete, substitute, swap) make a near-miss...

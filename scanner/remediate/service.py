@@ -16,9 +16,9 @@ from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass
 
 from scanner.app import App
-from scanner.errors import SharescanError
+from scanner.connectors.google.drive_ops import OpsFactory
+from scanner.core.errors import SharescanError
 from scanner.policy.schema import Rule
-from scanner.remediate.drive_ops import OpsFactory
 from scanner.remediate.engine import RemediationReport, Remediator
 from scanner.remediate.plan import RemediationPlan
 from scanner.remediate.reconcile import Reconciler, ReconcileReport

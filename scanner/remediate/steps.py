@@ -26,14 +26,14 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session
 
 from scanner.config import Settings
-from scanner.drive.models import Exposure
+from scanner.core.models import Exposure
+from scanner.core.statuses import DONE, ActionStatus, StepStatus
 from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
 from scanner.remediate.plan import ENFORCE, PlannedAction, describe_principal
 from scanner.store import audit
 from scanner.store.models import CrawlTarget, Finding, PermissionRow, RemediationAction, RemediationStep
 from scanner.store.repo import FindingRepo
-from scanner.store.statuses import DONE, ActionStatus, StepStatus
 
 REMOVING = frozenset({"revoke", "downgrade"})
 #: Changes that take an exposure away: when one of ours did, another finding that then finds it

@@ -24,17 +24,17 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.google.client import GoogleClients
+from scanner.connectors.google.readers import ContentReaders
+from scanner.core.errors import GoogleApiError
+from scanner.core.exposure import classify
+from scanner.core.models import DriveFile, FileExposure
+from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
 from scanner.detect.models import ContentResult
 from scanner.drive.content import DENIED_REASONS, ContentFetcher, FetchedContent
-from scanner.drive.exposure import classify
-from scanner.drive.models import DriveFile, FileExposure
-from scanner.drive.unread import ReadAspect, ReadFailure, Unread, failure_of
-from scanner.errors import GoogleApiError
-from scanner.google.client import GoogleClients
-from scanner.google.readers import ContentReaders
 from scanner.policy.evaluate import FileContext, PolicyEngine
+from scanner.scan.content_cache import cached_content, store_content
 from scanner.scan.units import FileOutcome, OutcomeKind
-from scanner.store.content_cache import cached_content, store_content
 from scanner.store.models import DriveFileRow, Finding, ScanFileOutcome, ScanRun
 from scanner.store.pending import PendingFile, PendingReads, pending_file_ids
 from scanner.store.repo import FindingRepo

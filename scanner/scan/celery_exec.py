@@ -25,8 +25,8 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from scanner.config import Settings
+from scanner.core.errors import ConfigError
 from scanner.drive.crawler import Crawler, RunState, TargetResult, TargetTask
-from scanner.errors import ConfigError
 
 if TYPE_CHECKING:
     from celery import Celery
@@ -86,7 +86,7 @@ class _Worker:
 
     def __init__(self, settings: Settings) -> None:
         from scanner.app import App
-        from scanner.google.client import GoogleClients
+        from scanner.connectors.google.client import GoogleClients
 
         self.settings = settings
         self.app = App(settings, actor="sharescan-worker")
@@ -166,7 +166,7 @@ def analyse_files_task(run_id: int, file_ids: list[str], org_domains: list[str])
 
 # ----------------------------------------------------------------------------- shared quota
 class RedisRateLimiter:
-    """The token bucket of ``scanner.google.quota.RateLimiter``, kept in Redis so that every process of
+    """The token bucket of ``scanner.connectors.google.quota.RateLimiter``, kept in Redis so that every process of
     an installation (scan process and workers) draws from one budget. Same ``acquire`` contract."""
 
     _SCRIPT = """

@@ -21,17 +21,14 @@ import threading
 from collections.abc import Callable
 from dataclasses import dataclass
 from types import TracebackType
-from typing import TYPE_CHECKING
 
 from sqlalchemy import Connection, Engine, delete, insert, select, text, update
 from sqlalchemy.exc import IntegrityError
 
-from scanner.errors import RunLockedError
+from scanner.app import App
+from scanner.core.errors import RunLockedError
 from scanner.store.models import RunLock as RunLockRow
 from scanner.store.models import utcnow
-
-if TYPE_CHECKING:
-    from scanner.app import App
 
 log = logging.getLogger(__name__)
 

@@ -24,7 +24,7 @@ from zoneinfo import ZoneInfo, ZoneInfoNotFoundError
 from croniter import croniter
 
 from scanner.config import ScheduleSettings
-from scanner.errors import ConfigError, RunLockedError, SharescanError
+from scanner.core.errors import ConfigError, RunLockedError, SharescanError
 
 log = logging.getLogger(__name__)
 

@@ -11,7 +11,7 @@ the version itself). Version-1 events are accepted only as the prefix of the log
 after a keyed one is a downgrade and breaks the chain.
 
 What the chain alone cannot show is its own tail being cut: anchors (signed checkpoints written
-outside the database, export manifests) record the head; see :mod:`scanner.anchors`.
+outside the database, export manifests) record the head; see :mod:`scanner.export.anchors`.
 
 Appends serialise on the chain head: on SQLite every write transaction is ``BEGIN IMMEDIATE``;
 on PostgreSQL a transaction-level advisory lock is taken before reading the head.

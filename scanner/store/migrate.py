@@ -10,8 +10,8 @@ from alembic.runtime.migration import MigrationContext
 from alembic.script import ScriptDirectory
 from sqlalchemy import Engine
 
-from scanner.errors import DatabaseError
-from scanner.resources import migrations_dir
+from scanner.core.errors import DatabaseError
+from scanner.core.resources import migrations_dir
 from scanner.store.db import normalise_url
 
 

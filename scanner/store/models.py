@@ -97,6 +97,8 @@ class CrawlTarget(Base):
     __table_args__ = (UniqueConstraint("kind", "key"),)
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
+    #: The connector this target belongs to.
+    provider: Mapped[str] = mapped_column(String(32), default="google", server_default="google")
     kind: Mapped[str] = mapped_column(String(8))  # user | drive
     key: Mapped[str] = mapped_column(String(320))  # email or shared drive id
     name: Mapped[str] = mapped_column(String(512), default="")
@@ -171,6 +173,8 @@ class DriveFileRow(Base):
     __tablename__ = "files"
 
     id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    #: The connector the file comes from.
+    provider: Mapped[str] = mapped_column(String(32), default="google", server_default="google")
     name: Mapped[str] = mapped_column(Text, default="")
     mime_type: Mapped[str] = mapped_column(String(255), default="")
     owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
@@ -200,7 +204,7 @@ class DriveFileRow(Base):
     content_status: Mapped[str] = mapped_column(String(16), default="pending")
     content_revision: Mapped[str | None] = mapped_column(String(255))
     content_skip_reason: Mapped[str | None] = mapped_column(Text)
-    #: Why it was not analysed, typed (a ``scanner.drive.extract_base.SkipKind`` value, e.g. ``zip_bomb``).
+    #: Why it was not analysed, typed (a ``scanner.content.extract_base.SkipKind`` value, e.g. ``zip_bomb``).
     content_skip_kind: Mapped[str | None] = mapped_column(String(32))
     content_analysed_at: Mapped[dt.datetime | None]
     data_categories: Mapped[list[Any]] = mapped_column(default=list)
@@ -300,6 +304,8 @@ class Finding(Base):
 
     id: Mapped[int] = mapped_column(Integer, primary_key=True, autoincrement=True)
     fingerprint: Mapped[str] = mapped_column(String(64), unique=True)
+    #: The connector of the finding's file (part of the fingerprint for providers other than google).
+    provider: Mapped[str] = mapped_column(String(32), default="google", server_default="google")
     rule_id: Mapped[str] = mapped_column(String(128), index=True)
     title: Mapped[str] = mapped_column(Text, default="")
     severity: Mapped[str] = mapped_column(String(16))  # critical | high | medium | low | info

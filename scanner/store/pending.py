@@ -21,7 +21,7 @@ from typing import Any
 from sqlalchemy import Select, delete, select
 from sqlalchemy.orm import Session
 
-from scanner.drive.unread import ReadAspect, Unread
+from scanner.core.unread import ReadAspect, Unread
 from scanner.store.models import PendingRead, utcnow
 
 #: ``[limits] unreadable_after_attempts`` when no setting is given.

@@ -1,4 +1,4 @@
-"""Findings: upsert by fingerprint, lifecycle transitions, exemptions, evidence (DESIGN.md §5).
+"""Findings: upsert by fingerprint, lifecycle transitions, exemptions, evidence (docs/ARCHITECTURE.md, "Findings").
 
 Two states, kept apart:
 
@@ -22,17 +22,17 @@ from typing import Any
 from sqlalchemy import CompoundSelect, Select, delete, func, or_, select
 from sqlalchemy.orm import Session
 
-from scanner.detect.models import ContentResult
-from scanner.drive.models import DriveFile
-from scanner.errors import NotFoundError, SharescanError
-from scanner.policy.evaluate import Match, StoredExemption
+from scanner.core.errors import NotFoundError, SharescanError
+from scanner.core.findings import EvidenceSource, FindingSource, StoredExemption
+from scanner.core.models import DriveFile
+from scanner.core.statuses import ActionStatus, DetectionState, FindingStatus, StepStatus
 from scanner.store import audit
 from scanner.store.models import DriveFileRow, Evidence, Exemption, Finding, RemediationAction, RemediationStep, utcnow
 from scanner.store.pending import pending_file_ids
-from scanner.store.statuses import ActionStatus, StepStatus
 
-OPEN, REMEDIATED, RESOLVED, ACCEPTED = "open", "remediated", "resolved", "accepted"
-ACTIVE, INACTIVE = "active", "inactive"
+# stored as plain text (the columns are strings); the typed names are core's
+OPEN, REMEDIATED, RESOLVED, ACCEPTED = (s.value for s in FindingStatus)
+ACTIVE, INACTIVE = (s.value for s in DetectionState)
 STATUSES = (OPEN, REMEDIATED, RESOLVED, ACCEPTED)
 
 
@@ -85,7 +85,7 @@ class FindingRepo:
             return row
         now = self.clock()
         row = DriveFileRow(
-            id=file.id, name=file.name, mime_type=file.mime_type, owner_email=file.owner_email,
+            id=file.id, provider=file.provider, name=file.name, mime_type=file.mime_type, owner_email=file.owner_email,
             drive_id=file.drive_id, parents=list(file.parents), web_view_link=file.web_view_link,
             created_time=file.created_time, modified_time=file.modified_time, md5_checksum=file.md5_checksum,
             head_revision_id=file.head_revision_id, size=file.size, trashed=file.trashed, published=file.published,
@@ -100,14 +100,14 @@ class FindingRepo:
     def get_by_fingerprint(self, fingerprint: str) -> Finding | None:
         return self.session.scalars(select(Finding).where(Finding.fingerprint == fingerprint)).first()
 
-    def upsert(self, match: Match, run_id: int | None) -> Finding:
+    def upsert(self, match: FindingSource, run_id: int | None) -> Finding:
         """Create or refresh the finding of a match; reopen it if it recurred; expire stale acceptance."""
         now = self.clock()
         file_row = self.ensure_file(match.file, exposure=match.exposure.value)
         fp = match.fingerprint
         finding = self.get_by_fingerprint(fp)
         values: dict[str, Any] = {
-            "rule_id": match.rule_id, "title": match.rule.title, "severity": match.severity,
+            "provider": match.file.provider, "rule_id": match.rule_id, "title": match.title, "severity": match.severity,
             "file_id": match.file.id, "owner_email": match.file.owner_email, "principal": match.principal,
             "exposure": match.exposure.value, "matched_permissions": match.matched_permissions_json(),
             "detectors": match.detectors_json(), "data_categories": list(match.categories),
@@ -426,7 +426,7 @@ class FindingRepo:
         return [StoredExemption(r.rule_id, r.file_id, r.folder_id, r.reason) for r in self.exemptions()]
 
     # ------------------------------------------------------------------ evidence
-    def record_evidence(self, file_id: str, revision: str, content: ContentResult) -> int:
+    def record_evidence(self, file_id: str, revision: str, content: EvidenceSource) -> int:
         """Replace the evidence rows of this file revision with the summaries of ``content`` (no values)."""
         self.session.execute(delete(Evidence).where(Evidence.file_id == file_id, Evidence.revision == revision))
         now = self.clock()

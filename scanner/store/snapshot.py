@@ -15,7 +15,7 @@ from typing import Any
 from sqlalchemy import Select, select
 from sqlalchemy.orm import Session, selectinload
 
-from scanner.drive.models import DriveFile, Exposure, FileExposure, Permission
+from scanner.core.models import DriveFile, Exposure, FileExposure, Permission
 from scanner.store.models import CrawlTarget, DriveFileRow, PermissionRow, ScanCoverage, ScanRun
 
 #: SQLite's default host-parameter limit is 32766; stay well below it per IN clause.

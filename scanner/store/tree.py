@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from scanner.drive.models import DriveFile, Permission
+from scanner.core.models import DriveFile, Permission
 from scanner.store.models import DriveFileRow, PermissionRow
 from scanner.store.snapshot import row_to_file
 

@@ -10,7 +10,8 @@ import json
 import pytest
 from rich.console import Console
 
-from scanner.cli.render import Col, fit_columns, flat
+from scanner.cli.render import Col, fit_columns
+from scanner.export.values import flat
 from tests.installation import Run
 
 

@@ -138,7 +138,7 @@ def test_importing_the_cli_imports_no_heavy_library() -> None:
 
 
 def test_help_documents_every_exit_code() -> None:
-    from scanner.errors import ExitCode
+    from scanner.core.errors import ExitCode
 
     result = run("--help")
     assert result.returncode == 0, result.stderr
@@ -149,7 +149,7 @@ def test_help_documents_every_exit_code() -> None:
 
 def test_readme_documents_every_exit_code() -> None:
     from scanner.cli.main import EXIT_CODE_HELP
-    from scanner.errors import ExitCode
+    from scanner.core.errors import ExitCode
 
     readme = (Path(__file__).resolve().parents[2] / "README.md").read_text(encoding="utf-8")
     section = readme.split("## Exit codes", 1)[1].split("\n## ", 1)[0]

@@ -9,7 +9,7 @@ from click.testing import CliRunner
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.cli.main import cli
-from scanner.errors import ConfigError
+from scanner.core.errors import ConfigError
 from scanner.store.models import DriveFileRow, Finding
 from scanner.timeparse import TimeParseError, parse_age, parse_since
 

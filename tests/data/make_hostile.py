@@ -7,7 +7,7 @@ inflated contents are made by repeating one independently compressed deflate seg
 flush resets the compressor, so ``N`` copies of the segment inflate to ``N`` copies of its text)
 instead of compressing gigabytes.
 
-Used by ``tests/drive/test_extract_memory.py`` (peak memory of extraction in a fresh process) and
+Used by ``tests/content/test_extract_memory.py`` (peak memory of extraction in a fresh process) and
 ``benchmarks/bench_hostile.py`` (the same, end to end through ``sharescan classify``).
 
 Run: .venv/bin/python tests/data/make_hostile.py OUT_DIR [NAME...]
@@ -41,7 +41,7 @@ class Hostile:
     data: bytes
     mime: str
     what: str
-    #: what extraction must answer: "ok", "truncated", or a skip kind (scanner.drive.extract_base.SkipKind)
+    #: what extraction must answer: "ok", "truncated", or a skip kind (scanner.content.extract_base.SkipKind)
     expect: str
 
 

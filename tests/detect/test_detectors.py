@@ -7,9 +7,9 @@ from pathlib import Path
 
 import pytest
 
+from scanner.content.extract import ExtractLimits
 from scanner.detect.evidence import load_or_create_key, mask
 from scanner.detect.pipeline import ContentPipeline
-from scanner.drive.extract import ExtractLimits
 
 
 def _entities(p: ContentPipeline, text: str) -> set[str]:

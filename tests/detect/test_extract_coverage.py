@@ -16,8 +16,8 @@ from collections.abc import Callable
 
 import pytest
 
-from scanner.drive import docx_text, extract_base, pptx_text
-from scanner.drive import extract as X
+from scanner.content import docx_text, extract_base, pptx_text
+from scanner.content import extract as X
 
 _W = "http://schemas.openxmlformats.org/wordprocessingml/2006/main"
 _R = "http://schemas.openxmlformats.org/officeDocument/2006/relationships"

@@ -6,7 +6,7 @@ import io
 
 import pytest
 
-from scanner.drive.extract import MIME_PPTX, ExtractLimits, extract, rtf_to_text
+from scanner.content.extract import MIME_PPTX, ExtractLimits, extract, rtf_to_text
 
 
 def _pptx() -> bytes:

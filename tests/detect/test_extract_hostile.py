@@ -6,8 +6,8 @@ from pathlib import Path
 
 import pytest
 
-from scanner.drive.extract import ExtractLimits, extract
-from scanner.drive.extract_base import SkipKind
+from scanner.content.extract import ExtractLimits, extract
+from scanner.content.extract_base import SkipKind
 
 CORPUS = Path(__file__).parent.parent / "data" / "corpus"
 

@@ -14,10 +14,10 @@ from pathlib import Path
 
 import pytest
 
+from scanner.content import docx_text, extract_base, ooxml, pptx_text
+from scanner.content import extract as X
 from scanner.detect.analyzer import disable_unused_tok2vec
 from scanner.detect.pipeline import ContentPipeline
-from scanner.drive import docx_text, extract_base, ooxml, pptx_text
-from scanner.drive import extract as X
 
 CORPUS = Path(__file__).parent.parent / "data" / "corpus"
 CORPUS_DOCX = sorted(p.name for p in CORPUS.glob("*.docx"))

@@ -9,10 +9,10 @@ from pathlib import Path
 import pytest
 
 from scanner.config import Settings
+from scanner.content.extract import ExtractLimits
+from scanner.core.resources import builtin_rules_dir
 from scanner.detect.analyzer import AnalyzerBuildError
 from scanner.detect.pipeline import ContentPipeline, DetectConfig, default_rules_dir
-from scanner.drive.extract import ExtractLimits
-from scanner.resources import builtin_rules_dir
 
 KEY = b"test-installation-key-0123456789"
 

@@ -10,9 +10,9 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.google.client import GoogleClients
 from scanner.drive.crawler import Crawler, CrawlSummary
 from scanner.emulator import Emulator
-from scanner.google.client import GoogleClients
 from scanner.store.db import make_engine, make_sessionmaker
 from scanner.store.models import DriveFileRow, ScanRun
 

@@ -4,11 +4,11 @@ from __future__ import annotations
 
 import pytest
 
+from scanner.connectors.google.client import GoogleClients
+from scanner.core.models import DriveFile
 from scanner.drive.content import XLSX, ContentFetcher
-from scanner.drive.models import DriveFile
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import LIAM, MAYA, PRIYA, fid
-from scanner.google.client import GoogleClients
 
 
 def _file(emulator: Emulator, key: str) -> DriveFile:

@@ -13,9 +13,9 @@ from pathlib import Path
 from sqlalchemy import func, select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.connectors.google.client import GoogleClients
 from scanner.drive.crawler import Crawler, CrawlSummary
 from scanner.emulator import Emulator, FaultPlan, FaultRule
-from scanner.google.client import GoogleClients
 from scanner.store.db import make_engine, make_sessionmaker
 from scanner.store.models import ScanCoverage, ScanRun
 
@@ -40,7 +40,7 @@ CHILD = """
 import sys
 from scanner.config import Settings
 from scanner.drive.crawler import Crawler
-from scanner.google.client import GoogleClients
+from scanner.connectors.google.client import GoogleClients
 from scanner.store.db import make_engine, make_sessionmaker
 settings = Settings.model_validate_json(open(sys.argv[1]).read())
 sessions = make_sessionmaker(make_engine(sys.argv[2]))

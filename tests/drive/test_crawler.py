@@ -6,8 +6,8 @@ from collections.abc import Callable
 
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.core.models import FileExposure
 from scanner.drive.crawler import CrawlSummary
-from scanner.drive.models import FileExposure
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import EXPECTED, SAM, fid
 from scanner.emulator.state import mutate

@@ -8,8 +8,8 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.drive.exposure import classify_permission
-from scanner.drive.models import Exposure, Permission
+from scanner.core.exposure import classify_permission
+from scanner.core.models import Exposure, Permission
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.builder import group_perm
 from scanner.emulator.seeds.demo import DELIVERY_GROUP, MAYA, fid

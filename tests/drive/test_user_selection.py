@@ -7,9 +7,9 @@ from pathlib import Path
 import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.core.errors import SharescanError
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import ADMIN, DELIVERY_GROUP, JONAS, LIAM, MAYA, PRIYA, SAM
-from scanner.errors import SharescanError
 
 from .conftest import full_crawl
 

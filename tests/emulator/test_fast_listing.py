@@ -7,9 +7,9 @@ import hashlib
 
 import pytest
 
+from scanner.connectors.google.drive_api import FILES_LIST_FIELDS, owned_by_query
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.synthetic import BODY_VARIANTS, generate_lazy, lazy_digest
-from scanner.google.drive_api import FILES_LIST_FIELDS, owned_by_query
 
 from .conftest import DRIVE_RO, build_client
 

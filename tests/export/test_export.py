@@ -16,7 +16,7 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
-from scanner.errors import ConfigError
+from scanner.core.errors import ConfigError
 from scanner.export.service import export
 from scanner.export.signing import verify_export
 from scanner.store import audit

@@ -12,10 +12,10 @@ import pytest
 
 from scanner.app import App
 from scanner.config import Settings
+from scanner.connectors.google.hints import DWD_CONSOLE
+from scanner.core.errors import ExitCode
 from scanner.demo import demo_settings
 from scanner.emulator import Emulator
-from scanner.errors import ExitCode
-from scanner.google.hints import DWD_CONSOLE
 from scanner.keys import ensure_key
 from scanner.ops.doctor import DoctorReport, Status, run_doctor
 from tests.installation import Run

@@ -7,10 +7,10 @@ from collections.abc import Mapping
 
 import pytest
 
+from scanner.core.exposure import classify
+from scanner.core.fingerprint import finding_fingerprint
+from scanner.core.models import DriveFile, Permission
 from scanner.detect.models import ContentResult, DetectorHit
-from scanner.drive.exposure import classify
-from scanner.drive.models import DriveFile, Permission
-from scanner.fingerprint import finding_fingerprint
 from scanner.policy.evaluate import FileContext, PolicyEngine, StoredExemption
 from scanner.policy.schema import Rule
 

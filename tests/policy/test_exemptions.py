@@ -13,10 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.cli.main import cli
+from scanner.core.errors import NotFoundError, SharescanError
+from scanner.core.exposure import classify
+from scanner.core.models import DriveFile, Permission
 from scanner.detect.models import ContentResult, DetectorHit
-from scanner.drive.exposure import classify
-from scanner.drive.models import DriveFile, Permission
-from scanner.errors import NotFoundError, SharescanError
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.schema import Rule
 from scanner.store.audit import verify_chain

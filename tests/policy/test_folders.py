@@ -8,7 +8,7 @@ from typing import Any
 
 import pytest
 
-from scanner.drive.models import GOOGLE_FOLDER, DriveFile, Permission
+from scanner.core.models import GOOGLE_FOLDER, DriveFile, Permission
 from scanner.policy.evaluate import BlastRadius, StoredExemption
 from scanner.policy.folders import Grant, SensitiveFinding, evaluate_folders
 from scanner.policy.schema import Rule

@@ -9,7 +9,7 @@ import jsonschema
 import pytest
 import yaml
 
-from scanner.errors import RuleError
+from scanner.core.errors import RuleError
 from scanner.policy.loader import builtin_rules_dir, known_detectors, load_rules, parse_rule_text, rule_files
 from scanner.policy.ruletest import run_rule_tests, samples
 from scanner.policy.schema import rule_json_schema

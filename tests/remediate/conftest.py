@@ -12,12 +12,12 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.google.client import GoogleClients
+from scanner.core.exposure import classify
+from scanner.core.models import DriveFile, FileExposure, Permission
 from scanner.detect.models import ContentResult, DetectorHit
-from scanner.drive.exposure import classify
-from scanner.drive.models import DriveFile, FileExposure, Permission
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import ADMIN, fid
-from scanner.google.client import GoogleClients
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.loader import builtin_rules_dir, load_rules
 from scanner.store.db import make_engine, make_sessionmaker

@@ -9,10 +9,10 @@ from sqlalchemy import select
 
 from scanner.cli.context import State
 from scanner.cli.scan import scan
+from scanner.core.errors import ExitCode
 from scanner.emulator import FaultRule
 from scanner.emulator.seeds.builder import anyone_perm, make_file
 from scanner.emulator.seeds.demo import MAYA, fid
-from scanner.errors import ExitCode
 from scanner.remediate.breaker import ErrorRateBreaker
 from scanner.store.models import AuditEvent, RemediationAction
 

@@ -12,9 +12,9 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.cli.main import cli
 from scanner.config import Settings
+from scanner.core.errors import RuleError
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import fid
-from scanner.errors import RuleError
 from scanner.policy.evaluate import PolicyEngine
 from scanner.policy.loader import builtin_rules_dir, rule_files
 from scanner.store import migrate

@@ -10,11 +10,11 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.google.drive_ops import DriveOps, google_ops_factory
+from scanner.core.errors import RemediationRefused
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import DOMAIN, LIAM, fid
-from scanner.errors import RemediationRefused
 from scanner.policy.evaluate import PolicyEngine
-from scanner.remediate.drive_ops import DriveOps, google_ops_factory
 from scanner.remediate.engine import Remediator
 from scanner.remediate.restore import Restorer, RestoreRefused
 from scanner.store.audit import verify_chain

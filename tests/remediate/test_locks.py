@@ -16,10 +16,10 @@ from sqlalchemy import select
 from scanner.app import App
 from scanner.cli.context import State
 from scanner.cli.remediate import remediate, restore
+from scanner.core.errors import ExitCode, RemediationRefused, RunLockedError
 from scanner.emulator import FaultRule
-from scanner.errors import ExitCode, RemediationRefused, RunLockedError
 from scanner.run import ScanOptions, ScanService
-from scanner.schedule.jobs import run_lock_for
+from scanner.schedule.lock import run_lock_for
 from scanner.store.models import Finding, RemediationAction
 
 from ..run.conftest import make_app  # noqa: F401 - the fixture

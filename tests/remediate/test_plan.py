@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
-from scanner.drive.models import GOOGLE_FOLDER
+from scanner.core.models import GOOGLE_FOLDER
 from scanner.policy.schema import Rule
 from scanner.remediate.engine import places
 from scanner.remediate.plan import decide_mode, inherited_skip

@@ -8,10 +8,10 @@ from pathlib import Path
 import pytest
 from sqlalchemy import select
 
+from scanner.core.errors import SharescanError
 from scanner.emulator.seeds.builder import user_perm
 from scanner.emulator.seeds.demo import MAYA, fid
 from scanner.emulator.state import mutate
-from scanner.errors import SharescanError
 from scanner.remediate.justify import justify
 from scanner.remediate.restore import Restorer
 from scanner.run import ScanOptions, ScanService

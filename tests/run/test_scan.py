@@ -8,9 +8,9 @@ import threading
 import pytest
 from sqlalchemy import func, select
 
+from scanner.core.errors import RunLockedError
 from scanner.emulator.seeds.demo import EXPECTED
 from scanner.emulator.state import mutate
-from scanner.errors import RunLockedError
 from scanner.run import ScanOptions, ScanProgress, ScanService
 from scanner.store.models import (
     AuditEvent,
@@ -152,7 +152,7 @@ def test_two_scans_at_once_run_exactly_once(make_app, emulator) -> None:
 
 @pytest.mark.parametrize("missing", ["domains", "service_account_file", "admin_subject"])
 def test_scan_refuses_incomplete_settings_clearly(make_app, missing) -> None:
-    from scanner.errors import ConfigError
+    from scanner.core.errors import ConfigError
 
     section = "organisation" if missing == "domains" else "google"
     app = make_app(**{section: {missing: [] if missing == "domains" else ""}})

@@ -8,9 +8,9 @@ import uuid
 import pytest
 from sqlalchemy import func, select
 
+from scanner.connectors.google.client import GoogleClients
 from scanner.detect.pipeline import ContentPipeline, DetectConfig
 from scanner.drive.crawler import Crawler, TargetTask
-from scanner.google.client import GoogleClients
 from scanner.keys import ensure_key
 from scanner.policy.loader import load_configured_rules
 from scanner.run import ScanOptions, ScanService
@@ -90,7 +90,7 @@ def test_the_quota_bucket_in_redis_is_shared_between_processes() -> None:
 
 def test_celery_refuses_a_database_workers_cannot_share(make_sqlite_app) -> None:
     pytest.importorskip("celery", reason="the celery extra is not installed")
-    from scanner.errors import ConfigError
+    from scanner.core.errors import ConfigError
     from scanner.scan.celery_exec import CeleryExecutor
 
     app = make_sqlite_app(executor={"kind": "celery", "broker_url": "redis://127.0.0.1:6379/14"})

@@ -10,7 +10,7 @@ import sys
 import time
 from pathlib import Path
 
-from scanner.errors import RunLockedError
+from scanner.core.errors import RunLockedError
 from scanner.schedule.lock import RunLock
 from scanner.store.db import make_engine
 

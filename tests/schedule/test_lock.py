@@ -16,7 +16,7 @@ from pathlib import Path
 import pytest
 from sqlalchemy import Engine, insert, select
 
-from scanner.errors import RunLockedError
+from scanner.core.errors import RunLockedError
 from scanner.schedule.lock import RunLock, advisory_key
 from scanner.store.db import make_engine
 from scanner.store.models import RunLock as RunLockRow

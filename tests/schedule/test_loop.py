@@ -15,7 +15,7 @@ import pytest
 from click.testing import CliRunner
 
 from scanner.cli.main import cli
-from scanner.errors import ConfigError, GoogleApiError, RunLockedError
+from scanner.core.errors import ConfigError, GoogleApiError, RunLockedError
 from scanner.schedule.loop import Fire, Schedule, Scheduler
 
 UTC = dt.UTC
@@ -164,7 +164,7 @@ def test_cli_run_foreground_exits_cleanly_on_sigterm(tmp_path: os.PathLike[str])
 def test_cli_run_once(raise_locked: bool, code: int) -> None:
     script = (
         "import scanner.run\n"
-        "from scanner.errors import RunLockedError\n"
+        "from scanner.core.errors import RunLockedError\n"
         "def run_scan(app, full, apply=None, progress=None):\n"
         "    print('FULL' if full else 'INCR')\n"
         f"    if {raise_locked}: raise RunLockedError('another scan is running: held by h:1')\n"

@@ -16,8 +16,8 @@ from cryptography.hazmat.primitives.asymmetric.ed25519 import Ed25519PrivateKey
 from sqlalchemy import delete, insert, select, update
 from sqlalchemy.orm import Session, sessionmaker
 
-from scanner.anchors import CHECKPOINT_FORMAT, write_checkpoint
 from scanner.config import AuditSettings
+from scanner.export.anchors import CHECKPOINT_FORMAT, write_checkpoint
 from scanner.export.auditlog import AuditVerification, verify_log
 from scanner.export.signing import canonical, private_key, public_hex
 from scanner.store import audit

@@ -48,7 +48,7 @@ def test_sqlite_file_is_private_and_in_wal_mode(tmp_path: Path) -> None:
 def test_uninitialised_database_is_a_clear_error(tmp_path: Path) -> None:
     import pytest
 
-    from scanner.errors import DatabaseError
+    from scanner.core.errors import DatabaseError
 
     url = f"sqlite:///{tmp_path / 'empty.db'}"
     engine = make_engine(url)
@@ -102,5 +102,36 @@ def test_upgrade_baselines_existing_rows_in_the_chain(db_url: str, tmp_path: Pat
         assert result.ok, result.problems()
         assert (result.chain.legacy_events, result.chain.keyed_events, result.rows_checked) == (4, 1, 2)
         assert kinds == ["scan.completed", "scan.completed", "finding.state", "action.state", "scan.completed"]
+    finally:
+        engine.dispose()
+
+
+def test_provider_column_leaves_existing_rows_as_they_were(db_url: str) -> None:
+    """0006 adds ``provider`` to targets, files and findings: existing rows become 'google' and keep their
+    fingerprints (a Google finding's fingerprint has no provider in it)."""
+    from scanner.core.fingerprint import finding_fingerprint
+
+    migrate.upgrade(db_url, "0005")
+    engine = make_engine(db_url)
+    fp = finding_fingerprint("r", "F1")
+    try:
+        with engine.begin() as conn:
+            conn.execute(text("INSERT INTO crawl_targets (kind, key, name, active) VALUES ('user', 'a@x.com', '', true)"))
+            conn.execute(text("INSERT INTO files (id, name, mime_type, parents, exposure, exposure_classes, first_seen, "
+                              "last_seen, trashed, published, content_status, data_categories, content_hits) VALUES "
+                              "('F1', 'f', '', '[]', 'public', '[]', :now, :now, false, false, 'pending', '[]', '{}')"),
+                         {"now": "2026-03-01 00:00:00"})
+            conn.execute(text("INSERT INTO findings (fingerprint, rule_id, title, severity, file_id, detection_state, "
+                              "status, exposure, matched_permissions, detectors, data_categories, first_seen, "
+                              "last_seen, status_changed_at, recurrence_count) VALUES (:fp, 'r', '', 'high', 'F1', "
+                              "'active', 'open', 'public', '[]', '{}', '[]', :now, :now, :now, 0)"),
+                         {"fp": fp, "now": "2026-03-01 00:00:00"})
+        migrate.upgrade(db_url, "0006_provider_column")
+        with engine.connect() as conn:
+            for table in ("crawl_targets", "files", "findings"):
+                assert conn.execute(text(f"SELECT provider FROM {table}")).scalars().all() == ["google"]  # noqa: S608
+            assert conn.execute(text("SELECT fingerprint FROM findings")).scalar_one() == fp
+        migrate.downgrade(db_url, "0005")
+        assert "provider" not in {c["name"] for c in inspect(engine).get_columns("findings")}
     finally:
         engine.dispose()

@@ -8,10 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.core.errors import SharescanError
+from scanner.core.exposure import classify
+from scanner.core.models import DriveFile, Permission
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
-from scanner.drive.exposure import classify
-from scanner.drive.models import DriveFile, Permission
-from scanner.errors import SharescanError
 from scanner.policy.evaluate import FileContext, Match, PolicyEngine
 from scanner.policy.schema import Rule
 from scanner.store.audit import verify_chain

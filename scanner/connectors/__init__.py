@@ -1,0 +1,1 @@
+"""Connectors: one package per storage provider behind the protocol in ``scanner.connectors.base``."""
