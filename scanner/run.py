@@ -210,7 +210,7 @@ class ScanService:
         result = ScanResult(run_id=run_id, kind=kind, status="running")
         try:
             rules = load_configured_rules(self.settings)
-            clients = self._clients or GoogleClients(self.settings)
+            clients = self._clients or self._google_clients(options.executor or self.settings.executor.kind)
             result.api_calls_by_method = clients.stats.by_method  # live: as_dict() copies it when the run ends
             self._reconcile(run_id, result)
             owned, directory_error = self._directory_domains(clients)
@@ -313,6 +313,14 @@ class ScanService:
                                          data, mime, name))
         key = ensure_key(self.settings.evidence_key_path, loose=self.settings.keys.loose_permissions)
         return InProcessExecutor(self.settings, hmac_key=key)
+
+    def _google_clients(self, kind: str) -> GoogleClients:
+        """The scanning key's clients; with Celery, this process draws quota from the workers' bucket."""
+        if kind == "celery":
+            from scanner.scan.celery_exec import shared_limiter
+
+            return GoogleClients(self.settings, rate_limiter=shared_limiter(self.settings))
+        return GoogleClients(self.settings)
 
     def _analyse_and_evaluate(self, run_id: int, summary: CrawlSummary, rules: Any, clients: GoogleClients,
                               result: ScanResult, progress: ScanProgress | None, executor: Executor) -> set[str]:
