@@ -153,6 +153,7 @@ class InProcessExecutor:
         self._analyze_lock = threading.Lock()
         self.processes = analysis_processes(settings) if processes is None else processes
         self._pool: ProcessPoolExecutor | None = None
+        self._pool_lock = threading.Lock()
         self._use_pool = False
         self.stats = AnalysisStats()
         self._stats_lock = threading.Lock()
@@ -163,6 +164,10 @@ class InProcessExecutor:
 
     # ------------------------------------------------------------------ analysis
     def _process_pool(self) -> ProcessPoolExecutor:
+        with self._pool_lock:  # fetch threads ask at once: one pool, started once
+            return self._start_pool()
+
+    def _start_pool(self) -> ProcessPoolExecutor:
         if self._pool is None:
             key = self.hmac_key
             assert key is not None

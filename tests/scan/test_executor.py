@@ -38,6 +38,8 @@ def test_process_pool_and_fetch_threads_match_the_sequential_path(make_app, emul
     got = _two_runs(concurrent, pooled)
     assert_same(expected, got)
     assert all(e.processes == 2 and e._use_pool for e in executors)
+    # one pool of two processes per run, however many fetch threads asked for it at once
+    assert all(len(e.stats.peak_rss_kib) <= 2 for e in executors), [e.stats.peak_rss_kib for e in executors]
     assert any(o[2] == "analysed" for o in got["outcomes"])  # the pool analysed files, the cache was not all
 
 
