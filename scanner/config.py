@@ -210,6 +210,40 @@ class LimitsSettings(_Section):
 
 
 
+class ExecutorSettings(_Section):
+    """Where a scan's units of work run (``scanner.scan.executor``)."""
+
+    #: in-process: threads for crawl and content fetches, a process pool for analysis (one machine);
+    #: celery: crawl targets and file analyses go to ``sharescan worker`` processes over ``broker_url``.
+    kind: Literal["in-process", "celery"] = "in-process"
+    #: Processes that extract and detect (CPU-bound); 0 = one per core.
+    analysis_processes: Annotated[int, Field(ge=0, le=256)] = 0
+    #: Content fetches (export/download) in flight at once, overall and per impersonated user.
+    fetch_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    #: A run with fewer candidate files analyses them in the scan process (no pool to start).
+    pool_min_files: Annotated[int, Field(ge=0, le=10_000_000)] = 200
+    fetch_per_user: Annotated[int, Field(ge=1, le=64)] = 4
+    #: celery: the broker (redis://host:6379/0 or amqp://user:pass@host:5672//).
+    broker_url: str = ""
+    #: celery on Redis: seconds before a task a worker took but did not acknowledge is delivered again
+    #: (a killed worker's tasks come back after this). Longer than the slowest task: a file analysis
+    #: takes seconds, a large target's crawl minutes to hours - production uses 3600 or more.
+    visibility_timeout_seconds: Annotated[int, Field(ge=1, le=7 * 86_400)] = 3600
+    #: celery: the queue this installation's tasks go to (installations sharing a broker use their own).
+    queue: Annotated[str, Field(min_length=1, max_length=200, pattern=r"^[A-Za-z0-9_.:-]+$")] = "sharescan"
+    #: celery: the files one analysis task carries.
+    files_per_task: Annotated[int, Field(ge=1, le=10_000)] = 50
+    #: celery: how long the scan waits for a task's result before it calls the run failed.
+    task_timeout_seconds: Annotated[int, Field(ge=10, le=7 * 86_400)] = 86_400
+
+    @field_validator("broker_url")
+    @classmethod
+    def _broker_valid(cls, value: str) -> str:
+        if value and urlsplit(value).scheme not in ("redis", "rediss", "amqp", "amqps", "pyamqp", "memory"):
+            raise ValueError(f"{value!r}: expected redis://, amqp:// (or memory:// for tests)")
+        return value
+
+
 class RemediationSettings(_Section):
     mode: RemediationMode = "dry-run"
     max_actions_per_run: Annotated[int, Field(ge=0, le=100_000)] = 50
@@ -454,6 +488,7 @@ class Settings(_Section):
     rules: RulesSettings = RulesSettings()
     detect: DetectSettings = DetectSettings()
     limits: LimitsSettings = LimitsSettings()
+    executor: ExecutorSettings = ExecutorSettings()
     remediation: RemediationSettings = RemediationSettings()
     schedule: ScheduleSettings = ScheduleSettings()
     notifications: NotificationSettings = NotificationSettings()

@@ -29,23 +29,20 @@ import os
 import socket
 import time
 from collections import Counter
-from collections.abc import Callable, Iterator, Sequence
+from collections.abc import Callable, Sequence
 from dataclasses import asdict, dataclass, field, replace
 from typing import Any
 
-from sqlalchemy import and_, func, or_, select
+from sqlalchemy import func, select
 from sqlalchemy.orm import Session
 
 from scanner.app import App
 from scanner.connectors.google import directory
 from scanner.connectors.google.client import GoogleClients
 from scanner.connectors.google.directory import CustomerDomains
-from scanner.content.extract_base import SkipKind
 from scanner.core.errors import ConfigError, GoogleApiError, RemediationRefused
 from scanner.core.exposure import classify, normalise_domains
 from scanner.core.models import FileExposure
-from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
-from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.drive.crawler import Crawler, CrawlProgress, CrawlProgressSnapshot, CrawlSummary
 from scanner.export.anchors import anchor_now
 from scanner.folder_scan import evaluate_folder_findings
@@ -56,26 +53,27 @@ from scanner.policy.loader import load_configured_rules
 from scanner.posture.step import run_posture
 from scanner.remediate.plan import CHANGING_ACTIONS
 from scanner.remediate.sanity import DomainCheck, check_domains
+from scanner.scan.analysis import AnalysisContext, candidate_ids
+from scanner.scan.content_cache import cached_content
+from scanner.scan.executor import Executor, InProcessExecutor, SequentialExecutor
+from scanner.scan.units import evaluated_file_ids, sum_outcomes
 from scanner.schedule.lock import Heartbeat, RunLock, run_lock_for
 from scanner.store.models import (
     CrawlTarget,
     DriveFileRow,
-    Evidence,
     Finding,
     RemediationAction,
     ScanCoverage,
     ScanRun,
     utcnow,
 )
-from scanner.store.pending import PendingFile, PendingReads, pending_file_ids
+from scanner.store.pending import PendingReads
 from scanner.store.quota import record_ledger
 from scanner.store.repo import FindingRepo
 from scanner.store.snapshot import external_grant_domains, row_to_file, run_coverage
-from scanner.store.tree import StoredTree
+from scanner.store.tree import StoredTree, ancestors_of
 
 log = logging.getLogger(__name__)
-
-MAX_ANCESTRY = 32
 
 
 class ScanProgress(CrawlProgress):
@@ -96,6 +94,8 @@ class ScanOptions:
     full: bool = False
     #: None: modes from config and rules; True: enforce for this run (``--apply``); False: dry-run.
     apply: bool | None = None
+    #: None: ``[executor] kind``; "in-process" or "celery" for this run (``--executor``).
+    executor: str | None = None
 
 
 @dataclass
@@ -152,6 +152,10 @@ class ScanResult:
     api_units_by_method: dict[str, int] = field(default_factory=dict)
     #: Publish-state reads by reason, and ``skipped`` (stored state kept): scanner.core.publish.
     publish_checks: dict[str, int] = field(default_factory=dict)
+    #: The executor that ran the units, and what the in-process analysis cost (files fetched and
+    #: analysed, analysis CPU seconds, the phase's wall seconds, peak RSS MiB of each analysis process).
+    executor: str = ""
+    analysis: dict[str, Any] = field(default_factory=dict)
 
     def as_dict(self) -> dict[str, Any]:
         # a plain dict copy first: asdict() would rebuild a live Counter from (key, value) pairs
@@ -160,16 +164,18 @@ class ScanResult:
 
 
 class ScanService:
-    """Runs scans for one App. ``clients`` and ``pipeline_factory`` are injectable for tests."""
+    """Runs scans for one App. ``clients``, ``pipeline_factory`` and ``executor`` are injectable (tests,
+    benchmarks); by default the executor is ``[executor] kind``'s."""
 
     def __init__(self, app: App, *, clients: GoogleClients | None = None,
                  pipeline_factory: Callable[[], Any] | None = None,
-                 clock: Callable[[], dt.datetime] = utcnow) -> None:
+                 clock: Callable[[], dt.datetime] = utcnow, executor: Executor | None = None) -> None:
         self.app = app
         self.settings = app.settings
         self._clients = clients
         self._pipeline_factory = pipeline_factory
         self._pipeline: Any = None
+        self._executor_instance = executor
         self.clock = clock
 
     # ------------------------------------------------------------------ public
@@ -216,14 +222,19 @@ class ScanService:
         result = ScanResult(run_id=run_id, kind=kind, status="running")
         try:
             rules = load_configured_rules(self.settings)
-            clients = self._clients or GoogleClients(self.settings)
+            clients = self._clients or self._google_clients(options.executor or self.settings.executor.kind)
             result.api_calls_by_method = clients.stats.by_method  # live: as_dict() copies it when the run ends
             result.api_units_by_method = clients.stats.units_by_method
             self._reconcile(run_id, result)
             owned, directory_error = self._directory_domains(clients)
-            summary = Crawler(self.settings, clients, sessions, progress=progress).run(run_id, full=options.full)
-            self._absorb_crawl(result, summary)
-            evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress)
+            executor = self._executor(options.executor or self.settings.executor.kind)
+            try:
+                summary = Crawler(self.settings, clients, sessions, progress=progress).run(
+                    run_id, full=options.full, crawl_many=executor.crawl)
+                self._absorb_crawl(result, summary)
+                evaluated = self._analyse_and_evaluate(run_id, summary, rules, clients, result, progress, executor)
+            finally:
+                executor.close()
             self._record_pending(run_id, result)
             folders = evaluate_folder_findings(self.app.sessions, self.app.actor, rules.rules, run_id=run_id,
                                                org_domains=frozenset(summary.org_domains),
@@ -292,22 +303,7 @@ class ScanService:
 
     # ------------------------------------------------------------------ content + policy
     def _candidate_ids(self, run_id: int) -> list[str]:
-        """Files that are exposed or had findings and were crawled by this run or by any run since the
-        last one that finished its analysis: the interrupted runs it resumed (however many in a row)
-        and failed runs, whose crawl moved the change tokens on before their analysis was done; and
-        every file with a pending read (an incremental crawl does not see them again by itself)."""
-        with self.app.sessions() as s:
-            last_done = s.scalar(select(func.max(ScanRun.id)).where(
-                ScanRun.id < run_id, ScanRun.status.in_(("completed", "partial")), ScanRun.kind != "watch")) or 0
-            run_ids = list(s.scalars(select(ScanRun.id).where(ScanRun.id > last_done, ScanRun.id <= run_id)))
-            active_files = select(Finding.file_id).where(Finding.detection_state == "active")
-            return list(s.scalars(
-                select(DriveFileRow.id).where(or_(
-                    and_(DriveFileRow.last_run_id.in_(run_ids),
-                         or_(DriveFileRow.exposure != "internal", DriveFileRow.id.in_(active_files))),
-                    DriveFileRow.id.in_(pending_file_ids()),
-                )).order_by(DriveFileRow.id)
-            ))
+        return candidate_ids(self.app.sessions, run_id)
 
     def _pipeline_instance(self) -> Any:
         if self._pipeline is None:
@@ -320,112 +316,62 @@ class ScanService:
                 self._pipeline = ContentPipeline(DetectConfig.from_settings(self.settings), hmac_key=key)
         return self._pipeline
 
-    def _analyse_and_evaluate(self, run_id: int, summary: CrawlSummary, rules: Any, clients: GoogleClients,
-                              result: ScanResult, progress: ScanProgress | None,
-                              only: Sequence[str] | None = None) -> set[str]:
-        """``only``: these files instead of the run's candidates (``sharescan watch``)."""
-        from scanner.drive.content import ContentFetcher
+    def _executor(self, kind: str) -> Executor:
+        """The executor of this run (``[executor] kind`` or ``--executor``); an injected pipeline runs in
+        this process."""
+        if self._executor_instance is not None:
+            return self._executor_instance
+        if kind == "celery":
+            from scanner.scan.celery_exec import CeleryExecutor
 
-        org_domains = frozenset(summary.org_domains)
+            return CeleryExecutor(self.app)
+        if self._pipeline_factory is not None:
+            return InProcessExecutor(self.settings,
+                                     analyze=lambda data, mime, name: self._pipeline_instance().analyze_bytes(
+                                         data, mime, name))
+        key = ensure_key(self.settings.evidence_key_path, loose=self.settings.keys.loose_permissions)
+        return InProcessExecutor(self.settings, hmac_key=key)
+
+    def _google_clients(self, kind: str) -> GoogleClients:
+        """The scanning key's clients; with Celery, this process draws quota from the workers' bucket."""
+        if kind == "celery":
+            from scanner.scan.celery_exec import shared_limiter
+
+            return GoogleClients(self.settings, rate_limiter=shared_limiter(self.settings))
+        return GoogleClients(self.settings)
+
+    def _analyse_and_evaluate(self, run_id: int, summary: CrawlSummary, rules: Any, clients: GoogleClients,
+                              result: ScanResult, progress: ScanProgress | None, executor: Executor | None = None,
+                              only: Sequence[str] | None = None) -> set[str]:
+        """Every candidate file analysed and evaluated by the executor; the outcomes summed. Returns the
+        files evaluated with everything their rules needed. ``only``: these files instead of the run's
+        candidates, in this process with the service's own pipeline (``sharescan watch``: a few files)."""
+        if executor is None:
+            executor = SequentialExecutor(lambda data, mime, name: self._pipeline_instance().analyze_bytes(
+                data, mime, name))
         ids = self._candidate_ids(run_id) if only is None else sorted(only)
         if progress is not None:
             progress.phase("analysing exposed files", len(ids))
-        fetcher = ContentFetcher(clients)
-        subjects = _Subjects(self.settings, clients, org_domains)
-        with self.app.sessions() as s:
-            exemptions = FindingRepo(s, self.app.actor).active_exemptions()
-        engine = PolicyEngine(rules.rules, exemptions=exemptions)
-        # While a file's content cannot be read, only rules that need no content are evaluated.
-        without_content = PolicyEngine([r for r in rules.rules if r.content is None], exemptions=exemptions)
-        unreadable_after = self.settings.limits.unreadable_after_attempts
-        evaluated: set[str] = set()
-        analysed_per_target: Counter[tuple[str, str]] = Counter()
-        for file_id in ids:
-            with self.app.sessions() as s:
-                row = s.get(DriveFileRow, file_id)
-                if row is None:
-                    continue
-                unread_aspects = PendingReads(s).aspects_of(file_id)
-                file = row_to_file(row)
-                removed = row.removed_at is not None
-                # the crawler's verdict on groups with outside members ([google] expand_groups) is kept
-                outside = frozenset((p.email_address or "").lower() for p in row.permissions
-                                    if p.type == "group" and p.exposure == "external_group")
-                exposure = FileExposure(file=file, exposed=()) if removed else classify(file, org_domains, outside)
-                ctx = FileContext(ancestors=_ancestors(s, row), now=self.clock())
-                needs_content = not removed and engine.needs_content(exposure, ctx)
-                cached = _cached_content(s, row, file.revision_key) if needs_content else None
-            if ReadAspect.PERMISSIONS in unread_aspects and not removed:
-                # Who can open it is unknown: its findings keep their state until the crawl reads it.
-                if progress is not None:
-                    progress.advance()
-                continue
-            fresh: ContentResult | None = None
-            unread: Unread | None = None
-            if cached is not None:
-                result.content_cache_hits += 1
-            elif needs_content:
-                fresh, unread = self._analyse(fetcher, subjects, file)
-                if fresh is not None and fresh.analysed:
-                    result.files_analysed += 1
-                    analysed_per_target[("drive", file.drive_id) if file.drive_id
-                                        else ("user", (file.owner_email or "").lower())] += 1
-                    result.files_partial += fresh.is_partial
-                elif fresh is not None:
-                    result.files_not_analysed += 1
-            content = cached if cached is not None else fresh
-            if content is not None and content.analysed:
-                result.nlp_mode = content.nlp_mode or result.nlp_mode
-            # Unread content is not clean content: the rules that need it keep their previous verdict.
-            matches = (without_content if unread is not None else engine).evaluate(exposure, content, ctx)
-            with self.app.sessions.begin() as s:
-                repo = FindingRepo(s, self.app.actor, clock=self.clock)
-                pending = PendingReads(s, unreadable_after=unreadable_after, clock=self.clock)
-                if unread is not None:
-                    pending.record(PendingFile(file_id, file.owner_email, file.drive_id, file.name), unread,
-                                   run_id=run_id)
-                elif removed:
-                    pending.clear([file_id])
-                elif fresh is not None or not needs_content:
-                    pending.clear([file_id], [ReadAspect.CONTENT])
-                if fresh is not None:
-                    _store_content(s, repo, file_id, file.revision_key, fresh, self.clock())
-                for match in matches:
-                    repo.upsert(match, run_id)
-            if unread is None and ReadAspect.PUBLISH_STATE not in unread_aspects:
-                evaluated.add(file_id)
-            if progress is not None:
-                progress.advance()
+        ctx = AnalysisContext.build(self.settings, self.app.sessions, self.app.actor, clients, rules.rules,
+                                    run_id=run_id, org_domains=frozenset(summary.org_domains), clock=self.clock)
+        result.executor = executor.name
+        executor.analyse(ctx, ids, progress)
+        stats = getattr(executor, "stats", None)
+        if stats is not None:
+            result.analysis = {"files_fetched": stats.files_fetched, "files_analysed": stats.files_analysed,
+                               "cpu_seconds": round(stats.analysis_cpu_seconds, 3),
+                               "phase_seconds": round(stats.phase_seconds, 3),
+                               "record_seconds": round(stats.record_seconds, 3),
+                               "processes": getattr(executor, "processes", 1) if stats.peak_rss_kib else 0,
+                               "peak_rss_mib": sorted(round(v / 1024, 1) for v in stats.peak_rss_kib.values())}
         with self.app.sessions.begin() as s:
-            _count_analysed(s, run_id, analysed_per_target)
+            totals = sum_outcomes(s, run_id)
+            _count_analysed(s, run_id, totals.analysed_per_target)
+            evaluated = evaluated_file_ids(s, run_id)
+        result.files_analysed, result.files_not_analysed = totals.files_analysed, totals.files_not_analysed
+        result.files_partial, result.content_cache_hits = totals.files_partial, totals.content_cache_hits
+        result.nlp_mode = totals.nlp_mode or result.nlp_mode
         return evaluated
-
-    def _analyse(self, fetcher: Any, subjects: _Subjects, file: Any) -> tuple[ContentResult | None, Unread | None]:
-        """The file's content analysed, or why it was not (a lasting reason, in the ContentResult), or
-        the failed read (download, export, timeout, no identity could read it) to try again next run."""
-        max_bytes = self.settings.limits.max_download_bytes
-        failure, detail = ReadFailure.NO_READER, "no identity could read the file"
-        for subject in subjects.for_file(file):
-            try:
-                fetched = fetcher.fetch(file, as_user=subject, max_bytes=max_bytes)
-            except GoogleApiError as exc:  # e.g. the owner cannot be impersonated (suspended)
-                failure = failure_of(exc, ReadFailure.NO_READER if _denied(exc) else ReadFailure.DOWNLOAD_FAILED)
-                detail = str(exc)
-                continue
-            if not fetched.ok:
-                if fetched.denied:  # this identity cannot read it: try the next one
-                    failure, detail = ReadFailure.NO_READER, fetched.skip_reason or detail
-                    continue
-                if fetched.failure is not None:
-                    return None, Unread(ReadAspect.CONTENT, fetched.failure, fetched.skip_reason or "")
-                reason = fetched.skip_reason or "unknown"
-                reason = reason if reason.startswith("not analysed") else f"not analysed: {reason}"
-                return ContentResult(analysed=False, skip_reason=reason), None
-            content: ContentResult = self._pipeline_instance().analyze_bytes(fetched.data, fetched.mime_type, file.name)
-            if fetched.truncated:
-                content.truncated = True
-            return content, None
-        return None, Unread(ReadAspect.CONTENT, failure, detail)
 
     def _record_pending(self, run_id: int, result: ScanResult) -> None:
         """Per target of this run: files with a pending read and unreadable files (``scans show``)."""
@@ -550,9 +496,9 @@ class ScanService:
                 outside = frozenset((p.email_address or "").lower() for p in row.permissions
                                     if p.type == "group" and p.exposure == "external_group")
                 exposure = FileExposure(file=file, exposed=()) if removed else classify(file, org_domains, outside)
-                ctx = FileContext(ancestors=_ancestors(s, row), now=self.clock())
+                ctx = FileContext(ancestors=ancestors_of(s, row), now=self.clock())
                 needs = not removed and engine.needs_content(exposure, ctx)
-                content = _cached_content(s, row, file.revision_key) if needs else None
+                content = cached_content(s, row, file.revision_key) if needs else None
                 if needs and content is None:
                     continue  # this revision was not analysed: its findings stay as they are
                 repo = FindingRepo(s, self.app.actor, clock=self.clock)
@@ -576,42 +522,6 @@ class ScanService:
                                 "failed": len(report.failed)}
 
 
-class _Subjects:
-    """Who can read a file for content analysis: a shared-drive member, its owner, then the admin."""
-
-    def __init__(self, settings: Any, clients: GoogleClients, org_domains: frozenset[str]) -> None:
-        self.settings = settings
-        self.clients = clients
-        self.org_domains = org_domains
-        self._members: dict[str, str | None] = {}
-        self._active: set[str] | None = None
-
-    def for_file(self, file: Any) -> Iterator[str]:
-        seen: set[str] = set()
-        candidates: list[str | None] = []
-        if file.drive_id:
-            candidates.append(self._member(file.drive_id))
-        candidates += [file.owner_email, self.settings.google.admin_subject]
-        for c in candidates:
-            if c and c.lower() not in seen:
-                seen.add(c.lower())
-                yield c
-
-    def _member(self, drive_id: str) -> str | None:
-        if drive_id not in self._members:
-            from scanner.connectors.google import directory
-
-            try:
-                if self._active is None:
-                    self._active = {u.email.lower() for u in directory.list_users(self.clients, self.settings)
-                                    if u.skip_reason is None}
-                self._members[drive_id] = directory.find_member(self.clients, self.settings, drive_id,
-                                                                self._active, self.org_domains)
-            except GoogleApiError:
-                self._members[drive_id] = None
-        return self._members[drive_id]
-
-
 def _count_analysed(session: Session, run_id: int, per_target: Counter[tuple[str, str]]) -> None:
     """files_analysed of this run's coverage rows: the files of each target (a shared drive, or the owner's
     My Drive) whose content this run read."""
@@ -630,76 +540,7 @@ def _count(session: Session, condition: Any) -> int:
     return int(session.scalar(select(func.count(Finding.id)).where(condition)) or 0)
 
 
-def _ancestors(session: Session, row: DriveFileRow) -> tuple[str, ...]:
-    out: list[str] = []
-    frontier = list(row.parents or [])
-    while frontier and len(out) < MAX_ANCESTRY:
-        parent_id = frontier.pop(0)
-        if parent_id in out:
-            continue
-        out.append(parent_id)
-        parent = session.get(DriveFileRow, parent_id)
-        if parent is not None:
-            frontier.extend(parent.parents or [])
-    if row.drive_id and row.drive_id not in out:
-        out.append(row.drive_id)
-    return tuple(out)
-
-
-def _denied(exc: BaseException) -> bool:
-    """This identity cannot read the file (refused, or cannot be impersonated); another one might."""
-    from scanner.drive.content import DENIED_REASONS
-
-    return getattr(exc, "status", None) in (401, 403, 404) or getattr(exc, "reason", "") in DENIED_REASONS
-
-
-def _cached_content(session: Session, row: DriveFileRow, revision: str) -> ContentResult | None:
-    """The analysis of this exact revision, rebuilt from what was stored (hits and evidence, no values)."""
-    if not revision or row.content_revision != revision or row.content_status == "pending":
-        return None
-    if row.content_status == "not_analysed":  # a lasting reason (encrypted, too large...): failed reads are pending
-        return ContentResult(analysed=False, skip_reason=row.content_skip_reason,
-                             skip_kind=SkipKind.parse(row.content_skip_kind))
-    evidence: dict[str, list[EvidenceSummary]] = {}
-    for ev in session.scalars(select(Evidence).where(Evidence.file_id == row.id, Evidence.revision == revision)):
-        evidence.setdefault(ev.detector, []).append(EvidenceSummary(
-            entity_type=ev.entity_type, count=ev.count, best_score=ev.best_score, first_location=ev.location,
-            masked_preview=ev.masked_preview, value_hash=ev.value_hash, distinct_values=ev.distinct_values))
-    hits = [
-        DetectorHit(detector=name, count=int(info.get("count", 0)), best_score=float(info.get("best_score", 0.0)),
-                    evidence=tuple(evidence.get(name, ())), categories=tuple(info.get("categories", ())))
-        for name, info in sorted((row.content_hits or {}).items())
-    ]
-    return ContentResult(analysed=True, hits=hits, nlp_mode=row.nlp_mode or "")
-
-
-def _store_content(session: Session, repo: FindingRepo, file_id: str, revision: str, content: ContentResult,
-                   now: dt.datetime) -> None:
-    row = session.get(DriveFileRow, file_id)
-    if row is None:
-        return
-    row.content_revision = revision
-    row.content_analysed_at = now
-    row.nlp_mode = content.nlp_mode or None
-    if content.analysed:
-        row.content_status = "analysed"
-        notes = [f"partial: {reason}" for reason in content.partial]
-        notes += ["truncated at a size cap"] if content.truncated else []
-        row.content_skip_reason = "; ".join(notes) or None
-        row.content_skip_kind = None
-        row.content_hits = {h.detector: {"count": h.count, "best_score": round(h.best_score, 4),
-                                         "categories": list(h.categories)} for h in content.hits}
-        row.data_categories = sorted({c for h in content.hits for c in h.categories})
-        repo.record_evidence(file_id, revision, content)
-    else:
-        row.content_status = "not_analysed"
-        row.content_skip_reason = content.skip_reason
-        row.content_skip_kind = content.skip_kind.value if content.skip_kind else None
-        row.content_hits = {}
-        row.data_categories = []
-
-
 def run_scan(app: App, *, full: bool = False, apply: bool | None = None,
-             progress: ScanProgress | None = None) -> ScanResult:
+             progress: ScanProgress | None = None, executor: str | None = None) -> ScanResult:
     """The entry point for the CLI and the scheduler."""
-    return ScanService(app).run(ScanOptions(full=full, apply=apply), progress=progress)
+    return ScanService(app).run(ScanOptions(full=full, apply=apply, executor=executor), progress=progress)

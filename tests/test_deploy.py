@@ -114,9 +114,35 @@ def command_lines() -> list[list[str]]:
     for unit in sorted((DEPLOY / "systemd").glob("*.service")):
         for match in re.findall(r"^Exec\w+=/opt/sharescan/bin/sharescan (.+)$", unit.read_text(), flags=re.M):
             out.append(match.split())
-    compose = yaml.safe_load((DEPLOY / "compose.yaml").read_text(encoding="utf-8"))
-    out += [s["command"] for s in compose["services"].values() if s.get("image", "").startswith("sharescan")]
+    for path in sorted(DEPLOY.glob("compose*.yaml")):
+        compose = yaml.safe_load(path.read_text(encoding="utf-8"))
+        out += [s["command"] for s in compose["services"].values() if s.get("image", "").startswith("sharescan")]
     return out
+
+
+def test_celery_compose_has_scheduler_workers_broker_and_postgres() -> None:
+    compose = yaml.safe_load((DEPLOY / "compose.celery.yaml").read_text(encoding="utf-8"))
+    services = compose["services"]
+    assert {"postgres", "redis", "db-upgrade", "scheduler", "worker"} <= set(services)
+    assert services["worker"]["command"][0] == "worker" and services["worker"]["deploy"]["replicas"] >= 2
+    assert services["scheduler"]["command"] == ["schedule", "run"]
+    for name in ("scheduler", "worker"):  # both need the schema at head and the broker up
+        needs = services[name]["depends_on"]
+        assert needs["db-upgrade"] == {"condition": "service_completed_successfully"}
+        assert needs["redis"] == {"condition": "service_healthy"}
+        assert services[name]["environment"]["SHARESCAN_DATABASE_URL"].startswith("postgresql://")
+        assert services[name]["read_only"] is True
+    # the config the header tells an operator to write is valid for this tree
+    header = [line.removeprefix("#").strip() for line in
+              (DEPLOY / "compose.celery.yaml").read_text(encoding="utf-8").splitlines()[:12]]
+    start = header.index("[executor]")
+    snippet = "\n".join(line.split("#")[0] for line in header[start:start + 4])
+    import tomllib
+
+    from scanner.config import Settings
+
+    executor = Settings.model_validate(tomllib.loads(snippet)).executor
+    assert executor.kind == "celery" and executor.broker_url.startswith("redis://")
 
 
 @pytest.mark.parametrize("args", command_lines(), ids=lambda a: " ".join(a))

@@ -70,6 +70,9 @@ REGISTRY: dict[str, LazyCommand] = {
                           "GDPR breach candidates, with a manifest signed by the installation's Ed25519 key."),
     "schedule": LazyCommand("scanner.cli.schedule",
                             "Run scans on the configured cron schedule (for systemd or Kubernetes)."),
+    "worker": LazyCommand("scanner.cli.worker",
+                          "Work for scans run with the Celery executor: crawl targets and analyse files sent "
+                          "over [executor] broker_url (Redis or RabbitMQ), writing to the shared database."),
     "emulator": LazyCommand("scanner.cli.emulator", "The local Google Drive / Admin SDK emulator."),
     "demo": LazyCommand("scanner.cli.demo",
                         "Run the whole story on a sample workspace: start the bundled Google emulator, scan it "

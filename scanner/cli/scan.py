@@ -171,11 +171,14 @@ def show_estimate(app: App, changed: float, fmt: str) -> None:
                    "scan from the stored inventory ([limits] quota budget), per API method.")
 @click.option("--estimate-changed", type=click.FloatRange(min=0.0, max=100.0), default=1.0, show_default=True,
               help="With --estimate: the percentage of files changed for the incremental forecast.")
+@click.option("--executor", type=click.Choice(["in-process", "celery"]), default=None,
+              help="Where the crawl and the analysis run: this process (threads and an analysis process "
+                   "pool) or `sharescan worker` processes over [executor] broker_url. Default: [executor] kind.")
 @format_option(choices=("table", "json", "csv"))
 @pass_app
 def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, progress_interval: float,
          fail_on: str | None, metrics_file: Path | None, estimate: bool, estimate_changed: float,
-         fmt: str) -> None:
+         executor: str | None, fmt: str) -> None:
     """Scan the domain: crawl (incremental unless --full), analyse exposed files, record findings,
     remediate per policy and notify owners.
 
@@ -200,7 +203,7 @@ def scan(app: App, full: bool, apply: bool | None, show_progress: bool | None, p
 
     with metrics_after(app, metrics_file) as outcome:
         with progress_for(show_progress, progress_interval) as progress:
-            result = run_scan(app, full=full, apply=apply, progress=progress)
+            result = run_scan(app, full=full, apply=apply, progress=progress, executor=executor)
         outcome.run_id = result.run_id
         over = 0
         if fail_on is not None:

@@ -6,17 +6,14 @@ crawl completes, so nothing that changed during the crawl is missed. An unchange
 one ``changes.list`` call. Changes are applied with the same field mask as the full crawl;
 shared-drive files get their permissions re-read; removed or trashed files are marked removed.
 My Drive changes are kept only for files the user owns (each file belongs to its owner's feed).
+
+This module is the pure part (which changes count); ``Crawler.crawl_changes`` pages the feed, so the
+crawler imports this module and never the other way round.
 """
 
 from __future__ import annotations
 
-from typing import TYPE_CHECKING, Any
-
-from scanner.connectors.google import drive_api as api
-from scanner.connectors.google.client import CallTally
-
-if TYPE_CHECKING:
-    from scanner.drive.crawler import Crawler, _Job
+from typing import Any
 
 
 def select_changes(changes: list[dict[str, Any]], *, owner: str | None,
@@ -54,25 +51,3 @@ def select_changes(changes: list[dict[str, Any]], *, owner: str | None,
         removed.pop(file_id, None)
         live[file_id] = item
     return list(live.values()), list(removed)
-
-
-def crawl_changes(crawler: Crawler, job: _Job, tally: CallTally) -> None:
-    """Apply every change since the target's token, page by page, committing the cursor."""
-    assert job.subject is not None
-    drive = crawler.clients.drive(job.subject)
-    token = job.cursor or job.start_token
-    if not token:
-        raise ValueError(f"{job.kind} {job.key} has no changes token")
-    while True:
-        page = crawler.clients.execute(api.list_changes(drive, token, job.drive_id,
-                                                           include_labels=crawler.include_labels), tally=tally)
-        live, removed = select_changes(page.get("changes", []), owner=job.owner, drive_id=job.drive_id)
-        result = crawler.enrich(drive, job.subject, live, tally)
-        result.removed_ids.extend(removed)
-        next_token = page.get("nextPageToken")
-        new_start = page.get("newStartPageToken")
-        crawler.commit_page(job, result, tally, cursor=next_token or new_start,
-                            finish=None if next_token else str(new_start or token))
-        if not next_token:
-            return
-        token = next_token

@@ -135,7 +135,7 @@ class RefreshResult:
 
 # --------------------------------------------------------------------------- internals
 @dataclass
-class _Job:
+class TargetTask:
     target_id: int
     coverage_id: int
     kind: str
@@ -151,6 +151,18 @@ class _Job:
     #: API calls already added to the coverage row.
     calls_committed: int = 0
 
+    def to_payload(self) -> dict[str, Any]:
+        """The task as JSON-safe values (ids and cursors only), for a distributed executor."""
+        out = dataclasses.asdict(self)
+        out["crawl_started_at"] = self.crawl_started_at.isoformat()
+        return out
+
+    @classmethod
+    def from_payload(cls, payload: dict[str, Any]) -> TargetTask:
+        values = dict(payload)
+        values["crawl_started_at"] = dt.datetime.fromisoformat(values["crawl_started_at"])
+        return cls(**values)
+
     @property
     def drive_id(self) -> str | None:
         return self.key if self.kind == "drive" else None
@@ -159,6 +171,21 @@ class _Job:
     def owner(self) -> str | None:
         """The user whose My Drive this is (None for a shared drive)."""
         return self.key if self.kind == "user" else None
+
+
+@dataclass(frozen=True)
+class RunState:
+    """What crawling one target leaves for the run's closing steps besides its TargetResult: shortcut
+    targets to resolve, folders whose sharing changed, files marked removed. A worker process returns it
+    with the result; the scan process absorbs it (``Crawler.absorb``)."""
+
+    shortcuts: tuple[tuple[str, str], ...] = ()
+    changed_folders: tuple[str, ...] = ()
+    files_removed: int = 0
+
+
+#: How a run crawls its planned targets: in threads here (the default) or on other processes.
+CrawlMany = Callable[["Crawler", list[TargetTask]], list[TargetResult]]
 
 
 @dataclass
@@ -258,7 +285,8 @@ class Crawler:
         self.include_labels = ",".join(wanted_label_ids(settings))
 
     # ------------------------------------------------------------------ entry point
-    def run(self, run_id: int, *, full: bool, on_exposed: OnExposed | None = None) -> CrawlSummary:
+    def run(self, run_id: int, *, full: bool, on_exposed: OnExposed | None = None,
+            crawl_many: CrawlMany | None = None) -> CrawlSummary:
         """Crawl every target for ``run_id`` (an existing ScanRun row).
 
         Resumes the run named by ``ScanRun.resumed_from_id`` or, when unset, the latest
@@ -278,13 +306,11 @@ class Crawler:
             if run is None:
                 raise ValueError(f"scan run {run_id} does not exist")
             resumed_from = self._resume_source(s, run)
-        jobs, results = self._plan(run_id, full, resumed_from, overhead)
+        jobs, results = self.plan_targets(run_id, full, resumed_from, overhead)
         self._totals = _Totals(len(jobs) + len(results), started)
         with self._totals.lock:
             self._totals.targets_done = len(results)
-        workers = max(1, min(self.settings.limits.workers, len(jobs) or 1))
-        with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
-            results.extend(pool.map(self._run_job, jobs))
+        results.extend((crawl_many or crawl_in_threads)(self, jobs))
         self._resolve_shortcuts(overhead)
         refreshed = self._refresh_descendants(overhead)
         results.sort(key=lambda r: (r.kind != "user", r.key))
@@ -324,8 +350,10 @@ class Crawler:
             return prev.id
         return None
 
-    def _plan(self, run_id: int, full: bool, resumed_from: int | None,
-              overhead: CallTally) -> tuple[list[_Job], list[TargetResult]]:
+    def plan_targets(self, run_id: int, full: bool, resumed_from: int | None,
+                     overhead: CallTally) -> tuple[list[TargetTask], list[TargetResult]]:
+        """The run's units of work: a TargetTask per target to crawl (its coverage row is ``pending``),
+        and the results of targets already settled (skipped, or carried from the run this one resumes)."""
         settings = self.settings
         all_users = directory.list_users(self.clients, settings, overhead)
         group_emails: set[str] = set()
@@ -336,7 +364,7 @@ class Crawler:
             if settings.google.include_shared_drives else []
         self._active_users = {u.email for u in all_users if u.skip_reason is None}
         now = self.clock()
-        jobs: list[_Job] = []
+        jobs: list[TargetTask] = []
         results: list[TargetResult] = []
         with self.sessions.begin() as s:
             previous: dict[int, ScanCoverage] = {}
@@ -366,7 +394,7 @@ class Crawler:
                     cov.reasons = {"mode": "partial", "target": skip}
                     cov.started_at = now
                     s.flush()
-                    jobs.append(_Job(
+                    jobs.append(TargetTask(
                         target_id=target.id, coverage_id=cov.id, kind="user", key=target.key, name=target.name,
                         mode="partial", cursor=None, start_token=None, pending_token=None, crawl_started_at=now,
                         subject=settings.google.admin_subject, skip_reason=skip,
@@ -388,7 +416,7 @@ class Crawler:
                     cov.reasons["resumed_from"] = resumed_from
                 cov.started_at = cov.started_at or now
                 s.flush()
-                jobs.append(_Job(
+                jobs.append(TargetTask(
                     target_id=target.id, coverage_id=cov.id, kind=target.kind, key=target.key, name=target.name,
                     mode=mode, cursor=cov.cursor, start_token=target.start_page_token,
                     pending_token=cov.pending_start_token, crawl_started_at=cov.started_at,
@@ -413,7 +441,58 @@ class Crawler:
         )
 
     # ------------------------------------------------------------------ one target
-    def _run_job(self, job: _Job) -> TargetResult:
+    @property
+    def run_id(self) -> int:
+        return self._run_id
+
+    def prepare_worker(self, run_id: int) -> None:
+        """Set up a crawler in another process to crawl targets of ``run_id`` (``crawl_target``): the
+        organisation's domains and the active users that the planning process knew."""
+        self._run_id = run_id
+        tally = CallTally()
+        self._domains = self._org_domains(tally)
+        if self._active_users is None:
+            self._active_users = {u.email for u in directory.list_users(self.clients, self.settings, tally)
+                                  if u.skip_reason is None}
+
+    def take_state(self) -> RunState:
+        """What this crawler gathered for the run's closing steps (and forget it)."""
+        with self._shortcut_lock, self._folders_lock, self._totals.lock:
+            state = RunState(shortcuts=tuple(sorted(self._shortcuts.items())),
+                             changed_folders=tuple(sorted(self._changed_folders)),
+                             files_removed=self._totals.files_removed)
+            self._shortcuts, self._changed_folders = {}, set()
+            self._totals.files_removed = 0
+        return state
+
+    def absorb(self, result: TargetResult, state: RunState) -> None:
+        """A target crawled in another process: its result counts, its run state joins this crawler's."""
+        with self._shortcut_lock:
+            for target_id, subject in state.shortcuts:
+                self._shortcuts.setdefault(target_id, subject)
+        with self._folders_lock:
+            self._changed_folders |= set(state.changed_folders)
+        with self._totals.lock:
+            self._totals.files_removed += state.files_removed
+            self._totals.files_seen += result.files_seen
+            self._totals.files_exposed += result.files_exposed
+            self._totals.targets_done += 1
+        self._report()
+
+    def crawl_target(self, job: TargetTask) -> TargetResult:
+        """Crawl one target from its cursor (one unit of work; safe to run again: pages commit their
+        cursor, and a target already done is not crawled twice)."""
+        with self.sessions() as s:
+            cov = s.get(ScanCoverage, job.coverage_id)
+            target = s.get(CrawlTarget, job.target_id)
+            if cov is not None and target is not None and cov.status in ("done", "skipped", "failed"):
+                return self._result(target, cov)  # a re-delivered task: it already ran to its end
+            if cov is not None:
+                job.cursor = cov.cursor
+                job.pending_token = cov.pending_start_token or job.pending_token
+        return self._run_job(job)
+
+    def _run_job(self, job: TargetTask) -> TargetResult:
         tally = CallTally()
         status, reason = "done", None
         try:
@@ -428,7 +507,7 @@ class Crawler:
                 raise _TargetSkipped(f"{job.skip_reason}: only files visible to {job.subject} were listed")
             if job.mode == "incremental":
                 try:
-                    changes_feed.crawl_changes(self, job, tally)
+                    self.crawl_changes(job, tally)
                 except GoogleCallError as exc:
                     if exc.status not in (400, 404) or exc.method != "drive.changes.list":
                         raise
@@ -471,13 +550,13 @@ class Crawler:
         self._report()
         return result
 
-    def _set_status(self, job: _Job, status: str) -> None:
+    def _set_status(self, job: TargetTask, status: str) -> None:
         with self.sessions.begin() as s:
             cov = s.get(ScanCoverage, job.coverage_id)
             if cov is not None:
                 cov.status = status
 
-    def _crawl_full(self, job: _Job, tally: CallTally) -> None:
+    def _crawl_full(self, job: TargetTask, tally: CallTally) -> None:
         assert job.subject is not None
         drive = self.clients.drive(job.subject)
         if job.pending_token is None:
@@ -489,11 +568,33 @@ class Crawler:
                 cov.pending_start_token = job.pending_token
         self._crawl_listing(job, tally, finish=job.pending_token)
 
-    def _crawl_partial(self, job: _Job, tally: CallTally) -> None:
+    def crawl_changes(self, job: TargetTask, tally: CallTally) -> None:
+        """Apply every change since the target's token, page by page, committing the cursor."""
+        assert job.subject is not None
+        drive = self.clients.drive(job.subject)
+        token = job.cursor or job.start_token
+        if not token:
+            raise ValueError(f"{job.kind} {job.key} has no changes token")
+        while True:
+            page = self.clients.execute(api.list_changes(drive, token, job.drive_id,
+                                                         include_labels=self.include_labels), tally=tally)
+            live, removed = changes_feed.select_changes(page.get("changes", []), owner=job.owner,
+                                                        drive_id=job.drive_id)
+            result = self.enrich(drive, job.subject, live, tally)
+            result.removed_ids.extend(removed)
+            next_token = page.get("nextPageToken")
+            new_start = page.get("newStartPageToken")
+            self.commit_page(job, result, tally, cursor=next_token or new_start,
+                             finish=None if next_token else str(new_start or token))
+            if not next_token:
+                return
+            token = next_token
+
+    def _crawl_partial(self, job: TargetTask, tally: CallTally) -> None:
         """Files a suspended/archived user owns that the admin subject can see."""
         self._crawl_listing(job, tally, finish=None)
 
-    def _crawl_listing(self, job: _Job, tally: CallTally, *, finish: str | None) -> None:
+    def _crawl_listing(self, job: TargetTask, tally: CallTally, *, finish: str | None) -> None:
         """files.list as ``job.subject`` from the job's cursor, one committed page at a time; after
         the last page the target is marked done with ``finish`` as its changes token (None: never)."""
         subject = job.subject
@@ -633,7 +734,7 @@ class Crawler:
             return items, exc
         return items, None
 
-    def commit_page(self, job: _Job, result: _PageResult, tally: CallTally, *, cursor: str | None,
+    def commit_page(self, job: TargetTask, result: _PageResult, tally: CallTally, *, cursor: str | None,
                     finish: str | None, sweep: bool = False) -> None:
         """One transaction: snapshots, removals, coverage counters and cursor, on_exposed callbacks;
         with ``finish`` (the new changes token) the target is also marked done."""
@@ -701,7 +802,7 @@ class Crawler:
         for file, unread in result.unread:
             pending.record(file, unread, run_id=self._run_id)
 
-    def retry_pending(self, job: _Job, tally: CallTally) -> None:
+    def retry_pending(self, job: TargetTask, tally: CallTally) -> None:
         """Files of this target whose permissions or publish state an earlier run could not read, read
         again one by one (files.get, then as in a listing). An incremental crawl only sees what
         changed since, so without this they would wait for the next full crawl."""
@@ -891,3 +992,10 @@ class Crawler:
             self._note_folder_changes(changes)
         result.refreshed.extend(c.exposure.file.id for c in changes)
         result.removed.extend(r.file.id for r in removed)
+
+
+def crawl_in_threads(crawler: Crawler, jobs: list[TargetTask]) -> list[TargetResult]:
+    """Crawl the targets on ``[limits] workers`` threads of this process (one quota limiter)."""
+    workers = max(1, min(crawler.settings.limits.workers, len(jobs) or 1))
+    with ThreadPoolExecutor(max_workers=workers, thread_name_prefix="crawl") as pool:
+        return list(pool.map(crawler.crawl_target, jobs))

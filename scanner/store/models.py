@@ -124,6 +124,28 @@ class CrawlTarget(Base):
     skip_reason: Mapped[str | None] = mapped_column(Text)
 
 
+class ScanFileOutcome(Base):
+    """Per run and candidate file: what analysing it came to (``scanner.scan.units.FileOutcome``).
+
+    The run's state lives here rather than in one process's memory: a worker writes the row in the same
+    transaction as the file's findings, so a re-delivered task finds it and changes nothing twice; the
+    run sums these rows and closes only the findings of files whose row says ``evaluated``.
+    """
+
+    __tablename__ = "scan_file_outcomes"
+
+    run_id: Mapped[int] = mapped_column(ForeignKey("scan_runs.id", ondelete="CASCADE"), primary_key=True)
+    file_id: Mapped[str] = mapped_column(String(128), primary_key=True)
+    kind: Mapped[str] = mapped_column(String(16))  # scanner.scan.units.OutcomeKind
+    #: Every rule was evaluated with everything it needed read (its missing findings may close).
+    evaluated: Mapped[bool] = mapped_column(Boolean, default=False)
+    partial: Mapped[bool] = mapped_column(Boolean, default=False)
+    #: The target whose coverage counts an analysed file: "user" + owner, or "drive" + shared drive id.
+    target_kind: Mapped[str | None] = mapped_column(String(16))
+    target_key: Mapped[str | None] = mapped_column(String(320))
+    nlp_mode: Mapped[str | None] = mapped_column(String(64))
+
+
 class ScanCoverage(Base):
     """Per run and target: what was seen, skipped and failed, and the resume cursor."""
 
