@@ -25,6 +25,7 @@ from collections.abc import Sequence
 from typing import TYPE_CHECKING, Any
 
 from scanner.config import Settings
+from scanner.connectors.google.quota import budget_for
 from scanner.core.errors import ConfigError
 from scanner.drive.crawler import Crawler, RunState, TargetResult, TargetTask
 
@@ -208,7 +209,7 @@ def shared_limiter(settings: Settings) -> Any:
     """One quota bucket for every process when the broker is Redis; else this process's own bucket."""
     url = settings.executor.broker_url
     if url.startswith(("redis://", "rediss://")):
-        return RedisRateLimiter(url, settings.limits.quota_units_per_minute)
+        return RedisRateLimiter(url, budget_for(settings.limits).project_units_per_minute)
     return None
 
 
