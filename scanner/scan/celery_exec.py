@@ -168,7 +168,7 @@ def analyse_files_task(run_id: int, file_ids: list[str], org_domains: list[str])
 # ----------------------------------------------------------------------------- shared quota
 class RedisRateLimiter:
     """The token bucket of ``scanner.connectors.google.quota.RateLimiter``, kept in Redis so that every process of
-    an installation (scan process and workers) draws from one budget. Same ``acquire`` contract."""
+    an installation (scan process and workers) draws from one budget. Same ``reserve``/``acquire`` contract."""
 
     _SCRIPT = """
 local rate = tonumber(ARGV[1])
@@ -190,6 +190,7 @@ return '0'
                  burst_seconds: float = 5.0) -> None:
         import redis
 
+        self.units_per_minute = units_per_minute
         self.rate = units_per_minute / 60.0
         self.capacity = max(self.rate * burst_seconds, 1.0)
         self.key = key
@@ -197,9 +198,15 @@ return '0'
         self._script = self._redis.register_script(self._SCRIPT)
         self.waited_seconds = 0.0
 
-    def acquire(self, cost: int = 1) -> float:
+    def reserve(self, cost: int = 1) -> float:
+        """Take ``cost`` units now (in Redis, atomically); returns the seconds to wait before using them
+        (``QuotaPacer`` waits the longer of this and the user's bucket)."""
         wait = float(self._script(keys=[self.key], args=[self.rate, self.capacity, cost]))
         self.waited_seconds += wait
+        return wait
+
+    def acquire(self, cost: int = 1) -> float:
+        wait = self.reserve(cost)
         if wait > 0:
             time.sleep(wait)
         return wait

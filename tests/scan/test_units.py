@@ -87,6 +87,17 @@ def test_the_quota_bucket_in_redis_is_shared_between_processes() -> None:
     assert 0.3 < waited <= 0.5
     redis.Redis.from_url(url).delete(key)
 
+    # the scanner's pacer takes it as its project bucket
+    from scanner.connectors.google.quota import QuotaBudget, QuotaPacer
+
+    slept: list[float] = []
+    pacer = QuotaPacer(QuotaBudget(project_units_per_minute=600, user_units_per_minute=600),
+                       sleep=slept.append, project=RedisRateLimiter(url, 600, key=key))  # type: ignore[arg-type]
+    assert pacer.acquire(50, "a@example.com") == 0.0 and slept == []
+    assert pacer.acquire(5, "b@example.com") > 0.3 and len(slept) == 1
+    assert pacer.waited_seconds > 0.3
+    redis.Redis.from_url(url).delete(key)
+
 
 def test_celery_refuses_a_database_workers_cannot_share(make_sqlite_app) -> None:
     pytest.importorskip("celery", reason="the celery extra is not installed")
