@@ -82,7 +82,10 @@ def test_a_file_made_public_while_watch_runs_is_revoked(make_app, emulator) -> N
         thread.join(timeout=30)
     assert not errors, errors
     handled = [r for r in polls.reports if TARGET in r.exposed]
-    assert len(handled) == 1, [r.as_dict() for r in polls.reports]  # once, though later polls overlap it
+    # Overlapping windows never hand the same event over twice (the restart test checks that exactly), but
+    # the two events of one change (visibility and access scope) can reach the log on either side of a
+    # poll, and the late one scans the file once more (it then finds it already fixed).
+    assert 1 <= len(handled) <= 2, [r.as_dict() for r in polls.reports]
     report = handled[0]
     assert report.run_id is not None and report.latencies and report.latencies[0] > 0
     with app.sessions() as s:
