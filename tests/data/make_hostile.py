@@ -428,11 +428,11 @@ def pdf_stream_bomb() -> Hostile:
     return Hostile("stream_bomb.pdf", write_pdf(objects), PDF, "a content stream inflating to 1 GB", "pdf_limit")
 
 
-def pdf_many_big_streams() -> Hostile:
-    """300 pages, each with its own content stream inflating to 60 MB (each under pypdf's 75 MB limit)."""
-    n = 300
-    content = zlib_stream(deflate_repeated(b"BT /F1 12 Tf 72 712 Td (BIGMARK) Tj ET\n", b"%" + b" " * (MIB - 2) + b"\n",
-                                           60, b""))
+def _pages_with_streams(n: int, mark: bytes, mib_per_page: int) -> bytes:
+    """A PDF of ``n`` pages sharing one font, each with its own content stream: ``mark`` shown, then
+    padding inflating to ``mib_per_page`` MiB."""
+    content = zlib_stream(deflate_repeated(b"BT /F1 12 Tf 72 712 Td (" + mark + b") Tj ET\n",
+                                           b"%" + b" " * (MIB - 2) + b"\n", mib_per_page, b""))
     stream = f"<< /Length {len(content)} /Filter /FlateDecode >>\nstream\n".encode() + content + b"\nendstream"
     kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
     objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
@@ -442,25 +442,18 @@ def pdf_many_big_streams() -> Hostile:
                        f"/Resources << /Font << /F1 {3 + 2 * n} 0 R >> >> >>".encode())
         objects.append(stream)
     objects.append(_FONT)
-    return Hostile("many_big_streams.pdf", write_pdf(objects), PDF,
+    return write_pdf(objects)
+
+
+def pdf_many_big_streams() -> Hostile:
+    """300 pages, each with its own content stream inflating to 60 MB (each under pypdf's 75 MB limit)."""
+    return Hostile("many_big_streams.pdf", _pages_with_streams(300, b"BIGMARK", 60), PDF,
                    "300 pages x 60 MB content streams (18 GB in all)", "pdf_limit")
 
 
 def pdf_many_streams() -> Hostile:
     """400 pages, each with its own content stream inflating to 12 MB (under every per-stream limit)."""
-    n = 400
-    content = zlib_stream(deflate_repeated(b"BT /F1 12 Tf 72 712 Td (PAGEMARK) Tj ET\n", b"%" + b" " * (MIB - 2) + b"\n",
-                                           12, b""))
-    stream = f"<< /Length {len(content)} /Filter /FlateDecode >>\nstream\n".encode() + content + b"\nendstream"
-    kids = " ".join(f"{3 + 2 * i} 0 R" for i in range(n))
-    objects = [b"<< /Type /Catalog /Pages 2 0 R >>",
-               f"<< /Type /Pages /Kids [{kids}] /Count {n} >>".encode()]
-    for i in range(n):
-        objects.append(f"<< /Type /Page /Parent 2 0 R /MediaBox [0 0 612 792] /Contents {4 + 2 * i} 0 R "
-                       f"/Resources << /Font << /F1 {3 + 2 * n} 0 R >> >> >>".encode())
-        objects.append(stream)
-    objects.append(_FONT)
-    return Hostile("many_streams.pdf", write_pdf(objects), PDF,
+    return Hostile("many_streams.pdf", _pages_with_streams(400, b"PAGEMARK", 12), PDF,
                    "400 pages x 12 MB content streams (4.8 GB in all)", "truncated")
 
 
