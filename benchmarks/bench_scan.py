@@ -11,6 +11,17 @@ process; its CPU time and peak RSS come from ``wait4``. Prints files/s, scanner 
 quota units per 1,000 files (from the run's quota ledger), publish checks made and skipped (units saved by
 scanner.core.publish), peak RSS and the machine load before and after (the machine may be shared: read
 the load with the figures). Writes benchmarks/results/scan.json.
+
+A fresh full scan of 100,000 files takes long on a shared machine, so the state after it can be kept and
+reused for the incremental nights:
+
+    .venv/bin/python benchmarks/bench_scan.py --files 100000 --save /tmp/db100k     # fresh full scan, kept
+    .venv/bin/python benchmarks/bench_scan.py --from /tmp/db100k --nights 3 --baseline /work/main
+
+``--from`` starts the emulator from the same seed (the synthetic workspace is deterministic, so the stored
+Changes token and file ids still match), copies the kept database and keys afresh for every night and
+runs an unchanged incremental night (``sharescan scan --dry-run``), alternating the tree under test (B)
+with ``--baseline``'s ``sharescan`` (A, its own virtualenv) when given. Writes results/scan_nights.json.
 """
 
 from __future__ import annotations
@@ -20,6 +31,7 @@ import json
 import multiprocessing as mp
 import os
 import random
+import shutil
 import subprocess
 import sys
 import tempfile
@@ -96,12 +108,13 @@ anchor_path = "{tmp / 'anchors'}"
     return path
 
 
-def _sharescan(config: Path, *args: str) -> tuple[subprocess.CompletedProcess[str], float, float, int]:
+def _sharescan(config: Path, *args: str, binary: str = SHARESCAN
+               ) -> tuple[subprocess.CompletedProcess[str], float, float, int]:
     """Run the CLI; returns the process, wall seconds, its CPU seconds (user+sys) and peak RSS in KiB."""
     env = {**os.environ, "SHARESCAN_CONFIG": str(config)}
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen([SHARESCAN, *args], env=env, stdout=out, stderr=err, text=True)
+        proc = subprocess.Popen([binary, *args], env=env, stdout=out, stderr=err, text=True)
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -125,9 +138,20 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--latency", type=float, nargs="+", default=[0.0, 0.15],
                         help="seconds injected on every export and download (one pass per value)")
     parser.add_argument("--changed", type=float, default=0.01, help="share of files edited for the changed night")
-    parser.add_argument("--out", type=Path, default=RESULTS)
+    parser.add_argument("--out", type=Path, default=None)
+    parser.add_argument("--save", type=Path, help="run only the fresh full scan and keep its database here")
+    parser.add_argument("--from", dest="source", type=Path, help="a directory written by --save: incremental nights")
+    parser.add_argument("--nights", type=int, default=3, help="with --from: unchanged incremental nights (per tree)")
+    parser.add_argument("--baseline", type=Path, help="with --from: another source tree (its .venv) as A")
+    parser.add_argument("--prime", action="store_true",
+                        help="with --from: first one unchanged incremental night of this tree on the kept database "
+                             "(kept beside it as primed/), so the measured nights start from a night of this tree")
+    parser.add_argument("--binary", default=SHARESCAN, help="the sharescan of the tree under test (B)")
     args = parser.parse_args(argv)
     console = Console()
+    if args.source is not None:
+        return _nights(args, console)
+    args.out = args.out or (RESULTS if args.save is None else args.save / "full_scan.json")
     spec = f"synthetic:{args.users}:{args.files}:1"
     load_before = os.getloadavg()
     rows: list[dict[str, Any]] = []
@@ -148,6 +172,8 @@ def main(argv: list[str] | None = None) -> int:
                 changed = f"({args.changed:.0%} changed)"
                 steps = [("full", ("--full",)), ("full (unchanged)", ("--full",)), ("incremental (unchanged)", ()),
                          (f"incremental {changed}", ()), (f"full {changed}", ("--full",))]
+                if args.save is not None:
+                    steps = steps[:1]
                 for name, extra in steps:
                     if name.endswith(changed):
                         parent.send(("edit", args.changed))
@@ -180,6 +206,9 @@ def main(argv: list[str] | None = None) -> int:
                         "findings_active": result.get("findings_active"),
                         "ledger": {r["method"]: r["units"] for r in shown.get("quota", [])},
                     })
+                if args.save is not None:
+                    _keep(tmp, args.save, {"seed": spec, "files": files, "users": args.users,
+                                           "workers": args.workers, "full_scan": rows[-1]})
             finally:
                 parent.send(("stop", None))
                 parent.recv()
@@ -199,6 +228,101 @@ def main(argv: list[str] | None = None) -> int:
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     console.print(f"wrote {args.out}")
+    return 0
+
+
+KEPT = ("sharescan.db", "keys", "anchors")
+
+
+def _keep(tmp: Path, dest: Path, meta: dict[str, Any]) -> None:
+    """The database, keys and anchors after the fresh full scan, with the seed that made them."""
+    dest.mkdir(parents=True, exist_ok=True)
+    for name in KEPT:
+        src = tmp / name
+        if src.is_dir():
+            shutil.copytree(src, dest / name, dirs_exist_ok=True)
+        elif src.exists():
+            shutil.copy2(src, dest / name)
+    (dest / "meta.json").write_text(json.dumps(meta, indent=2) + "\n", encoding="utf-8")
+
+
+def _restore(source: Path, tmp: Path) -> None:
+    for name in KEPT:
+        src = source / name
+        if src.is_dir():
+            shutil.rmtree(tmp / name, ignore_errors=True)
+            shutil.copytree(src, tmp / name)
+        elif src.exists():
+            shutil.copy2(src, tmp / name)
+
+
+def _nights(args: argparse.Namespace, console: Console) -> int:
+    """Unchanged incremental nights on copies of a kept database, B (this tree) and A (--baseline) alternated."""
+    meta = json.loads((args.source / "meta.json").read_text(encoding="utf-8"))
+    spec = meta["seed"]
+    trees = [("B", args.binary)]
+    if args.baseline is not None:
+        trees.insert(0, ("A", str(args.baseline / ".venv" / "bin" / "sharescan")))
+    rows: list[dict[str, Any]] = []
+    load_before = os.getloadavg()
+    with tempfile.TemporaryDirectory() as tmp_name:
+        tmp = Path(tmp_name)
+        key = tmp / "sa.json"
+        parent, child = mp.Pipe()
+        server = mp.get_context("spawn").Process(target=_serve, args=(spec, str(key), child), daemon=True)
+        server.start()
+        try:
+            endpoint, domain, files = parent.recv()
+            assert files == meta["files"], (files, meta["files"])
+            config = _config(tmp, endpoint, domain, key, int(meta["workers"]))
+            source = args.source
+            if args.prime:
+                _restore(source, tmp)
+                proc, *_ = _sharescan(config, "scan", "--dry-run", "--no-progress", "--format", "json",
+                                      binary=args.binary)
+                if proc.returncode not in (0, 9):
+                    console.print(proc.stderr[-3000:])
+                    raise SystemExit(f"priming scan failed ({proc.returncode})")
+                source = args.source / "primed"
+                _keep(tmp, source, meta)
+            for night in range(args.nights):
+                for label, binary in trees:
+                    _restore(source, tmp)
+                    load = os.getloadavg()[0]
+                    proc, wall, cpu, rss = _sharescan(config, "scan", "--dry-run", "--no-progress", "--format",
+                                                     "json", binary=binary)
+                    if proc.returncode not in (0, 9):
+                        console.print(proc.stderr[-3000:])
+                        raise SystemExit(f"scan failed ({proc.returncode})")
+                    result = json.loads(proc.stdout)
+                    rows.append({"tree": label, "night": night + 1, "files": files, "status": result["status"],
+                                 "seconds": round(wall, 2), "cpu_seconds": round(cpu, 2),
+                                 "peak_rss_mib": round(rss / 1024, 1), "load_1min": round(load, 1),
+                                 "scan_elapsed_seconds": result.get("elapsed_seconds"),
+                                 "findings_active": result.get("findings_active"),
+                                 "actions_unchanged": result.get("actions_unchanged"),
+                                 "actions": result.get("actions")})
+                    console.print(rows[-1])
+        finally:
+            parent.send(("stop", None))
+            parent.recv()
+            server.join(timeout=30)
+    load_after = os.getloadavg()
+    table = Table(title=f"unchanged incremental nights — {meta['files']:,} files (load {load_before[0]:.1f}"
+                        f" → {load_after[0]:.1f} on {os.cpu_count()} cores)")
+    for col in ("tree", "night", "wall s", "CPU s", "RSS MiB", "load", "findings"):
+        table.add_column(col, justify="right")
+    for r in rows:
+        table.add_row(r["tree"], str(r["night"]), str(r["seconds"]), str(r["cpu_seconds"]), str(r["peak_rss_mib"]),
+                      str(r["load_1min"]), str(r["findings_active"]))
+    console.print(table)
+    out_path = args.out or RESULTS.with_name(f"scan_nights_{meta['files'] // 1000}k.json")
+    out = {"seed": spec, "cores": os.cpu_count(), "load_before": load_before, "load_after": load_after,
+           "baseline": str(args.baseline) if args.baseline else None, "full_scan": meta.get("full_scan"),
+           "runs": rows}
+    out_path.parent.mkdir(parents=True, exist_ok=True)
+    out_path.write_text(json.dumps(out, indent=2) + "\n")
+    console.print(f"wrote {out_path}")
     return 0
 
 

@@ -253,16 +253,16 @@ class DatingReport:
 
 def files_to_date(session: Session, limit: int, only: Sequence[str] | None = None) -> list[str]:
     """Exposed files with active findings: never dated first, then the longest since their dating."""
-    query = (select(DriveFileRow.id, ExposureDating.dated_at)
-             .join(Finding, Finding.file_id == DriveFileRow.id)
+    has_finding = select(Finding.id).where(Finding.file_id == DriveFileRow.id,
+                                           Finding.detection_state == "active").exists()
+    query = (select(DriveFileRow.id)
              .outerjoin(ExposureDating, ExposureDating.file_id == DriveFileRow.id)
-             .where(Finding.detection_state == "active", DriveFileRow.removed_at.is_(None),
-                    DriveFileRow.exposure.in_(DATED_EXPOSURES)))
+             .where(has_finding, DriveFileRow.removed_at.is_(None), DriveFileRow.exposure.in_(DATED_EXPOSURES)))
     if only is not None:
         query = query.where(DriveFileRow.id.in_(list(only)))
-    rows = {fid: dated for fid, dated in session.execute(query)}
-    epoch = dt.datetime.min.replace(tzinfo=dt.UTC)
-    return sorted(rows, key=lambda fid: (rows[fid] or epoch, fid))[:limit]
+    # ordered and cut in SQL: the files of one run, not every exposed file (docs/ARCHITECTURE.md, "Nightly cost")
+    return list(session.scalars(query.order_by(ExposureDating.dated_at.is_not(None), ExposureDating.dated_at,
+                                               DriveFileRow.id).limit(limit)))
 
 
 class ExposureDater:

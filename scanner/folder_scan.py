@@ -21,6 +21,9 @@ from scanner.store.models import Finding, utcnow
 from scanner.store.repo import ACTIVE, OPEN, FindingRepo
 from scanner.store.tree import StoredTree
 
+#: Rows fetched at a time when streaming findings.
+STREAM_CHUNK = 1000
+
 
 def sensitive_findings(session: Session, file_rule_ids: Collection[str], *, run_id: int | None = None,
                        closing: Collection[str] = ()) -> list[SensitiveFinding]:
@@ -28,21 +31,26 @@ def sensitive_findings(session: Session, file_rule_ids: Collection[str], *, run_
 
     ``closing``: files this run evaluated again; their findings it did not see again (``last_run_id``
     is not ``run_id``) are about to close and do not count."""
-    rows = session.scalars(select(Finding).where(Finding.status == OPEN, Finding.detection_state == ACTIVE,
-                                                 Finding.rule_id.in_(list(file_rule_ids))).order_by(Finding.id))
+    rows = session.execute(select(Finding.id, Finding.file_id, Finding.severity, Finding.last_run_id,
+                                  Finding.matched_permissions, Finding.detectors, Finding.data_categories)
+                           .where(Finding.status == OPEN, Finding.detection_state == ACTIVE,
+                                  Finding.rule_id.in_(list(file_rule_ids)))
+                           .order_by(Finding.id).execution_options(yield_per=STREAM_CHUNK))
     closing = set(closing)
     out = []
-    for f in rows:
-        if f.file_id in closing and f.last_run_id != run_id:
+    # the columns it needs, streamed: no ORM object per finding (docs/ARCHITECTURE.md, "Nightly cost")
+    for finding_id, file_id, severity, last_run_id, matched, detectors_json, categories in rows:
+        if file_id in closing and last_run_id != run_id:
             continue
-        grants = grants_from_json(f.matched_permissions or [])
-        if not f.detectors or not any(g.inherited for g in grants):
+        if not detectors_json:
+            continue
+        grants = grants_from_json(matched or [])
+        if not any(g.inherited for g in grants):
             continue
         detectors = tuple(DetectorMatch(name, int(hit.get("count", 0)), float(hit.get("best_score", 0.0)),
                                         tuple(hit.get("categories") or ()))
-                          for name, hit in sorted(f.detectors.items()))
-        out.append(SensitiveFinding(f.id, f.file_id, f.severity, grants, detectors,
-                                    tuple(f.data_categories or ())))
+                          for name, hit in sorted(detectors_json.items()))
+        out.append(SensitiveFinding(finding_id, file_id, severity, grants, detectors, tuple(categories or ())))
     return out
 
 
@@ -51,6 +59,8 @@ class FolderScan:
     evaluated: frozenset[str]
     matched: tuple[int, ...]
     resolved: tuple[int, ...]
+    #: Findings whose link to a folder finding changed (their remediation plan changes with it).
+    relinked: tuple[int, ...] = ()
 
 
 def evaluate_folder_findings(sessions: sessionmaker[Session], actor: str, rules: Iterable[Rule], *,
@@ -75,19 +85,21 @@ def evaluate_folder_findings(sessions: sessionmaker[Session], actor: str, rules:
         result = evaluate_folders(folder_rules, sensitive, StoredTree(s), org_domains=org_domains,
                                   exemptions=repo.active_exemptions(), now=clock(), also_evaluate=active)
         matched: set[int] = set()
+        relinked: set[int] = set()
         for match in result.matches:
             finding = repo.upsert(match, run_id)
-            repo.link_to_folder(finding.id, match.covers)
+            relinked.update(repo.link_to_folder(finding.id, match.covers))
             matched.add(finding.id)
         # a folder finding that no longer holds covers no active finding (closed ones keep their history)
         for child in s.scalars(select(Finding).where(Finding.folder_finding_id.is_not(None),
                                                      Finding.folder_finding_id.not_in(matched),
                                                      Finding.detection_state == ACTIVE)):
             child.folder_finding_id = None
+            relinked.add(child.id)
         resolved: list[int] = []
         if complete:
             gone = s.scalars(select(Finding).where(Finding.rule_id.in_(folder_rule_ids), Finding.id.not_in(matched),
                                                    Finding.detection_state == ACTIVE).order_by(Finding.id)).all()
             resolved = repo.resolve_unmatched(gone, run_id=run_id,
                                               reason="no sensitive descendant is exposed through the folder")
-    return FolderScan(result.evaluated, tuple(sorted(matched)), tuple(resolved))
+    return FolderScan(result.evaluated, tuple(sorted(matched)), tuple(resolved), tuple(sorted(relinked)))

@@ -121,6 +121,9 @@ class ScanResult:
     actions: dict[str, int] = field(default_factory=dict)
     #: Planned actions left out because the same plan was recorded before (an unchanged night: all of them).
     actions_unchanged: int = 0
+    #: The remediation plan's basis for the next scan (scanner.remediate.quiet.PlanBasis): its fingerprint,
+    #: when planning began, the findings planned (only those whose inputs changed) and whether it completed.
+    plan: dict[str, Any] = field(default_factory=dict)
     #: Findings closed as remediated after their files were read again following our own changes.
     findings_remediated: int = 0
     #: Items below folders whose sharing changed, read again whatever the Changes feed listed.
@@ -245,7 +248,7 @@ class ScanService:
             result.exposure_dating = self.date_exposures(run_id, clients)
             result.posture = run_posture(self.settings, sessions, self.app.actor, clients, run_id,
                                          clock=self.clock).to_json()
-            self._remediate(run_id, options, rules, result)
+            self._remediate(run_id, options, rules, result, relinked=folders.relinked)
             self._notify(run_id, result)
             complete = summary.complete and not (result.files_pending or result.files_unreadable)
             result.status = "completed" if complete else "partial"
@@ -420,17 +423,28 @@ class ScanService:
         return report.as_dict()
 
     # ------------------------------------------------------------------ remediation + notification
-    def _remediate(self, run_id: int, options: ScanOptions, rules: Any, result: ScanResult) -> None:
+    def _remediate(self, run_id: int, options: ScanOptions, rules: Any, result: ScanResult,
+                   relinked: Sequence[int] = ()) -> None:
+        """Plans the findings whose plan inputs changed since the last scan that planned (all open ones
+        when the rules, settings or mode changed: scanner.remediate.quiet.findings_to_plan), executes the
+        plan and records what it planned (``ScanRun.stats["plan"]``, the next scan's basis)."""
         from scanner.remediate.engine import Remediator
+        from scanner.remediate.quiet import PlanBasis, findings_to_plan, last_plan, plan_fingerprint
 
+        blocked = (result.domain_check or {}).get("blocked")
+        fingerprint = plan_fingerprint(self.settings, rules.rules, apply=options.apply, blocked=blocked)
+        planned_at = self.clock()
         with self.app.sessions() as s:
-            ids = list(s.scalars(select(Finding.id).where(Finding.status == "open",
-                                                           Finding.detection_state == "active")
-                                 .order_by(Finding.id)))
+            since = last_plan(s, run_id)
+            ids = findings_to_plan(s, since=since, fingerprint=fingerprint, relinked=relinked)
+        incremental = bool(since and since[1].complete and since[1].fingerprint == fingerprint)
+        basis = PlanBasis(fingerprint, planned_at, findings_planned=len(ids), findings_open=result.findings_active,
+                          incremental=incremental)
+        result.plan = basis.to_json()
         if not ids:
+            result.plan = replace(basis, complete=True).to_json()
             return
         remediator = Remediator(self.settings, self.app.sessions, self.app.actor, rules=rules.rules, clock=self.clock)
-        blocked = (result.domain_check or {}).get("blocked")
         if blocked:
             log.warning("enforcement stopped: %s", blocked)
         plan = remediator.plan(ids, apply=options.apply, run_id=run_id, only_changes=True, blocked=blocked)
@@ -444,7 +458,12 @@ class ScanService:
         result.actions = dict(report.status_counts)
         if report.stopped:
             result.remediation_stopped = report.stopped
-        result.findings_remediated = len(self.refresh_fixed(report.action_ids, run_id=run_id))
+        else:  # every action of the plan executed or recorded: the next scan may plan only what changes
+            result.plan = replace(basis, complete=True).to_json()
+        remediated, relinked_after = self._refresh_fixed(report.action_ids, run_id=run_id)
+        result.findings_remediated = len(remediated)
+        if relinked_after:  # links changed after planning: the next scan plans these findings too
+            result.plan = {**result.plan, "replan": sorted(set(relinked_after))}
 
     def _directory_domains(self, clients: GoogleClients) -> tuple[CustomerDomains | None, str | None]:
         """What the Directory says the customer owns, or why it could not be read."""
@@ -467,6 +486,10 @@ class ScanService:
         it), store it, evaluate it again with the content already analysed, and close as remediated the
         findings whose condition is gone. A file whose current revision was not analysed keeps its
         findings (no verdict without evidence). Returns the findings remediated."""
+        return self._refresh_fixed(action_ids, run_id=run_id)[0]
+
+    def _refresh_fixed(self, action_ids: Sequence[int], *, run_id: int | None) -> tuple[list[int], tuple[int, ...]]:
+        """:meth:`refresh_fixed`, and the findings whose folder link changed as a result."""
         with self.app.sessions() as s:
             done = s.scalars(select(RemediationAction).where(
                 RemediationAction.id.in_(list(action_ids)), RemediationAction.status == "verified",
@@ -476,7 +499,7 @@ class ScanService:
             ids = set(targets) | {d for t in targets for d in tree.descendants(t)}
             acted = [a.id for a in done]
         if not ids:
-            return []
+            return [], ()
         crawler = Crawler(self.settings, self._clients or GoogleClients(self.settings), self.app.sessions,
                           clock=self.clock)
         refreshed = crawler.refresh(run_id, sorted(ids))
@@ -507,9 +530,9 @@ class ScanService:
                                                        Finding.detection_state == "active",
                                                        Finding.id.not_in(seen)).order_by(Finding.id)).all()
                 remediated += repo.close_fixed(gone, run_id=run_id, action_ids=acted)
-        evaluate_folder_findings(self.app.sessions, self.app.actor, rules.rules, run_id=run_id,
-                                 org_domains=org_domains, complete=True, clock=self.clock)
-        return remediated
+        folders = evaluate_folder_findings(self.app.sessions, self.app.actor, rules.rules, run_id=run_id,
+                                           org_domains=org_domains, complete=True, clock=self.clock)
+        return remediated, folders.relinked
 
     def _notify(self, run_id: int, result: ScanResult) -> None:
         from scanner.notify.deliver import Deliverer

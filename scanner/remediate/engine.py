@@ -21,7 +21,7 @@ from dataclasses import dataclass, field, replace
 from pathlib import Path
 from typing import TYPE_CHECKING, Any
 
-from sqlalchemy import func, select
+from sqlalchemy import String, cast, func, select
 from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from scanner.config import Settings
@@ -66,6 +66,10 @@ log = logging.getLogger(__name__)
 
 #: Below this many findings acted on, only the absolute limit applies (a share of a handful is noise).
 SHARE_FLOOR = 5
+#: Findings planned per session (their ORM objects are dropped between chunks).
+PLAN_CHUNK = 500
+#: Finding ids per ``IN (...)`` when ordering them.
+ORDER_CHUNK = 900
 #: Actions that count against ``max_actions_per_run`` in the limit window: changes made or maybe made.
 COUNTED_STATUSES = (ActionStatus.VERIFIED.value, ActionStatus.STARTED.value)
 
@@ -119,22 +123,51 @@ class Remediator:
 
         ``explicit``: a person named the findings; ``blocked``: why enforcement must not happen;
         ``only_changes``: leave out actions that would not act and whose plan was recorded before."""
+        ids = list(dict.fromkeys(finding_ids))
         with self.sessions() as session:
-            found = session.scalars(select(Finding).where(Finding.id.in_(list(finding_ids)))
-                                    .options(selectinload(Finding.file)).order_by(Finding.id)).all()
-            # Folder findings act before their descendants' findings (which they fix). Then the most
-            # severe finding acts first: when a critical rule revokes a link that a high rule would only
-            # downgrade, the revoke wins and the downgrade finds it already gone.
-            findings = sorted(found, key=lambda f: (f.blast_radius is None,
-                                                    SEVERITY_RANK.get(f.severity, len(SEVERITY_RANK)), f.id))
-            ancestors = {str(p["inherited_from"]) for f in findings for p in f.matched_permissions or []
-                         if p.get("inherited_from")}
-            context = plan_context(session, self.rules, findings, now=self.clock(), explicit=explicit,
-                                   blocked=blocked)
-            plan = build_plan(self.settings, findings, self.rules, apply=apply, manual=manual,
-                              fix_on_ancestor=fix_on_ancestor, run_id=run_id, places=places(session, ancestors),
-                              context=context)
-            return drop_recorded(session, plan) if only_changes else plan
+            ordered = self._plan_order(session, ids)
+        # Planned in chunks, each in a session of its own: the ORM objects of one chunk at a time, and
+        # (with ``only_changes``) only the actions that are not left out are kept.
+        actions: list[PlannedAction] = []
+        ignored: list[tuple[int, str]] = []
+        unchanged = 0
+        explicit_plan = False
+        for start in range(0, len(ordered), PLAN_CHUNK):
+            chunk = ordered[start:start + PLAN_CHUNK]
+            with self.sessions() as session:
+                found = {f.id: f for f in session.scalars(select(Finding).where(Finding.id.in_(chunk))
+                                                           .options(selectinload(Finding.file)))}
+                findings = [found[i] for i in chunk if i in found]
+                ancestors = {str(p["inherited_from"]) for f in findings for p in f.matched_permissions or []
+                             if p.get("inherited_from")}
+                context = plan_context(session, self.rules, findings, now=self.clock(), explicit=explicit,
+                                       blocked=blocked)
+                part = build_plan(self.settings, findings, self.rules, apply=apply, manual=manual,
+                                  fix_on_ancestor=fix_on_ancestor, run_id=run_id,
+                                  places=places(session, ancestors), context=context)
+                if only_changes:
+                    part = drop_recorded(session, part)
+            actions.extend(part.actions)
+            ignored.extend(part.ignored)
+            unchanged += part.unchanged
+            explicit_plan = part.explicit
+        return RemediationPlan(tuple(actions), run_id=run_id, ignored=tuple(ignored),
+                               explicit=explicit_plan or explicit, unchanged=unchanged, considered=len(ordered))
+
+    def _plan_order(self, session: Session, ids: Sequence[int]) -> list[int]:
+        """The findings in the order they act: folder findings before their descendants' findings
+        (which they fix), then the most severe first (when a critical rule revokes a link that a high
+        rule would only downgrade, the revoke wins and the downgrade finds it already gone), then by id.
+        Reads three columns, not the findings."""
+        keys: list[tuple[bool, int, int]] = []
+        for start in range(0, len(ids), ORDER_CHUNK):
+            no_radius = Finding.blast_radius.is_(None) | (cast(Finding.blast_radius, String) == "null")
+            rows = session.execute(select(Finding.id, Finding.severity, no_radius)
+                                   .where(Finding.id.in_(list(ids[start:start + ORDER_CHUNK]))))
+            keys.extend((bool(none), SEVERITY_RANK.get(severity, len(SEVERITY_RANK)), fid)
+                        for fid, severity, none in rows)
+        keys.sort()
+        return [fid for *_, fid in keys]
 
     def place(self, item_id: str) -> str | None:
         """How to name one Drive item to a person (see :func:`places`)."""

@@ -178,6 +178,8 @@ class RemediationPlan:
     explicit: bool = False
     #: Actions left out because the very same plan was recorded before (nothing changed since).
     unchanged: int = 0
+    #: Findings planned (read and passed through :func:`build_plan`), for the run's stats.
+    considered: int = 0
 
     @property
     def acting(self) -> tuple[PlannedAction, ...]:
@@ -394,7 +396,9 @@ def build_plan(settings: Settings, findings: Iterable[Finding], rules: Iterable[
     ancestor_fix = settings.remediation.fix_inherited_on_ancestor if fix_on_ancestor is None else fix_on_ancestor
     actions: list[PlannedAction] = []
     ignored: list[tuple[int, str]] = []
+    considered = 0
     for finding in findings:
+        considered += 1
         rule = by_id.get(finding.rule_id)
         if rule is None:
             ignored.append((finding.id, f"rule {finding.rule_id} is not loaded"))
@@ -411,4 +415,5 @@ def build_plan(settings: Settings, findings: Iterable[Finding], rules: Iterable[
             finding.exposure == "published" or finding.principal == "published")
         actions.extend(plan_finding(settings, finding, rule, decision, fix_on_ancestor=ancestor_fix,
                                     published=published, places=places or {}, context=context))
-    return RemediationPlan(tuple(actions), run_id=run_id, ignored=tuple(ignored), explicit=context.explicit)
+    return RemediationPlan(tuple(actions), run_id=run_id, ignored=tuple(ignored), explicit=context.explicit,
+                           considered=considered)

@@ -209,18 +209,22 @@ class FindingRepo:
         self.session.flush()
         return CloseReport(tuple(resolved), tuple(deactivated))
 
-    def link_to_folder(self, folder_finding_id: int, covered: Collection[int]) -> None:
+    def link_to_folder(self, folder_finding_id: int, covered: Collection[int]) -> list[int]:
         """Point exactly these findings at the folder finding that covers them (a link, not a status
-        change: no audit event); inactive findings keep the folder finding they were closed with."""
+        change: no audit event); inactive findings keep the folder finding they were closed with.
+        Returns the findings whose link changed (their remediation plan changes with it)."""
         ids = set(covered)
         rows = self.session.scalars(select(Finding).where(
             or_(Finding.id.in_(ids), (Finding.folder_finding_id == folder_finding_id)
                 & (Finding.detection_state == ACTIVE))))
+        changed = []
         for finding in rows:
             wanted = folder_finding_id if finding.id in ids else None
             if finding.folder_finding_id != wanted:
                 finding.folder_finding_id = wanted
+                changed.append(finding.id)
         self.session.flush()
+        return changed
 
     def resolve_unmatched(self, findings: Sequence[Finding], *, run_id: int | None, reason: str) -> list[int]:
         """Findings a complete evaluation no longer matched (the caller chose them): inactive, and the
