@@ -301,6 +301,7 @@ def _nights(args: argparse.Namespace, console: Console) -> int:
                                  "scan_elapsed_seconds": result.get("elapsed_seconds"),
                                  "findings_active": result.get("findings_active"),
                                  "actions_unchanged": result.get("actions_unchanged"),
+                                 "findings_planned": (result.get("plan") or {}).get("findings_planned"),
                                  "actions": result.get("actions")})
                     console.print(rows[-1])
         finally:
