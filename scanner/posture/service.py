@@ -213,16 +213,22 @@ def posture_row(p: PostureFinding) -> dict[str, Any]:
 
 def link_file_findings(session: Session, org_units: dict[str, str]) -> int:
     """Set each active (or not yet placed) file finding's ``org_unit`` from its owner's (``org_units``: email → path).
-    Returns how many changed. Row by row through the ORM (``org_unit`` is not a covered field)."""
-    changed = 0
-    rows = session.scalars(select(Finding).where(Finding.owner_email.is_not(None), or_(
-        Finding.detection_state == ACTIVE, Finding.org_unit.is_(None)))).all()
-    for row in rows:
-        unit = org_units.get((row.owner_email or "").lower())
-        if unit is not None and row.org_unit != unit:
+    Returns how many changed. The three columns it compares are streamed; only the findings that change
+    are loaded and written through the ORM (``org_unit`` is not a covered field; docs/ARCHITECTURE.md,
+    "Nightly cost")."""
+    rows = session.execute(select(Finding.id, Finding.owner_email, Finding.org_unit).where(
+        Finding.owner_email.is_not(None), or_(Finding.detection_state == ACTIVE, Finding.org_unit.is_(None)))
+        .execution_options(yield_per=1000))
+    todo: list[tuple[int, str]] = []
+    for finding_id, owner, current in rows:
+        unit = org_units.get((owner or "").lower())
+        if unit is not None and current != unit:
+            todo.append((finding_id, unit))
+    for finding_id, unit in todo:
+        row = session.get(Finding, finding_id)
+        if row is not None:
             row.org_unit = unit
-            changed += 1
-    return changed
+    return len(todo)
 
 
 class PostureService:
