@@ -179,7 +179,7 @@ def main(argv: list[str] | None = None) -> int:
             variants = [("in-process-1", "in-process", 1, 0), ("in-process-2", "in-process", 2, 0),
                         ("celery-2-workers", "celery", 0, 2)]
             wanted = set(filter(None, args.only.split(",")))
-            for latency in (0.0, args.latency):
+            for latency in dict.fromkeys((0.0, args.latency)):  # --latency 0: no latency pass
                 rules = [] if not latency else [
                     {"endpoint": "drive.files.export", "kind": "latency", "latency": latency},
                     {"endpoint": "drive.files.download", "kind": "latency", "latency": latency}]
