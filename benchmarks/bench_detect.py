@@ -414,7 +414,8 @@ def main() -> None:
     ap.add_argument("--docs", type=int, default=120, help="benign-heavy generated documents (1-200 KB)")
     ap.add_argument("--synth", type=int, default=250, help="documents of the held-back labelled corpus")
     ap.add_argument("--synth-long", type=int, default=0, help=">= 1 MB held-back documents per format")
-    ap.add_argument("--synth-split", default="heldback2", help="tuning | heldback (v1) | heldback2 (v2) | heldback3 (v3)")
+    ap.add_argument("--synth-split", default="heldback2",
+                    help="tuning | heldback (v1) | heldback2 (v2) | heldback3 (v3)")
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--skip-baseline", action="store_true", help="iterate on the pipeline only (no file written)")
     ap.add_argument("--modes", default="auto",
