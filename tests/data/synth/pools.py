@@ -1,6 +1,6 @@
 """Choice pools split between the tuning part and the held-back parts of the corpus.
 
-Three parts, each with its own seed:
+Four parts, each with its own seed:
 - ``heldback`` (v1): draws from the reserved last third of a list's original items with
   probability ``RESERVED`` and from all of them otherwise. It was scored and its misses read, so
   it is tuning data now; it is kept (same seed, same rule) and reported.
