@@ -11,7 +11,6 @@ from scanner.cli.context import pass_app
 from scanner.cli.render import format_option, render_record
 from scanner.core.errors import ExportVerificationFailed
 from scanner.export.service import FINDING_STATUSES, FORMATS, export
-from scanner.export.writers import WRITERS
 from scanner.export.signing import (
     allowed_signers_path,
     parse_public_key,
@@ -22,6 +21,7 @@ from scanner.export.signing import (
     ssh_public_key_path,
     verify_export,
 )
+from scanner.export.writers import WRITERS
 from scanner.timeparse import parse_since
 
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.connectors.google.drive_ops import DriveOps
-from scanner.core.models import GOOGLE_FOLDER
+from scanner.connectors.google.mime import GOOGLE_FOLDER
 from scanner.core.registry import type_schema
 from scanner.core.statuses import ActionStatus
 from scanner.remediate.actions import (

@@ -19,10 +19,10 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.google.drive_api import permission_from_api
 from scanner.connectors.google.drive_ops import DriveOps, OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.core.errors import NotFoundError, SharescanError
 from scanner.core.exposure import classify_permission
-from scanner.core.models import Permission
 from scanner.remediate.actions import ROLE_RANK, differences, is_inherited_only, principal_key, registered
 from scanner.remediate.locks import FileLocks
 from scanner.store import audit
@@ -285,6 +285,6 @@ def _re_exposes(kind: str, before: dict[str, Any], org_domains: frozenset[str]) 
         perms = [p for p in before.get("permissions") or [] if is_inherited_only(p)]
     else:
         perms = [before["permission"]] if before.get("permission") else []
-    found = {classify_permission(Permission.from_api(p), org_domains) for p in perms}
+    found = {classify_permission(permission_from_api(p), org_domains) for p in perms}
     external = sorted((e for e in found if e is not None and e.is_external), key=lambda e: e.rank)
     return tuple(e.value for e in external)

@@ -65,7 +65,7 @@ class GoogleSharing:
         return self.ops.delete_permission(item_id, grant_id)
 
     def set_role(self, item_id: str, grant_id: str, role: str) -> Permission:
-        return Permission.from_api(self.ops.update_permission(item_id, grant_id, {"role": role}))
+        return api.permission_from_api(self.ops.update_permission(item_id, grant_id, {"role": role}))
 
 
 class GoogleConnector:

@@ -7,7 +7,8 @@ from __future__ import annotations
 from dataclasses import dataclass
 
 from scanner.connectors.google.client import GoogleCallError, GoogleClients
-from scanner.core.models import GOOGLE_DOC, GOOGLE_FOLDER, GOOGLE_SHEET, GOOGLE_SHORTCUT, GOOGLE_SLIDES, DriveFile
+from scanner.connectors.google.mime import GOOGLE_DOC, GOOGLE_FOLDER, GOOGLE_SHEET, GOOGLE_SHORTCUT, GOOGLE_SLIDES
+from scanner.core.models import DriveFile
 from scanner.core.unread import ReadFailure, failure_of
 
 XLSX = "application/vnd.openxmlformats-officedocument.spreadsheetml.sheet"
