@@ -89,6 +89,26 @@ class Permission:
         """Every grant of this permission comes from an ancestor (none is set on the item itself)."""
         return self.inherited if self.all_inherited is None else self.all_inherited
 
+    @property
+    def holder(self) -> tuple[str, str]:
+        """Who it is for, as (type, key): ``("anyone", "")``, ``("domain", domain)``, ``("user", email)``…
+        (lower case; unlike ``principal``, the view is not part of it)."""
+        if self.type == "anyone":
+            return self.type, ""
+        if self.type == "domain":
+            return self.type, (self.domain or "").lower()
+        return self.type, (self.email_address or "").lower()
+
+    @classmethod
+    def from_record(cls, data: dict[str, Any]) -> Permission:
+        """A grant as a finding records it (``matched_permissions``, core's own snake_case shape)."""
+        return cls(id=str(data.get("id") or ""), type=str(data.get("type") or ""), role=str(data.get("role") or ""),
+                   email_address=data.get("email_address"), domain=data.get("domain"),
+                   allow_file_discovery=data.get("allow_file_discovery"),
+                   expiration_time=data.get("expiration_time"), deleted=bool(data.get("deleted", False)),
+                   inherited=bool(data.get("inherited", False)), inherited_from=data.get("inherited_from"),
+                   view=data.get("view") or None)
+
 
 @dataclass(frozen=True)
 class ExposedPermission:
