@@ -24,14 +24,13 @@ from sqlalchemy import and_, func, or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.base import Connector
 from scanner.connectors.google.client import GoogleClients
-from scanner.connectors.google.readers import ContentReaders
-from scanner.core.errors import GoogleApiError
+from scanner.connectors.google.connector import GoogleConnector
 from scanner.core.exposure import classify
 from scanner.core.models import DriveFile, FileExposure
-from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
+from scanner.core.unread import ReadAspect, ReadFailure, Unread
 from scanner.detect.models import ContentResult
-from scanner.drive.content import DENIED_REASONS, ContentFetcher, FetchedContent
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.scan.content_cache import cached_content, store_content
 from scanner.scan.units import FileOutcome, OutcomeKind
@@ -57,22 +56,29 @@ class AnalysisContext:
     #: The rules that need no content, for files whose content could not be read.
     without_content: PolicyEngine
     org_domains: frozenset[str]
-    fetcher: ContentFetcher
-    readers: ContentReaders
+    #: Where content is read from: who may read an item, and its bytes (scanner.connectors.base).
+    connector: Connector
     clock: Callable[[], dt.datetime]
 
     @classmethod
-    def build(cls, settings: Settings, sessions: sessionmaker[Session], actor: str, clients: GoogleClients,
+    def build(cls, settings: Settings, sessions: sessionmaker[Session], actor: str, clients: GoogleClients | None,
               rules: Iterable[Any], *, run_id: int, org_domains: frozenset[str],
-              clock: Callable[[], dt.datetime]) -> AnalysisContext:
+              clock: Callable[[], dt.datetime], connector: Connector | None = None) -> AnalysisContext:
+        """``connector``: the provider to read from (default: Google through ``clients``)."""
         rules = list(rules)
         with sessions() as s:
             exemptions = FindingRepo(s, actor).active_exemptions()
         return cls(settings=settings, sessions=sessions, actor=actor, run_id=run_id,
                    engine=PolicyEngine(rules, exemptions=exemptions),
                    without_content=PolicyEngine([r for r in rules if r.content is None], exemptions=exemptions),
-                   org_domains=org_domains, fetcher=ContentFetcher(clients),
-                   readers=ContentReaders(settings, clients, org_domains), clock=clock)
+                   org_domains=org_domains, clock=clock,
+                   connector=connector if connector is not None else _google(settings, clients, org_domains))
+
+
+def _google(settings: Settings, clients: GoogleClients | None, org_domains: frozenset[str]) -> Connector:
+    if clients is None:
+        raise ValueError("the Google connector needs GoogleClients")
+    return GoogleConnector(settings, clients, org_domains=org_domains)
 
 
 @dataclass
@@ -157,30 +163,21 @@ def prepare(ctx: AnalysisContext, file_id: str) -> FilePlan | None:
                     done=FileOutcome.from_row(stored) if stored is not None else None)
 
 
-def _denied(exc: BaseException) -> bool:
-    """This identity cannot read the file (refused, or cannot be impersonated); another one might."""
-    return getattr(exc, "status", None) in (401, 403, 404) or getattr(exc, "reason", "") in DENIED_REASONS
-
-
 def fetch(ctx: AnalysisContext, file: DriveFile,
           acquire: Callable[[str], Any] | None = None) -> Fetched:
-    """Export or download the file as the first identity that can read it. ``acquire(subject)``, when
-    given, is a context manager held around each fetch (per-user concurrency bounds)."""
+    """Read the file's content through the connector as the first identity that can read it
+    (``identities_for``). ``acquire(subject)``, when given, is a context manager held around each
+    fetch (per-user concurrency bounds)."""
     from contextlib import nullcontext
 
     max_bytes = ctx.settings.limits.max_download_bytes
     failure, detail = ReadFailure.NO_READER, "no identity could read the file"
-    for subject in ctx.readers.for_file(file):
-        try:
-            with acquire(subject) if acquire is not None else nullcontext():
-                fetched: FetchedContent = ctx.fetcher.fetch(file, as_user=subject, max_bytes=max_bytes)
-        except GoogleApiError as exc:  # e.g. the owner cannot be impersonated (suspended)
-            failure = failure_of(exc, ReadFailure.NO_READER if _denied(exc) else ReadFailure.DOWNLOAD_FAILED)
-            detail = str(exc)
-            continue
+    for subject in ctx.connector.identities_for(file):
+        with acquire(subject) if acquire is not None else nullcontext():
+            fetched = ctx.connector.fetch_content(file, as_identity=subject, max_bytes=max_bytes)
         if not fetched.ok:
             if fetched.denied:  # this identity cannot read it: try the next one
-                failure, detail = ReadFailure.NO_READER, fetched.skip_reason or detail
+                failure, detail = fetched.failure or ReadFailure.NO_READER, fetched.skip_reason or detail
                 continue
             if fetched.failure is not None:
                 return Fetched(unread=Unread(ReadAspect.CONTENT, fetched.failure, fetched.skip_reason or ""))

@@ -85,9 +85,10 @@ class FindingRepo:
             return row
         now = self.clock()
         row = DriveFileRow(
-            id=file.id, provider=file.provider, name=file.name, mime_type=file.mime_type, owner_email=file.owner_email,
-            drive_id=file.drive_id, parents=list(file.parents), web_view_link=file.web_view_link,
-            created_time=file.created_time, modified_time=file.modified_time, md5_checksum=file.md5_checksum,
+            id=file.id, provider=file.provider, name=file.name, mime_type=file.mime_type, item_kind=file.kind.value,
+            owner_email=file.owner_email, drive_id=file.drive_id, parents=list(file.parents),
+            web_view_link=file.web_view_link, created_time=file.created_time, modified_time=file.modified_time,
+            md5_checksum=file.md5_checksum,
             head_revision_id=file.head_revision_id, size=file.size, trashed=file.trashed, published=file.published,
             exposure=exposure or "internal", first_seen=now, last_seen=now,
             exposed_since=now if exposure and exposure not in ("internal", "domain") else None,

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from scanner.core.models import DriveFile, Permission
+from scanner.core.models import DriveFile
 from scanner.store.models import DriveFileRow, PermissionRow
 from scanner.store.snapshot import row_to_file
 
@@ -88,12 +88,10 @@ class StoredTree:
             return set()
         out: set[str] = set()
         for chunk in _chunks(list(item_ids)):
-            rows = self.session.execute(select(PermissionRow.file_id, PermissionRow.raw, PermissionRow.inherited)
-                                        .where(PermissionRow.file_id.in_(chunk),
-                                               PermissionRow.permission_id.in_(wanted)))
-            for file_id, raw, inherited in rows:
-                if Permission.from_api(raw).inherited_only if raw else inherited:
-                    out.add(file_id)
+            rows = self.session.execute(select(PermissionRow.file_id).where(
+                PermissionRow.file_id.in_(chunk), PermissionRow.permission_id.in_(wanted),
+                PermissionRow.inherited_only.is_(True)))
+            out.update(file_id for (file_id,) in rows)
         return out
 
 

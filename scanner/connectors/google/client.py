@@ -39,7 +39,7 @@ from googleapiclient.http import BatchHttpRequest, HttpRequest
 
 from scanner.config import Settings
 from scanner.connectors.google.hints import http_hint, is_connection_refused, refresh_hint, refused_hint
-from scanner.connectors.google.quota import QuotaPacer, RateLimiter, budget_for, ledger_method, method_cost
+from scanner.connectors.google.quota import Bucket, QuotaPacer, budget_for, ledger_method, method_cost
 from scanner.core.errors import ConfigError, GoogleApiError
 from scanner.keys import read_key_file
 
@@ -251,7 +251,7 @@ class GoogleClients:
         credentials_file: str | None = None,
         sleep: Callable[[float], None] = time.sleep,
         rng: Callable[[], float] = random.random,
-        rate_limiter: RateLimiter | None = None,
+        rate_limiter: Bucket | None = None,
     ) -> None:
         self.settings = settings
         self.endpoint = settings.google.endpoint.rstrip("/")
