@@ -16,6 +16,7 @@ no content are evaluated, and its findings keep their state.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
 from dataclasses import dataclass, replace
 from typing import Any
@@ -331,3 +332,24 @@ def analyse_file(ctx: AnalysisContext, file_id: str, analyze: Analyze) -> FileOu
     if plan.must_fetch:
         fresh, unread = analyse_fetched(fetch(ctx, plan.file), analyze)
     return record(ctx, plan, fresh, unread)
+
+
+def analyse_files(ctx: AnalysisContext, file_ids: Sequence[str], analyze: Analyze, *,
+                  fetch_threads: int = 1) -> list[FileOutcome]:
+    """Several candidate files in this process (a Celery task's batch): their plans in one read-only
+    session, fetches overlapping on ``fetch_threads`` threads (at most twice that many fetched and
+    not yet analysed: the bytes held stay bounded), analysis here, records in one transaction."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    plans = [plan for plan in prepare_many(ctx, file_ids) if plan is not None]
+    results: dict[str, tuple[ContentResult | None, Unread | None]] = {}
+    to_fetch = deque(plan for plan in plans if plan.must_fetch)
+    with ThreadPoolExecutor(max_workers=max(1, fetch_threads), thread_name_prefix="fetch") as pool:
+        window: deque[tuple[FilePlan, Future[Fetched]]] = deque()
+        while to_fetch or window:
+            while to_fetch and len(window) < 2 * max(1, fetch_threads):
+                plan = to_fetch.popleft()
+                window.append((plan, pool.submit(fetch, ctx, plan.file)))
+            plan, fetched = window.popleft()
+            results[plan.file_id] = analyse_fetched(fetched.result(), analyze)
+    return record_many(ctx, [(plan, *results.get(plan.file_id, (None, None))) for plan in plans])
