@@ -3,12 +3,14 @@
 ``InProcessExecutor`` (the default, ``[executor] kind = "in-process"``):
 
 - crawl: the planned targets on ``[limits] workers`` threads (one quota limiter);
-- analysis: the scan process reads each candidate file's plan and records its outcome in file id
-  order (so findings, evidence and the audit chain come out as on a sequential run), while in between
-  content fetches overlap on ``fetch_concurrency`` threads (at most ``fetch_per_user`` per impersonated
-  user, all within the quota pacer) and extraction + detection run in a pool of ``analysis_processes``
-  processes (0 = one per core), each building its analyzer once. Detection is CPU-bound: threads
-  would share one core under the GIL. Each process keeps the extractors' memory bounds.
+- analysis, a pipeline: a planner thread reads the candidate files' plans ``PLAN_BATCH`` at a time
+  (one read-only session each, ``prepare_many``); content fetches overlap on ``fetch_concurrency``
+  threads (at most ``fetch_per_user`` per impersonated user, all within the quota pacer); extraction +
+  detection run in a pool of ``analysis_processes`` processes (0 = one per core), each building its
+  analyzer once; the scan process records outcomes in file id order (so findings, evidence and the
+  audit chain come out as on a sequential run), up to ``RECORD_BATCH`` ready files per transaction.
+  Detection is CPU-bound: threads would share one core under the GIL. Each process keeps the
+  extractors' memory bounds; fetched bytes are held only by the fetch threads.
 
 ``scanner.scan.celery_exec.CeleryExecutor`` (``kind = "celery"``) sends the same units to
 ``sharescan worker`` processes.
