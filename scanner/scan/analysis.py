@@ -18,7 +18,7 @@ from __future__ import annotations
 import datetime as dt
 from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
@@ -270,14 +270,27 @@ def record_many(ctx: AnalysisContext,
             stored.update((o.file_id, o) for o in s.scalars(select(ScanFileOutcome).where(
                 ScanFileOutcome.run_id == ctx.run_id, ScanFileOutcome.file_id.in_(chunk))))
             rows += s.scalars(select(DriveFileRow).where(DriveFileRow.id.in_(chunk)))
-        outcomes = [_record(s, ctx, plan, fresh, unread, stored.get(plan.file_id))
+        cleared = _Cleared()
+        outcomes = [_record(s, ctx, plan, fresh, unread, stored.get(plan.file_id), cleared)
                     for plan, fresh, unread in items]
         del rows
+        # the batch's pending reads that succeeded (or are no longer needed), two deletes in all
+        pending = PendingReads(s)
+        pending.clear(cleared.every_aspect)
+        pending.clear(cleared.content, [ReadAspect.CONTENT])
         return outcomes
 
 
+@dataclass
+class _Cleared:
+    """Files of a batch whose pending reads go: every aspect (removed files), or the content one."""
+
+    every_aspect: list[str] = field(default_factory=list)
+    content: list[str] = field(default_factory=list)
+
+
 def _record(s: Session, ctx: AnalysisContext, plan: FilePlan, fresh: ContentResult | None,
-            unread: Unread | None, existing: ScanFileOutcome | None) -> FileOutcome:
+            unread: Unread | None, existing: ScanFileOutcome | None, cleared: _Cleared) -> FileOutcome:
     if plan.done is not None:
         return plan.done
     if existing is not None:  # another delivery of this file recorded it first
@@ -310,9 +323,9 @@ def _record(s: Session, ctx: AnalysisContext, plan: FilePlan, fresh: ContentResu
     if unread is not None:
         pending.record(PendingFile(file_id, file.owner_email, file.drive_id, file.name), unread, run_id=ctx.run_id)
     elif plan.removed:
-        pending.clear([file_id])
+        cleared.every_aspect.append(file_id)
     elif fresh is not None or not plan.needs_content:
-        pending.clear([file_id], [ReadAspect.CONTENT])
+        cleared.content.append(file_id)
     if fresh is not None:
         store_content(s, repo, file_id, file.revision_key, fresh, ctx.clock())
     for match in matches:
