@@ -362,6 +362,7 @@ class ScanService:
                                "cpu_seconds": round(stats.analysis_cpu_seconds, 3),
                                "phase_seconds": round(stats.phase_seconds, 3),
                                "record_seconds": round(stats.record_seconds, 3),
+                               "plan_seconds": round(getattr(stats, "plan_seconds", 0.0), 3),
                                "processes": getattr(executor, "processes", 1) if stats.peak_rss_kib else 0,
                                "peak_rss_mib": sorted(round(v / 1024, 1) for v in stats.peak_rss_kib.values())}
         with self.app.sessions.begin() as s:

@@ -157,13 +157,14 @@ def crawl_target_task(run_id: int, payload: dict[str, Any]) -> dict[str, Any]:
 
 def analyse_files_task(run_id: int, file_ids: list[str], org_domains: list[str]) -> int:
     """Analyse and evaluate these candidate files of ``run_id`` (outcomes stored); returns how many."""
-    from scanner.scan.analysis import analyse_file
+    from scanner.scan.analysis import analyse_files
 
     worker = _Worker.get()
     ctx = worker.context(run_id, org_domains)
-    analyze = worker.pipeline().analyze_bytes
-    for file_id in file_ids:
-        analyse_file(ctx, file_id, analyze)
+    # one read session and one write transaction per task; a worker lost before the commit leaves
+    # nothing of the task, and the re-delivered task does it all (outcomes already stored are kept)
+    analyse_files(ctx, file_ids, worker.pipeline().analyze_bytes,
+                  fetch_threads=ctx.settings.executor.fetch_per_user)
     return len(file_ids)
 
 

@@ -19,7 +19,7 @@ from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
 from typing import Any
 
-from sqlalchemy import CompoundSelect, Select, delete, func, or_, select
+from sqlalchemy import CompoundSelect, Select, delete, func, insert, or_, select
 from sqlalchemy.orm import Session
 
 from scanner.core.errors import NotFoundError, SharescanError
@@ -432,18 +432,16 @@ class FindingRepo:
         """Replace the evidence rows of this file revision with the summaries of ``content`` (no values)."""
         self.session.execute(delete(Evidence).where(Evidence.file_id == file_id, Evidence.revision == revision))
         now = self.clock()
-        count = 0
-        for hit in content.hits:
-            for ev in hit.evidence:
-                self.session.add(Evidence(
-                    file_id=file_id, revision=revision, detector=hit.detector, entity_type=ev.entity_type,
-                    count=ev.count, distinct_values=ev.distinct_values, best_score=ev.best_score,
-                    location=ev.first_location[:255], masked_preview=ev.masked_preview[:255],
-                    value_hash=ev.value_hash, categories=list(hit.categories), created_at=now,
-                ))
-                count += 1
-        self.session.flush()
-        return count
+        rows = [
+            {"file_id": file_id, "revision": revision, "detector": hit.detector, "entity_type": ev.entity_type,
+             "count": ev.count, "distinct_values": ev.distinct_values, "best_score": ev.best_score,
+             "location": ev.first_location[:255], "masked_preview": ev.masked_preview[:255],
+             "value_hash": ev.value_hash, "categories": list(hit.categories), "created_at": now}
+            for hit in content.hits for ev in hit.evidence
+        ]
+        if rows:  # one executemany, not one ORM object and flush per row
+            self.session.execute(insert(Evidence), rows)
+        return len(rows)
 
     # ------------------------------------------------------------------ queries
     def query(self, flt: FindingFilter) -> Select[Any]:
