@@ -78,6 +78,27 @@ def test_credentials_are_delegated_scoped_and_cached(key_file: str) -> None:
     assert google.credentials("a@x.com", DRIVE_READ_SCOPES)._token_uri == "https://oauth2.googleapis.com/token"
 
 
+def test_the_key_is_parsed_once_for_every_subject_and_scope(key_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from google.oauth2 import service_account
+
+    parsed: list[object] = []
+    original = service_account.Credentials.from_service_account_info
+
+    def counting(info: dict[str, object], **kwargs: object) -> service_account.Credentials:
+        parsed.append(info)
+        return original(info, **kwargs)
+
+    monkeypatch.setattr(service_account.Credentials, "from_service_account_info", counting)
+    c = _clients(key_file, ENDPOINT)
+    creds = [c.credentials(f"user{i}@tessera-labs.com", scopes) for i in range(5)
+             for scopes in (DRIVE_READ_SCOPES, DRIVE_WRITE_SCOPES)]
+    assert len(parsed) == 1
+    assert len({id(x) for x in creds}) == 10 and len({id(x.signer) for x in creds}) == 1
+    assert [(x._subject, tuple(x.scopes)) for x in creds[:2]] == [
+        ("user0@tessera-labs.com", DRIVE_READ_SCOPES), ("user0@tessera-labs.com", DRIVE_WRITE_SCOPES)]
+    assert all(x._token_uri == f"{ENDPOINT}/token" for x in creds)
+
+
 @pytest.mark.parametrize(
     ("method", "uri", "cost"),
     [("drive.files.list", "", 100), ("drive.files.get", "x?alt=json", 5), ("drive.files.get", "x?alt=media", 200),
@@ -120,6 +141,28 @@ def test_nested_resources_are_built_once_and_still_build_requests(key_file: str)
     assert drive.files() is drive.files() and drive.permissions() is drive.permissions()
     request = drive.files().list(pageSize=10, fields="files(id)")
     assert request.methodId == "drive.files.list" and request.uri.startswith(f"{ENDPOINT}/drive/v3/files?")
+
+
+def test_nested_resources_are_built_when_first_used(key_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from googleapiclient import discovery
+
+    built: list[str] = []
+    original = discovery.createMethod
+
+    def counting(method_name: str, *args: object, **kwargs: object) -> object:
+        built.append(method_name)
+        return original(method_name, *args, **kwargs)
+
+    monkeypatch.setattr(discovery, "createMethod", counting)
+    drive = _clients(key_file, ENDPOINT).drive("ana@tessera-labs.com")
+    before = len(built)
+    assert before == len(load_discovery("drive.v3", ENDPOINT).get("methods", {}))  # no nested resource yet
+    files = drive.files()
+    after_files = len(built)
+    assert after_files > before and drive.files() is files and len(built) == after_files
+    drive.permissions()
+    assert len(built) > after_files
+    assert drive.permissions().list(fileId="F1").methodId == "drive.permissions.list"
 
 
 def test_the_pacer_holds_each_user_to_their_share_of_the_limit() -> None:
