@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -185,3 +186,66 @@ def test_the_default_budget_is_the_project_limit_shared_among_runs() -> None:
     limits = Settings.model_validate({}).limits
     assert budget_for(limits) == QuotaBudget(500_000, 162_500)
     assert budget_for(limits.model_copy(update={"quota_units_per_minute": 9000})).project_units_per_minute == 9000
+
+
+class _Captured(Exception):
+    pass
+
+
+class _CapturingHttp:
+    def __init__(self, http: object) -> None:
+        self.http = http
+        self.sent: list[tuple[str, dict[str, str]]] = []
+
+    def request(self, uri: str, method: str = "GET", body: str = "", headers: dict[str, str] | None = None,
+                **_: object) -> None:
+        self.sent.append((body, dict(headers or {})))
+        raise _Captured()
+
+
+def _parts(body: str, content_type: str) -> list[tuple[str, str, list[tuple[str, str]], str]]:
+    """A batch body as (Content-ID suffix, request line, inner headers, inner body) per part."""
+    from email.parser import Parser
+    from email.policy import compat32
+
+    message = Parser(policy=compat32).parsestr(f"Content-Type: {content_type}\n\n{body}")
+    out = []
+    for part in message.get_payload():
+        assert part["Content-Type"] == "application/http" and part["Content-Transfer-Encoding"] == "binary"
+        head, _, inner = str(part.get_payload()).replace("\r\n", "\n").partition("\n\n")
+        line, *header_lines = head.split("\n")
+        headers = sorted((k.strip().lower(), v.strip()) for k, _, v in (h.partition(":") for h in header_lines))
+        out.append((" ".join(part["Content-ID"].split())[-6:], line, headers, inner.rstrip("\n")))
+    return out
+
+
+def test_the_fast_batch_body_is_the_stock_body(key_file: str) -> None:
+    from googleapiclient.http import BatchHttpRequest
+
+    from scanner.connectors.google.client import FastBatchHttpRequest
+
+    c = _clients(key_file, ENDPOINT)
+    creds = c.credentials("ana@tessera-labs.com", DRIVE_WRITE_SCOPES)
+    creds.token = "tok"  # no refresh: the Authorization header goes into each part
+    creds.expiry = None
+    drive = c.drive("ana@tessera-labs.com", write=True)
+    requests = [drive.permissions().list(fileId="F1", fields="permissions(id,role)", pageSize=100),
+                drive.revisions().list(fileId="F é 2", fields="revisions(id,published)"),
+                drive.permissions().create(fileId="F3", body={"type": "user", "role": "reader",
+                                                               "emailAddress": "zoë@example.org"},
+                                           sendNotificationEmail=False)]
+    bodies = []
+    for cls in (BatchHttpRequest, FastBatchHttpRequest):
+        batch = cls(batch_uri=c.batch_uri())
+        batch._base_id = "fixed-base-id"
+        for i, r in enumerate(requests):
+            batch.add(r, request_id=str(i))
+        http = _CapturingHttp(None)
+        with pytest.raises(_Captured):
+            batch._execute(http, batch._order, batch._requests)
+        (body, headers), = http.sent
+        bodies.append(_parts(body, headers["content-type"]))
+    assert bodies[0] == bodies[1]
+    assert [p[1].split(" ")[0] for p in bodies[1]] == ["GET", "GET", "POST"]
+    assert ("authorization", "Bearer tok") in bodies[1][0][2]
+    assert json.loads(bodies[1][2][3])["emailAddress"] == "zoë@example.org"
