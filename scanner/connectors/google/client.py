@@ -27,6 +27,7 @@ from collections import Counter
 from collections.abc import Callable, Iterator, Sequence
 from dataclasses import dataclass, field
 from email.feedparser import FeedParser
+from email.message import Message
 from importlib import resources
 from typing import Any
 from urllib.parse import urlsplit
@@ -287,6 +288,8 @@ class FastBatchHttpRequest(BatchHttpRequest):  # type: ignore[misc]
         if not mime_response.is_multipart():
             raise BatchError("Response not in multipart/mixed format.", resp=resp, content=content)
         for part in mime_response.get_payload():
+            if not isinstance(part, Message):
+                continue
             request_id = self._header_to_id(part["Content-ID"])
             response, part_content = self._deserialize_response(part.get_payload())
             if isinstance(part_content, str):
