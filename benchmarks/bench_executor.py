@@ -10,7 +10,9 @@ Prints the machine load before each run. Writes benchmarks/results/executor.json
 
 Figures: wall seconds; files/s (files seen / wall); analysis files/s (files analysed / content-phase
 wall); peak RSS (MiB) of the scan process, of each analysis process, of each worker; latency overhead
-= (content-phase wall - analysis CPU / processes) / content-phase wall; seconds per fetched file.
+= (content-phase wall - analysis CPU / processes) / content-phase wall; seconds per fetched file; the
+share of the content phase the latency added (against the same variant without latency, same run); the
+scan process's seconds planning (read sessions) and recording (write transactions).
 """
 
 from __future__ import annotations
@@ -149,7 +151,8 @@ def run_variant(name: str, tmp: Path, emu: Any, env: dict[str, str], *, endpoint
         "peak_rss_mib": {"scan_process": scan_rss, "analysis_processes": analysis.get("peak_rss_mib"),
                          "workers": worker_rss},
         "worker_cpu_seconds": worker_cpu,
-        "record_seconds": analysis.get("record_seconds"), "files_fetched": analysis.get("files_fetched"),
+        "record_seconds": analysis.get("record_seconds"), "plan_seconds": analysis.get("plan_seconds"),
+        "files_fetched": analysis.get("files_fetched"),
     }
     print(json.dumps(row), flush=True)
     return row
@@ -179,7 +182,7 @@ def main(argv: list[str] | None = None) -> int:
             variants = [("in-process-1", "in-process", 1, 0), ("in-process-2", "in-process", 2, 0),
                         ("celery-2-workers", "celery", 0, 2)]
             wanted = set(filter(None, args.only.split(",")))
-            for latency in (0.0, args.latency):
+            for latency in dict.fromkeys((0.0, args.latency)):  # --latency 0: no latency pass
                 rules = [] if not latency else [
                     {"endpoint": "drive.files.export", "kind": "latency", "latency": latency},
                     {"endpoint": "drive.files.download", "kind": "latency", "latency": latency}]
@@ -194,6 +197,13 @@ def main(argv: list[str] | None = None) -> int:
         finally:
             parent.send(("stop", None))
             server.join(timeout=10)
+    # What the injected latency itself added: the content phase with latency against the same variant
+    # without (both in this run), as a share of the phase with latency.
+    phases = {row["variant"]: row["content_phase_seconds"] for row in rows}
+    for row in rows:
+        base = phases.get(row["variant"].split("+", 1)[0]) if "+" in row["variant"] else None
+        if base is not None and row["content_phase_seconds"]:
+            row["latency_added_share"] = round((row["content_phase_seconds"] - base) / row["content_phase_seconds"], 3)
     result = {"domain": {"seed": spec, "files": sum(1 for f in ws.files.values() if not f.trashed),
                          "users": args.users, "latency_seconds": args.latency}, "machine": load(), "runs": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)

@@ -12,16 +12,21 @@ quota units per 1,000 files (from the run's quota ledger), publish checks made a
 scanner.core.publish), peak RSS and the machine load before and after (the machine may be shared: read
 the load with the figures). Writes benchmarks/results/scan.json.
 
+``--baseline DIR`` runs another source tree (``git archive <commit> | tar -x -C DIR``) against the same
+emulator on a database of its own, each step alternating the trees (A B, then B A), so both see the same
+load and the same workspace. ``--runs`` keeps some of the five steps (by their position, from 1).
+
 A fresh full scan of 100,000 files takes long on a shared machine, so the state after it can be kept and
 reused for the incremental nights:
 
     .venv/bin/python benchmarks/bench_scan.py --files 100000 --save /tmp/db100k     # fresh full scan, kept
-    .venv/bin/python benchmarks/bench_scan.py --from /tmp/db100k --nights 3 --baseline /work/main
+    .venv/bin/python benchmarks/bench_scan.py --from /tmp/db100k --nights 3 --prime --baseline DIR
 
 ``--from`` starts the emulator from the same seed (the synthetic workspace is deterministic, so the stored
 Changes token and file ids still match), copies the kept database and keys afresh for every night and
-runs an unchanged incremental night (``sharescan scan --dry-run``), alternating the tree under test (B)
-with ``--baseline``'s ``sharescan`` (A, its own virtualenv) when given. Writes results/scan_nights.json.
+runs an unchanged incremental night (``sharescan scan --dry-run``), alternating this tree (B) with
+``--baseline`` (A) when given. ``--prime`` first runs one night of this tree on the kept database and
+measures from there. Writes results/scan_nights_<n>k.json.
 """
 
 from __future__ import annotations
@@ -108,13 +113,33 @@ anchor_path = "{tmp / 'anchors'}"
     return path
 
 
-def _sharescan(config: Path, *args: str, binary: str = SHARESCAN
+#: Put first on the path of a baseline tree's processes (and their children): this virtualenv's editable
+#: install of the current tree would otherwise win over PYTHONPATH.
+_BASELINE_SITE = """import sys
+sys.meta_path[:] = [f for f in sys.meta_path if "editable" not in repr(f).lower()]
+"""
+
+
+def _baseline_env(src: Path, site_dir: Path) -> dict[str, str]:
+    """PYTHONPATH for running ``src`` with this virtualenv; its top-level rules/ and migrations/ are mapped
+    into the package as setup.py does."""
+    (site_dir / "sitecustomize.py").write_text(_BASELINE_SITE, encoding="utf-8")
+    for name in ("rules", "migrations"):
+        link = src / "scanner" / name
+        if not link.exists():
+            link.symlink_to(src / name, target_is_directory=True)
+    return {"PYTHONPATH": f"{site_dir}{os.pathsep}{src}"}
+
+
+def _sharescan(config: Path, *args: str, env_extra: dict[str, str] | None = None, binary: str | None = None,
                ) -> tuple[subprocess.CompletedProcess[str], float, float, int]:
     """Run the CLI; returns the process, wall seconds, its CPU seconds (user+sys) and peak RSS in KiB."""
-    env = {**os.environ, "SHARESCAN_CONFIG": str(config)}
+    env = {**os.environ, "SHARESCAN_CONFIG": str(config), **(env_extra or {})}
+    cmd = [sys.executable, "-c", "from scanner.cli.main import main; main()"] if env_extra else [binary or SHARESCAN]
     with tempfile.TemporaryFile("w+") as out, tempfile.TemporaryFile("w+") as err:
         started = time.perf_counter()
-        proc = subprocess.Popen([binary, *args], env=env, stdout=out, stderr=err, text=True)
+        # cwd: `python -c` puts it first on the path, so not this repository's root
+        proc = subprocess.Popen([*cmd, *args], env=env, stdout=out, stderr=err, text=True, cwd=config.parent)
         _, status, usage = os.wait4(proc.pid, 0)  # this child's own rusage
         wall = time.perf_counter() - started
         proc.returncode = os.waitstatus_to_exitcode(status)
@@ -124,8 +149,8 @@ def _sharescan(config: Path, *args: str, binary: str = SHARESCAN
     return done, wall, usage.ru_utime + usage.ru_stime, usage.ru_maxrss
 
 
-def _run_stats(config: Path, run_id: int) -> dict[str, Any]:
-    shown, *_ = _sharescan(config, "scans", "show", str(run_id), "--format", "json")
+def _run_stats(config: Path, run_id: int, env_extra: dict[str, str] | None = None) -> dict[str, Any]:
+    shown, *_ = _sharescan(config, "scans", "show", str(run_id), "--format", "json", env_extra=env_extra)
     body: dict[str, Any] = json.loads(shown.stdout)
     return body
 
@@ -139,10 +164,11 @@ def main(argv: list[str] | None = None) -> int:
                         help="seconds injected on every export and download (one pass per value)")
     parser.add_argument("--changed", type=float, default=0.01, help="share of files edited for the changed night")
     parser.add_argument("--out", type=Path, default=None)
-    parser.add_argument("--save", type=Path, help="run only the fresh full scan and keep its database here")
+    parser.add_argument("--baseline", type=Path, help="another source tree to run the same way, alternating (A/B)")
+    parser.add_argument("--runs", type=int, nargs="+", help="keep only these steps (1-5, in the order above)")
+    parser.add_argument("--save", type=Path, help="run only the fresh full scan (this tree) and keep its database here")
     parser.add_argument("--from", dest="source", type=Path, help="a directory written by --save: incremental nights")
     parser.add_argument("--nights", type=int, default=3, help="with --from: unchanged incremental nights (per tree)")
-    parser.add_argument("--baseline", type=Path, help="with --from: another source tree (its .venv) as A")
     parser.add_argument("--prime", action="store_true",
                         help="with --from: first one unchanged incremental night of this tree on the kept database "
                              "(kept beside it as primed/), so the measured nights start from a night of this tree")
@@ -151,6 +177,8 @@ def main(argv: list[str] | None = None) -> int:
     console = Console()
     if args.source is not None:
         return _nights(args, console)
+    if args.save is not None:
+        args.baseline, args.runs = None, [1]
     args.out = args.out or (RESULTS if args.save is None else args.save / "full_scan.json")
     spec = f"synthetic:{args.users}:{args.files}:1"
     load_before = os.getloadavg()
@@ -164,51 +192,65 @@ def main(argv: list[str] | None = None) -> int:
             server.start()
             try:
                 endpoint, domain, files = parent.recv()
-                config = _config(tmp, endpoint, domain, key, args.workers)
+                trees: list[tuple[str, Path, dict[str, str] | None]] = []
+                if args.baseline is not None:
+                    (tmp / "A" / "site").mkdir(parents=True)
+                    trees.append(("A", tmp / "A", _baseline_env(args.baseline.resolve(), tmp / "A" / "site")))
+                (tmp / "B").mkdir()
+                trees.append(("B" if args.baseline is not None else "", tmp / "B", None))
+                configs = {}
+                for tree, home, env_extra in trees:
+                    configs[tree] = _config(home, endpoint, domain, key, args.workers)
+                    init, *_ = _sharescan(configs[tree], "db", "upgrade", env_extra=env_extra)
+                    assert init.returncode == 0, init.stderr
                 parent.send(("latency", latency))
                 parent.recv()
-                init, *_ = _sharescan(config, "db", "upgrade")
-                assert init.returncode == 0, init.stderr
                 changed = f"({args.changed:.0%} changed)"
                 steps = [("full", ("--full",)), ("full (unchanged)", ("--full",)), ("incremental (unchanged)", ()),
                          (f"incremental {changed}", ()), (f"full {changed}", ("--full",))]
-                if args.save is not None:
-                    steps = steps[:1]
-                for name, extra in steps:
+                for number, (name, extra) in enumerate(steps, start=1):
                     if name.endswith(changed):
                         parent.send(("edit", args.changed))
                         parent.recv()
-                    parent.send(("cpu", None))
-                    emu_cpu = float(parent.recv())
-                    proc, wall, cpu, rss = _sharescan(config, "scan", *extra, "--dry-run", "--no-progress",
-                                                     "--format", "json")
-                    parent.send(("cpu", None))
-                    emu_cpu = float(parent.recv()) - emu_cpu
-                    if proc.returncode not in (0, 9):
-                        console.print(proc.stderr[-3000:])
-                        raise SystemExit(f"scan failed ({proc.returncode})")
-                    result = json.loads(proc.stdout)
-                    shown = _run_stats(config, int(result["run_id"]))
-                    units = sum(int(v) for v in result.get("api_units_by_method", {}).values())
-                    calls = sum(int(v) for v in result.get("api_calls_by_method", {}).values())
-                    checks = result.get("publish_checks", {})
-                    rows.append({
-                        "latency_s": latency, "run": name, "files": files, "status": result["status"],
-                        "seconds": round(wall, 2), "files_per_second": round(files / wall, 1),
-                        "cpu_ms_per_file": round(cpu * 1000 / files, 3), "peak_rss_mib": round(rss / 1024, 1),
-                        "emulator_cpu_s": round(emu_cpu, 2),
-                        "calls_per_1000_files": round(calls * 1000 / files, 1),
-                        "units_per_1000_files": round(units * 1000 / files, 1), "units": units,
-                        "publish_checks": sum(v for k, v in checks.items() if k != "skipped"),
-                        "publish_checks_skipped": checks.get("skipped", 0),
-                        "units_saved_by_publish_rule": 100 * int(checks.get("skipped", 0)),
-                        "files_analysed": result.get("files_analysed"),
-                        "findings_active": result.get("findings_active"),
-                        "ledger": {r["method"]: r["units"] for r in shown.get("quota", [])},
-                    })
+                    if args.runs and number not in args.runs:
+                        continue
+                    for tree, _home, env_extra in (trees if number % 2 else trees[::-1]):
+                        config = configs[tree]
+                        parent.send(("cpu", None))
+                        emu_cpu = float(parent.recv())
+                        load = os.getloadavg()[0]
+                        proc, wall, cpu, rss = _sharescan(config, "scan", *extra, "--dry-run", "--no-progress",
+                                                         "--format", "json", env_extra=env_extra)
+                        parent.send(("cpu", None))
+                        emu_cpu = float(parent.recv()) - emu_cpu
+                        if proc.returncode not in (0, 9):
+                            console.print(proc.stderr[-3000:])
+                            raise SystemExit(f"scan failed ({proc.returncode})")
+                        result = json.loads(proc.stdout)
+                        shown = _run_stats(config, int(result["run_id"]), env_extra)
+                        units = sum(int(v) for v in result.get("api_units_by_method", {}).values())
+                        calls = sum(int(v) for v in result.get("api_calls_by_method", {}).values())
+                        checks = result.get("publish_checks", {})
+                        rows.append({
+                            "latency_s": latency, "tree": tree, "run": name, "files": files,
+                            "status": result["status"], "load_before": round(load, 2),
+                            "seconds": round(wall, 2), "files_per_second": round(files / wall, 1),
+                            "cpu_ms_per_file": round(cpu * 1000 / files, 3), "peak_rss_mib": round(rss / 1024, 1),
+                            "emulator_cpu_s": round(emu_cpu, 2),
+                            "calls_per_1000_files": round(calls * 1000 / files, 1),
+                            "units_per_1000_files": round(units * 1000 / files, 1), "units": units,
+                            "publish_checks": sum(v for k, v in checks.items() if k != "skipped"),
+                            "publish_checks_skipped": checks.get("skipped", 0),
+                            "units_saved_by_publish_rule": 100 * int(checks.get("skipped", 0)),
+                            "files_analysed": result.get("files_analysed"),
+                            "findings_active": result.get("findings_active"),
+                            "ledger": {r["method"]: r["units"] for r in shown.get("quota", [])},
+                        })
+                        console.print(f"{tree or 'this tree'} {name}: {wall:.1f} s, "
+                                      f"CPU {cpu * 1000 / files:.3f} ms/file (load {load:.1f})")
                 if args.save is not None:
-                    _keep(tmp, args.save, {"seed": spec, "files": files, "users": args.users,
-                                           "workers": args.workers, "full_scan": rows[-1]})
+                    _keep(trees[-1][1], args.save, {"seed": spec, "files": files, "users": args.users,
+                                                    "workers": args.workers, "full_scan": rows[-1]})
             finally:
                 parent.send(("stop", None))
                 parent.recv()
@@ -216,15 +258,18 @@ def main(argv: list[str] | None = None) -> int:
     load_after = os.getloadavg()
     table = Table(title=f"scan benchmark — {args.files:,} files, {args.users} users (load {load_before[0]:.1f}"
                         f" → {load_after[0]:.1f} on {os.cpu_count()} cores)")
-    for col in ("latency", "run", "files/s", "CPU ms/file", "RSS MiB", "calls/1k", "units/1k", "checks", "skipped"):
+    for col in ("tree", "latency", "run", "files/s", "CPU ms/file", "RSS MiB", "calls/1k", "units/1k", "checks",
+                "skipped"):
         table.add_column(col, justify="right")
     for r in rows:
-        table.add_row(f"{r['latency_s']:.2f}", r["run"], f"{r['files_per_second']:,}", str(r["cpu_ms_per_file"]),
-                      str(r["peak_rss_mib"]), str(r["calls_per_1000_files"]), f"{r['units_per_1000_files']:,}",
+        table.add_row(r.get("tree", ""), f"{r['latency_s']:.2f}", r["run"], f"{r['files_per_second']:,}",
+                      str(r["cpu_ms_per_file"]), str(r["peak_rss_mib"]), str(r["calls_per_1000_files"]),
+                      f"{r['units_per_1000_files']:,}",
                       str(r["publish_checks"]), str(r["publish_checks_skipped"]))
     console.print(table)
     out = {"seed": spec, "cores": os.cpu_count(), "load_before": load_before, "load_after": load_after,
-           "workers": args.workers, "runs": rows}
+           "workers": args.workers,
+           "baseline": str(args.baseline) if args.baseline else None, "runs": rows}
     args.out.parent.mkdir(parents=True, exist_ok=True)
     args.out.write_text(json.dumps(out, indent=2) + "\n")
     console.print(f"wrote {args.out}")
@@ -260,9 +305,7 @@ def _nights(args: argparse.Namespace, console: Console) -> int:
     """Unchanged incremental nights on copies of a kept database, B (this tree) and A (--baseline) alternated."""
     meta = json.loads((args.source / "meta.json").read_text(encoding="utf-8"))
     spec = meta["seed"]
-    trees = [("B", args.binary)]
-    if args.baseline is not None:
-        trees.insert(0, ("A", str(args.baseline / ".venv" / "bin" / "sharescan")))
+    trees: list[tuple[str, str | None, dict[str, str] | None]] = [("B", args.binary, None)]
     rows: list[dict[str, Any]] = []
     load_before = os.getloadavg()
     with tempfile.TemporaryDirectory() as tmp_name:
@@ -275,9 +318,13 @@ def _nights(args: argparse.Namespace, console: Console) -> int:
             endpoint, domain, files = parent.recv()
             assert files == meta["files"], (files, meta["files"])
             config = _config(tmp, endpoint, domain, key, int(meta["workers"]))
+            if args.baseline is not None:
+                (tmp / "A-site").mkdir()
+                trees.insert(0, ("A", None, _baseline_env(args.baseline.resolve(), tmp / "A-site")))
             source = args.source
             if args.prime:
                 _restore(source, tmp)
+                _sharescan(config, "db", "upgrade", binary=args.binary)
                 proc, *_ = _sharescan(config, "scan", "--dry-run", "--no-progress", "--format", "json",
                                       binary=args.binary)
                 if proc.returncode not in (0, 9):
@@ -286,11 +333,13 @@ def _nights(args: argparse.Namespace, console: Console) -> int:
                 source = args.source / "primed"
                 _keep(tmp, source, meta)
             for night in range(args.nights):
-                for label, binary in trees:
+                for label, binary, env_extra in trees:
                     _restore(source, tmp)
+                    # a kept database from an older schema is brought to this tree's head (not timed)
+                    _sharescan(config, "db", "upgrade", binary=binary, env_extra=env_extra)
                     load = os.getloadavg()[0]
                     proc, wall, cpu, rss = _sharescan(config, "scan", "--dry-run", "--no-progress", "--format",
-                                                     "json", binary=binary)
+                                                     "json", binary=binary, env_extra=env_extra)
                     if proc.returncode not in (0, 9):
                         console.print(proc.stderr[-3000:])
                         raise SystemExit(f"scan failed ({proc.returncode})")

@@ -219,7 +219,7 @@ class ExecutorSettings(_Section):
     #: Processes that extract and detect (CPU-bound); 0 = one per core.
     analysis_processes: Annotated[int, Field(ge=0, le=256)] = 0
     #: Content fetches (export/download) in flight at once, overall and per impersonated user.
-    fetch_concurrency: Annotated[int, Field(ge=1, le=256)] = 8
+    fetch_concurrency: Annotated[int, Field(ge=1, le=256)] = 16
     #: A run with fewer candidate files analyses them in the scan process (no pool to start).
     pool_min_files: Annotated[int, Field(ge=0, le=10_000_000)] = 200
     fetch_per_user: Annotated[int, Field(ge=1, le=64)] = 4

@@ -365,6 +365,7 @@ class ScanService:
                                "cpu_seconds": round(stats.analysis_cpu_seconds, 3),
                                "phase_seconds": round(stats.phase_seconds, 3),
                                "record_seconds": round(stats.record_seconds, 3),
+                               "plan_seconds": round(getattr(stats, "plan_seconds", 0.0), 3),
                                "processes": getattr(executor, "processes", 1) if stats.peak_rss_kib else 0,
                                "peak_rss_mib": sorted(round(v / 1024, 1) for v in stats.peak_rss_kib.values())}
         with self.app.sessions.begin() as s:
@@ -543,6 +544,42 @@ class ScanService:
             report = Deliverer(self.settings).deliver(s)
         result.notifications = {"queued": queued, "sent": len(report.sent), "retrying": len(report.retrying),
                                 "failed": len(report.failed)}
+
+    # ------------------------------------------------------------------ the phases, for a run of another kind
+    # ``sharescan watch`` (scanner/watch.py) runs a few files through the scan's own phases: these are the
+    # steps it composes, public so that it needs nothing private of the service.
+    def check_settings(self) -> None:
+        """Refuse settings a scan cannot run with (before any run row is written)."""
+        self._check_settings()
+
+    def prepare_analysis(self) -> None:
+        """Build the content pipeline now (patterns, the NLP model), not when the first file waits."""
+        self._pipeline_instance()
+
+    def mode_label(self, options: ScanOptions) -> str:
+        """The remediation mode a run records."""
+        return self._mode_label(options)
+
+    def analyse_files(self, run_id: int, summary: CrawlSummary, rules: Any, clients: GoogleClients,
+                      result: ScanResult, only: Sequence[str]) -> set[str]:
+        """The analysis phase on these files, in this process; returns the files evaluated."""
+        return self._analyse_and_evaluate(run_id, summary, rules, clients, result, None, only=only)
+
+    def close_findings(self, run_id: int, summary: CrawlSummary, evaluated: set[str], result: ScanResult) -> None:
+        """The close step: findings the run evaluated and no longer raised are resolved."""
+        self._close(run_id, summary, evaluated, result)
+
+    def domain_check(self, clients: GoogleClients) -> DomainCheck:
+        """The configured domains against what the Directory says the customer owns."""
+        return self._domain_check(*self._directory_domains(clients))
+
+    def notify(self, run_id: int, result: ScanResult) -> None:
+        """Queue and deliver the run's notifications."""
+        self._notify(run_id, result)
+
+    def finish(self, run_id: int, result: ScanResult, status: str, started: float, error: str | None = None) -> None:
+        """Record the run's end (status, stats, anchor)."""
+        self._finish(run_id, result, status, started, error=error)
 
 
 def _count_analysed(session: Session, run_id: int, per_target: Counter[tuple[str, str]]) -> None:

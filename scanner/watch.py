@@ -167,8 +167,8 @@ class Watcher:
         polls = 0
         lock = run_lock_for(self.app, LOCK_NAME)
         with lock, Heartbeat(lock):
-            self.service._check_settings()
-            self.service._pipeline_instance()  # built now, not when the first exposed file is waiting
+            self.service.check_settings()
+            self.service.prepare_analysis()  # built now, not when the first exposed file is waiting
             while not stop.is_set():
                 begun = time.monotonic()
                 try:
@@ -258,10 +258,10 @@ class Watcher:
 
         started = time.monotonic()
         service = self.service
-        service._check_settings()
+        service.check_settings()
         options = ScanOptions(full=False, apply=self.apply)
         with self.app.sessions.begin() as s:
-            run = ScanRun(kind="watch", status="running", remediation_mode=service._mode_label(options),
+            run = ScanRun(kind="watch", status="running", remediation_mode=service.mode_label(options),
                           hostname=socket.gethostname(), pid=os.getpid(), heartbeat_at=self.clock(), stats={})
             s.add(run)
             s.flush()
@@ -292,11 +292,10 @@ class Watcher:
                                    files_exposed=0, files_removed=len(refreshed.removed), api_calls=0,
                                    elapsed_seconds=0.0, org_domains=org)
             result.files_seen, result.files_removed = len(read), len(refreshed.removed)
-            evaluated = service._analyse_and_evaluate(run_id, summary, rules, self.clients, result, None, only=read)
-            service._close(run_id, summary, evaluated, result)
+            evaluated = service.analyse_files(run_id, summary, rules, self.clients, result, only=read)
+            service.close_findings(run_id, summary, evaluated, result)
             result.exposure_dating = service.date_exposures(run_id, self.clients, only=read)
-            owned, directory_error = service._directory_domains(self.clients)
-            result.domain_check = service._domain_check(owned, directory_error).to_json()
+            result.domain_check = service.domain_check(self.clients).to_json()
             with self.app.sessions() as s:
                 finding_ids = list(s.scalars(select(Finding.id).where(
                     Finding.file_id.in_(read), Finding.status == "open", Finding.detection_state == "active")
@@ -316,10 +315,10 @@ class Watcher:
                 except RemediationRefused as exc:
                     result.remediation_refused = str(exc)
                     log.warning("watch: remediation refused: %s", exc)
-            service._notify(run_id, result)
+            service.notify(run_id, result)
             result.status = "completed" if summary.complete else "partial"
         except Exception as exc:
-            service._finish(run_id, result, "failed", started, error=f"{type(exc).__name__}: {exc}")
+            service.finish(run_id, result, "failed", started, error=f"{type(exc).__name__}: {exc}")
             raise
-        service._finish(run_id, result, result.status, started)
+        service.finish(run_id, result, result.status, started)
         return run_id, result.as_dict()

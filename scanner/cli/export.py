@@ -21,12 +21,29 @@ from scanner.export.signing import (
     ssh_public_key_path,
     verify_export,
 )
+from scanner.export.writers import WRITERS
 from scanner.timeparse import parse_since
 
 
+class WriterChoice(click.Choice):  # type: ignore[type-arg]
+    """The export writers' names, read from the writer registry when the option is parsed or its help
+    shown: a writer installed through the ``sharescan.writers`` entry point is a choice too."""
+
+    def __init__(self) -> None:
+        super().__init__(())
+
+    @property  # type: ignore[override]
+    def choices(self) -> tuple[str, ...]:
+        return tuple(WRITERS.names())
+
+    @choices.setter
+    def choices(self, _value: object) -> None:  # click.Choice.__init__ assigns it; the registry decides
+        return None
+
+
 @click.group("export", invoke_without_command=True)
-@click.option("--format", "formats", multiple=True, type=click.Choice(FORMATS),
-              help="Format to write (repeatable; default: all of csv, jsonl, ocsf, html).")
+@click.option("--format", "formats", multiple=True, type=WriterChoice(),
+              help="Format to write (repeatable; default: all of csv, jsonl, ocsf, html; any installed writer).")
 @click.option("--since", help="Findings seen or changed since (ISO date/time, or an age like 30m, 12h, 7d, 2w).")
 @click.option("--status", "statuses", multiple=True, type=click.Choice(FINDING_STATUSES),
               help="Only findings in this workflow status (repeatable).")

@@ -12,7 +12,8 @@ The protocol, by phase:
   My Drive, a shared drive, a bucket...), each with a stable key the coverage is recorded under.
 - **crawl**: :meth:`Connector.crawl` — one target from a cursor (``None``: from the start) into
   :class:`Page` s of items with their grants; each page carries the cursor to resume from, so a
-  killed crawl resumes where it stopped. :meth:`Connector.changes` is the incremental feed.
+  killed crawl resumes where it stopped. :meth:`Connector.changes` is the incremental feed of one
+  target from a cursor that :meth:`Connector.change_cursor` gave before an earlier crawl.
 - **content**: :meth:`Connector.fetch_content` — the bytes of one item (bounded), as an identity
   that can read it.
 - **act**: :meth:`Connector.identities_for` — who the calls on an item run as (its owner, a
@@ -30,6 +31,7 @@ from enum import StrEnum
 from typing import Protocol, runtime_checkable
 
 from scanner.core.models import DriveFile, Permission
+from scanner.core.unread import ReadFailure
 
 
 class Capability(StrEnum):
@@ -53,9 +55,11 @@ class Capability(StrEnum):
 class Target:
     """One unit of a full crawl. ``key`` is stable across runs (coverage and cursors are stored by it)."""
 
-    kind: str  # e.g. "user", "shared_drive"
+    kind: str  # e.g. "user" (a My Drive), "drive" (a shared drive), a bucket...
     key: str  # e.g. the user's email, the drive id
     title: str = ""
+    #: Set when the target exists but cannot be crawled as itself (a suspended user): the plan records it.
+    skip_reason: str | None = None
 
 
 @dataclass(frozen=True)
@@ -68,12 +72,24 @@ class Page:
 
 @dataclass(frozen=True)
 class Content:
-    """An item's bytes, or why they could not be read (``error`` names the API call, never the data)."""
+    """An item's bytes (``mime_type`` says how to read them), or why there are none.
 
-    data: bytes | None
+    ``skip_reason`` alone is a lasting reason (a folder, too large, an unsupported type: the verdict on
+    that revision); with ``failure`` set the read failed for a cause that may pass (a pending read,
+    ``scanner.core.unread``); ``denied``: this identity cannot read the item, another one may. The
+    reason names the API call and its error, never the data.
+    """
+
+    data: bytes = b""
     mime_type: str = ""
     truncated: bool = False
-    error: str | None = None
+    skip_reason: str | None = None
+    failure: ReadFailure | None = None
+    denied: bool = False
+
+    @property
+    def ok(self) -> bool:
+        return self.skip_reason is None
 
 
 @dataclass(frozen=True)
@@ -111,7 +127,8 @@ class Connector(Protocol):
 
     def discover_targets(self) -> Sequence[Target]: ...
     def crawl(self, target: Target, cursor: str | None) -> Iterator[Page]: ...
-    def changes(self, cursor: str) -> Iterator[ChangePage]: ...
+    def change_cursor(self, target: Target) -> str: ...
+    def changes(self, target: Target, cursor: str) -> Iterator[ChangePage]: ...
     def fetch_content(self, item: DriveFile, *, as_identity: str, max_bytes: int) -> Content: ...
     def identities_for(self, item: DriveFile) -> Sequence[str]: ...
     def sharing(self, identity: str) -> SharingOps: ...

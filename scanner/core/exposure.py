@@ -96,4 +96,4 @@ def can_be_published(file: DriveFile) -> bool:
     editor file is a candidate; binary files cannot be published. When to read it again:
     ``scanner.core.publish.needs_publish_check``.
     """
-    return file.is_google_editor_file and not file.trashed
+    return file.is_editor_document and not file.trashed

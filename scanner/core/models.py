@@ -1,4 +1,4 @@
-"""Typed, immutable views of Drive resources and the exposure derived from them.
+"""Typed, immutable views of a provider's items and grants, and the exposure derived from them.
 
 These are the objects passed between the crawler, the exposure classifier, the content
 pipeline, the policy engine and the store. They never hold document text.
@@ -13,16 +13,21 @@ from typing import Any
 #: The provider of today's items; its findings keep the fingerprints they had before providers existed.
 GOOGLE = "google"
 
-GOOGLE_DOC = "application/vnd.google-apps.document"
-GOOGLE_SHEET = "application/vnd.google-apps.spreadsheet"
-GOOGLE_SLIDES = "application/vnd.google-apps.presentation"
-GOOGLE_FOLDER = "application/vnd.google-apps.folder"
-GOOGLE_SHORTCUT = "application/vnd.google-apps.shortcut"
-GOOGLE_FORM = "application/vnd.google-apps.form"
-#: A permission in this view lets its principal respond to a form, not open the file.
+#: A grant in this view lets its principal respond to a form, not open the item.
 PUBLISHED_VIEW = "published"
-#: Google Docs editor files, the only ones that can be "published to the web".
-GOOGLE_EDITOR_TYPES = frozenset({GOOGLE_DOC, GOOGLE_SHEET, GOOGLE_SLIDES})
+
+
+class ItemKind(enum.StrEnum):
+    """What an item is, as the connector that read it says (Google's MIME types:
+    ``scanner/connectors/google/mime.py``)."""
+
+    FILE = "file"
+    #: An editor document (Google Docs, Sheets, Slides): it can be published to the web apart from its sharing.
+    DOCUMENT = "document"
+    FOLDER = "folder"
+    SHORTCUT = "shortcut"
+    #: A form: its responder grants let people fill it in, not open it.
+    FORM = "form"
 
 
 class Exposure(enum.StrEnum):
@@ -63,7 +68,9 @@ class Permission:
     inherited_from: str | None = None
     #: ``published`` for a form's responder permission (``permissions.list(includePermissionsForView=...)``).
     view: str | None = None
-    #: The permission exactly as Drive returned it (for restore and the audit trail).
+    #: Every grant of this permission comes from an ancestor (None: as ``inherited`` says).
+    all_inherited: bool | None = field(default=None, compare=False, hash=False)
+    #: The permission exactly as the provider returned it (for restore and the audit trail).
     raw: dict[str, Any] = field(default_factory=dict, compare=False, hash=False)
 
     @property
@@ -80,28 +87,27 @@ class Permission:
     @property
     def inherited_only(self) -> bool:
         """Every grant of this permission comes from an ancestor (none is set on the item itself)."""
-        details = self.raw.get("permissionDetails") or []
-        return all(d.get("inherited") for d in details) if details else self.inherited
+        return self.inherited if self.all_inherited is None else self.all_inherited
+
+    @property
+    def holder(self) -> tuple[str, str]:
+        """Who it is for, as (type, key): ``("anyone", "")``, ``("domain", domain)``, ``("user", email)``…
+        (lower case; unlike ``principal``, the view is not part of it)."""
+        if self.type == "anyone":
+            return self.type, ""
+        if self.type == "domain":
+            return self.type, (self.domain or "").lower()
+        return self.type, (self.email_address or "").lower()
 
     @classmethod
-    def from_api(cls, data: dict[str, Any]) -> Permission:
-        details = data.get("permissionDetails") or []
-        inherited = any(bool(d.get("inherited")) for d in details)
-        inherited_from = next((d.get("inheritedFrom") for d in details if d.get("inherited")), None)
-        return cls(
-            id=str(data.get("id", "")),
-            type=str(data.get("type", "")),
-            role=str(data.get("role", "")),
-            email_address=data.get("emailAddress"),
-            domain=data.get("domain"),
-            allow_file_discovery=data.get("allowFileDiscovery"),
-            expiration_time=data.get("expirationTime"),
-            deleted=bool(data.get("deleted", False)),
-            inherited=inherited,
-            inherited_from=inherited_from,
-            view=data.get("view") or None,
-            raw=dict(data),
-        )
+    def from_record(cls, data: dict[str, Any]) -> Permission:
+        """A grant as a finding records it (``matched_permissions``, core's own snake_case shape)."""
+        return cls(id=str(data.get("id") or ""), type=str(data.get("type") or ""), role=str(data.get("role") or ""),
+                   email_address=data.get("email_address"), domain=data.get("domain"),
+                   allow_file_discovery=data.get("allow_file_discovery"),
+                   expiration_time=data.get("expiration_time"), deleted=bool(data.get("deleted", False)),
+                   inherited=bool(data.get("inherited", False)), inherited_from=data.get("inherited_from"),
+                   view=data.get("view") or None)
 
 
 @dataclass(frozen=True)
@@ -138,6 +144,8 @@ class DriveFile:
     inherited_permissions_disabled: bool = False
     #: The connector the item comes from (``scanner.connectors.registry``).
     provider: str = GOOGLE
+    #: What the item is (the connector says; Google: from its MIME type).
+    kind: ItemKind = ItemKind.FILE
 
     @property
     def revision_key(self) -> str:
@@ -145,16 +153,21 @@ class DriveFile:
         return self.md5_checksum or self.head_revision_id or self.version or self.modified_time or ""
 
     @property
-    def is_google_editor_file(self) -> bool:
-        return self.mime_type in GOOGLE_EDITOR_TYPES
+    def is_editor_document(self) -> bool:
+        """An editor document (publishable to the web apart from its sharing)."""
+        return self.kind is ItemKind.DOCUMENT
 
     @property
     def is_folder(self) -> bool:
-        return self.mime_type == GOOGLE_FOLDER
+        return self.kind is ItemKind.FOLDER
+
+    @property
+    def is_shortcut(self) -> bool:
+        return self.kind is ItemKind.SHORTCUT
 
     @property
     def is_form(self) -> bool:
-        return self.mime_type == GOOGLE_FORM
+        return self.kind is ItemKind.FORM
 
 
 @dataclass(frozen=True)

@@ -418,6 +418,7 @@ register(EntityKind(
     "GENERIC_SECRET", norm_text, mask_prefix4,
     Anchor(fragments=("api_key", "api-key", "apikey", "api_secret", "api-secret", "apisecret", "secret", "token",
                       "password", "passwd", "pwd", "_pass", "-pass", "_key", "-key", "credential",
+                      "://",  # scheme://user:password@host
                       # service-prefixed tokens
                       "sk-", "sk_live_", "rk_live_", "hf_", "npm_", "sg.", "glpat-", "xox")),
     validate=valid_secret))

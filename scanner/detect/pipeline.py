@@ -33,7 +33,7 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 from scanner.config import Settings
-from scanner.content.extract import Chunk, ExtractLimits, extract
+from scanner.content.extract import Chunk, ExtractLimits, ExtractResult, extract
 from scanner.content.extract_base import SkipKind
 from scanner.core.resources import builtin_rules_dir
 from scanner.detect.analyzer import Analyzer, NlpMode
@@ -181,7 +181,12 @@ class ContentPipeline:
         return self.analyze_bytes(data, mime, p.name)
 
     def analyze_bytes(self, data: bytes, mime_type: str, name: str = "") -> ContentResult:
-        extracted = extract(data, mime_type, name, self.config.limits)
+        return self.analyze_extracted(extract(data, mime_type, name, self.config.limits))
+
+    def analyze_extracted(self, extracted: ExtractResult) -> ContentResult:
+        """Detection on text already extracted (``scanner.content.extract.extract``): what
+        ``analyze_bytes`` does after extraction; benchmarks/bench_detect.py times it on the same
+        text plain Presidio gets. Never raises."""
         if not extracted.ok:
             return ContentResult(
                 analysed=False, skip_reason=extracted.reason, skip_kind=extracted.skip,

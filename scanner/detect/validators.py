@@ -29,30 +29,43 @@ def shannon_entropy(value: str) -> float:
     return -sum(c / n * math.log2(c / n) for c in counts.values())
 
 
-#: the value after the name's separator (``=``, ``:``, ``:=``, ``=>``, a tab, ``" "`` before a quote)
-_SECRET_VALUE = re.compile(r"(?::=|=>|[:=]|\t|[ \t](?=[\"']))\s*[\"']?(\S+)")
+#: the value: the run of value characters that ends the match (after a closing quote or comma);
+#: a base64 value keeps its ``=`` padding, a ``NAME=`` before it is not part of it
+_SECRET_VALUE = re.compile(r"[^\s\"'=:,;<>()\[\]{}]+=*$")
 #: prefixes that name a service's token: a random-looking rest is a secret even without digits
 SERVICE_PREFIXES = ("sk-", "sk_live_", "rk_live_", "hf_", "npm_", "sg.", "glpat-", "xox", "ghp_", "github_pat_")
 _HEX = re.compile(r"[0-9a-f]+")
+_CAMEL_WORDS = re.compile(r"(?:[A-Z][a-z]{2,})+")
 _PLACEHOLDER_BITS = ("example", "xxxx", "your_", "your-", "yourkey", "placeholder", "changeme", "<", "${", "{{",
                      "$(", "redacted", "...", "****", "dummy", "sample", "replace", "insert", "todo")
 
 
 def secret_value_ok(match_text: str, min_entropy: float = 3.5) -> bool:
     """``api_key = <value>``: the value must look random (entropy) and not be a placeholder."""
-    match_text = match_text.rsplit("\n", 1)[-1]  # "name: X_TOKEN" / "value: ..." on the next line
+    match_text = match_text.rsplit("\n", 1)[-1].rstrip("\"',; \t")  # "name: X" / "value: ..." on the next line
     m = _SECRET_VALUE.search(match_text)
-    value = m.group(1).strip("\"',;") if m else match_text.strip()
+    value = m.group(0) if m else match_text.strip()
     lowered = value.lower()
     if any(w in lowered for w in _PLACEHOLDER_BITS):
         return False
     entropy = shannon_entropy(value)
     if lowered.startswith(SERVICE_PREFIXES):
         return len(value) >= 20 and entropy >= 3.0
-    if any(c.isdigit() for c in value) and entropy >= min_entropy:
+    # n symbols cap a string's entropy at log2(n): a short random value (a 12-character password)
+    # cannot reach 3.5 bits (repeats take more), so the bar is the lower of min_entropy and 0.8 under
+    # that cap
+    cap = math.log2(min(len(value), 64))
+    has_letter = any(c.isalpha() for c in value)
+    if any(c.isdigit() for c in value) and has_letter and entropy >= min(min_entropy, cap - 0.8):
         return True
     # a long hex string (a 128-bit key or more): 16 symbols cap its entropy at 4 bits
     if len(value) >= 32 and _HEX.fullmatch(lowered) and entropy >= 3.2 and not lowered.isdigit():
         return True
-    # long mixed-case random strings without digits (base64 secrets, passwords of letters and symbols)
-    return len(value) >= 16 and entropy >= 3.8 and any(c.islower() for c in value) and any(c.isupper() for c in value)
+    # mixed-case random strings without digits (base64 secrets, passwords of letters and symbols),
+    # not CamelCase words (ProductionKey, RefreshTokenValue)
+    uppers, lowers = sum(c.isupper() for c in value), sum(c.islower() for c in value)
+    if _CAMEL_WORDS.fullmatch(value):
+        return False
+    if len(value) >= 16 and entropy >= 3.8 and uppers and lowers:
+        return True
+    return len(value) >= 12 and uppers >= 3 and lowers >= 3 and entropy >= min(3.8, cap - 0.3)

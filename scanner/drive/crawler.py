@@ -689,8 +689,10 @@ class Crawler:
             stored = snapshot.stored_publish(s, editors)
         candidates = self.publish_gate.decide(files, stored, from_change=from_change, now=self.clock())
         chosen = set(candidates)
+        # (dataclasses.replace only where the stored state differs: it costs ~0.1 ms a file)
         files = [dataclasses.replace(f, published=stored[f.id].published)
-                 if i not in chosen and f.id in stored and can_be_published(f) else f for i, f in enumerate(files)]
+                 if i not in chosen and f.id in stored and f.published != stored[f.id].published
+                 and can_be_published(f) else f for i, f in enumerate(files)]
         if not candidates:
             return files
         results = self.clients.execute_batch([api.list_revisions(drive, files[i].id) for i in candidates],

@@ -25,7 +25,7 @@ from sqlalchemy import Select, and_, case, func, or_, select
 from sqlalchemy.orm import Session
 
 from scanner import __version__
-from scanner.core.models import GOOGLE_FOLDER
+from scanner.core.models import ItemKind
 from scanner.export.acl import change
 from scanner.export.metrics import (
     ComplianceTally,
@@ -200,7 +200,7 @@ class ExportData:
         unreadable), or still pending while shared outside. Folders (no content) and domain-only files
         that no rule asked to read are not gaps."""
         return query.where(
-            DriveFileRow.removed_at.is_(None), DriveFileRow.mime_type != GOOGLE_FOLDER,
+            DriveFileRow.removed_at.is_(None), DriveFileRow.item_kind != ItemKind.FOLDER.value,
             or_(and_(DriveFileRow.content_status == "not_analysed",
                      DriveFileRow.exposure.in_(sorted(EXTERNAL_EXPOSURES | {"domain"}))),
                 and_(DriveFileRow.content_status == "pending", DriveFileRow.exposure.in_(sorted(EXTERNAL_EXPOSURES))),

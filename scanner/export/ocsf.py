@@ -19,7 +19,7 @@ from contextlib import ExitStack
 from pathlib import Path
 from typing import Any
 
-from scanner.core.models import GOOGLE_FOLDER
+from scanner.connectors.google.mime import GOOGLE_FOLDER
 from scanner.export.collect import ExportData
 from scanner.export.model import PERSONAL_DATA_CATEGORIES, FindingRecord
 from scanner.export.values import to_jsonable

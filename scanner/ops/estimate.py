@@ -29,8 +29,8 @@ from sqlalchemy import case, func, select
 from sqlalchemy.orm import Session
 
 from scanner.config import Settings
+from scanner.connectors.google.mime import GOOGLE_EDITOR_TYPES, GOOGLE_FORM
 from scanner.connectors.google.quota import MEDIA_METHOD, budget_for, method_cost
-from scanner.core.models import GOOGLE_EDITOR_TYPES, GOOGLE_FORM
 from scanner.store.models import CrawlTarget, DriveFileRow
 
 #: Files per files.list page Drive returns in practice for our field mask (pageSize is 1,000).

@@ -16,7 +16,9 @@ from collections.abc import Callable
 from dataclasses import dataclass, field
 from typing import Any, ClassVar
 
+from scanner.connectors.google.drive_api import permission_from_api
 from scanner.connectors.google.drive_ops import INHERITED_REASONS, DriveOps
+from scanner.core.models import Permission
 from scanner.core.registry import type_schema
 from scanner.core.statuses import ActionStatus
 from scanner.policy.actions import ACTIONS
@@ -55,7 +57,7 @@ class ActionContext:
 
     def inherited_skip(self, live: dict[str, Any]) -> str:
         """Why the live (inherited) permission is left alone, naming the ancestor to fix it on."""
-        ancestor = inherited_from(live)
+        ancestor = grant(live).inherited_from
         return inherited_skip(ancestor, self.place(ancestor) if ancestor else None)
 
 
@@ -132,40 +134,33 @@ def handler_for(name: str) -> ActionHandler:
 
 
 # --------------------------------------------------------------------------- comparisons
-def principal_key(perm: dict[str, Any]) -> tuple[str, str]:
-    """Who a permission is for, from either API JSON (camelCase) or a stored snapshot (snake_case)."""
-    ptype = str(perm.get("type") or "")
-    if ptype == "anyone":
-        return ptype, ""
-    if ptype == "domain":
-        return ptype, str(perm.get("domain") or "").lower()
-    return ptype, str(perm.get("emailAddress") or perm.get("email_address") or "").lower()
+# On core grants (scanner.core.models.Permission): the live state comes from the connector
+# (Drive JSON read by ``grant``), the recorded one from the finding (``Permission.from_record``).
+def grant(live: dict[str, Any]) -> Permission:
+    """A live permission as the connector returned it, as a core grant."""
+    return permission_from_api(live)
 
 
-def _discovery(perm: dict[str, Any]) -> bool | None:
-    value = perm.get("allowFileDiscovery", perm.get("allow_file_discovery"))
-    return None if value is None else bool(value)
+def principal_key(perm: Permission) -> tuple[str, str]:
+    """Who a permission is for."""
+    return perm.holder
 
 
-def differences(live: dict[str, Any], snapshot: dict[str, Any]) -> list[str]:
-    """How the live permission differs from what the scan recorded (empty: it still matches)."""
+def differences(live: Permission, recorded: Permission) -> list[str]:
+    """How the live permission differs from what was recorded (empty: it still matches)."""
     out = []
-    if principal_key(live) != principal_key(snapshot):
-        out.append(f"principal {principal_key(snapshot)} -> {principal_key(live)}")
-    if live.get("role") != snapshot.get("role"):
-        out.append(f"role {snapshot.get('role')} -> {live.get('role')}")
-    if live.get("type") in ("anyone", "domain") and _discovery(live) != _discovery(snapshot):
-        out.append(f"allowFileDiscovery {_discovery(snapshot)} -> {_discovery(live)}")
+    if live.holder != recorded.holder:
+        out.append(f"principal {recorded.holder} -> {live.holder}")
+    if live.role != recorded.role:
+        out.append(f"role {recorded.role} -> {live.role}")
+    if live.type in ("anyone", "domain") and live.allow_file_discovery != recorded.allow_file_discovery:
+        out.append(f"allowFileDiscovery {recorded.allow_file_discovery} -> {live.allow_file_discovery}")
     return out
 
 
 def is_inherited_only(perm: dict[str, Any]) -> bool:
-    details = perm.get("permissionDetails") or []
-    return bool(details) and all(d.get("inherited") for d in details)
-
-
-def inherited_from(perm: dict[str, Any]) -> str | None:
-    return next((d.get("inheritedFrom") for d in perm.get("permissionDetails") or [] if d.get("inherited")), None)
+    """A live permission every grant of which comes from an ancestor."""
+    return grant(perm).inherited_only
 
 
 def _inherited_error(exc: BaseException) -> bool:
@@ -186,7 +181,7 @@ def _prepare_permission(ctx: ActionContext, action: PlannedAction) -> Prepared:
         return Prepared(None, Outcome("already_gone", f"permission {perm_id} no longer exists on "
                                                       f"{action.target_file_id}"))
     before = {"permission": live, "file_id": action.target_file_id}
-    diff = differences(live, snap)
+    diff = differences(grant(live), Permission.from_record(snap))
     if diff:
         return Prepared(before, Outcome("refused", "changed since the scan: " + "; ".join(diff)))
     if live.get("role") in PROTECTED_ROLES or live.get("pendingOwner"):
@@ -249,7 +244,7 @@ class Downgrade(ActionHandler):
             return prepared
         domain = str(action.params.get("domain") or "")
         existing = next((p for p in ctx.ops.list_permissions(action.target_file_id)
-                         if principal_key(p) == ("domain", domain.lower()) and not is_inherited_only(p)), None)
+                         if grant(p).holder == ("domain", domain.lower()) and not is_inherited_only(p)), None)
         assert prepared.before is not None
         prepared.before["domain_permission"] = existing
         return prepared
@@ -289,7 +284,7 @@ class Downgrade(ActionHandler):
         domain = str(started.params.get("domain") or "")
         live = ctx.ops.get_permission(started.target_file_id, str(started.permission_id))
         now = next((p for p in ctx.ops.list_permissions(started.target_file_id)
-                    if principal_key(p) == ("domain", domain.lower()) and not is_inherited_only(p)), None)
+                    if grant(p).holder == ("domain", domain.lower()) and not is_inherited_only(p)), None)
         created = now if now is not None and started.before.get("domain_permission") is None else None
         after = {"created": created, "permission": live}
         if live is None:

@@ -27,7 +27,7 @@ from sqlalchemy.orm import Session, selectinload, sessionmaker
 from scanner.config import Settings
 from scanner.connectors.google.drive_ops import OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.core.errors import RemediationRefused
-from scanner.core.models import GOOGLE_FOLDER
+from scanner.core.models import ItemKind
 from scanner.core.statuses import DONE, ActionStatus
 from scanner.notify.outbox import Outbox
 from scanner.notify.templates import change_line
@@ -435,11 +435,11 @@ def places(session: Session, item_ids: Collection[str]) -> dict[str, str]:
     if not item_ids:
         return {}
     ids = list(item_ids)
-    files = session.execute(select(DriveFileRow.id, DriveFileRow.name, DriveFileRow.mime_type)
+    files = session.execute(select(DriveFileRow.id, DriveFileRow.name, DriveFileRow.item_kind)
                             .where(DriveFileRow.id.in_(ids)))
     drives = session.execute(select(CrawlTarget.key, CrawlTarget.name)
                              .where(CrawlTarget.kind == "drive", CrawlTarget.key.in_(ids)))
-    named = [(i, "folder" if mime == GOOGLE_FOLDER else "file", name) for i, name, mime in files]
+    named = [(i, "folder" if kind == ItemKind.FOLDER else "file", name) for i, name, kind in files]
     named += [(i, "shared drive", name) for i, name in drives]
     return {i: f'{kind} "{" ".join(name.split())}"' for i, kind, name in named if name.strip()}
 

@@ -12,7 +12,7 @@ from __future__ import annotations
 from typing import Any
 
 from scanner.connectors.google.drive_ops import DriveOps
-from scanner.core.models import GOOGLE_FOLDER
+from scanner.connectors.google.mime import GOOGLE_FOLDER
 from scanner.core.registry import type_schema
 from scanner.core.statuses import ActionStatus
 from scanner.remediate.actions import (
@@ -22,6 +22,7 @@ from scanner.remediate.actions import (
     Prepared,
     Restored,
     StartedAction,
+    grant,
     principal_key,
     register,
 )
@@ -36,7 +37,7 @@ def _error(exc: BaseException) -> str:
 
 def grants(permissions: list[dict[str, Any]]) -> list[list[str]]:
     """Who holds what on the folder (principal and role), sorted: what a restore must bring back."""
-    return sorted([*principal_key(p), str(p.get("role"))] for p in permissions)
+    return sorted([*principal_key(grant(p)), str(p.get("role"))] for p in permissions)
 
 
 @register

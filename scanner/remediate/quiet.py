@@ -25,7 +25,7 @@ from sqlalchemy import ColumnElement, String, cast, false, or_, select
 from sqlalchemy.orm import Session
 
 from scanner.config import Settings
-from scanner.core.models import GOOGLE_FOLDER
+from scanner.connectors.google.mime import GOOGLE_FOLDER
 from scanner.core.statuses import ActionStatus
 from scanner.policy.schema import Rule
 from scanner.remediate.plan import (

@@ -19,11 +19,12 @@ from sqlalchemy import or_, select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.google.drive_api import permission_from_api
 from scanner.connectors.google.drive_ops import DriveOps, OpsFactory, OwnerUnavailable, google_ops_factory
 from scanner.core.errors import NotFoundError, SharescanError
 from scanner.core.exposure import classify_permission
-from scanner.core.models import Permission
-from scanner.remediate.actions import ROLE_RANK, differences, is_inherited_only, principal_key, registered
+from scanner.remediate.actions import ROLE_RANK, grant, is_inherited_only, principal_key, registered
+from scanner.remediate.actions import differences as grant_differences
 from scanner.remediate.locks import FileLocks
 from scanner.store import audit
 from scanner.store.models import DriveFileRow, Finding, RemediationAction, utcnow
@@ -82,6 +83,11 @@ def create_body(perm: dict[str, Any]) -> dict[str, Any]:
     if perm.get("expirationTime"):
         body["expirationTime"] = perm["expirationTime"]
     return body
+
+
+def differences(live: dict[str, Any], recorded: dict[str, Any]) -> list[str]:
+    """How a live permission differs from one recorded before an action (both as the connector returned them)."""
+    return grant_differences(grant(live), grant(recorded))
 
 
 def _same_grant(a: dict[str, Any], b: dict[str, Any]) -> bool:
@@ -215,7 +221,7 @@ class Restorer:
 
     def _recreate(self, ops: DriveOps, target: str, perm: dict[str, Any]) -> dict[str, Any]:
         for existing in ops.list_permissions(target):
-            if principal_key(existing) == principal_key(perm) and not is_inherited_only(existing):
+            if principal_key(grant(existing)) == principal_key(grant(perm)) and not is_inherited_only(existing):
                 raise RestoreRefused(
                     f"an equivalent permission already exists on {target} (id {existing.get('id')}, role "
                     f"{existing.get('role')}): nothing restored")
@@ -285,6 +291,6 @@ def _re_exposes(kind: str, before: dict[str, Any], org_domains: frozenset[str]) 
         perms = [p for p in before.get("permissions") or [] if is_inherited_only(p)]
     else:
         perms = [before["permission"]] if before.get("permission") else []
-    found = {classify_permission(Permission.from_api(p), org_domains) for p in perms}
+    found = {classify_permission(permission_from_api(p), org_domains) for p in perms}
     external = sorted((e for e in found if e is not None and e.is_external), key=lambda e: e.rank)
     return tuple(e.value for e in external)

@@ -16,30 +16,31 @@ no content are evaluated, and its findings keep their state.
 from __future__ import annotations
 
 import datetime as dt
+from collections import deque
 from collections.abc import Callable, Iterable, Sequence
-from dataclasses import dataclass, replace
+from dataclasses import dataclass, field, replace
 from typing import Any
 
 from sqlalchemy import and_, func, or_, select
-from sqlalchemy.orm import Session, sessionmaker
+from sqlalchemy.orm import Session, selectinload, sessionmaker
 
 from scanner.config import Settings
+from scanner.connectors.base import Connector
 from scanner.connectors.google.client import GoogleClients
-from scanner.connectors.google.readers import ContentReaders
-from scanner.core.errors import GoogleApiError
+from scanner.connectors.google.connector import GoogleConnector
 from scanner.core.exposure import classify
 from scanner.core.models import DriveFile, FileExposure
-from scanner.core.unread import ReadAspect, ReadFailure, Unread, failure_of
+from scanner.core.unread import ReadAspect, ReadFailure, Unread
 from scanner.detect.models import ContentResult
-from scanner.drive.content import DENIED_REASONS, ContentFetcher, FetchedContent
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.scan.content_cache import cached_content, store_content
 from scanner.scan.units import FileOutcome, OutcomeKind
-from scanner.store.models import DriveFileRow, Finding, ScanFileOutcome, ScanRun
+from scanner.store.db import snapshot_reads
+from scanner.store.models import DriveFileRow, Finding, PendingRead, ScanFileOutcome, ScanRun
 from scanner.store.pending import PendingFile, PendingReads, pending_file_ids
 from scanner.store.repo import FindingRepo
 from scanner.store.snapshot import row_to_file
-from scanner.store.tree import ancestors_of
+from scanner.store.tree import ancestors_of_many
 
 #: Extraction and detection of fetched bytes: ``(data, mime_type, name) -> ContentResult``.
 Analyze = Callable[[bytes, str, str], ContentResult]
@@ -57,22 +58,29 @@ class AnalysisContext:
     #: The rules that need no content, for files whose content could not be read.
     without_content: PolicyEngine
     org_domains: frozenset[str]
-    fetcher: ContentFetcher
-    readers: ContentReaders
+    #: Where content is read from: who may read an item, and its bytes (scanner.connectors.base).
+    connector: Connector
     clock: Callable[[], dt.datetime]
 
     @classmethod
-    def build(cls, settings: Settings, sessions: sessionmaker[Session], actor: str, clients: GoogleClients,
+    def build(cls, settings: Settings, sessions: sessionmaker[Session], actor: str, clients: GoogleClients | None,
               rules: Iterable[Any], *, run_id: int, org_domains: frozenset[str],
-              clock: Callable[[], dt.datetime]) -> AnalysisContext:
+              clock: Callable[[], dt.datetime], connector: Connector | None = None) -> AnalysisContext:
+        """``connector``: the provider to read from (default: Google through ``clients``)."""
         rules = list(rules)
         with sessions() as s:
             exemptions = FindingRepo(s, actor).active_exemptions()
         return cls(settings=settings, sessions=sessions, actor=actor, run_id=run_id,
                    engine=PolicyEngine(rules, exemptions=exemptions),
                    without_content=PolicyEngine([r for r in rules if r.content is None], exemptions=exemptions),
-                   org_domains=org_domains, fetcher=ContentFetcher(clients),
-                   readers=ContentReaders(settings, clients, org_domains), clock=clock)
+                   org_domains=org_domains, clock=clock,
+                   connector=connector if connector is not None else _google(settings, clients, org_domains))
+
+
+def _google(settings: Settings, clients: GoogleClients | None, org_domains: frozenset[str]) -> Connector:
+    if clients is None:
+        raise ValueError("the Google connector needs GoogleClients")
+    return GoogleConnector(settings, clients, org_domains=org_domains)
 
 
 @dataclass
@@ -137,50 +145,84 @@ def candidate_ids(sessions: sessionmaker[Session], run_id: int) -> list[str]:
 
 def prepare(ctx: AnalysisContext, file_id: str) -> FilePlan | None:
     """The stored file and what its rules need (None: no longer in the snapshot)."""
+    return prepare_many(ctx, [file_id])[0]
+
+
+def prepare_many(ctx: AnalysisContext, file_ids: Sequence[str]) -> list[FilePlan | None]:
+    """``prepare`` for several files in one read-only session (in the order given): their rows,
+    permissions, stored outcomes and pending reads in one query each, not one session per file.
+
+    The session is a snapshot read (``scanner.store.db.snapshot_reads``): on SQLite a deferred
+    transaction, so planning never waits for (nor holds) the write lock the recording of outcomes
+    takes."""
+    if not file_ids:
+        return []
+    ids = list(file_ids)
     with ctx.sessions() as s:
-        stored = s.get(ScanFileOutcome, (ctx.run_id, file_id))
-        row = s.get(DriveFileRow, file_id)
-        if row is None:
-            return None
-        unread_aspects = PendingReads(s).aspects_of(file_id)
-        file = row_to_file(row)
-        removed = row.removed_at is not None
-        # the crawler's verdict on groups with outside members ([google] expand_groups) is kept
-        outside = frozenset((p.email_address or "").lower() for p in row.permissions
-                            if p.type == "group" and p.exposure == "external_group")
-        exposure = FileExposure(file=file, exposed=()) if removed else classify(file, ctx.org_domains, outside)
-        fctx = FileContext(ancestors=ancestors_of(s, row), now=ctx.clock())
-        needs_content = not removed and ctx.engine.needs_content(exposure, fctx)
-        cached = cached_content(s, row, file.revision_key) if needs_content else None
-    return FilePlan(file_id=file_id, file=file, removed=removed, exposure=exposure, context=fctx,
-                    needs_content=needs_content, cached=cached, unread_aspects=unread_aspects,
-                    done=FileOutcome.from_row(stored) if stored is not None else None)
+        snapshot_reads(s)
+        stored: dict[str, ScanFileOutcome] = {}
+        rows: dict[str, DriveFileRow] = {}
+        aspects: dict[str, set[ReadAspect]] = {}
+        for chunk in _chunks(ids):
+            stored.update((o.file_id, o) for o in s.scalars(select(ScanFileOutcome).where(
+                ScanFileOutcome.run_id == ctx.run_id, ScanFileOutcome.file_id.in_(chunk))))
+            rows.update((r.id, r) for r in s.scalars(select(DriveFileRow).where(DriveFileRow.id.in_(chunk))
+                                                     .options(selectinload(DriveFileRow.permissions))))
+            for file_id, aspect in s.execute(select(PendingRead.file_id, PendingRead.aspect)
+                                             .where(PendingRead.file_id.in_(chunk))):
+                aspects.setdefault(file_id, set()).add(ReadAspect(aspect))
+        ancestry = ancestors_of_many(s, rows.values())
+        plans: list[FilePlan | None] = []
+        for file_id in ids:
+            row = rows.get(file_id)
+            if row is None:
+                plans.append(None)
+                continue
+            done = stored.get(file_id)
+            plans.append(_plan(ctx, s, row, ancestry[file_id], frozenset(aspects.get(file_id, ())),
+                               FileOutcome.from_row(done) if done is not None else None))
+    return plans
 
 
-def _denied(exc: BaseException) -> bool:
-    """This identity cannot read the file (refused, or cannot be impersonated); another one might."""
-    return getattr(exc, "status", None) in (401, 403, 404) or getattr(exc, "reason", "") in DENIED_REASONS
+#: Ids per ``IN (...)`` list (well under SQLite's bound on parameters).
+_IN_CHUNK = 500
+
+
+def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
+    for start in range(0, len(ids), _IN_CHUNK):
+        yield ids[start:start + _IN_CHUNK]
+
+
+def _plan(ctx: AnalysisContext, s: Session, row: DriveFileRow, ancestors: tuple[str, ...],
+          unread_aspects: frozenset[ReadAspect], done: FileOutcome | None) -> FilePlan:
+    file = row_to_file(row)
+    removed = row.removed_at is not None
+    # the crawler's verdict on groups with outside members ([google] expand_groups) is kept
+    outside = frozenset((p.email_address or "").lower() for p in row.permissions
+                        if p.type == "group" and p.exposure == "external_group")
+    exposure = FileExposure(file=file, exposed=()) if removed else classify(file, ctx.org_domains, outside)
+    fctx = FileContext(ancestors=ancestors, now=ctx.clock())
+    needs_content = not removed and ctx.engine.needs_content(exposure, fctx)
+    cached = cached_content(s, row, file.revision_key) if needs_content else None
+    return FilePlan(file_id=row.id, file=file, removed=removed, exposure=exposure, context=fctx,
+                    needs_content=needs_content, cached=cached, unread_aspects=unread_aspects, done=done)
 
 
 def fetch(ctx: AnalysisContext, file: DriveFile,
           acquire: Callable[[str], Any] | None = None) -> Fetched:
-    """Export or download the file as the first identity that can read it. ``acquire(subject)``, when
-    given, is a context manager held around each fetch (per-user concurrency bounds)."""
+    """Read the file's content through the connector as the first identity that can read it
+    (``identities_for``). ``acquire(subject)``, when given, is a context manager held around each
+    fetch (per-user concurrency bounds)."""
     from contextlib import nullcontext
 
     max_bytes = ctx.settings.limits.max_download_bytes
     failure, detail = ReadFailure.NO_READER, "no identity could read the file"
-    for subject in ctx.readers.for_file(file):
-        try:
-            with acquire(subject) if acquire is not None else nullcontext():
-                fetched: FetchedContent = ctx.fetcher.fetch(file, as_user=subject, max_bytes=max_bytes)
-        except GoogleApiError as exc:  # e.g. the owner cannot be impersonated (suspended)
-            failure = failure_of(exc, ReadFailure.NO_READER if _denied(exc) else ReadFailure.DOWNLOAD_FAILED)
-            detail = str(exc)
-            continue
+    for subject in ctx.connector.identities_for(file):
+        with acquire(subject) if acquire is not None else nullcontext():
+            fetched = ctx.connector.fetch_content(file, as_identity=subject, max_bytes=max_bytes)
         if not fetched.ok:
             if fetched.denied:  # this identity cannot read it: try the next one
-                failure, detail = ReadFailure.NO_READER, fetched.skip_reason or detail
+                failure, detail = fetched.failure or ReadFailure.NO_READER, fetched.skip_reason or detail
                 continue
             if fetched.failure is not None:
                 return Fetched(unread=Unread(ReadAspect.CONTENT, fetched.failure, fetched.skip_reason or ""))
@@ -215,14 +257,39 @@ def record_many(ctx: AnalysisContext,
                 items: Sequence[tuple[FilePlan, ContentResult | None, Unread | None]]) -> list[FileOutcome]:
     """Several files' records in one transaction (in the order given): one commit, not one per file."""
     with ctx.sessions.begin() as s:
-        return [_record(s, ctx, plan, fresh, unread) for plan, fresh, unread in items]
+        ids = [plan.file_id for plan, _, _ in items if plan.done is None]
+        stored: dict[str, ScanFileOutcome] = {}
+        # One query each for the batch's outcomes and rows; ``rows`` keeps the rows in the session's
+        # identity map (it holds them weakly), so the per-file ``Session.get`` of the content cache
+        # and the finding upserts do not go back to the database.
+        rows: list[DriveFileRow] = []
+        for chunk in _chunks(ids):
+            stored.update((o.file_id, o) for o in s.scalars(select(ScanFileOutcome).where(
+                ScanFileOutcome.run_id == ctx.run_id, ScanFileOutcome.file_id.in_(chunk))))
+            rows += s.scalars(select(DriveFileRow).where(DriveFileRow.id.in_(chunk)))
+        cleared = _Cleared()
+        outcomes = [_record(s, ctx, plan, fresh, unread, stored.get(plan.file_id), cleared)
+                    for plan, fresh, unread in items]
+        del rows
+        # the batch's pending reads that succeeded (or are no longer needed), two deletes in all
+        pending = PendingReads(s)
+        pending.clear(cleared.every_aspect)
+        pending.clear(cleared.content, [ReadAspect.CONTENT])
+        return outcomes
+
+
+@dataclass
+class _Cleared:
+    """Files of a batch whose pending reads go: every aspect (removed files), or the content one."""
+
+    every_aspect: list[str] = field(default_factory=list)
+    content: list[str] = field(default_factory=list)
 
 
 def _record(s: Session, ctx: AnalysisContext, plan: FilePlan, fresh: ContentResult | None,
-            unread: Unread | None) -> FileOutcome:
+            unread: Unread | None, existing: ScanFileOutcome | None, cleared: _Cleared) -> FileOutcome:
     if plan.done is not None:
         return plan.done
-    existing = s.get(ScanFileOutcome, (ctx.run_id, plan.file_id))
     if existing is not None:  # another delivery of this file recorded it first
         return FileOutcome.from_row(existing)
     file, file_id = plan.file, plan.file_id
@@ -253,9 +320,9 @@ def _record(s: Session, ctx: AnalysisContext, plan: FilePlan, fresh: ContentResu
     if unread is not None:
         pending.record(PendingFile(file_id, file.owner_email, file.drive_id, file.name), unread, run_id=ctx.run_id)
     elif plan.removed:
-        pending.clear([file_id])
+        cleared.every_aspect.append(file_id)
     elif fresh is not None or not plan.needs_content:
-        pending.clear([file_id], [ReadAspect.CONTENT])
+        cleared.content.append(file_id)
     if fresh is not None:
         store_content(s, repo, file_id, file.revision_key, fresh, ctx.clock())
     for match in matches:
@@ -275,3 +342,24 @@ def analyse_file(ctx: AnalysisContext, file_id: str, analyze: Analyze) -> FileOu
     if plan.must_fetch:
         fresh, unread = analyse_fetched(fetch(ctx, plan.file), analyze)
     return record(ctx, plan, fresh, unread)
+
+
+def analyse_files(ctx: AnalysisContext, file_ids: Sequence[str], analyze: Analyze, *,
+                  fetch_threads: int = 1) -> list[FileOutcome]:
+    """Several candidate files in this process (a Celery task's batch): their plans in one read-only
+    session, fetches overlapping on ``fetch_threads`` threads (at most twice that many fetched and
+    not yet analysed: the bytes held stay bounded), analysis here, records in one transaction."""
+    from concurrent.futures import Future, ThreadPoolExecutor
+
+    plans = [plan for plan in prepare_many(ctx, file_ids) if plan is not None]
+    results: dict[str, tuple[ContentResult | None, Unread | None]] = {}
+    to_fetch = deque(plan for plan in plans if plan.must_fetch)
+    with ThreadPoolExecutor(max_workers=max(1, fetch_threads), thread_name_prefix="fetch") as pool:
+        window: deque[tuple[FilePlan, Future[Fetched]]] = deque()
+        while to_fetch or window:
+            while to_fetch and len(window) < 2 * max(1, fetch_threads):
+                plan = to_fetch.popleft()
+                window.append((plan, pool.submit(fetch, ctx, plan.file)))
+            plan, fetched = window.popleft()
+            results[plan.file_id] = analyse_fetched(fetched.result(), analyze)
+    return record_many(ctx, [(plan, *results.get(plan.file_id, (None, None))) for plan in plans])

@@ -12,12 +12,14 @@ killed worker's task is delivered again (on Redis after ``visibility_timeout_sec
 idempotent: a crawl continues from its committed cursor and a finished target is not crawled again;
 a file whose outcome row exists for the run is not analysed again. Audit appends are serialised by
 ``store/audit.py`` (an advisory lock on PostgreSQL). All processes draw Drive quota from one token
-bucket in Redis when the broker is Redis (``RedisRateLimiter``).
+bucket for the project and one per impersonated user, in Redis, when the broker is Redis
+(``RedisRateLimiter``).
 """
 
 from __future__ import annotations
 
 import dataclasses
+import hashlib
 import logging
 import threading
 import time
@@ -155,20 +157,25 @@ def crawl_target_task(run_id: int, payload: dict[str, Any]) -> dict[str, Any]:
 
 def analyse_files_task(run_id: int, file_ids: list[str], org_domains: list[str]) -> int:
     """Analyse and evaluate these candidate files of ``run_id`` (outcomes stored); returns how many."""
-    from scanner.scan.analysis import analyse_file
+    from scanner.scan.analysis import analyse_files
 
     worker = _Worker.get()
     ctx = worker.context(run_id, org_domains)
-    analyze = worker.pipeline().analyze_bytes
-    for file_id in file_ids:
-        analyse_file(ctx, file_id, analyze)
+    # one read session and one write transaction per task; a worker lost before the commit leaves
+    # nothing of the task, and the re-delivered task does it all (outcomes already stored are kept)
+    analyse_files(ctx, file_ids, worker.pipeline().analyze_bytes,
+                  fetch_threads=ctx.settings.executor.fetch_per_user)
     return len(file_ids)
 
 
 # ----------------------------------------------------------------------------- shared quota
 class RedisRateLimiter:
     """The token bucket of ``scanner.connectors.google.quota.RateLimiter``, kept in Redis so that every process of
-    an installation (scan process and workers) draws from one budget. Same ``reserve``/``acquire`` contract."""
+    an installation (scan process and workers) draws from one budget. Same ``reserve``/``acquire`` contract.
+
+    As the pacer's project bucket it also gives the per-user buckets (``user_bucket``: Google's per-user
+    quota holds across workers too), in Redis beside it, keyed by a hash of the impersonated user (no
+    address in Redis)."""
 
     _SCRIPT = """
 local rate = tonumber(ARGV[1])
@@ -190,13 +197,25 @@ return '0'
                  burst_seconds: float = 5.0) -> None:
         import redis
 
+        self.url = url
         self.units_per_minute = units_per_minute
         self.rate = units_per_minute / 60.0
+        self.burst_seconds = burst_seconds
         self.capacity = max(self.rate * burst_seconds, 1.0)
         self.key = key
         self._redis = redis.Redis.from_url(url)
         self._script = self._redis.register_script(self._SCRIPT)
         self.waited_seconds = 0.0
+
+    def user_key(self, subject: str) -> str:
+        """The Redis key of ``subject``'s bucket: beside the project's, named by a hash of the address."""
+        digest = hashlib.sha256(subject.strip().lower().encode("utf-8")).hexdigest()[:32]
+        return f"{self.key}:user:{digest}"
+
+    def user_bucket(self, subject: str, units_per_minute: int) -> RedisRateLimiter:
+        """The bucket of one impersonated user, shared by every process (``QuotaPacer``'s user buckets)."""
+        return RedisRateLimiter(self.url, units_per_minute, key=self.user_key(subject),
+                                burst_seconds=self.burst_seconds)
 
     def reserve(self, cost: int = 1) -> float:
         """Take ``cost`` units now (in Redis, atomically); returns the seconds to wait before using them
@@ -213,7 +232,8 @@ return '0'
 
 
 def shared_limiter(settings: Settings) -> Any:
-    """One quota bucket for every process when the broker is Redis; else this process's own bucket."""
+    """One quota bucket for every process when the broker is Redis (the project's, which also gives the
+    per-user buckets); else this process's own buckets."""
     url = settings.executor.broker_url
     if url.startswith(("redis://", "rediss://")):
         return RedisRateLimiter(url, budget_for(settings.limits).project_units_per_minute)

@@ -3,12 +3,14 @@
 ``InProcessExecutor`` (the default, ``[executor] kind = "in-process"``):
 
 - crawl: the planned targets on ``[limits] workers`` threads (one quota limiter);
-- analysis: the scan process reads each candidate file's plan and records its outcome in file id
-  order (so findings, evidence and the audit chain come out as on a sequential run), while in between
-  content fetches overlap on ``fetch_concurrency`` threads (at most ``fetch_per_user`` per impersonated
-  user, all within the quota pacer) and extraction + detection run in a pool of ``analysis_processes``
-  processes (0 = one per core), each building its analyzer once. Detection is CPU-bound: threads
-  would share one core under the GIL. Each process keeps the extractors' memory bounds.
+- analysis, a pipeline: a planner thread reads the candidate files' plans ``PLAN_BATCH`` at a time
+  (one read-only session each, ``prepare_many``); content fetches overlap on ``fetch_concurrency``
+  threads (at most ``fetch_per_user`` per impersonated user, all within the quota pacer); extraction +
+  detection run in a pool of ``analysis_processes`` processes (0 = one per core), each building its
+  analyzer once; the scan process records outcomes in file id order (so findings, evidence and the
+  audit chain come out as on a sequential run), up to ``RECORD_BATCH`` ready files per transaction.
+  Detection is CPU-bound: threads would share one core under the GIL. Each process keeps the
+  extractors' memory bounds; fetched bytes are held only by the fetch threads.
 
 ``scanner.scan.celery_exec.CeleryExecutor`` (``kind = "celery"``) sends the same units to
 ``sharescan worker`` processes.
@@ -29,6 +31,7 @@ from dataclasses import dataclass, field
 from typing import Any, Protocol
 
 from scanner.config import Settings
+from scanner.core.unread import Unread
 from scanner.detect.models import ContentResult
 from scanner.drive.crawler import Crawler, TargetResult, TargetTask, crawl_in_threads
 from scanner.scan.analysis import (
@@ -39,7 +42,7 @@ from scanner.scan.analysis import (
     analyse_fetched,
     fetch,
     lean,
-    prepare,
+    prepare_many,
     record_many,
 )
 from scanner.scan.units import FileOutcome, OutcomeKind
@@ -75,7 +78,20 @@ def analysis_processes(settings: Settings) -> int:
 # ----------------------------------------------------------------------------- analysis worker processes
 _WORKER_PIPELINE: Any = None
 #: Files whose records share one transaction when they are ready together (one commit, not one per file).
-RECORD_BATCH = 50
+RECORD_BATCH = 200
+#: Files planned per read-only session, and the batches planned ahead of the one being dispatched.
+PLAN_BATCH = 100
+PLANS_AHEAD = 2
+
+#: A file's plan (None: gone from the snapshot) with its fresh analysis or failed read, ready to record.
+Settled = tuple[FilePlan | None, ContentResult | None, Unread | None]
+
+
+def _settled(plan: FilePlan | None) -> Future[Settled]:
+    """A file with nothing to fetch: ready to record as it is."""
+    future: Future[Settled] = Future()
+    future.set_result((plan, None, None))
+    return future
 
 
 def _init_analysis_process(settings: Settings, hmac_key: bytes) -> None:
@@ -112,6 +128,8 @@ class AnalysisStats:
     phase_seconds: float = 0.0
     #: Wall seconds the scan process spent writing outcomes (findings, evidence, pending reads).
     record_seconds: float = 0.0
+    #: Wall seconds the planner thread spent reading plans (batches of files per read-only session).
+    plan_seconds: float = 0.0
     #: Peak RSS (KiB) per analysis process id.
     peak_rss_kib: dict[int, int] = field(default_factory=dict)
 
@@ -206,15 +224,14 @@ class InProcessExecutor:
         # Worth a pool? Counted on the ids alone (a cheap upper bound of the files to fetch).
         self._use_pool = not self._injected and self.processes > 0 and len(file_ids) >= ex.pool_min_files
         slots = _UserSlots(ex.fetch_per_user)
-        window = ex.fetch_concurrency + self.processes
-        in_flight: deque[Future[tuple[FilePlan | None, ContentResult | None, Any]]] = deque()
-
+        # Files planned and not yet recorded: enough that the fetch threads always have work while
+        # this thread waits for the oldest one. Only a plan (and, once analysed, the lean result) is
+        # held per file; fetched bytes live in the fetch threads only.
+        window = max(RECORD_BATCH, 4 * ex.fetch_concurrency)
+        in_flight: deque[Future[Settled]] = deque()
         started = time.monotonic()
 
-        def read(file_id: str) -> tuple[FilePlan | None, ContentResult | None, Any]:
-            plan = prepare(ctx, file_id)
-            if plan is None or not plan.must_fetch:
-                return plan, None, None
+        def fetch_and_analyse(plan: FilePlan) -> Settled:
             fetched: Fetched = fetch(ctx, plan.file, slots.acquire)
             with self._stats_lock:
                 self.stats.files_fetched += 1
@@ -235,19 +252,39 @@ class InProcessExecutor:
             if progress is not None:
                 progress.advance(len(items))
 
-        # Plans, fetches and analyses overlap on the threads (and the processes); records are written
-        # here, one at a time, in file id order.
-        with ThreadPoolExecutor(max_workers=ex.fetch_concurrency, thread_name_prefix="fetch") as fetchers:
+        def timed_plans(chunk: Sequence[str]) -> list[FilePlan | None]:
+            began = time.monotonic()
+            plans = prepare_many(ctx, chunk)
+            self.stats.plan_seconds += time.monotonic() - began
+            return plans
+
+        # A planner thread reads the next batches of plans (one read-only session per batch); files
+        # to fetch go to the fetch threads (and their analysis to the processes); records are written
+        # here, a batch per transaction, in file id order.
+        chunks = [file_ids[i:i + PLAN_BATCH] for i in range(0, len(file_ids), PLAN_BATCH)]
+        with ThreadPoolExecutor(max_workers=ex.fetch_concurrency, thread_name_prefix="fetch") as fetchers, \
+                ThreadPoolExecutor(max_workers=1, thread_name_prefix="plan") as planner:
+            planned: deque[Future[list[FilePlan | None]]] = deque(
+                planner.submit(timed_plans, chunk) for chunk in chunks[:PLANS_AHEAD])
             try:
-                for file_id in file_ids:
-                    in_flight.append(fetchers.submit(read, file_id))
-                    while len(in_flight) >= window:
-                        settle()
+                for index in range(len(chunks)):
+                    plans = planned.popleft().result()
+                    if index + PLANS_AHEAD < len(chunks):
+                        planned.append(planner.submit(timed_plans, chunks[index + PLANS_AHEAD]))
+                    for plan in plans:
+                        if plan is not None and plan.must_fetch:
+                            in_flight.append(fetchers.submit(fetch_and_analyse, plan))
+                        else:
+                            in_flight.append(_settled(plan))
+                        while len(in_flight) >= window:
+                            settle()
                 while in_flight:
                     settle()
             finally:
                 for future in in_flight:
                     future.cancel()
+                for plans_future in planned:
+                    plans_future.cancel()
                 self.stats.phase_seconds += time.monotonic() - started
 
     def close(self) -> None:

@@ -190,6 +190,8 @@ class DriveFileRow(Base):
     provider: Mapped[str] = mapped_column(String(32), default="google", server_default="google")
     name: Mapped[str] = mapped_column(Text, default="")
     mime_type: Mapped[str] = mapped_column(String(255), default="")
+    #: What the item is (scanner.core.models.ItemKind), as its connector said.
+    item_kind: Mapped[str] = mapped_column(String(16), default="file", server_default="file")
     owner_email: Mapped[str | None] = mapped_column(String(320), index=True)
     drive_id: Mapped[str | None] = mapped_column(String(128), index=True)
     parents: Mapped[list[Any]] = mapped_column(default=list)
@@ -284,6 +286,11 @@ class PermissionRow(Base):
     expiration_time: Mapped[str | None] = mapped_column(String(40))
     inherited: Mapped[bool] = mapped_column(Boolean, default=False)
     inherited_from: Mapped[str | None] = mapped_column(String(128))
+    #: Every grant of it comes from an ancestor (it can be removed only there).
+    inherited_only: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    deleted: Mapped[bool] = mapped_column(Boolean, default=False, server_default=false())
+    #: ``published``: a form's responder grant (scanner.core.models.PUBLISHED_VIEW).
+    view: Mapped[str | None] = mapped_column(String(32))
     exposure: Mapped[str] = mapped_column(String(32))
     raw: Mapped[dict[str, Any]] = mapped_column(default=dict)
     first_seen: Mapped[dt.datetime] = mapped_column(default=utcnow)

@@ -16,9 +16,9 @@ import datetime as dt
 from collections import Counter
 from collections.abc import Callable, Collection, Iterable
 from dataclasses import dataclass, field
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import Select, delete, select
+from sqlalchemy import Select, Table, bindparam, delete, select
 from sqlalchemy.orm import Session
 
 from scanner.core.unread import ReadAspect, Unread
@@ -80,14 +80,24 @@ class PendingReads:
         return row
 
     def clear(self, file_ids: Collection[str], aspects: Iterable[ReadAspect] | None = None) -> int:
-        """The reads of these files succeeded (or are no longer needed): drop their pending rows."""
+        """The reads of these files succeeded (or are no longer needed): drop their pending rows.
+
+        One Core DELETE built once (pending reads carry no audit state events); pending changes are
+        flushed first and rows of these files loaded in the session are dropped from it."""
         if not file_ids:
             return 0
-        stmt = delete(PendingRead).where(PendingRead.file_id.in_(list(file_ids)))
-        wanted = [a.value for a in aspects] if aspects is not None else None
-        if wanted is not None:
-            stmt = stmt.where(PendingRead.aspect.in_(wanted))
-        result = self.session.execute(stmt)
+        ids = list(file_ids)
+        wanted = None if aspects is None else [a.value for a in aspects]
+        self.session.flush()
+        conn = self.session.connection()
+        if wanted is None:
+            result = conn.execute(_CLEAR, {"ids": ids})
+        else:
+            result = conn.execute(_CLEAR_ASPECTS, {"ids": ids, "aspects": wanted})
+        gone = set(ids)
+        for obj in list(self.session.identity_map.values()):
+            if isinstance(obj, PendingRead) and obj.file_id in gone and (wanted is None or obj.aspect in wanted):
+                self.session.expunge(obj)
         return int(getattr(result, "rowcount", 0) or 0)
 
     def aspects_of(self, file_id: str) -> frozenset[ReadAspect]:
@@ -114,6 +124,11 @@ class PendingReads:
                 out.pending += 1
             out.reasons[rows[0].reason] += 1
         return out
+
+
+_PENDING = cast(Table, PendingRead.__table__)
+_CLEAR = delete(_PENDING).where(_PENDING.c.file_id.in_(bindparam("ids", expanding=True)))
+_CLEAR_ASPECTS = _CLEAR.where(_PENDING.c.aspect.in_(bindparam("aspects", expanding=True)))
 
 
 def pending_file_ids() -> Select[Any]:

@@ -17,9 +17,9 @@ from __future__ import annotations
 import datetime as dt
 from collections.abc import Callable, Collection, Sequence
 from dataclasses import dataclass
-from typing import Any
+from typing import Any, cast
 
-from sqlalchemy import CompoundSelect, Select, delete, func, or_, select
+from sqlalchemy import CompoundSelect, Select, Table, bindparam, delete, func, or_, select
 from sqlalchemy.orm import Session
 
 from scanner.core.errors import NotFoundError, SharescanError
@@ -65,7 +65,10 @@ class FindingRepo:
 
     # ------------------------------------------------------------------ audit
     def _audit(self, event_type: str, finding: Finding, **data: Any) -> None:
-        audit.record(self.session, event_type, actor=self.actor, subject_type="finding",
+        """Append the event after the pending changes (so their state events come first), as
+        ``audit.record`` does, without loading the new event back."""
+        self.session.flush()
+        audit.append(self.session, event_type, actor=self.actor, subject_type="finding",
                      subject_id=str(finding.id),
                      data={"fingerprint": finding.fingerprint, "rule_id": finding.rule_id,
                            "file_id": finding.file_id, "status": finding.status, **data})
@@ -85,9 +88,10 @@ class FindingRepo:
             return row
         now = self.clock()
         row = DriveFileRow(
-            id=file.id, provider=file.provider, name=file.name, mime_type=file.mime_type, owner_email=file.owner_email,
-            drive_id=file.drive_id, parents=list(file.parents), web_view_link=file.web_view_link,
-            created_time=file.created_time, modified_time=file.modified_time, md5_checksum=file.md5_checksum,
+            id=file.id, provider=file.provider, name=file.name, mime_type=file.mime_type, item_kind=file.kind.value,
+            owner_email=file.owner_email, drive_id=file.drive_id, parents=list(file.parents),
+            web_view_link=file.web_view_link, created_time=file.created_time, modified_time=file.modified_time,
+            md5_checksum=file.md5_checksum,
             head_revision_id=file.head_revision_id, size=file.size, trashed=file.trashed, published=file.published,
             exposure=exposure or "internal", first_seen=now, last_seen=now,
             exposed_since=now if exposure and exposure not in ("internal", "domain") else None,
@@ -432,21 +436,23 @@ class FindingRepo:
 
     # ------------------------------------------------------------------ evidence
     def record_evidence(self, file_id: str, revision: str, content: EvidenceSource) -> int:
-        """Replace the evidence rows of this file revision with the summaries of ``content`` (no values)."""
-        self.session.execute(delete(Evidence).where(Evidence.file_id == file_id, Evidence.revision == revision))
+        """Replace the evidence rows of this file revision with the summaries of ``content`` (no values).
+
+        Core statements built once (one DELETE, one executemany INSERT), no ORM object per row; evidence
+        carries no audit state events. Pending changes are flushed first, as an ORM statement would."""
         now = self.clock()
-        count = 0
-        for hit in content.hits:
-            for ev in hit.evidence:
-                self.session.add(Evidence(
-                    file_id=file_id, revision=revision, detector=hit.detector, entity_type=ev.entity_type,
-                    count=ev.count, distinct_values=ev.distinct_values, best_score=ev.best_score,
-                    location=ev.first_location[:255], masked_preview=ev.masked_preview[:255],
-                    value_hash=ev.value_hash, categories=list(hit.categories), created_at=now,
-                ))
-                count += 1
+        rows = [{"file_id": file_id, "revision": revision, "detector": hit.detector, "entity_type": ev.entity_type,
+                 "count": ev.count, "distinct_values": ev.distinct_values, "best_score": ev.best_score,
+                 "location": ev.first_location[:255], "masked_preview": ev.masked_preview[:255],
+                 "value_hash": ev.value_hash, "categories": list(hit.categories), "created_at": now}
+                for hit in content.hits for ev in hit.evidence]
         self.session.flush()
-        return count
+        conn = self.session.connection()
+        conn.execute(_DELETE_EVIDENCE, {"file_id": file_id, "revision": revision})
+        if rows:
+            conn.execute(_INSERT_EVIDENCE, rows)
+        _forget_evidence(self.session, file_id)
+        return len(rows)
 
     # ------------------------------------------------------------------ queries
     def query(self, flt: FindingFilter) -> Select[Any]:
@@ -479,6 +485,21 @@ class FindingRepo:
     def count_active_open(self) -> int:
         return int(self.session.scalar(select(func.count()).select_from(Finding).where(
             Finding.detection_state == ACTIVE, Finding.status == OPEN)) or 0)
+
+
+_EVIDENCE = cast(Table, Evidence.__table__)
+_DELETE_EVIDENCE = delete(_EVIDENCE).where(_EVIDENCE.c.file_id == bindparam("file_id"),
+                                           _EVIDENCE.c.revision == bindparam("revision"))
+_INSERT_EVIDENCE = _EVIDENCE.insert()
+
+
+def _forget_evidence(session: Session, file_id: str) -> None:
+    """Evidence objects of this file loaded in the session are stale after the Core statements."""
+    for obj in list(session.identity_map.values()):
+        if isinstance(obj, Evidence) and obj.file_id == file_id:
+            session.expunge(obj)
+        elif isinstance(obj, DriveFileRow) and obj.id == file_id and "evidence" in obj.__dict__:
+            session.expire(obj, ["evidence"])
 
 
 def unfinished_remediation() -> CompoundSelect[Any]:

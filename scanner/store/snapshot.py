@@ -17,7 +17,7 @@ from sqlalchemy.dialects.postgresql import insert as pg_insert
 from sqlalchemy.dialects.sqlite import insert as sqlite_insert
 from sqlalchemy.orm import Session, selectinload
 
-from scanner.core.models import DriveFile, Exposure, FileExposure, Permission
+from scanner.core.models import GOOGLE, DriveFile, Exposure, FileExposure, ItemKind, Permission
 from scanner.core.publish import StoredPublish
 from scanner.store.models import CrawlTarget, DriveFileRow, PermissionRow, ScanCoverage, ScanRun
 
@@ -108,7 +108,8 @@ def upsert_files(
             exposed_since = (old.exposed_since or now) if external else None
         seen[file_id] = flags
         file_rows.append({
-            "id": f.id, "name": f.name, "mime_type": f.mime_type, "owner_email": f.owner_email,
+            "id": f.id, "provider": f.provider, "name": f.name, "mime_type": f.mime_type, "item_kind": f.kind.value,
+            "owner_email": f.owner_email,
             "drive_id": f.drive_id, "parents": list(f.parents), "web_view_link": f.web_view_link,
             "created_time": f.created_time, "modified_time": f.modified_time, "md5_checksum": f.md5_checksum,
             "head_revision_id": f.head_revision_id, "size": f.size, "trashed": f.trashed, "published": f.published,
@@ -125,6 +126,7 @@ def upsert_files(
                 "email_address": perm.email_address, "domain": perm.domain,
                 "allow_file_discovery": perm.allow_file_discovery, "expiration_time": perm.expiration_time,
                 "inherited": perm.inherited, "inherited_from": perm.inherited_from,
+                "inherited_only": perm.inherited_only, "deleted": perm.deleted, "view": perm.view,
                 "exposure": exposed_by_id.get(pid, Exposure.INTERNAL).value, "raw": dict(perm.raw),
                 "first_seen": now, "last_seen": now,
             })
@@ -179,10 +181,17 @@ def row_to_file(row: DriveFileRow) -> DriveFile:
         md5_checksum=row.md5_checksum, head_revision_id=row.head_revision_id, size=row.size,
         web_view_link=row.web_view_link, trashed=row.trashed, published=row.published,
         inherited_permissions_disabled=bool(row.inherited_permissions_disabled),
-        labels=tuple(row.labels or ()),
-        permissions=tuple(Permission.from_api(p.raw or {"id": p.permission_id, "type": p.type, "role": p.role})
-                          for p in row.permissions),
+        labels=tuple(row.labels or ()), provider=row.provider or GOOGLE, kind=ItemKind(row.item_kind or "file"),
+        permissions=tuple(stored_permission(p) for p in row.permissions),
     )
+
+
+def stored_permission(p: PermissionRow) -> Permission:
+    """A stored grant, from its columns (``raw``: the provider's JSON, kept for restore and the audit trail)."""
+    return Permission(id=p.permission_id, type=p.type, role=p.role, email_address=p.email_address, domain=p.domain,
+                      allow_file_discovery=p.allow_file_discovery, expiration_time=p.expiration_time,
+                      deleted=bool(p.deleted), inherited=bool(p.inherited), inherited_from=p.inherited_from,
+                      view=p.view or None, all_inherited=bool(p.inherited_only), raw=dict(p.raw or {}))
 
 
 @dataclass(frozen=True)

@@ -11,7 +11,7 @@ from collections.abc import Iterable, Iterator, Sequence
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
-from scanner.core.models import DriveFile, Permission
+from scanner.core.models import DriveFile
 from scanner.store.models import DriveFileRow, PermissionRow
 from scanner.store.snapshot import row_to_file
 
@@ -88,12 +88,10 @@ class StoredTree:
             return set()
         out: set[str] = set()
         for chunk in _chunks(list(item_ids)):
-            rows = self.session.execute(select(PermissionRow.file_id, PermissionRow.raw, PermissionRow.inherited)
-                                        .where(PermissionRow.file_id.in_(chunk),
-                                               PermissionRow.permission_id.in_(wanted)))
-            for file_id, raw, inherited in rows:
-                if Permission.from_api(raw).inherited_only if raw else inherited:
-                    out.add(file_id)
+            rows = self.session.execute(select(PermissionRow.file_id).where(
+                PermissionRow.file_id.in_(chunk), PermissionRow.permission_id.in_(wanted),
+                PermissionRow.inherited_only.is_(True)))
+            out.update(file_id for (file_id,) in rows)
         return out
 
 
@@ -116,3 +114,36 @@ def ancestors_of(session: Session, row: DriveFileRow) -> tuple[str, ...]:
     if row.drive_id and row.drive_id not in out:
         out.append(row.drive_id)
     return tuple(out)
+
+
+def ancestors_of_many(session: Session, rows: Iterable[DriveFileRow]) -> dict[str, tuple[str, ...]]:
+    """``ancestors_of`` for many files: the stored tree above them read one level at a time (one
+    query per level and chunk of ids, not one per folder and file); the same answer per file."""
+    rows = list(rows)
+    parents_of: dict[str, tuple[str, ...] | None] = {}  # None: not in the snapshot
+    level = {p for row in rows for p in (row.parents or ())}
+    for _ in range(MAX_ANCESTRY):
+        wanted = sorted(level - parents_of.keys())
+        if not wanted:
+            break
+        for chunk in _chunks(wanted):
+            for item_id, parents in session.execute(select(DriveFileRow.id, DriveFileRow.parents)
+                                                    .where(DriveFileRow.id.in_(chunk))):
+                parents_of[item_id] = tuple(parents or ())
+        for item_id in wanted:
+            parents_of.setdefault(item_id, None)
+        level = {p for item_id in wanted for p in (parents_of[item_id] or ())}
+    out: dict[str, tuple[str, ...]] = {}
+    for row in rows:
+        found: list[str] = []
+        frontier = list(row.parents or [])
+        while frontier and len(found) < MAX_ANCESTRY:
+            parent_id = frontier.pop(0)
+            if parent_id in found:
+                continue
+            found.append(parent_id)
+            frontier.extend(parents_of.get(parent_id) or ())
+        if row.drive_id and row.drive_id not in found:
+            found.append(row.drive_id)
+        out[row.id] = tuple(found)
+    return out

@@ -78,3 +78,19 @@ def test_entry_points_add_a_connector_a_detector_type_and_a_writer(monkeypatch: 
     assert WRITERS["null"] is NullWriter  # writers are classes: an instance per export
     assert isinstance(writers()["null"], NullWriter)
     assert {"csv", "jsonl", "ocsf", "html"} <= set(writers())
+
+
+def test_a_writer_installed_through_its_entry_point_is_an_export_format_choice(monkeypatch: pytest.MonkeyPatch,
+                                                                               cleanup: None) -> None:
+    from click.testing import CliRunner
+
+    from scanner.cli.main import cli
+
+    before = CliRunner().invoke(cli, ["export", "--format", "null"])
+    assert before.exit_code == 2 and "'null' is not one of" in before.output
+    install(monkeypatch, "sharescan.writers", "null", "tests.connectors.test_registry:NullWriter")
+    WRITERS.load(reload=True)
+    shown = CliRunner().invoke(cli, ["export", "--help"])
+    assert shown.exit_code == 0 and "null" in shown.output.replace("\n", " ")
+    wrong = CliRunner().invoke(cli, ["export", "--format", "bogus"])
+    assert wrong.exit_code == 2 and "'null'" in wrong.output and "'csv'" in wrong.output

@@ -6,14 +6,16 @@ from typing import Any
 
 import pytest
 
+from scanner.connectors.google.drive_api import permission_from_api
+from scanner.connectors.google.mime import GOOGLE_DOC, GOOGLE_FOLDER, item_kind
 from scanner.core.exposure import can_be_published, classify, classify_permission, is_exposed, is_external
-from scanner.core.models import GOOGLE_DOC, GOOGLE_FOLDER, DriveFile, Exposure, Permission
+from scanner.core.models import DriveFile, Exposure, Permission
 
 ORG = frozenset({"tessera-labs.com", "tessera.example"})
 
 
 def perm(**data: Any) -> Permission:
-    return Permission.from_api({"id": data.pop("id", "p1"), "role": data.pop("role", "reader"), **data})
+    return permission_from_api({"id": data.pop("id", "p1"), "role": data.pop("role", "reader"), **data})
 
 
 @pytest.mark.parametrize(
@@ -94,7 +96,8 @@ def test_inherited_permissions_keep_their_ancestor_and_sort_after_direct() -> No
      (GOOGLE_FOLDER, False, False)],
 )
 def test_can_be_published(mime: str, trashed: bool, expected: bool) -> None:
-    assert can_be_published(DriveFile(id="f", name="n", mime_type=mime, trashed=trashed)) is expected
+    assert can_be_published(DriveFile(id="f", name="n", mime_type=mime, trashed=trashed, kind=item_kind(mime))) \
+        is expected
 
 
 INHERITED_LINK = {"type": "anyone", "permissionDetails": [{"inherited": True, "inheritedFrom": "parent"}]}
@@ -111,7 +114,7 @@ INHERITED_LINK = {"type": "anyone", "permissionDetails": [{"inherited": True, "i
      {Exposure.EXTERNAL_USER}),  # shared-drive organizers keep access to limited folders
 ])
 def test_limited_access_folders(limited: bool, perms: list[dict[str, Any]], expected: set[Exposure]) -> None:
-    folder = DriveFile(id="f", name="KESTREL", mime_type=GOOGLE_FOLDER, inherited_permissions_disabled=limited,
+    folder = DriveFile(id="f", name="KESTREL", mime_type=GOOGLE_FOLDER, kind=item_kind(GOOGLE_FOLDER), inherited_permissions_disabled=limited,
                        permissions=tuple(perm(**p) for p in perms))
     assert classify(folder, ORG).classes == expected
 

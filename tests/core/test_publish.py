@@ -6,7 +6,8 @@ import datetime as dt
 
 import pytest
 
-from scanner.core.models import GOOGLE_DOC, GOOGLE_SHEET, DriveFile
+from scanner.connectors.google.mime import GOOGLE_DOC, GOOGLE_SHEET
+from scanner.core.models import DriveFile, ItemKind
 from scanner.core.publish import (
     PublishCheck,
     PublishCheckInput,
@@ -18,7 +19,7 @@ from scanner.core.publish import (
 
 NOW = dt.datetime(2026, 11, 29, 3, 0, tzinfo=dt.UTC)
 WEEK = dt.timedelta(days=7)
-DOC = DriveFile(id="d1", name="plan", mime_type=GOOGLE_DOC, version="12", modified_time="2026-11-20T10:00:00Z")
+DOC = DriveFile(id="d1", name="plan", mime_type=GOOGLE_DOC, kind=ItemKind.DOCUMENT, version="12", modified_time="2026-11-20T10:00:00Z")
 
 
 def stored(*, published: bool = False, age: dt.timedelta = dt.timedelta(days=1),
@@ -42,9 +43,9 @@ def test_an_unchanged_doc_read_recently_is_not_read_again() -> None:
         (DOC, None, False, PublishCheck.NEVER_READ),
         (DOC, StoredPublish(published=False, checked_at=None, checked_revision=None), False, PublishCheck.NEVER_READ),
         (DOC, stored(), True, PublishCheck.CHANGE_ENTRY),
-        (DriveFile(id="d1", name="plan", mime_type=GOOGLE_DOC, version="13", modified_time="2026-11-20T10:00:00Z"),
+        (DriveFile(id="d1", name="plan", mime_type=GOOGLE_DOC, kind=ItemKind.DOCUMENT, version="13", modified_time="2026-11-20T10:00:00Z"),
          stored(), False, PublishCheck.REVISION_MOVED),
-        (DriveFile(id="d1", name="plan", mime_type=GOOGLE_DOC, version="12", modified_time="2026-11-28T10:00:00Z"),
+        (DriveFile(id="d1", name="plan", mime_type=GOOGLE_DOC, kind=ItemKind.DOCUMENT, version="12", modified_time="2026-11-28T10:00:00Z"),
          stored(), False, PublishCheck.REVISION_MOVED),
         (DOC, stored(age=dt.timedelta(days=8)), False, PublishCheck.DUE),
         (DOC, stored(published=True), False, PublishCheck.PUBLISHED),
@@ -58,7 +59,7 @@ def test_a_doc_is_read_again_when_its_publish_state_may_have_changed(
 
 def test_binary_and_trashed_files_are_never_read() -> None:
     pdf = DriveFile(id="p", name="x.pdf", mime_type="application/pdf")
-    trashed = DriveFile(id="t", name="t", mime_type=GOOGLE_SHEET, trashed=True)
+    trashed = DriveFile(id="t", name="t", mime_type=GOOGLE_SHEET, kind=ItemKind.DOCUMENT, trashed=True)
     assert check(pdf, None) is None and check(trashed, None) is None
 
 
@@ -67,7 +68,7 @@ def test_without_a_recheck_period_every_listing_reads_it() -> None:
 
 
 def test_the_periodic_pass_spends_its_allowance_then_resumes_next_run() -> None:
-    docs = [DriveFile(id=f"d{i}", name="n", mime_type=GOOGLE_DOC, version="1") for i in range(5)]
+    docs = [DriveFile(id=f"d{i}", name="n", mime_type=GOOGLE_DOC, kind=ItemKind.DOCUMENT, version="1") for i in range(5)]
     old = {d.id: StoredPublish(False, NOW - dt.timedelta(days=30), revision_marker(d)) for d in docs}
     gate = PublishGate(recheck_days=7, due_per_run=3)
     assert gate.decide(docs, old, from_change=False, now=NOW) == [0, 1, 2]

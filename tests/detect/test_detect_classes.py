@@ -169,6 +169,20 @@ def test_field_entity(role: str, label: str, value: str, entity: str | None) -> 
     'setx CLIENT_SECRET "aB3dE5fG7hJ9kL1mN3pQ5rS7tU9"',
     "env:\n  - name: PRIVATE_TOKEN\n    value: 4f3c2b1a09e8d7c6b5a4f3e2d1c0b9a8",
     'setx WEBHOOK_SECRET "232dd8548fa9a90d6050664440710001"',  # a hex key: 16 symbols, lower entropy
+    # .NET / XML config, fish, PowerShell, cmd, Compose, k8s Secret, .npmrc, INI/TOML/JSON, URLs
+    '<appSettings>\n  <add key="LABELBOX_API_KEY" value="q8Rx2Lm9PzT4vB7nK1cW5yH3" />\n</appSettings>',
+    "<settings>\n  <clientSecret>q8Rx2Lm9PzT4vB7nK1cW5yH3</clientSecret>\n</settings>",
+    "set -gx FOO_TOKEN q8Rx2Lm9PzT4vB7nK1cW5yH3",
+    "set -x SMTP_PASSWORD wjmkmZnZj0Tjry!cr",
+    '$env:API_TOKEN = "q8Rx2Lm9PzT4vB7nK1cW5yH3"',
+    '[Environment]::SetEnvironmentVariable("SMTP_PASSWORD", "81wonGnz*SwVRoV", "User")',
+    'set "DB_PASSWORD=q8Rx2Lm9PzT4vB7nK1cW"',
+    "services:\n  app:\n    environment:\n      - API_TOKEN=q8Rx2Lm9PzT4vB7nK1cW5yH3",
+    "apiVersion: v1\nkind: Secret\nstringData:\n  api-token: q8Rx2Lm9PzT4vB7nK1cW5yH3",
+    "//registry.npmjs.org/:_authToken=3f8c1a2e-9b7d-4c6e-8f0a-1d2b3c4e5f60",
+    '[api]\ntoken = "PruCqetfMHpnxK"',  # mixed case, no digit, 14 characters
+    "DATABASE_URL=postgres://app:R0R1hpoHTHBs@db.internal:5432/labels",  # 12 characters with repeats
+    "git clone https://deploy:q8Rx2Lm9PzT4vB7nK1cW5yH3@git.internal/labels/x.git",
 ])
 def test_secrets_with_prefixed_names_and_wrapped_keys(pattern_pipeline: ContentPipeline, text: str) -> None:
     assert fired(pattern_pipeline, text) == {"credentials"}
@@ -186,6 +200,21 @@ def test_secrets_with_prefixed_names_and_wrapped_keys(pattern_pipeline: ContentP
     'setx API_TOKEN "%API_TOKEN%"',
     "- name: PRIVATE_TOKEN\n  valueFrom: secretKeyRef",
     "- name: API_TOKEN\n  value: <paste the token here>",
+    '<add key="ApiKey" value="[YOUR_API_KEY]" />',
+    "<password>********</password>",
+    "set -gx OPENAI_API_KEY $OPENAI_KEY",
+    '$env:API_TOKEN = "<token>"',
+    'set "DB_PASSWORD=changeme"',
+    "      - API_TOKEN=${API_TOKEN}",
+    "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+    "DATABASE_URL=postgres://user:password@localhost:5432/db",
+    "git clone https://<user>:<token>@github.com/org/repo.git",
+    "SECRET_KEY=xxxxxxxxxxxxxxxxxxxxxxxx",
+    'client_secret = "REDACTED"',
+    "apiKey: ProductionKeyValue",  # CamelCase words, not a random value
+    "token bucket refills at 1000 units per minute",
+    "tokens per-annotator/hour are capped",
+    "password reset links expire after 24 hours: https://id.example.org:8443/reset",
 ])
 def test_secret_look_alikes_stay_clean(pattern_pipeline: ContentPipeline, text: str) -> None:
     assert fired(pattern_pipeline, text) == set()

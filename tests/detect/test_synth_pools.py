@@ -1,4 +1,5 @@
-"""The corpus parts draw what they should: v2-only items never reach the tuning part or v1."""
+"""The corpus parts draw what they should: v2-only items never reach v1, v3-only items never reach
+the tuning part, v1 or v2."""
 
 from __future__ import annotations
 
@@ -6,15 +7,42 @@ import random
 
 import pytest
 
-from tests.data.synth.pools import HELDBACK, HELDBACK2, TUNING, Pools, reserve
+from tests.data.synth.pools import HELDBACK, HELDBACK2, HELDBACK3, TUNING, Pools, reserve
 
 ITEMS = reserve(["a", "b", "c", "d", "e", "f"], v2=["x", "y"])
+WITH_V3 = reserve(["a", "b", "c", "d", "e", "f"], v2=["x", "y"], v3=["u", "v"], more=["m", "n"])
 
 
-@pytest.mark.parametrize("split", [TUNING, HELDBACK])
-def test_v2_items_only_in_v2(split: str) -> None:
-    p = Pools(random.Random(1), split)
+def test_v2_items_never_in_v1() -> None:
+    p = Pools(random.Random(1), HELDBACK)
     assert not {p.pick(ITEMS) for _ in range(2000)} & {"x", "y"}
+
+
+@pytest.mark.parametrize("split", [TUNING, HELDBACK, HELDBACK2])
+def test_v3_items_only_in_v3(split: str) -> None:
+    p = Pools(random.Random(1), split)
+    assert not {p.pick(WITH_V3) for _ in range(2000)} & {"u", "v"}
+
+
+def test_v3_draws_its_reserve_and_the_rest() -> None:
+    p = Pools(random.Random(2), HELDBACK3)
+    drawn = [p.pick(WITH_V3) for _ in range(2000)]
+    share = sum(d in ("u", "v") for d in drawn) / len(drawn)
+    assert 0.55 < share < 0.75
+    assert set(drawn) == set(WITH_V3)
+
+
+@pytest.mark.parametrize("split", [HELDBACK, HELDBACK2])
+def test_later_items_leave_v1_and_v2_draws_unchanged(split: str) -> None:
+    a, b = Pools(random.Random(7), split), Pools(random.Random(7), split)
+    assert [a.pick(ITEMS) for _ in range(300)] == [b.pick(WITH_V3) for _ in range(300)]
+    assert not a.fresh
+
+
+def test_tuning_draws_the_later_items_but_not_v3s() -> None:
+    p = Pools(random.Random(8), TUNING)
+    assert {p.pick(WITH_V3) for _ in range(1000)} == {"a", "b", "c", "d", "e", "f", "x", "y", "m", "n"}
+    assert p.fresh
 
 
 def test_v2_draws_its_reserve_and_the_rest() -> None:
@@ -32,6 +60,6 @@ def test_plain_lists_keep_the_v1_rule() -> None:
     assert "f" in {v1.pick(plain) for _ in range(500)}
 
 
-def test_tuning_sees_the_old_v1_reserve_of_a_reserved_list() -> None:
+def test_tuning_sees_the_v1_and_v2_reserves_of_a_reserved_list() -> None:
     tuning = Pools(random.Random(5), TUNING)
-    assert {tuning.pick(ITEMS) for _ in range(500)} == {"a", "b", "c", "d", "e", "f"}
+    assert {tuning.pick(ITEMS) for _ in range(500)} == {"a", "b", "c", "d", "e", "f", "x", "y"}

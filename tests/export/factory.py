@@ -98,6 +98,7 @@ def build(s: Session) -> Story:
     folder = _file(s, "1FolderFFF", "Recruiting", "li@tessera-labs.com", "anyone_with_link", ["anyone_with_link"],
                    t(2), content_status="not_analysed", skip="not analysed: folder")
     folder.mime_type = "application/vnd.google-apps.folder"
+    folder.item_kind = "folder"
     _file(s, "1AllHandsGGG", "All-hands deck", "li@tessera-labs.com", "domain", ["domain"], t(2),
           content_status="pending")
     s.add(PermissionRow(file_id=payroll.id, permission_id="anyoneWithLink", type="anyone", role="reader",

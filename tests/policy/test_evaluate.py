@@ -7,9 +7,10 @@ from collections.abc import Mapping
 
 import pytest
 
+from scanner.connectors.google.drive_api import permission_from_api
 from scanner.core.exposure import classify
 from scanner.core.fingerprint import finding_fingerprint
-from scanner.core.models import DriveFile, Permission
+from scanner.core.models import DriveFile
 from scanner.detect.models import ContentResult, DetectorHit
 from scanner.policy.evaluate import FileContext, PolicyEngine, StoredExemption
 from scanner.policy.schema import Rule
@@ -34,7 +35,7 @@ def file(*perms: Mapping[str, object], **over: object) -> DriveFile:
     data: dict[str, object] = {"id": "F1", "name": "roster.csv", "mime_type": "text/csv",
                                "owner_email": "maya@tessera-labs.com", "parents": ("P1",),
                                "created_time": "2026-01-10T00:00:00Z",
-                               "permissions": tuple(Permission.from_api(dict(p)) for p in perms)}
+                               "permissions": tuple(permission_from_api(dict(p)) for p in perms)}
     data.update(over)
     return DriveFile(**data)  # type: ignore[arg-type]
 

@@ -13,9 +13,10 @@ from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.cli.main import cli
+from scanner.connectors.google.drive_api import permission_from_api
 from scanner.core.errors import NotFoundError, SharescanError
 from scanner.core.exposure import classify
-from scanner.core.models import DriveFile, Permission
+from scanner.core.models import DriveFile
 from scanner.detect.models import ContentResult, DetectorHit
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.policy.schema import Rule
@@ -35,7 +36,7 @@ CONTENT = ContentResult(True, hits=[DetectorHit("contractor_roster", 4, 0.9, cat
 
 def exposure(file_id: str, parents: tuple[str, ...] = ("P1",)) -> object:
     f = DriveFile(id=file_id, name=f"{file_id}.csv", mime_type="text/csv", owner_email="maya@tessera-labs.com",
-                  parents=parents, permissions=(Permission.from_api({"id": "anyoneWithLink", "type": "anyone",
+                  parents=parents, permissions=(permission_from_api({"id": "anyoneWithLink", "type": "anyone",
                                                                      "role": "reader",
                                                                      "allowFileDiscovery": False}),))
     return classify(f, ["tessera-labs.com"])

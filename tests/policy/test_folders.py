@@ -8,7 +8,9 @@ from typing import Any
 
 import pytest
 
-from scanner.core.models import GOOGLE_FOLDER, DriveFile, Permission
+from scanner.connectors.google.drive_api import permission_from_api
+from scanner.connectors.google.mime import GOOGLE_FOLDER
+from scanner.core.models import DriveFile, ItemKind, Permission
 from scanner.policy.evaluate import BlastRadius, StoredExemption
 from scanner.policy.folders import Grant, SensitiveFinding, evaluate_folders
 from scanner.policy.schema import Rule
@@ -23,7 +25,7 @@ def perm(pid: str, *, ptype: str = "anyone", inherited_from: str | None = None, 
          **data: Any) -> Permission:
     details = ([{"inherited": False}] if direct else []) + ([{"inherited": True, "inheritedFrom": inherited_from}]
                                                              if inherited_from else [])
-    return Permission.from_api({"id": pid, "type": ptype, "role": data.pop("role", "reader"),
+    return permission_from_api({"id": pid, "type": ptype, "role": data.pop("role", "reader"),
                                 "permissionDetails": details, **data})
 
 
@@ -33,16 +35,16 @@ class Tree:
     def __init__(self, *, my_drive_origin: bool = False) -> None:
         origin = None if my_drive_origin else "F"
         inherited = {"inherited_from": origin or "", "direct": False}
-        link_below = perm(LINK, **inherited) if origin else Permission.from_api(
+        link_below = perm(LINK, **inherited) if origin else permission_from_api(
             {"id": LINK, "type": "anyone", "role": "reader", "permissionDetails": [{"inherited": True}]})
         jonas_below = perm(JONAS, ptype="user", emailAddress="jonas@tessera-labs.com", **inherited) if origin else \
-            Permission.from_api({"id": JONAS, "type": "user", "emailAddress": "jonas@tessera-labs.com",
+            permission_from_api({"id": JONAS, "type": "user", "emailAddress": "jonas@tessera-labs.com",
                                  "role": "reader", "permissionDetails": [{"inherited": True}]})
         self.items = {
-            "F": (DriveFile(id="F", name="Clients", mime_type=GOOGLE_FOLDER, owner_email="maya@tessera-labs.com",
+            "F": (DriveFile(id="F", name="Clients", mime_type=GOOGLE_FOLDER, kind=ItemKind.FOLDER, owner_email="maya@tessera-labs.com",
                             permissions=(perm(LINK), perm(JONAS, ptype="user", emailAddress="jonas@tessera-labs.com"))),
                   ()),
-            "S": (DriveFile(id="S", name="KESTREL", mime_type=GOOGLE_FOLDER, parents=("F",),
+            "S": (DriveFile(id="S", name="KESTREL", mime_type=GOOGLE_FOLDER, kind=ItemKind.FOLDER, parents=("F",),
                             permissions=(link_below, jonas_below)), ("F",)),
             "rates": (DriveFile(id="rates", name="rates.csv", mime_type="text/csv", parents=("S",),
                                 permissions=(link_below, jonas_below)), ("S", "F")),
@@ -136,6 +138,6 @@ def test_no_folder_finding_when_exempt_or_the_link_comes_from_a_shared_drive() -
 def test_a_folder_whose_link_is_gone_since_is_evaluated_but_not_a_finding() -> None:
     tree = Tree()
     folder, up = tree.items["F"]
-    tree.items["F"] = (DriveFile(id="F", name="Clients", mime_type=GOOGLE_FOLDER, permissions=()), up)
+    tree.items["F"] = (DriveFile(id="F", name="Clients", mime_type=GOOGLE_FOLDER, kind=ItemKind.FOLDER, permissions=()), up)
     result = evaluate_folders([rule("direct")], FINDINGS, tree, org_domains=ORG, now=NOW, also_evaluate=["OLD"])
     assert result.matches == () and result.evaluated == {"F", "OLD"}

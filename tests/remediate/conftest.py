@@ -13,8 +13,10 @@ from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
 from scanner.connectors.google.client import GoogleClients
+from scanner.connectors.google.drive_api import permission_from_api
+from scanner.connectors.google.mime import item_kind
 from scanner.core.exposure import classify
-from scanner.core.models import DriveFile, FileExposure, Permission
+from scanner.core.models import DriveFile, FileExposure
 from scanner.detect.models import ContentResult, DetectorHit
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import ADMIN, fid
@@ -116,11 +118,11 @@ class MiniScanner:
             published = any(r.get("published") for r in revs.get("revisions", []))
         owners = meta.get("owners") or []
         return DriveFile(
-            id=meta["id"], name=meta["name"], mime_type=meta["mimeType"],
+            id=meta["id"], name=meta["name"], mime_type=meta["mimeType"], kind=item_kind(meta["mimeType"]),
             owner_email=owners[0]["emailAddress"] if owners else None, drive_id=meta.get("driveId"),
             parents=tuple(meta.get("parents") or ()), created_time=meta.get("createdTime"),
             modified_time=meta.get("modifiedTime"), web_view_link=meta.get("webViewLink"),
-            permissions=tuple(Permission.from_api(p) for p in perms), published=published,
+            permissions=tuple(permission_from_api(p) for p in perms), published=published,
         )
 
     def exposure(self, key: str) -> FileExposure:

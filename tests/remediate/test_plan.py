@@ -7,7 +7,7 @@ import pytest
 from sqlalchemy.orm import Session, sessionmaker
 
 from scanner.config import Settings
-from scanner.core.models import GOOGLE_FOLDER
+from scanner.connectors.google.mime import GOOGLE_FOLDER
 from scanner.policy.schema import Rule
 from scanner.remediate.engine import places
 from scanner.remediate.plan import decide_mode, inherited_skip
@@ -45,9 +45,9 @@ def test_decide_mode(global_mode: str, rule_mode: str | None, auto: bool, apply:
 def test_places_name_folders_and_shared_drives_from_the_snapshot(sessions: sessionmaker[Session]) -> None:
     with sessions() as session:
         session.add_all([
-            DriveFileRow(id="F1", name="Recruiting", mime_type=GOOGLE_FOLDER),
-            DriveFileRow(id="F2", name="  Client\n work  ", mime_type=GOOGLE_FOLDER),
-            DriveFileRow(id="F3", name="", mime_type=GOOGLE_FOLDER),
+            DriveFileRow(id="F1", name="Recruiting", mime_type=GOOGLE_FOLDER, item_kind="folder"),
+            DriveFileRow(id="F2", name="  Client\n work  ", mime_type=GOOGLE_FOLDER, item_kind="folder"),
+            DriveFileRow(id="F3", name="", mime_type=GOOGLE_FOLDER, item_kind="folder"),
             DriveFileRow(id="D1", name="Q3 plan", mime_type="application/vnd.google-apps.document"),
             CrawlTarget(kind="drive", key="SD1", name="Clients"),
             CrawlTarget(kind="user", key="F9", name="Not a drive"),

@@ -9,8 +9,8 @@ import logging
 import re
 from pathlib import Path
 
+from scanner.connectors.google.mime import GOOGLE_DOC, GOOGLE_SHEET, GOOGLE_SLIDES
 from scanner.content.extract import ExtractLimits, extract
-from scanner.core.models import GOOGLE_DOC, GOOGLE_SHEET, GOOGLE_SLIDES
 from scanner.emulator.content import export as emulator_export
 from scanner.emulator.seeds.demo import FAKE_AWS_KEY
 from scanner.export.service import export

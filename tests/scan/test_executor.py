@@ -73,3 +73,35 @@ def test_fetches_overlap_within_the_per_user_bound(make_app, emulator) -> None:
         content.ContentFetcher.fetch = original  # type: ignore[method-assign]
     assert result.files_analysed > 2
     assert max(peak.values()) == 2, peak
+
+
+class _BatchExecutor(SequentialExecutor):
+    """The analysis as Celery tasks do it, in this process: batches of files, fetches overlapping."""
+
+    name = "batches"
+
+    def analyse(self, ctx, file_ids, progress=None) -> None:
+        from scanner.scan.analysis import analyse_files
+
+        self.batches = 0
+        for start in range(0, len(file_ids), 7):
+            analyse_files(ctx, file_ids[start:start + 7], self.analyze, fetch_threads=3)
+            self.batches += 1
+
+
+def test_batches_of_files_match_the_sequential_path(make_app, emulator, tmp_path: Path) -> None:
+    """``analyse_files`` (a Celery task's batch: one read session, overlapping fetches, one transaction)
+    gives the results of one file at a time, on a full and an incremental run."""
+    reference = make_app(database={"url": f"sqlite:///{tmp_path / 'sequential.db'}"})
+    key = ensure_key(reference.settings.evidence_key_path)
+    pipeline = ContentPipeline(DetectConfig.from_settings(reference.settings), hmac_key=key)
+    expected = _two_runs(reference, lambda app: SequentialExecutor(pipeline.analyze_bytes))
+    batched: list[_BatchExecutor] = []
+
+    def batches(app) -> _BatchExecutor:
+        batched.append(_BatchExecutor(pipeline.analyze_bytes))
+        return batched[-1]
+
+    got = _two_runs(make_app(), batches)
+    assert_same(expected, got)
+    assert batched[0].batches > 1

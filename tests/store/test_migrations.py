@@ -135,3 +135,53 @@ def test_provider_column_leaves_existing_rows_as_they_were(db_url: str) -> None:
         assert "provider" not in {c["name"] for c in inspect(engine).get_columns("findings")}
     finally:
         engine.dispose()
+
+
+def test_neutral_items_fill_kinds_and_grant_columns_from_what_rows_hold(db_url: str) -> None:
+    """0011 stores an item's kind and a grant's view / deletion / "every grant inherited" as columns, filled
+    for existing rows from their MIME type and raw Drive JSON, so the store never parses Drive JSON again."""
+    import json
+
+    from scanner.store.snapshot import row_to_file
+
+    migrate.upgrade(db_url, "0010_scan_units")
+    engine = make_engine(db_url)
+    folder, form, blob = ("application/vnd.google-apps.folder", "application/vnd.google-apps.form", "text/csv")
+    perms = [("F1", "inh", {"id": "inh", "type": "anyone", "role": "reader",
+                            "permissionDetails": [{"inherited": True, "inheritedFrom": "F0"}]}, True),
+             ("F2", "resp", {"id": "resp", "type": "anyone", "role": "reader", "view": "published"}, False),
+             ("F3", "own", {"id": "own", "type": "user", "role": "owner", "emailAddress": "a@x.com"}, False)]
+    try:
+        with engine.begin() as conn:
+            for file_id, mime in (("F1", folder), ("F2", form), ("F3", blob)):
+                conn.execute(text("INSERT INTO files (id, name, mime_type, parents, exposure, exposure_classes, "
+                                  "first_seen, last_seen, trashed, published, content_status, data_categories, "
+                                  "content_hits) VALUES (:id, 'f', :mime, '[]', 'public', '[]', :now, :now, false, "
+                                  "false, 'pending', '[]', '{}')"),
+                             {"id": file_id, "mime": mime, "now": "2026-03-01 00:00:00"})
+            for file_id, pid, raw, inherited in perms:
+                conn.execute(text("INSERT INTO permissions (file_id, permission_id, type, role, email_address, "
+                                  "inherited, exposure, raw, first_seen, last_seen) VALUES (:f, :p, :t, :r, :e, :i, "
+                                  "'public', :raw, :now, :now)"),
+                             {"f": file_id, "p": pid, "t": raw["type"], "r": raw["role"],
+                              "e": raw.get("emailAddress"), "i": inherited, "raw": json.dumps(raw),
+                              "now": "2026-03-01 00:00:00"})
+        migrate.upgrade(db_url, "0011_neutral_items")
+        with engine.connect() as conn:
+            kinds = dict(conn.execute(text("SELECT id, item_kind FROM files")).all())
+            grants = {r[0]: tuple(r[1:]) for r in conn.execute(text(
+                "SELECT permission_id, view, deleted, inherited_only FROM permissions")).all()}
+        assert kinds == {"F1": "folder", "F2": "form", "F3": "file"}
+        assert grants == {"inh": (None, False, True), "resp": ("published", False, False),
+                          "own": (None, False, False)}
+        from scanner.store.db import make_sessionmaker
+        from scanner.store.models import DriveFileRow
+
+        with make_sessionmaker(engine)() as s:
+            f1, f2 = row_to_file(s.get(DriveFileRow, "F1")), row_to_file(s.get(DriveFileRow, "F2"))
+            assert f1.is_folder and f1.permissions[0].inherited_only and f1.permissions[0].inherited_from is None
+            assert f2.is_form and f2.permissions[0].view == "published"
+        migrate.downgrade(db_url, "0010_scan_units")
+        assert "item_kind" not in {c["name"] for c in inspect(engine).get_columns("files")}
+    finally:
+        engine.dispose()

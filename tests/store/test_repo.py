@@ -8,9 +8,10 @@ import pytest
 from sqlalchemy import select
 from sqlalchemy.orm import Session, sessionmaker
 
+from scanner.connectors.google.drive_api import permission_from_api
 from scanner.core.errors import SharescanError
 from scanner.core.exposure import classify
-from scanner.core.models import DriveFile, Permission
+from scanner.core.models import DriveFile
 from scanner.detect.models import ContentResult, DetectorHit, EvidenceSummary
 from scanner.policy.evaluate import FileContext, Match, PolicyEngine
 from scanner.policy.schema import Rule
@@ -39,7 +40,7 @@ HIT = DetectorHit("contractor_roster", 4, 0.9, (EvidenceSummary("EMAIL_ADDRESS",
 
 def match(file_id: str = "F1", owner: str = "maya@tessera-labs.com", name: str = "roster.csv") -> Match:
     f = DriveFile(id=file_id, name=name, mime_type="text/csv", owner_email=owner, permissions=(
-        Permission.from_api({"id": "anyoneWithLink", "type": "anyone", "role": "reader",
+        permission_from_api({"id": "anyoneWithLink", "type": "anyone", "role": "reader",
                              "allowFileDiscovery": False}),))
     [m] = PolicyEngine([RULE]).evaluate(classify(f, ["tessera-labs.com"]), ContentResult(True, hits=[HIT]),
                                         FileContext())

@@ -11,7 +11,8 @@ from typing import Any
 from googleapiclient.discovery import Resource
 from googleapiclient.http import HttpRequest
 
-from scanner.core.models import GOOGLE_FORM, GOOGLE_SHORTCUT, PUBLISHED_VIEW, DriveFile, Permission
+from scanner.connectors.google.mime import GOOGLE_FORM, GOOGLE_SHORTCUT, item_kind
+from scanner.core.models import PUBLISHED_VIEW, DriveFile, Permission
 
 PERMISSION_FIELDS = (
     "id,type,role,emailAddress,domain,allowFileDiscovery,expirationTime,deleted,view,"
@@ -104,8 +105,30 @@ def get_file(drive: Resource, file_id: str, *, include_labels: str = "") -> Http
                              **labels_param(include_labels))
 
 
+def permission_from_api(data: dict[str, Any]) -> Permission:
+    """One Drive permission (JSON) as a core grant; ``raw`` keeps the JSON for restore and the audit trail."""
+    details = data.get("permissionDetails") or []
+    inherited = any(bool(d.get("inherited")) for d in details)
+    inherited_from = next((d.get("inheritedFrom") for d in details if d.get("inherited")), None)
+    return Permission(
+        id=str(data.get("id", "")),
+        type=str(data.get("type", "")),
+        role=str(data.get("role", "")),
+        email_address=data.get("emailAddress"),
+        domain=data.get("domain"),
+        allow_file_discovery=data.get("allowFileDiscovery"),
+        expiration_time=data.get("expirationTime"),
+        deleted=bool(data.get("deleted", False)),
+        inherited=inherited,
+        inherited_from=inherited_from,
+        view=data.get("view") or None,
+        all_inherited=all(bool(d.get("inherited")) for d in details) if details else None,
+        raw=dict(data),
+    )
+
+
 def parse_permissions(items: list[dict[str, Any]] | None) -> tuple[Permission, ...]:
-    perms = [Permission.from_api(p) for p in items or []]
+    perms = [permission_from_api(p) for p in items or []]
     perms.sort(key=lambda p: p.id)
     return tuple(perms)
 
@@ -136,6 +159,7 @@ def parse_file(data: dict[str, Any], *, permissions: tuple[Permission, ...] | No
         published=published,
         inherited_permissions_disabled=bool(data.get("inheritedPermissionsDisabled", False)),
         labels=tuple(sorted(str(x["id"]) for x in (data.get("labelInfo") or {}).get("labels") or [] if x.get("id"))),
+        kind=item_kind(data.get("mimeType")),
     )
 
 

@@ -21,7 +21,7 @@ import time
 from collections.abc import Callable
 from dataclasses import dataclass
 from enum import StrEnum
-from typing import TYPE_CHECKING
+from typing import TYPE_CHECKING, Protocol, runtime_checkable
 
 if TYPE_CHECKING:
     from scanner.config import LimitsSettings
@@ -158,29 +158,57 @@ class RateLimiter:
         return wait
 
 
+class Bucket(Protocol):
+    """A token bucket as the pacer uses it (``RateLimiter`` here, a bucket in Redis for Celery workers)."""
+
+    units_per_minute: int
+    waited_seconds: float
+
+    def reserve(self, cost: int = 1) -> float: ...
+
+
+@runtime_checkable
+class SharedBuckets(Protocol):
+    """A project bucket kept outside this process that also keeps the per-user buckets, so that every
+    process of an installation paces each impersonated user against one budget
+    (``scanner.scan.celery_exec.RedisRateLimiter``)."""
+
+    units_per_minute: int
+    waited_seconds: float
+
+    def reserve(self, cost: int = 1) -> float: ...
+    def user_bucket(self, subject: str, units_per_minute: int) -> Bucket: ...
+
+
 class QuotaPacer:
-    """The project bucket plus one bucket per impersonated user, each at its share of Google's limit."""
+    """The project bucket plus one bucket per impersonated user, each at its share of Google's limit.
+
+    With a ``project`` bucket that is :class:`SharedBuckets` (Redis), the user buckets are shared too;
+    otherwise they are this process's own."""
 
     def __init__(self, budget: QuotaBudget, *, sleep: Callable[[float], None] = time.sleep,
-                 clock: Callable[[], float] = time.monotonic, project: RateLimiter | None = None) -> None:
+                 clock: Callable[[], float] = time.monotonic, project: Bucket | None = None) -> None:
         self.budget = budget
         self._sleep = sleep
         self._clock = clock
-        self.project = project or RateLimiter(budget.project_units_per_minute, sleep=sleep, clock=clock)
-        self._users: dict[str, RateLimiter] = {}
+        self.project: Bucket = project or RateLimiter(budget.project_units_per_minute, sleep=sleep, clock=clock)
+        self._users: dict[str, Bucket] = {}
         self._lock = threading.Lock()
 
     @property
     def waited_seconds(self) -> float:
         return self.project.waited_seconds
 
-    def _user(self, subject: str) -> RateLimiter | None:
+    def _user(self, subject: str) -> Bucket | None:
         if not subject or self.budget.user_units_per_minute >= self.project.units_per_minute:
             return None  # the project share is already within one user's limit
         with self._lock:
             bucket = self._users.get(subject)
             if bucket is None:
-                bucket = RateLimiter(self.budget.user_units_per_minute, sleep=self._sleep, clock=self._clock)
+                if isinstance(self.project, SharedBuckets):
+                    bucket = self.project.user_bucket(subject, self.budget.user_units_per_minute)
+                else:
+                    bucket = RateLimiter(self.budget.user_units_per_minute, sleep=self._sleep, clock=self._clock)
                 self._users[subject] = bucket
             return bucket
 

@@ -2,6 +2,7 @@
 
 from __future__ import annotations
 
+import json
 from pathlib import Path
 
 import pytest
@@ -78,6 +79,27 @@ def test_credentials_are_delegated_scoped_and_cached(key_file: str) -> None:
     assert google.credentials("a@x.com", DRIVE_READ_SCOPES)._token_uri == "https://oauth2.googleapis.com/token"
 
 
+def test_the_key_is_parsed_once_for_every_subject_and_scope(key_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from google.oauth2 import service_account
+
+    parsed: list[object] = []
+    original = service_account.Credentials.from_service_account_info
+
+    def counting(info: dict[str, object], **kwargs: object) -> service_account.Credentials:
+        parsed.append(info)
+        return original(info, **kwargs)
+
+    monkeypatch.setattr(service_account.Credentials, "from_service_account_info", counting)
+    c = _clients(key_file, ENDPOINT)
+    creds = [c.credentials(f"user{i}@tessera-labs.com", scopes) for i in range(5)
+             for scopes in (DRIVE_READ_SCOPES, DRIVE_WRITE_SCOPES)]
+    assert len(parsed) == 1
+    assert len({id(x) for x in creds}) == 10 and len({id(x.signer) for x in creds}) == 1
+    assert [(x._subject, tuple(x.scopes)) for x in creds[:2]] == [
+        ("user0@tessera-labs.com", DRIVE_READ_SCOPES), ("user0@tessera-labs.com", DRIVE_WRITE_SCOPES)]
+    assert all(x._token_uri == f"{ENDPOINT}/token" for x in creds)
+
+
 @pytest.mark.parametrize(
     ("method", "uri", "cost"),
     [("drive.files.list", "", 100), ("drive.files.get", "x?alt=json", 5), ("drive.files.get", "x?alt=media", 200),
@@ -122,6 +144,28 @@ def test_nested_resources_are_built_once_and_still_build_requests(key_file: str)
     assert request.methodId == "drive.files.list" and request.uri.startswith(f"{ENDPOINT}/drive/v3/files?")
 
 
+def test_nested_resources_are_built_when_first_used(key_file: str, monkeypatch: pytest.MonkeyPatch) -> None:
+    from googleapiclient import discovery
+
+    built: list[str] = []
+    original = discovery.createMethod
+
+    def counting(method_name: str, *args: object, **kwargs: object) -> object:
+        built.append(method_name)
+        return original(method_name, *args, **kwargs)
+
+    monkeypatch.setattr(discovery, "createMethod", counting)
+    drive = _clients(key_file, ENDPOINT).drive("ana@tessera-labs.com")
+    before = len(built)
+    assert before == len(load_discovery("drive.v3", ENDPOINT).get("methods", {}))  # no nested resource yet
+    files = drive.files()
+    after_files = len(built)
+    assert after_files > before and drive.files() is files and len(built) == after_files
+    drive.permissions()
+    assert len(built) > after_files
+    assert drive.permissions().list(fileId="F1").methodId == "drive.permissions.list"
+
+
 def test_the_pacer_holds_each_user_to_their_share_of_the_limit() -> None:
     now = [0.0]
     slept: list[float] = []
@@ -142,3 +186,66 @@ def test_the_default_budget_is_the_project_limit_shared_among_runs() -> None:
     limits = Settings.model_validate({}).limits
     assert budget_for(limits) == QuotaBudget(500_000, 162_500)
     assert budget_for(limits.model_copy(update={"quota_units_per_minute": 9000})).project_units_per_minute == 9000
+
+
+class _Captured(Exception):
+    pass
+
+
+class _CapturingHttp:
+    def __init__(self, http: object) -> None:
+        self.http = http
+        self.sent: list[tuple[str, dict[str, str]]] = []
+
+    def request(self, uri: str, method: str = "GET", body: str = "", headers: dict[str, str] | None = None,
+                **_: object) -> None:
+        self.sent.append((body, dict(headers or {})))
+        raise _Captured()
+
+
+def _parts(body: str, content_type: str) -> list[tuple[str, str, list[tuple[str, str]], str]]:
+    """A batch body as (Content-ID suffix, request line, inner headers, inner body) per part."""
+    from email.parser import Parser
+    from email.policy import compat32
+
+    message = Parser(policy=compat32).parsestr(f"Content-Type: {content_type}\n\n{body}")
+    out = []
+    for part in message.get_payload():
+        assert part["Content-Type"] == "application/http" and part["Content-Transfer-Encoding"] == "binary"
+        head, _, inner = str(part.get_payload()).replace("\r\n", "\n").partition("\n\n")
+        line, *header_lines = head.split("\n")
+        headers = sorted((k.strip().lower(), v.strip()) for k, _, v in (h.partition(":") for h in header_lines))
+        out.append((" ".join(part["Content-ID"].split())[-6:], line, headers, inner.rstrip("\n")))
+    return out
+
+
+def test_the_fast_batch_body_is_the_stock_body(key_file: str) -> None:
+    from googleapiclient.http import BatchHttpRequest
+
+    from scanner.connectors.google.client import FastBatchHttpRequest
+
+    c = _clients(key_file, ENDPOINT)
+    creds = c.credentials("ana@tessera-labs.com", DRIVE_WRITE_SCOPES)
+    creds.token = "tok"  # no refresh: the Authorization header goes into each part
+    creds.expiry = None
+    drive = c.drive("ana@tessera-labs.com", write=True)
+    requests = [drive.permissions().list(fileId="F1", fields="permissions(id,role)", pageSize=100),
+                drive.revisions().list(fileId="F é 2", fields="revisions(id,published)"),
+                drive.permissions().create(fileId="F3", body={"type": "user", "role": "reader",
+                                                               "emailAddress": "zoë@example.org"},
+                                           sendNotificationEmail=False)]
+    bodies = []
+    for cls in (BatchHttpRequest, FastBatchHttpRequest):
+        batch = cls(batch_uri=c.batch_uri())
+        batch._base_id = "fixed-base-id"
+        for i, r in enumerate(requests):
+            batch.add(r, request_id=str(i))
+        http = _CapturingHttp(None)
+        with pytest.raises(_Captured):
+            batch._execute(http, batch._order, batch._requests)
+        (body, headers), = http.sent
+        bodies.append(_parts(body, headers["content-type"]))
+    assert bodies[0] == bodies[1]
+    assert [p[1].split(" ")[0] for p in bodies[1]] == ["GET", "GET", "POST"]
+    assert ("authorization", "Bearer tok") in bodies[1][0][2]
+    assert json.loads(bodies[1][2][3])["emailAddress"] == "zoë@example.org"

@@ -394,7 +394,11 @@ SECRET_NAMES = ["LABEL_STUDIO_API_KEY", "OPENAI_API_KEY", "STRIPE_SECRET_KEY", "
                 "SENDGRID_API_KEY", "NPM_TOKEN", "LABELBOX_API_KEY", "CLIENT_SECRET", "DB_PASS", "API_TOKEN",
                 "WEBHOOK_SECRET", "PRIVATE_TOKEN"]
 SECRET_NAMES = reserve(SECRET_NAMES, v2=["ACCESS_TOKEN", "MINIO_SECRET_KEY", "SMTP_PASSWORD", "APP_SECRET",
-                                         "CF_API_TOKEN", "WANDB_API_KEY"])
+                                         "CF_API_TOKEN", "WANDB_API_KEY"],
+                       more=["CLIENT_SECRET_VALUE", "AUTH_TOKEN", "API_KEY", "SIGNING_KEY", "ENCRYPTION_KEY",
+                             "SERVICE_PASSWORD", "PUSHER_APP_SECRET", "COHERE_API_KEY"],
+                       v3=["GCP_SA_KEY", "OKTA_API_TOKEN", "PAT", "MASTER_KEY", "ADMIN_PASSWD", "DEEPGRAM_API_SECRET",
+                           "APPSIGNAL_PUSH_API_KEY"])
 ASSIGN = ["{k}={v}", "{k}: {v}", "export {k}={v}", '{k} = "{v}"', '"{lk}": "{v}"', "{lk}: {v}", "{k}='{v}'",
           # held-back
           "set {k}={v}", "$env:{k} = '{v}'", "{lk} => '{v}',",
@@ -445,8 +449,70 @@ def pem_block(rng: random.Random, kind: str) -> list[str]:
             f"-----END {kind}PRIVATE KEY-----"]
 
 
+# Whole config files (added after v2 was scored: the tuning part and v3 draw them, v1/v2 never):
+# a header, one line per secret (``{k}`` NAME, ``{lk}`` name, ``{dk}`` dashed-name, ``{ck}``
+# camelCase, ``{v}`` value, ``{pw}`` a password, ``{u}`` a user), a footer.
+CONFIG_FILES = reserve([], more=[
+    ("<configuration>\n  <appSettings>", '    <add key="{k}" value="{v}" />', "  </appSettings>\n</configuration>"),
+    ("<settings>", "  <{ck}>{v}</{ck}>", "</settings>"),
+    ("# ~/.config/fish/config.fish", "set -gx {k} {v}", ""),
+    ("# ~/.config/fish/config.fish", "set -Ux {k} '{v}'", ""),
+    ("# profile.ps1", '$env:{k} = "{v}"', ""),
+    ("# setup.ps1", '[Environment]::SetEnvironmentVariable("{k}", "{v}", "User")', ""),
+    ("@echo off", 'set "{k}={v}"', "call run.bat"),
+    ("services:\n  app:\n    image: labeler:latest\n    environment:", "      - {k}={v}", "    ports:\n      - 8080:8080"),
+    ("services:\n  worker:\n    environment:", "      {k}: {v}", "    restart: always"),
+    ("apiVersion: v1\nkind: Secret\nmetadata:\n  name: app-secrets\ntype: Opaque\nstringData:", "  {dk}: {v}", ""),
+    ("apiVersion: v1\nkind: Secret\nstringData:", '  {lk}: "{v}"', ""),
+    ("registry=https://registry.npmjs.org/", "//registry.npmjs.org/:_authToken={v}", "always-auth=true"),
+    ("[default]\nregion = eu-west-1", "{lk} = {v}", ""),
+    ("[api]\nbase_url = \"https://api.internal\"", '{lk} = "{v}"', "timeout = 30"),
+    ('{\n  "service": "exporter",\n  "auth": {', '    "{ck}": "{v}",', '    "retries": 3\n  }\n}'),
+    ("exporter:\n  auth:", "    {lk}: {v}", "  retries: 3"),
+    ("# connection strings", "DATABASE_URL=postgres://{u}:{pw}@db.internal:5432/labels", ""),
+    ("# mirror the repo", "git clone https://{u}:{v}@git.internal.example/labels/exporter.git", ""),
+    ("# queue", "BROKER_URL=amqp://{u}:{pw}@rabbit.internal:5672/", ""),
+], v3=[
+    ("<connectionStrings>", '  <add name="Main" connectionString="Server=tcp:sql01;User ID={u};Password={pw};" />',
+     "</connectionStrings>"),
+    ("# ~/.netrc", "machine api.labels.internal login {u} password {pw}", ""),
+    ("# spring", "spring.datasource.{lk}={v}", "spring.jpa.show-sql=false"),
+    ('resource "azurerm_key_vault_secret" "app" {', '  {lk} = "{v}"', "}"),
+    ("# PowerShell", '${ck} = "{v}"', "Invoke-RestMethod -Uri $url -Headers $headers"),
+    ("<Credentials>", "  <{ck}>{v}</{ck}>", "</Credentials>"),
+    ("# cache", "REDIS_URL=redis://:{pw}@cache.internal:6379/0", ""),
+    ("# curl", 'curl -u {u}:{pw} https://api.labels.internal/v1/export', ""),
+])
+USERS = ["app", "svc_export", "labeler", "deploy", "etl", "admin_ro", "bot"]
+
+
+def _camel(name: str) -> str:
+    head, *rest = name.lower().split("_")
+    return head + "".join(w.capitalize() for w in rest)
+
+
+def _password(rng: random.Random) -> str:
+    return _rand(rng, string.ascii_letters + string.digits, rng.randint(12, 20))
+
+
+def _config_file(g: Gen) -> Made:
+    rng, p = g.rng, g.p
+    head, line, foot = p.pick(CONFIG_FILES)
+    names = p.sample(SECRET_NAMES, rng.randint(1, 3)) if "{v}" in line else ["DB_PASSWORD"]
+    body = [line.format(k=k, lk=k.lower(), dk=k.lower().replace("_", "-"), ck=_camel(k), v=secret_value(rng, k),
+                        pw=_password(rng), u=p.pick(USERS)) for k in names]
+    text = "\n".join(x for x in (head, *body, foot) if x)
+    blocks: list[Para | Table] = [Para(p.pick(CRED_TITLES), heading=True)]
+    if p.chance(0.5):
+        blocks.append(Para(T.prose(p, rng.randint(100, 1200))))
+    blocks.append(Para(text))
+    return Made(Doc(blocks), frozenset({CRED}), "credentials")
+
+
 def credentials(g: Gen) -> Made:
     rng, p = g.rng, g.p
+    if p.fresh and p.chance(0.45):
+        return _config_file(g)
     blocks: list[Para | Table] = [Para(p.pick(CRED_TITLES), heading=True)]
     if p.chance(0.6):
         blocks.append(Para(T.prose(p, rng.randint(100, 1500))))
@@ -764,7 +830,20 @@ LOOKALIKE_SECRETS = ["OPENAI_API_KEY=<your-key-here>", "API_KEY=changeme", "pass
                      "aws_secret_access_key = wJalrXUtnFEMI/K7MDENG/bPxRfiCYEXAMPLEKEY", "token: xxxxxxxxxxxxxxxx",
                      "DB_PASSWORD: !vault |"]
 LOOKALIKE_SECRETS = reserve(LOOKALIKE_SECRETS, v2=["'password' => env('DB_PASSWORD'),", "API_KEY=<insert key>",
-                                                   "OPENAI_API_KEY: sk-...your key...", "password: {{ db_password }}"])
+                                                   "OPENAI_API_KEY: sk-...your key...", "password: {{ db_password }}"],
+                            more=['<add key="ApiKey" value="[YOUR_API_KEY]" />', "set -gx OPENAI_API_KEY $OPENAI_KEY",
+                                  '$env:API_TOKEN = "<token>"', 'set "DB_PASSWORD=changeme"',
+                                  "      - API_TOKEN=${API_TOKEN}", "  api-token: <base64-encoded-token>",
+                                  "//registry.npmjs.org/:_authToken=${NPM_TOKEN}",
+                                  "DATABASE_URL=postgres://user:password@localhost:5432/db",
+                                  "git clone https://<user>:<token>@github.com/org/repo.git",
+                                  "<password>********</password>", "SECRET_KEY=xxxxxxxxxxxxxxxxxxxxxxxx",
+                                  "client_secret = \"REDACTED\"", "password = changeme123"],
+                            v3=['<add name="Main" connectionString="Server=.;User ID=sa;Password=<password>;" />',
+                                "machine api.example.com login you password YOUR_PASSWORD",
+                                "REDIS_URL=redis://:${REDIS_PASSWORD}@cache:6379/0",
+                                "spring.datasource.password=${DB_PASSWORD}", "$apiKey = Read-Host -AsSecureString",
+                                "<ClientSecret>__CLIENT_SECRET__</ClientSecret>", "curl -u admin:admin http://localhost:8080"])
 
 
 def lookalike_secrets(g: Gen) -> Made:

@@ -1,14 +1,21 @@
 """Choice pools split between the tuning part and the held-back parts of the corpus.
 
-Three parts, each with its own seed:
+Four parts, each with its own seed:
 - ``heldback`` (v1): draws from the reserved last third of a list's original items with
   probability ``RESERVED`` and from all of them otherwise. It was scored and its misses read, so
   it is tuning data now; it is kept (same seed, same rule) and reported.
 - ``heldback2`` (v2): a list built with ``reserve(items, v2=[...])`` keeps items that only this
   part ever draws (probability ``RESERVED``; otherwise any item); a plain list keeps its last
-  third as before. Scored once, when tuning was done.
+  third as before. Scored once, when tuning was done; its misses were read, so it is tuning
+  data now (its draws are unchanged: a v3 item never reaches it).
+- ``heldback3`` (v3): a list built with ``reserve(items, v2=[...], v3=[...])`` keeps items that
+  only this part draws (probability ``RESERVED``; otherwise any item, v2's included); a list
+  without v3 items draws as v2 does. Scored once, when tuning was done.
 - ``tuning``: a plain list's first two thirds (as before); of a ``reserve()`` list every item
-  except the v2-only ones (its v1 reserve became tuning data).
+  except the v3-only ones (the v1 and v2 reserves became tuning data). Items added after v2 was
+  scored go in ``reserve(..., more=[...])``: the tuning part and v3 draw them, v1 and v2 never
+  do, so v1 and v2 keep drawing exactly what they drew (``Pools.fresh`` guards new code paths
+  the same way).
 Lists of one or two items are shared. ``shared(options)`` draws from the whole list in every part.
 """
 
@@ -24,20 +31,30 @@ RESERVED = 0.6
 TUNING = "tuning"
 HELDBACK = "heldback"
 HELDBACK2 = "heldback2"
-SPLITS = (TUNING, HELDBACK, HELDBACK2)
+HELDBACK3 = "heldback3"
+SPLITS = (TUNING, HELDBACK, HELDBACK2, HELDBACK3)
 
 
 class Reserved(list[T]):
-    """A choice list whose items from ``v2_from`` on are drawn only by the held-back v2 part."""
+    """A choice list: items ``[v2_from:more_from]`` are v2's reserve, ``[more_from:v3_from]`` were
+    added after v2 was scored (tuning and v3 only), items from ``v3_from`` on are drawn only by
+    the held-back v3 part."""
 
     v2_from: int
+    more_from: int
+    v3_from: int
 
 
-def reserve(items: Iterable[T], v2: Iterable[T] = ()) -> Reserved[T]:
-    """``items`` (shared / old parts) followed by ``v2``, items only the held-back v2 part draws."""
+def reserve(items: Iterable[T], v2: Iterable[T] = (), v3: Iterable[T] = (), more: Iterable[T] = ()) -> Reserved[T]:
+    """``items`` (shared / old parts), then ``v2`` (v2's reserve, tuning data now), then ``more``
+    (added for tuning after v2 was scored), then ``v3``: items only the held-back v3 part draws."""
     out: Reserved[T] = Reserved(items)
     out.v2_from = len(out)
     out.extend(v2)
+    out.more_from = len(out)
+    out.extend(more)
+    out.v3_from = len(out)
+    out.extend(v3)
     return out
 
 
@@ -53,20 +70,35 @@ class Pools:
         self.rng = rng
         self.split = split
 
+    @property
+    def fresh(self) -> bool:
+        """True in the parts that see what was added after v2 was scored (tuning, v3)."""
+        return self.split in (TUNING, HELDBACK3)
+
     def part(self, options: Sequence[T]) -> Sequence[T]:
         v2_from = getattr(options, "v2_from", None)
+        more_from = getattr(options, "more_from", None)
+        v3_from = getattr(options, "v3_from", None)
+        if self.split == HELDBACK3:
+            if v3_from is not None and v3_from < len(options):
+                return options[v3_from:] if self.rng.random() < RESERVED else options
+            # no v3 items: draw as v2 does
+        elif self.split == TUNING and v3_from is not None:
+            options = options[:v3_from]  # v3's items exist for v3 only
+        elif more_from is not None:
+            options = options[:more_from]  # v1 and v2 draw what they always drew
         old = options[:v2_from] if v2_from is not None else options
         n = len(old)
         if self.split == TUNING:
             if v2_from is not None:
-                return old
+                return options  # v1's and v2's reserves are tuning data now
             return options if n < 3 else options[:_v1_cut(n)]
         if self.split == HELDBACK:
             if n < 3:
                 return old
             cut = _v1_cut(n)
             return old[cut:] if self.rng.random() < RESERVED else old
-        # held-back v2
+        # held-back v2 (and v3 for a list without v3 items)
         if v2_from is not None and v2_from < len(options):
             return options[v2_from:] if self.rng.random() < RESERVED else options
         if n < 3:
