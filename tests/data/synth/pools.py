@@ -106,7 +106,7 @@ class Pools:
             split = TUNING  # no v4 items: draw as the tuning part does
         else:
             split = self.split
-            if more2_from is not None:
+            if more2_from is not None and split != TUNING:
                 options = options[:more2_from]  # v1-v3 draw what they always drew
         if split == TUNING and v4_from is not None:
             return options[:v4_from]  # every item but v4's (v1-v3's reserves are tuning data now)
