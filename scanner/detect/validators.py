@@ -42,6 +42,7 @@ _PLACEHOLDER_BITS = ("example", "xxxx", "your_", "your-", "yourkey", "placeholde
 
 #: the name that opens a ``name = value`` match (after ``<``, ``name:``, ``$``, quotes, dashes)
 _SECRET_NAME = re.compile(r"[\s<$\"'\-:]*(?:name:[ \t]*[\"']?)?([A-Za-z0-9_.-]+)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")  # an e-mail is no one's password
 _QUERY_TAIL = re.compile(r"&[A-Za-z_][A-Za-z0-9_]*=.*$")
 _NAME_TOKEN = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
 #: the name's words that say secret (the last of them is the one that counts)
@@ -89,7 +90,7 @@ def secret_value_ok(match_text: str, min_entropy: float = 3.5) -> bool:
     m = _SECRET_VALUE.search(match_text)
     value = m.group(0) if m else match_text.strip()
     lowered = value.lower()
-    if any(w in lowered for w in _PLACEHOLDER_BITS):
+    if any(w in lowered for w in _PLACEHOLDER_BITS) or _EMAIL.fullmatch(value):
         return False
     entropy = shannon_entropy(value)
     if lowered.startswith(SERVICE_PREFIXES):

@@ -258,6 +258,13 @@ def test_secret_form_look_alikes_stay_clean(pattern_pipeline: ContentPipeline, c
     assert fired(pattern_pipeline, SECRET_FORM_LOOKALIKES[case]) == set()
 
 
+@pytest.mark.parametrize("text", [
+    "Pat okafor.amara91@gmail.com", "Pat\tamara.okafor91@gmail.com\t$18.50", "Sas: sas.mbeki1987@outlook.com",
+])
+def test_first_names_that_are_secret_words_are_no_secret(pattern_pipeline: ContentPipeline, text: str) -> None:
+    assert "credentials" not in fired(pattern_pipeline, text)  # a person's e-mail (contractor_pii), not a PAT
+
+
 @pytest.mark.parametrize("name,tokens", [
     ("gcpSaKey", ["gcp", "sa", "key"]), ("LABEL_STUDIO_API_KEY", ["label", "studio", "api", "key"]),
     ("x.db-pwd", ["x", "db", "pwd"]), ("HTTPAuthToken", ["http", "auth", "token"]),
