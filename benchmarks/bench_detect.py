@@ -424,7 +424,7 @@ def main() -> None:
     ap.add_argument("--synth", type=int, default=250, help="documents of the held-back labelled corpus")
     ap.add_argument("--synth-long", type=int, default=0, help=">= 1 MB held-back documents per format")
     ap.add_argument("--synth-split", default="heldback2",
-                    help="tuning | heldback (v1) | heldback2 (v2) | heldback3 (v3)")
+                    help="tuning | heldback (v1) | heldback2 (v2) | heldback3 (v3) | heldback4 (v4)")
     ap.add_argument("--seed", type=int, default=20240501)
     ap.add_argument("--skip-baseline", action="store_true", help="iterate on the pipeline only (no file written)")
     ap.add_argument("--modes", default="auto,auto-text",

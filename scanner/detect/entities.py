@@ -416,11 +416,16 @@ register(EntityKind(
     "PRIVATE_KEY", norm_text, mask_private_key, Anchor(words=("private key",), fragments=("-----begin",))))
 register(EntityKind(
     "GENERIC_SECRET", norm_text, mask_prefix4,
-    Anchor(fragments=("api_key", "api-key", "apikey", "api_secret", "api-secret", "apisecret", "secret", "token",
-                      "password", "passwd", "pwd", "_pass", "-pass", "_key", "-key", "credential",
+    Anchor(words=("pat", "auth", "sas", "pass", "sig", "bearer", "authorization", "curl", "wget", "mysql", "mysqldump",
+                  "mysqladmin", "mysqlsh", "mariadb", "sshpass"),
+           fragments=("api_key", "api-key", "apikey", "api_secret", "api-secret", "apisecret", "secret", "token",
+                      "password", "passwd", "pwd", "_pass", "-pass", "_key", "-key", "credential", "privatekey",
+                      "connstr", "connectionstr", "connection_str", "conn_str", "conn-str", "connection-str",
                       "://",  # scheme://user:password@host
                       # service-prefixed tokens
-                      "sk-", "sk_live_", "rk_live_", "hf_", "npm_", "sg.", "glpat-", "xox")),
+                      "sk-", "sk_live_", "rk_live_", "hf_", "npm_", "sg.", "glpat-", "xox"),
+           # camelCase names (masterKey, gcpSaKey, adminPass), a .pgpass line (host:port:db:user:password)
+           pattern=r"(?-i:[a-z0-9](?:Key|KEY|Pass|Pat|PAT|Auth|Sas|SAS)(?![a-z]))|(?m:^[^\s:]+:(?:\d{2,5}|\*):[^\s:]+:[^\s:]+:\S)"),
     validate=valid_secret))
 
 

@@ -40,13 +40,57 @@ _PLACEHOLDER_BITS = ("example", "xxxx", "your_", "your-", "yourkey", "placeholde
                      "$(", "redacted", "...", "****", "dummy", "sample", "replace", "insert", "todo")
 
 
+#: the name that opens a ``name = value`` match (after ``<``, ``name:``, ``$``, quotes, dashes)
+_SECRET_NAME = re.compile(r"[\s<$\"'\-:]*(?:name:[ \t]*[\"']?)?([A-Za-z0-9_.-]+)")
+_EMAIL = re.compile(r"[\w.+-]+@[\w-]+(?:\.[\w-]+)*\.[A-Za-z]{2,}")  # an e-mail is no one's password
+_QUERY_TAIL = re.compile(r"&[A-Za-z_][A-Za-z0-9_]*=.*$")
+_NAME_TOKEN = re.compile(r"[A-Z]?[a-z0-9]+|[A-Z]+(?![a-z])")
+#: the name's words that say secret (the last of them is the one that counts)
+SECRET_WORDS = frozenset({"key", "token", "secret", "pat", "pwd", "pass", "passwd", "password", "credential",
+                          "credentials", "auth", "apikey", "privatekey", "sas", "signature", "connstring",
+                          "connectionstring", "authtoken", "accesskey"})
+#: after the secret word: the name is about the secret, not the secret (``TOKEN_URL``, ``API_KEY_ID``)
+_AFTER_SECRET = frozenset({"id", "ids", "url", "uri", "path", "file", "name", "type", "length", "len", "size",
+                           "hint", "header", "endpoint", "region", "version", "format", "expiry", "expires",
+                           "expiration", "ttl", "count", "field", "prefix", "policy", "rotation", "ref", "env",
+                           "var", "label", "location", "arn", "fingerprint", "algorithm", "alg"})
+#: before it: a key that is not a secret (``publicKey``, ``primary_key``, ``cacheKey``, ``sortKey``)
+_BEFORE_SECRET = frozenset({"public", "primary", "foreign", "sort", "partition", "routing", "cache", "idempotency",
+                            "lookup", "object", "hot", "shortcut", "map", "row", "index", "unique", "composite",
+                            "hash", "dedup", "dedupe", "group", "shard", "natural", "surrogate",
+                            "storage", "s3", "bucket", "next", "page", "cursor", "continuation"})
+
+
+def name_tokens(name: str) -> list[str]:
+    """``gcpSaKey`` -> gcp, sa, key; ``LABEL_STUDIO_API_KEY`` -> label, studio, api, key; ``x.db-pwd``
+    -> x, db, pwd: words split on camelCase, snake, kebab and dot boundaries, lower case."""
+    return [t.lower() for part in re.split(r"[_.\-]+", name) for t in _NAME_TOKEN.findall(part)]
+
+
+def secret_name_ok(match_text: str) -> bool:
+    """The name opening the match says secret in its last words: not a key's id, URL or file, not a
+    public, primary or cache key. A match without a name (a URL, a service token) passes."""
+    m = _SECRET_NAME.match(match_text)
+    tokens = name_tokens(m.group(1)) if m else []
+    hits = [i for i, t in enumerate(tokens) if t in SECRET_WORDS]
+    if not hits:
+        return True
+    last = hits[-1]
+    if any(t in _AFTER_SECRET for t in tokens[last + 1:]):
+        return False
+    return not (last > 0 and tokens[last - 1] in _BEFORE_SECRET)
+
+
 def secret_value_ok(match_text: str, min_entropy: float = 3.5) -> bool:
     """``api_key = <value>``: the value must look random (entropy) and not be a placeholder."""
+    if not secret_name_ok(match_text):
+        return False
     match_text = match_text.rsplit("\n", 1)[-1].rstrip("\"',; \t")  # "name: X" / "value: ..." on the next line
+    match_text = _QUERY_TAIL.sub("", match_text)  # ?user=u&password=VALUE&useSSL=true: the value, not "true"
     m = _SECRET_VALUE.search(match_text)
     value = m.group(0) if m else match_text.strip()
     lowered = value.lower()
-    if any(w in lowered for w in _PLACEHOLDER_BITS):
+    if any(w in lowered for w in _PLACEHOLDER_BITS) or _EMAIL.fullmatch(value):
         return False
     entropy = shannon_entropy(value)
     if lowered.startswith(SERVICE_PREFIXES):

@@ -11,6 +11,7 @@ from scanner.detect.entities import REGISTRY, kind, trivial_digits, valid_birth_
 from scanner.detect.pipeline import ContentPipeline
 from scanner.detect.records import RecordKind, text_records, text_tables
 from scanner.detect.structure import field_entity
+from scanner.detect.validators import name_tokens
 
 SENSITIVE = {"contractor_roster", "contractor_pii", "government_id", "bank_data", "pay_data", "client_codename",
              "confidential_marking", "credentials"}
@@ -186,6 +187,90 @@ def test_field_entity(role: str, label: str, value: str, entity: str | None) -> 
 ])
 def test_secrets_with_prefixed_names_and_wrapped_keys(pattern_pipeline: ContentPipeline, text: str) -> None:
     assert fired(pattern_pipeline, text) == {"credentials"}
+
+
+# names tokenised on camelCase / snake / kebab / dot boundaries, the secret word last; values on
+# command lines, in connection strings and headers (rules/presidio/recognizers.yaml)
+SECRET_FORMS = {
+    "ruby_pat": ':pat => "q8Rx2Lm9PzT4vB7nK1cW5yH3",',
+    "terraform_pat": 'pat = "glq8Rx2Lm9PzT4vB7nK1cW5"',
+    "gitlab_pat_env": "GITLAB_PAT=Zx81kPq0Lm3Nv7Bc2Df9Gh4Jk",
+    "camel_key_ps": '$masterKey = "9f8e7d6c5b4a39281706f5e4d3c2b1a0"',
+    "camel_key_short_word": '$gcpSaKey = "q8Rx2Lm9PzT4vB7nK1cW5yH3"',
+    "camel_key_xml": "<masterKey>q8Rx2Lm9PzT4vB7nK1cW5yH3</masterKey>",
+    "camel_pass_json": '"adminPass": "Zx81kPq0Lm3Nv7Bc2Df9"',
+    "camel_auth": "basicAuth: q8Rx2Lm9PzT4vB7nK1cW5yH3",
+    "dotted_name": "app.datasource.privateKey=q8Rx2Lm9PzT4vB7nK1cW5yH3",
+    "kebab_conn_string": 'db-conn-string: "q8Rx2Lm9PzT4vB7nK1cW5yH3"',
+    "curl_u": "curl -u deploy:R0h1pzTHBs https://api.internal/v1/export",
+    "curl_u_late": "curl -s https://api.internal/v1/export --user 'svc_export:q8Rx2Lm9Pz'",
+    "mysql_p": "mysql -h db01 -u root -pq8Rx2Lm9 labels < dump.sql",
+    "mysql_p_quoted": "mysqldump -u backup -p'Zx81kPq0Lm3' labels > labels.sql",
+    "sshpass": "sshpass -p 'k9Lm2Pq8xZ' ssh deploy@bastion",
+    "password_flag": "./exporter --user svc --password=Zx81kPq0Lm",
+    "password_flag_space": "pg_restore --token q8Rx2Lm9PzT4 -d labels",
+    "ado_connection": '<add name="Main" connectionString="Server=tcp:sql01;User ID=app;Password=q8Rx2Lm9Pz;" />',
+    "jdbc": "jdbc:mysql://db01:3306/labels?user=app&password=Zx81kPq0Lm&useSSL=true",
+    "azure_storage": "DefaultEndpointsProtocol=https;AccountName=labels;AccountKey=q8Rx2Lm9PzT4vB7nK1cW5yH3jF6gD0sA1b2C3d4E5f6==;",
+    "sas_url": "https://labels.blob.core.windows.net/x?sv=2022-11-02&ss=b&sig=q8Rx2Lm9PzT4vB7nK1cW5yH3%2BjF6gD0s%3D",
+    "mongodb_srv": "mongodb+srv://etl:q8Rx2Lm9PzT4@cluster0.abcde.mongodb.net/labels",
+    "bearer_header": 'curl -H "Authorization: Bearer q8Rx2Lm9PzT4vB7nK1cW5yH3jF6gD0s" https://api.internal',
+    "api_key_header": 'curl -H "X-Api-Key: 9f8e7d6c5b4a39281706f5e4d3c2b1a0" https://api.internal',
+    "pgpass": "# ~/.pgpass\ndb01.internal:5432:labels:etl:q8Rx2Lm9PzT4",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SECRET_FORMS))
+def test_secret_names_and_command_line_forms(pattern_pipeline: ContentPipeline, case: str) -> None:
+    assert fired(pattern_pipeline, SECRET_FORMS[case]) == {"credentials"}
+
+
+SECRET_FORM_LOOKALIKES = {
+    "pat_placeholder": 'pat = "<your-personal-access-token>"',
+    "pat_var": "GITLAB_PAT=${GITLAB_PAT}",
+    "camel_key_var": "$masterKey = Read-Host -AsSecureString",
+    "public_key": 'publicKey: "q8Rx2Lm9PzT4vB7nK1cW5yH3jF6gD0s"',
+    "primary_key": "primaryKey = 9f8e7d6c5b4a39281706f5e4d3c2b1a0",
+    "key_id_uuid": "api_key_id: 3f8c1a2e-9b7d-4c6e-8f0a-1d2b3c4e5f60",
+    "token_url": "TOKEN_URL=https://id.internal/oauth2/v1/token",
+    "camel_words": "masterKey: ProductionMasterKeyValue",
+    "curl_u_doc": "curl -u USERNAME:PASSWORD https://api.example.com/v1",
+    "curl_u_var": 'curl -u "$USER:$API_TOKEN" https://api.internal',
+    "curl_u_trivial": "curl -u admin:admin http://localhost:8080",
+    "mysql_prompt": "mysql -h db01 -u root -p labels",
+    "mysql_doc": "Pass the password with mysql -p (it prompts); never put it on the command line.",
+    "password_flag_doc": "--password PASSWORD   the account password (prompted when omitted)",
+    "password_flag_var": "./exporter --password=$DB_PASSWORD",
+    "ado_placeholder": '<add name="Main" connectionString="Server=.;User ID=sa;Password=<password>;" />',
+    "ado_masked": "Server=sql01;User ID=app;Password=****;",
+    "jdbc_changeme": "jdbc:mysql://db01:3306/labels?user=app&password=changeme",
+    "bearer_var": 'curl -H "Authorization: Bearer $TOKEN" https://api.internal',
+    "bearer_doc": "Send the token as a Bearer header: Authorization: Bearer <token>.",
+    "sha256_release_notes": "sha256  9f86d081884c7d659a2feaa0c55ad015a3bf4f1b2b0b822cd15d6c15b0f00a08  sharescan-1.4.tar.gz",
+    "uuid_id": "request id 3f8c1a2e-9b7d-4c6e-8f0a-1d2b3c4e5f60",
+    "camelcase_prose": "The MasterKey and SessionPass features ship in OnPremAuth.",
+    "pgpass_placeholder": "hostname:port:database:username:password",
+}
+
+
+@pytest.mark.parametrize("case", sorted(SECRET_FORM_LOOKALIKES))
+def test_secret_form_look_alikes_stay_clean(pattern_pipeline: ContentPipeline, case: str) -> None:
+    assert fired(pattern_pipeline, SECRET_FORM_LOOKALIKES[case]) == set()
+
+
+@pytest.mark.parametrize("text", [
+    "Pat okafor.amara91@gmail.com", "Pat\tamara.okafor91@gmail.com\t$18.50", "Sas: sas.mbeki1987@outlook.com",
+])
+def test_first_names_that_are_secret_words_are_no_secret(pattern_pipeline: ContentPipeline, text: str) -> None:
+    assert "credentials" not in fired(pattern_pipeline, text)  # a person's e-mail (contractor_pii), not a PAT
+
+
+@pytest.mark.parametrize("name,tokens", [
+    ("gcpSaKey", ["gcp", "sa", "key"]), ("LABEL_STUDIO_API_KEY", ["label", "studio", "api", "key"]),
+    ("x.db-pwd", ["x", "db", "pwd"]), ("HTTPAuthToken", ["http", "auth", "token"]),
+])
+def test_name_tokens(name: str, tokens: list[str]) -> None:
+    assert name_tokens(name) == tokens
 
 
 @pytest.mark.parametrize("text", [

@@ -13,6 +13,7 @@ from __future__ import annotations
 import base64
 import random
 import string
+import uuid
 from collections.abc import Callable
 from dataclasses import dataclass
 
@@ -398,7 +399,13 @@ SECRET_NAMES = reserve(SECRET_NAMES, v2=["ACCESS_TOKEN", "MINIO_SECRET_KEY", "SM
                        more=["CLIENT_SECRET_VALUE", "AUTH_TOKEN", "API_KEY", "SIGNING_KEY", "ENCRYPTION_KEY",
                              "SERVICE_PASSWORD", "PUSHER_APP_SECRET", "COHERE_API_KEY"],
                        v3=["GCP_SA_KEY", "OKTA_API_TOKEN", "PAT", "MASTER_KEY", "ADMIN_PASSWD", "DEEPGRAM_API_SECRET",
-                           "APPSIGNAL_PUSH_API_KEY"])
+                           "APPSIGNAL_PUSH_API_KEY"],
+                       # added after v3 was scored (tuning and v4 draw them)
+                       more2=["GITLAB_PAT", "ROOT_PWD", "SESSION_KEY", "BASIC_AUTH", "SAS_TOKEN", "DB_CONN_STRING",
+                              "LDAP_BIND_PASS", "PRIVATE_KEY_PASSPHRASE_SECRET", "APP_MASTER_KEY", "HMAC_KEY"],
+                       v4=["VAULT_ROOT_TOKEN", "SIGNING_SECRET", "GH_PAT", "ADMIN_PWD", "STORAGE_ACCOUNT_KEY",
+                           "SERVICE_BUS_CONNECTION_STRING", "SMTP_PASS", "ENCRYPTION_PASSPHRASE_KEY", "CIRCLE_TOKEN",
+                           "KEYCLOAK_ADMIN_PASSWORD"])
 ASSIGN = ["{k}={v}", "{k}: {v}", "export {k}={v}", '{k} = "{v}"', '"{lk}": "{v}"', "{lk}: {v}", "{k}='{v}'",
           # held-back
           "set {k}={v}", "$env:{k} = '{v}'", "{lk} => '{v}',",
@@ -485,6 +492,90 @@ CONFIG_FILES = reserve([], more=[
 ])
 USERS = ["app", "svc_export", "labeler", "deploy", "etl", "admin_ro", "bot"]
 
+# Credential forms added after v3 was scored: command lines, connection strings, headers, config
+# files of many tools, tokens in prose. ``{k}``/``{lk}``/``{ck}`` a secret name, ``{v}`` its value,
+# ``{pw}`` a password, ``{spw}`` a short one (8-11), ``{u}`` a user, ``{tok}`` a service token,
+# ``{b64}`` a base64 key. Each is (title, lines): one document holds one or two of them.
+CRED_FORMS = reserve([], more2=[
+    ("curl", "curl -u {u}:{pw} https://api.labels.internal/v1/export"),
+    ("curl", "curl -s -X POST https://api.labels.internal/v1/jobs --user '{u}:{spw}' -d @job.json"),
+    ("curl", 'curl -H "Authorization: Bearer {v}" https://api.labels.internal/v1/tasks'),
+    ("curl", 'curl -H "X-Api-Key: {v}" https://api.labels.internal/v1/tasks'),
+    ("mysql", "mysql -h db01.internal -u {u} -p{spw} labels < export.sql"),
+    ("mysql", "mysqldump -u {u} -p'{pw}' --single-transaction labels > labels.sql"),
+    ("ssh", "sshpass -p '{spw}' ssh {u}@bastion.internal"),
+    ("cli", "./exporter --user {u} --password={spw} --out s3://labels-export/"),
+    ("cli", "labelctl login --token {v}"),
+    (".NET", 'Server=tcp:sql01.internal,1433;Initial Catalog=labels;User ID={u};Password={spw};Encrypt=True;'),
+    ("JDBC", "spring.datasource.url=jdbc:postgresql://db01:5432/labels?user={u}&password={spw}&ssl=true"),
+    ("Mongo", "MONGO_URI=mongodb+srv://{u}:{pw}@cluster0.x7k2p.mongodb.net/labels?retryWrites=true"),
+    ("Azure", "DefaultEndpointsProtocol=https;AccountName=labelsdata;AccountKey={b64};EndpointSuffix=core.windows.net"),
+    ("Azure", "https://labelsdata.blob.core.windows.net/exports?sv=2022-11-02&ss=b&srt=co&sp=rl&sig={sig}"),
+    ("pgpass", "# ~/.pgpass\ndb01.internal:5432:labels:{u}:{pw}"),
+    ("aws", "# ~/.aws/credentials\n[default]\naws_access_key_id = AKIA{akid}\naws_secret_access_key = {aws}"),
+    ("java", "# application.properties\nserver.port=8080\napp.datasource.{lk}={v}"),
+    ("spring", "spring:\n  datasource:\n    username: {u}\n    password: {pw}"),
+    ("ansible", "# group_vars/prod.yml\nansible_user: {u}\nansible_become_password: {pw}"),
+    ("helm", "# values.yaml\nauth:\n  rootPassword: {pw}\n  {ck}: {v}"),
+    ("actions", "jobs:\n  deploy:\n    runs-on: ubuntu-latest\n    env:\n      {k}: {v}"),
+    ("json", '{{\n  "endpoint": "https://api.labels.internal",\n  "{ck}": "{v}"\n}}'),
+    ("ps", '${ck} = "{v}"'),
+    ("ruby", ':{lk} => "{v}",'),
+    ("prose", "I dropped the bot token in the channel for now: {tok} - rotate it after the demo."),
+    ("prose", "Heads up, the key {tok} still works, please revoke it."),
+], v4=[
+    ("redis", "redis-cli -h cache.internal -a {pw} --no-auth-warning"),
+    ("docker", "docker login registry.labels.internal -u {u} -p {pw}"),
+    ("psql", "PGPASSWORD={pw} psql -h db01 -U {u} labels"),
+    (".NET", "Data Source=sql02;Initial Catalog=payroll;User Id={u};Pwd={spw};"),
+    ("js", 'xhr.setRequestHeader("Authorization", "Bearer {v}");'),
+    ("js", "headers: {{ 'x-auth-token': '{v}' }},"),
+    ("yaml", "vault:\n  addr: https://vault.internal:8200\n  {ck}: {v}"),
+    ("k8s", "apiVersion: v1\nkind: Secret\ndata:\n  {lk}: {b64}"),
+    ("pgpass", "*:*:*:{u}:{pw}"),
+    ("ini", "[smtp]\nhost = smtp.internal\nuser = {u}\n{lk} = {v}"),
+    ("wget", "wget --user={u} --password={pw} https://files.labels.internal/export.zip"),
+    ("prose", "Stripe live key for the payout job is {tok}, do not share outside ops."),
+])
+
+
+def _short_password(rng: random.Random) -> str:
+    return _rand(rng, string.ascii_letters, 1) + _rand(rng, string.ascii_letters + string.digits, rng.randint(6, 9)) \
+        + rng.choice(string.digits)
+
+
+def _service_token(rng: random.Random) -> str:
+    alnum = string.ascii_letters + string.digits
+    return rng.choice([f"xoxb-{rng.randint(10**10, 10**11)}-{rng.randint(10**12, 10**13)}-{_rand(rng, alnum, 24)}",
+                       "sk_live_" + _rand(rng, alnum, 32), "ghp_" + _rand(rng, alnum, 36),
+                       "glpat-" + _rand(rng, alnum + "-_", 20)])
+
+
+def _cred_form(g: Gen) -> Made:
+    """One or two credential forms added after v3 (command lines, connection strings, headers...)."""
+    rng, p = g.rng, g.p
+    forms = p.sample(CRED_FORMS, rng.randint(1, 2))
+    lines = []
+    for _, form in forms:
+        k = p.pick(SECRET_NAMES)
+        tok = _service_token(rng)
+        if "Stripe" in form:
+            tok = "sk_live_" + _rand(rng, string.ascii_letters + string.digits, 32)
+        lines.append(form.format(k=k, lk=k.lower(), ck=_camel(k), v=secret_value(rng, k), pw=_password(rng),
+                                 spw=_short_password(rng), u=p.pick(USERS), tok=tok,
+                                 b64=base64.b64encode(rng.randbytes(48)).decode(),
+                                 sig=base64.b64encode(rng.randbytes(32)).decode().replace("+", "%2B")
+                                 .replace("/", "%2F").replace("=", "%3D"),
+                                 akid=_rand(rng, string.ascii_uppercase + "234567", 16),
+                                 aws=_rand(rng, string.ascii_letters + string.digits + "/+", 40)))
+    blocks: list[Para | Table] = [Para(p.pick(CRED_TITLES), heading=True)]
+    if p.chance(0.6):
+        blocks.append(Para(T.prose(p, rng.randint(100, 1500))))
+    blocks.append(Para("\n".join(lines)))
+    if p.chance(0.4):
+        blocks.append(Para(T.prose(p, rng.randint(100, 1200))))
+    return Made(Doc(blocks), frozenset({CRED}), "credentials")
+
 
 def _camel(name: str) -> str:
     head, *rest = name.lower().split("_")
@@ -511,6 +602,8 @@ def _config_file(g: Gen) -> Made:
 
 def credentials(g: Gen) -> Made:
     rng, p = g.rng, g.p
+    if p.fresh2 and p.chance(0.4):
+        return _cred_form(g)
     if p.fresh and p.chance(0.45):
         return _config_file(g)
     blocks: list[Para | Table] = [Para(p.pick(CRED_TITLES), heading=True)]
@@ -843,12 +936,26 @@ LOOKALIKE_SECRETS = reserve(LOOKALIKE_SECRETS, v2=["'password' => env('DB_PASSWO
                                 "machine api.example.com login you password YOUR_PASSWORD",
                                 "REDIS_URL=redis://:${REDIS_PASSWORD}@cache:6379/0",
                                 "spring.datasource.password=${DB_PASSWORD}", "$apiKey = Read-Host -AsSecureString",
-                                "<ClientSecret>__CLIENT_SECRET__</ClientSecret>", "curl -u admin:admin http://localhost:8080"])
+                                "<ClientSecret>__CLIENT_SECRET__</ClientSecret>", "curl -u admin:admin http://localhost:8080"],
+                            more2=["curl -u USERNAME:PASSWORD https://api.example.com/v1", 'curl -u "$USER:$TOKEN" $URL',
+                                   "mysql -h db01 -u root -p labels", "--password PASSWORD  the account password",
+                                   "Server=.;User ID=sa;Password=****;", 'Authorization: Bearer <token>',
+                                   'curl -H "Authorization: Bearer $API_TOKEN" https://api.internal',
+                                   "hostname:port:database:username:password", 'pat = "<your-pat>"',
+                                   "publicKey: MFkwEwYHKoZIzj0CAQYIKoZIzj0DAQcDQgAE8k2", "api_key_id: {uuid}",
+                                   "TOKEN_URL=https://id.internal/oauth2/v1/token", "primaryKey: {hex}",
+                                   "sha256  {hex}  sharescan-1.4.tar.gz", "The MasterKey and SessionPass features ship"],
+                            v4=["redis-cli -a $REDIS_PASSWORD", "docker login -u $CI_USER -p $CI_TOKEN",
+                                "cacheKey = {hex}", "idempotencyKey: {uuid}", "PGPASSWORD=<password> psql -h db",
+                                "checksum (SHA-256): {hex}", "x-request-id: {uuid}"])
 
 
 def lookalike_secrets(g: Gen) -> Made:
     rng, p = g.rng, g.p
     lines = p.sample(LOOKALIKE_SECRETS, rng.randint(2, 6))
+    if p.fresh2:  # ids and hashes the look-alikes added after v3 name
+        lines = [x.replace("{uuid}", str(uuid.UUID(int=rng.getrandbits(128), version=4)))
+                 .replace("{hex}", f"{rng.getrandbits(256):064x}") for x in lines]
     extra = [f"request_id={rng.getrandbits(128):032x}", f"commit {rng.getrandbits(160):040x}",
              f"sha256: {rng.getrandbits(256):064x}", f"build {rng.randint(1000, 9999)} passed"]
     lines += rng.sample(extra, rng.randint(1, 3))

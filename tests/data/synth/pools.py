@@ -16,6 +16,11 @@ Four parts, each with its own seed:
   scored go in ``reserve(..., more=[...])``: the tuning part and v3 draw them, v1 and v2 never
   do, so v1 and v2 keep drawing exactly what they drew (``Pools.fresh`` guards new code paths
   the same way).
+- ``heldback4`` (v4, seed 5505): v3 was scored once and its misses read, so it is tuning data now.
+  ``reserve(..., more2=[...], v4=[...])``: ``more2`` items were added after v3 was scored (tuning and
+  v4 draw them, v1-v3 never do, so they keep drawing exactly what they drew); ``v4`` items only v4
+  ever draws (probability ``RESERVED``; otherwise any item but v4's). A list without v4 items draws
+  in v4 as it does in the tuning part. ``Pools.fresh2`` guards code paths added after v3.
 Lists of one or two items are shared. ``shared(options)`` draws from the whole list in every part.
 """
 
@@ -32,7 +37,8 @@ TUNING = "tuning"
 HELDBACK = "heldback"
 HELDBACK2 = "heldback2"
 HELDBACK3 = "heldback3"
-SPLITS = (TUNING, HELDBACK, HELDBACK2, HELDBACK3)
+HELDBACK4 = "heldback4"
+SPLITS = (TUNING, HELDBACK, HELDBACK2, HELDBACK3, HELDBACK4)
 
 
 class Reserved(list[T]):
@@ -43,11 +49,16 @@ class Reserved(list[T]):
     v2_from: int
     more_from: int
     v3_from: int
+    more2_from: int
+    v4_from: int
 
 
-def reserve(items: Iterable[T], v2: Iterable[T] = (), v3: Iterable[T] = (), more: Iterable[T] = ()) -> Reserved[T]:
+def reserve(items: Iterable[T], v2: Iterable[T] = (), v3: Iterable[T] = (), more: Iterable[T] = (),
+            more2: Iterable[T] = (), v4: Iterable[T] = ()) -> Reserved[T]:
     """``items`` (shared / old parts), then ``v2`` (v2's reserve, tuning data now), then ``more``
-    (added for tuning after v2 was scored), then ``v3``: items only the held-back v3 part draws."""
+    (added for tuning after v2 was scored), then ``v3`` (v3's reserve, tuning data now), then
+    ``more2`` (added for tuning after v3 was scored), then ``v4``: items only the held-back v4 part
+    draws."""
     out: Reserved[T] = Reserved(items)
     out.v2_from = len(out)
     out.extend(v2)
@@ -55,6 +66,10 @@ def reserve(items: Iterable[T], v2: Iterable[T] = (), v3: Iterable[T] = (), more
     out.extend(more)
     out.v3_from = len(out)
     out.extend(v3)
+    out.more2_from = len(out)
+    out.extend(more2)
+    out.v4_from = len(out)
+    out.extend(v4)
     return out
 
 
@@ -72,28 +87,49 @@ class Pools:
 
     @property
     def fresh(self) -> bool:
-        """True in the parts that see what was added after v2 was scored (tuning, v3)."""
-        return self.split in (TUNING, HELDBACK3)
+        """True in the parts that see what was added after v2 was scored (tuning, v3, v4)."""
+        return self.split in (TUNING, HELDBACK3, HELDBACK4)
+
+    @property
+    def fresh2(self) -> bool:
+        """True in the parts that see what was added after v3 was scored (tuning, v4)."""
+        return self.split in (TUNING, HELDBACK4)
 
     def part(self, options: Sequence[T]) -> Sequence[T]:
-        v2_from = getattr(options, "v2_from", None)
-        more_from = getattr(options, "more_from", None)
-        v3_from = getattr(options, "v3_from", None)
-        if self.split == HELDBACK3:
+        marks = (getattr(options, "v2_from", None), getattr(options, "more_from", None),
+                 getattr(options, "v3_from", None))
+        more2_from = getattr(options, "more2_from", None)
+        v4_from = getattr(options, "v4_from", None)
+        if self.split == HELDBACK4:
+            if v4_from is not None and v4_from < len(options):
+                return options[v4_from:] if self.rng.random() < RESERVED else options[:v4_from]
+            split = TUNING  # no v4 items: draw as the tuning part does
+        else:
+            split = self.split
+            if more2_from is not None and split != TUNING:
+                options = options[:more2_from]  # v1-v3 draw what they always drew
+        if split == TUNING and v4_from is not None:
+            return options[:v4_from]  # every item but v4's (v1-v3's reserves are tuning data now)
+        return self._part_before_v4(options, split, *marks)
+
+    def _part_before_v4(self, options: Sequence[T], split: str, v2_from: int | None, more_from: int | None,
+                        v3_from: int | None) -> Sequence[T]:
+        """What each part drew before v4 existed (``options`` already cut before the ``more2`` items)."""
+        if split == HELDBACK3:
             if v3_from is not None and v3_from < len(options):
                 return options[v3_from:] if self.rng.random() < RESERVED else options
             # no v3 items: draw as v2 does
-        elif self.split == TUNING and v3_from is not None:
+        elif split == TUNING and v3_from is not None:
             options = options[:v3_from]  # v3's items exist for v3 only
         elif more_from is not None:
             options = options[:more_from]  # v1 and v2 draw what they always drew
         old = options[:v2_from] if v2_from is not None else options
         n = len(old)
-        if self.split == TUNING:
+        if split == TUNING:
             if v2_from is not None:
                 return options  # v1's and v2's reserves are tuning data now
             return options if n < 3 else options[:_v1_cut(n)]
-        if self.split == HELDBACK:
+        if split == HELDBACK:
             if n < 3:
                 return old
             cut = _v1_cut(n)

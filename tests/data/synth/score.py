@@ -1,6 +1,6 @@
 """Score the pipeline on a split: document-level precision/recall per format and per category.
 
-Run: .venv/bin/python -m tests.data.synth.score [--split tuning|heldback|heldback2|heldback3] [--docs N] [--long K] [--misses]
+Run: .venv/bin/python -m tests.data.synth.score [--split tuning|heldback|heldback2|heldback3|heldback4] [--docs N] [--long K] [--misses]
 """
 
 from __future__ import annotations
