@@ -101,19 +101,7 @@ MAX_ANCESTRY = 32
 
 def ancestors_of(session: Session, row: DriveFileRow) -> tuple[str, ...]:
     """The file's folders up the stored tree (nearest first, at most MAX_ANCESTRY), then its shared drive."""
-    out: list[str] = []
-    frontier = list(row.parents or [])
-    while frontier and len(out) < MAX_ANCESTRY:
-        parent_id = frontier.pop(0)
-        if parent_id in out:
-            continue
-        out.append(parent_id)
-        parent = session.get(DriveFileRow, parent_id)
-        if parent is not None:
-            frontier.extend(parent.parents or [])
-    if row.drive_id and row.drive_id not in out:
-        out.append(row.drive_id)
-    return tuple(out)
+    return ancestors_of_many(session, [row])[row.id]
 
 
 def ancestors_of_many(session: Session, rows: Iterable[DriveFileRow]) -> dict[str, tuple[str, ...]]:

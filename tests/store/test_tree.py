@@ -1,4 +1,4 @@
-"""The stored tree (scanner.store.tree): the bulk ancestry of many files is each file's own."""
+"""The stored tree (scanner.store.tree): the ancestry of many files read level by level, each file's own."""
 
 from __future__ import annotations
 
@@ -27,11 +27,12 @@ def test_bulk_ancestry_is_each_files_own(sessions: sessionmaker[Session]) -> Non
         s.add_all(rows)
     files = ["f1", "f2", "f3", "f4", "f5", "b"]
     with sessions() as s:
-        stored = [s.get(DriveFileRow, f) for f in files]
-        expected = {r.id: ancestors_of(s, r) for r in stored if r is not None}
-    with sessions() as s:
         got = ancestors_of_many(s, [r for r in (s.get(DriveFileRow, f) for f in files) if r is not None])
-    assert got == expected
-    assert got["f1"] == ("b", "a", "gone", "root")
-    assert got["f3"] == ("sd-folder", "sd1")
-    assert len(got["f4"]) == MAX_ANCESTRY
+        one = {f: ancestors_of(s, r) for f in files if (r := s.get(DriveFileRow, f)) is not None}
+    assert got == one  # the one-file form is the bulk one's answer
+    assert got["f1"] == ("b", "a", "gone", "root")  # breadth first, each folder once, a missing one kept
+    assert got["b"] == ("a", "gone", "root")
+    assert got["f2"] == ("loop1", "loop2")  # a loop ends
+    assert got["f3"] == ("sd-folder", "sd1")  # the shared drive once, last
+    assert got["f4"] == tuple(f"d{i}" for i in range(MAX_ANCESTRY))  # capped
+    assert got["f5"] == ()
