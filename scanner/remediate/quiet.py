@@ -38,16 +38,14 @@ from scanner.remediate.plan import (
     RemediationPlan,
     rule_digest,
 )
+from scanner.store.db import in_chunks
 from scanner.store.models import DriveFileRow, Finding, RemediationAction, ScanRun
 from scanner.timeparse import TimeParseError, parse_instant
-
-_IN_CHUNK = 900
 
 
 def _recorded(session: Session, keys: Sequence[str]) -> set[str]:
     out: set[str] = set()
-    for start in range(0, len(keys), _IN_CHUNK):
-        chunk = list(keys[start:start + _IN_CHUNK])
+    for chunk in in_chunks(keys):
         out.update(k for k in session.scalars(select(RemediationAction.plan_key)
                                               .where(RemediationAction.plan_key.in_(chunk))) if k)
     return out

@@ -35,7 +35,7 @@ from scanner.detect.models import ContentResult
 from scanner.policy.evaluate import FileContext, PolicyEngine
 from scanner.scan.content_cache import cached_content, store_content
 from scanner.scan.units import FileOutcome, OutcomeKind
-from scanner.store.db import snapshot_reads
+from scanner.store.db import in_chunks, snapshot_reads
 from scanner.store.models import DriveFileRow, Finding, PendingRead, ScanFileOutcome, ScanRun
 from scanner.store.pending import PendingFile, PendingReads, pending_file_ids
 from scanner.store.repo import FindingRepo
@@ -163,7 +163,7 @@ def prepare_many(ctx: AnalysisContext, file_ids: Sequence[str]) -> list[FilePlan
         stored: dict[str, ScanFileOutcome] = {}
         rows: dict[str, DriveFileRow] = {}
         aspects: dict[str, set[ReadAspect]] = {}
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             stored.update((o.file_id, o) for o in s.scalars(select(ScanFileOutcome).where(
                 ScanFileOutcome.run_id == ctx.run_id, ScanFileOutcome.file_id.in_(chunk))))
             rows.update((r.id, r) for r in s.scalars(select(DriveFileRow).where(DriveFileRow.id.in_(chunk))
@@ -182,15 +182,6 @@ def prepare_many(ctx: AnalysisContext, file_ids: Sequence[str]) -> list[FilePlan
             plans.append(_plan(ctx, s, row, ancestry[file_id], frozenset(aspects.get(file_id, ())),
                                FileOutcome.from_row(done) if done is not None else None))
     return plans
-
-
-#: Ids per ``IN (...)`` list (well under SQLite's bound on parameters).
-_IN_CHUNK = 500
-
-
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(ids), _IN_CHUNK):
-        yield ids[start:start + _IN_CHUNK]
 
 
 def _plan(ctx: AnalysisContext, s: Session, row: DriveFileRow, ancestors: tuple[str, ...],
@@ -263,7 +254,7 @@ def record_many(ctx: AnalysisContext,
         # identity map (it holds them weakly), so the per-file ``Session.get`` of the content cache
         # and the finding upserts do not go back to the database.
         rows: list[DriveFileRow] = []
-        for chunk in _chunks(ids):
+        for chunk in in_chunks(ids):
             stored.update((o.file_id, o) for o in s.scalars(select(ScanFileOutcome).where(
                 ScanFileOutcome.run_id == ctx.run_id, ScanFileOutcome.file_id.in_(chunk))))
             rows += s.scalars(select(DriveFileRow).where(DriveFileRow.id.in_(chunk)))

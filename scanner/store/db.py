@@ -9,14 +9,27 @@ PostgreSQL: plain psycopg 3 (``postgresql+psycopg://``; ``postgresql://`` is rew
 from __future__ import annotations
 
 import os
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
+from typing import Any, TypeVar
 
 from sqlalchemy import Engine, create_engine, event
 from sqlalchemy.engine import make_url
 from sqlalchemy.orm import Session, sessionmaker
 
 SQLITE_BUSY_TIMEOUT_MS = 30_000
+
+
+_T = TypeVar("_T")
+
+#: Ids per ``IN (...)`` list: SQLite's default host-parameter limit is 32766; stay well below it.
+IN_CHUNK = 900
+
+
+def in_chunks(ids: Sequence[_T], size: int = IN_CHUNK) -> Iterator[Sequence[_T]]:
+    """``ids`` in slices of at most ``size``, for ``column.in_(chunk)`` queries."""
+    for start in range(0, len(ids), size):
+        yield ids[start:start + size]
 
 
 def normalise_url(url: str) -> str:

@@ -19,10 +19,8 @@ from sqlalchemy.orm import Session, selectinload
 
 from scanner.core.models import GOOGLE, DriveFile, Exposure, FileExposure, ItemKind, Permission
 from scanner.core.publish import StoredPublish
+from scanner.store.db import in_chunks
 from scanner.store.models import CrawlTarget, DriveFileRow, PermissionRow, ScanCoverage, ScanRun
-
-#: SQLite's default host-parameter limit is 32766; stay well below it per IN clause.
-_IN_CHUNK = 900
 
 
 @dataclass(frozen=True)
@@ -35,11 +33,6 @@ class FileChange:
     exposure_changed: bool
     #: The content revision differs (or the file is new): content may need analysing again.
     revision_changed: bool
-
-
-def _chunks(ids: Sequence[str]) -> Iterable[Sequence[str]]:
-    for start in range(0, len(ids), _IN_CHUNK):
-        yield ids[start : start + _IN_CHUNK]
 
 
 def _exposure_key(classes: Iterable[str], perms: Iterable[tuple[str, str]], *,
@@ -72,7 +65,7 @@ def upsert_files(
     files_t, perms_t = _table(DriveFileRow), _table(PermissionRow)
     before: dict[str, Any] = {}
     stored_perms: dict[str, dict[str, str]] = {}
-    for chunk in _chunks(ids):
+    for chunk in in_chunks(ids):
         for row in session.execute(select(
                 files_t.c.id, files_t.c.exposure_classes, files_t.c.inherited_permissions_disabled,
                 files_t.c.md5_checksum, files_t.c.head_revision_id, files_t.c.modified_time,
@@ -229,7 +222,7 @@ def mark_removed(
     """Mark files gone (deleted, trashed, or no longer visible). Only rows that belong to the
     given owner (My Drive) or shared drive are touched; returns the rows newly removed."""
     out = []
-    for chunk in _chunks(list(file_ids)):
+    for chunk in in_chunks(list(file_ids)):
         stmt = _owned_by(select(DriveFileRow).where(DriveFileRow.id.in_(chunk), DriveFileRow.removed_at.is_(None)),
                          owner_email, drive_id)
         for row in session.scalars(stmt.options(selectinload(DriveFileRow.permissions))):
@@ -326,7 +319,7 @@ def external_grant_domains(session: Session) -> dict[str, int]:
 def stored_publish(session: Session, file_ids: Sequence[str]) -> dict[str, StoredPublish]:
     """What the snapshot knows of these files' publish state (files we have not stored are absent)."""
     out: dict[str, StoredPublish] = {}
-    for chunk in _chunks(list(file_ids)):
+    for chunk in in_chunks(list(file_ids)):
         rows = session.execute(select(DriveFileRow.id, DriveFileRow.published, DriveFileRow.publish_checked_at,
                                       DriveFileRow.publish_checked_revision).where(DriveFileRow.id.in_(chunk)))
         for file_id, published, checked_at, revision in rows:

@@ -6,23 +6,18 @@ re-evaluated whatever the Changes feed listed) and to measure what fixing a fold
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Iterator, Sequence
+from collections.abc import Iterable, Sequence
 
 from sqlalchemy import select
 from sqlalchemy.orm import Session, selectinload
 
 from scanner.core.models import DriveFile
+from scanner.store.db import in_chunks
 from scanner.store.models import DriveFileRow, PermissionRow
 from scanner.store.snapshot import row_to_file
 
 #: Deepest folder nesting followed (Drive allows 100 levels; loops in bad data stop here too).
 MAX_DEPTH = 100
-_IN_CHUNK = 900
-
-
-def _chunks(ids: Sequence[str]) -> Iterator[Sequence[str]]:
-    for start in range(0, len(ids), _IN_CHUNK):
-        yield ids[start:start + _IN_CHUNK]
 
 
 class StoredTree:
@@ -87,7 +82,7 @@ class StoredTree:
         if not wanted or not item_ids:
             return set()
         out: set[str] = set()
-        for chunk in _chunks(list(item_ids)):
+        for chunk in in_chunks(list(item_ids)):
             rows = self.session.execute(select(PermissionRow.file_id).where(
                 PermissionRow.file_id.in_(chunk), PermissionRow.permission_id.in_(wanted),
                 PermissionRow.inherited_only.is_(True)))
@@ -114,7 +109,7 @@ def ancestors_of_many(session: Session, rows: Iterable[DriveFileRow]) -> dict[st
         wanted = sorted(level - parents_of.keys())
         if not wanted:
             break
-        for chunk in _chunks(wanted):
+        for chunk in in_chunks(wanted):
             for item_id, parents in session.execute(select(DriveFileRow.id, DriveFileRow.parents)
                                                     .where(DriveFileRow.id.in_(chunk))):
                 parents_of[item_id] = tuple(parents or ())
