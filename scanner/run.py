@@ -183,7 +183,7 @@ class ScanService:
 
     # ------------------------------------------------------------------ public
     def run(self, options: ScanOptions, *, progress: ScanProgress | None = None) -> ScanResult:
-        self._check_settings()
+        self.check_settings()
         self.app.sessions  # noqa: B018 - refuses a database that is missing or not at head, before locking
 
         lock = run_lock_for(self.app)
@@ -194,7 +194,8 @@ class ScanService:
                 bind_run(None)
 
     # ------------------------------------------------------------------ the run
-    def _check_settings(self) -> None:
+    def check_settings(self) -> None:
+        """Refuse settings a scan cannot run with (before any run row is written)."""
         s = self.settings
         where = s.source or "settings"
         if not s.organisation.domains:
@@ -215,7 +216,7 @@ class ScanService:
             for stale in s.scalars(select(ScanRun).where(ScanRun.status == "running", ScanRun.kind != "watch")):
                 stale.status = "interrupted"
                 stale.error = stale.error or "the process ended without finishing the run"
-            run = ScanRun(kind=kind, status="running", remediation_mode=self._mode_label(options),
+            run = ScanRun(kind=kind, status="running", remediation_mode=self.mode_label(options),
                           hostname=socket.gethostname(), pid=os.getpid(), heartbeat_at=self.clock(), stats={})
             s.add(run)
             s.flush()
@@ -242,23 +243,23 @@ class ScanService:
             folders = evaluate_folder_findings(self.app.sessions, self.app.actor, rules.rules, run_id=run_id,
                                                org_domains=frozenset(summary.org_domains),
                                                complete=summary.complete, evaluated=evaluated, clock=self.clock)
-            self._close(run_id, summary, evaluated, result)
+            self.close_findings(run_id, summary, evaluated, result)
             result.findings_resolved += len(folders.resolved)
             result.domain_check = self._domain_check(owned, directory_error).to_json()
             result.exposure_dating = self.date_exposures(run_id, clients)
             result.posture = run_posture(self.settings, sessions, self.app.actor, clients, run_id,
                                          clock=self.clock).to_json()
             self._remediate(run_id, options, rules, result, relinked=folders.relinked)
-            self._notify(run_id, result)
+            self.notify(run_id, result)
             complete = summary.complete and not (result.files_pending or result.files_unreadable)
             result.status = "completed" if complete else "partial"
         except KeyboardInterrupt:
-            self._finish(run_id, result, "interrupted", started, error="interrupted")
+            self.finish(run_id, result, "interrupted", started, error="interrupted")
             raise
         except Exception as exc:
-            self._finish(run_id, result, "failed", started, error=f"{type(exc).__name__}: {exc}")
+            self.finish(run_id, result, "failed", started, error=f"{type(exc).__name__}: {exc}")
             raise
-        self._finish(run_id, result, result.status, started)
+        self.finish(run_id, result, result.status, started)
         return result
 
     def _reconcile(self, run_id: int, result: ScanResult) -> None:
@@ -271,7 +272,8 @@ class ScanService:
                             context=f"scan run {run_id}").run()
         result.reconciled = dict(report.outcomes)
 
-    def _mode_label(self, options: ScanOptions) -> str:
+    def mode_label(self, options: ScanOptions) -> str:
+        """The remediation mode a run records."""
         if options.apply is True:
             return "enforce"
         if options.apply is False:
@@ -290,7 +292,8 @@ class ScanService:
         result.targets_done, result.targets_skipped = statuses["done"], statuses["skipped"]
         result.targets_failed = statuses["failed"]
 
-    def _finish(self, run_id: int, result: ScanResult, status: str, started: float, error: str | None = None) -> None:
+    def finish(self, run_id: int, result: ScanResult, status: str, started: float, error: str | None = None) -> None:
+        """Record the run's end (status, stats, anchor)."""
         result.status = status
         result.elapsed_seconds = round(time.monotonic() - started, 3)
         with self.app.sessions.begin() as s:
@@ -396,7 +399,8 @@ class ScanService:
                 unreadable += summary.unreadable
         result.files_pending, result.files_unreadable = pending, unreadable
 
-    def _close(self, run_id: int, summary: CrawlSummary, evaluated: set[str], result: ScanResult) -> None:
+    def close_findings(self, run_id: int, summary: CrawlSummary, evaluated: set[str], result: ScanResult) -> None:
+        """The close step: findings the run evaluated and no longer raised are resolved."""
         # A full crawl saw every file of the owners and drives it covered; an incremental one only
         # what changed, so only the files it re-evaluated can be closed.
         from scanner.remediate.steps import fixing_actions
@@ -535,7 +539,8 @@ class ScanService:
                                            org_domains=org_domains, complete=True, clock=self.clock)
         return remediated, folders.relinked
 
-    def _notify(self, run_id: int, result: ScanResult) -> None:
+    def notify(self, run_id: int, result: ScanResult) -> None:
+        """Queue and deliver the run's notifications."""
         from scanner.notify.deliver import Deliverer
         from scanner.notify.outbox import Outbox
 
@@ -546,40 +551,20 @@ class ScanService:
                                 "failed": len(report.failed)}
 
     # ------------------------------------------------------------------ the phases, for a run of another kind
-    # ``sharescan watch`` (scanner/watch.py) runs a few files through the scan's own phases: these are the
-    # steps it composes, public so that it needs nothing private of the service.
-    def check_settings(self) -> None:
-        """Refuse settings a scan cannot run with (before any run row is written)."""
-        self._check_settings()
-
+    # ``sharescan watch`` (scanner/watch.py) runs a few files through the scan's own phases; it composes
+    # these steps and the public ones above (check_settings, mode_label, close_findings, notify, finish).
     def prepare_analysis(self) -> None:
         """Build the content pipeline now (patterns, the NLP model), not when the first file waits."""
         self._pipeline_instance()
-
-    def mode_label(self, options: ScanOptions) -> str:
-        """The remediation mode a run records."""
-        return self._mode_label(options)
 
     def analyse_files(self, run_id: int, summary: CrawlSummary, rules: Any, clients: GoogleClients,
                       result: ScanResult, only: Sequence[str]) -> set[str]:
         """The analysis phase on these files, in this process; returns the files evaluated."""
         return self._analyse_and_evaluate(run_id, summary, rules, clients, result, None, only=only)
 
-    def close_findings(self, run_id: int, summary: CrawlSummary, evaluated: set[str], result: ScanResult) -> None:
-        """The close step: findings the run evaluated and no longer raised are resolved."""
-        self._close(run_id, summary, evaluated, result)
-
     def domain_check(self, clients: GoogleClients) -> DomainCheck:
         """The configured domains against what the Directory says the customer owns."""
         return self._domain_check(*self._directory_domains(clients))
-
-    def notify(self, run_id: int, result: ScanResult) -> None:
-        """Queue and deliver the run's notifications."""
-        self._notify(run_id, result)
-
-    def finish(self, run_id: int, result: ScanResult, status: str, started: float, error: str | None = None) -> None:
-        """Record the run's end (status, stats, anchor)."""
-        self._finish(run_id, result, status, started, error=error)
 
 
 def _count_analysed(session: Session, run_id: int, per_target: Counter[tuple[str, str]]) -> None:
