@@ -3,7 +3,7 @@
 ::
 
     crawl (metadata, every target)          scanner.drive.crawler.Crawler
-      → analyse exposed files               scanner.drive.content + scanner.detect.pipeline
+      → analyse exposed files               scanner.connectors.google.fetch + scanner.detect.pipeline
         (once per revision; cached hits)
       → evaluate rules, upsert findings     scanner.policy.evaluate + scanner.store.repo
       → close what is gone                  only when the run was complete for that owner/drive

@@ -5,8 +5,8 @@ from __future__ import annotations
 import pytest
 
 from scanner.connectors.google.client import GoogleClients
+from scanner.connectors.google.fetch import XLSX, ContentFetcher
 from scanner.core.models import DriveFile
-from scanner.drive.content import XLSX, ContentFetcher
 from scanner.emulator import Emulator
 from scanner.emulator.seeds.demo import LIAM, MAYA, PRIYA, fid
 
