@@ -50,7 +50,7 @@ def test_fetches_overlap_within_the_per_user_bound(make_app, emulator) -> None:
     peak: dict[str, int] = {}
     current: dict[str, int] = {}
     lock = threading.Lock()
-    from scanner.drive import content
+    from scanner.connectors.google import fetch as content
 
     original = content.ContentFetcher.fetch
 
